@@ -1,0 +1,263 @@
+//! The permission catalog. A module appears here when it lands; the role editor, the nav and the
+//! seeded roles all read this one table.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    View,
+    Create,
+    Edit,
+    Delete,
+    /// Permanent delete from the recycle bin.
+    Purge,
+    Transfer,
+    Import,
+    Export,
+    Approve,
+    /// Hand out pool records to users.
+    Assign,
+    /// Use an admin page.
+    Manage,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::View,
+        Action::Create,
+        Action::Edit,
+        Action::Delete,
+        Action::Purge,
+        Action::Transfer,
+        Action::Import,
+        Action::Export,
+        Action::Approve,
+        Action::Assign,
+        Action::Manage,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Create => "create",
+            Action::Edit => "edit",
+            Action::Delete => "delete",
+            Action::Purge => "purge",
+            Action::Transfer => "transfer",
+            Action::Import => "import",
+            Action::Export => "export",
+            Action::Approve => "approve",
+            Action::Assign => "assign",
+            Action::Manage => "manage",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.code() == code)
+    }
+
+    pub fn label_key(self) -> String {
+        format!("action.{}", self.code())
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Module {
+    Dashboard,
+    Org,
+    Roles,
+    Logs,
+}
+
+/// Which records of a module a role sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScopeKind {
+    SelfOnly,
+    SelfAndSubordinates,
+    Dept,
+    DeptAndSub,
+    All,
+}
+
+impl ScopeKind {
+    pub const ALL: &'static [ScopeKind] = &[
+        ScopeKind::SelfOnly,
+        ScopeKind::SelfAndSubordinates,
+        ScopeKind::Dept,
+        ScopeKind::DeptAndSub,
+        ScopeKind::All,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ScopeKind::SelfOnly => "self",
+            ScopeKind::SelfAndSubordinates => "subordinates",
+            ScopeKind::Dept => "dept",
+            ScopeKind::DeptAndSub => "dept_tree",
+            ScopeKind::All => "all",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ScopeKind> {
+        ScopeKind::ALL.iter().copied().find(|s| s.code() == code)
+    }
+
+    pub fn label_key(self) -> String {
+        format!("scope.{}", self.code())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Business,
+    Admin,
+}
+
+pub struct ModuleDef {
+    pub module: Module,
+    pub code: &'static str,
+    pub group: Group,
+    pub actions: &'static [Action],
+    /// Records of this module have owners and are filtered by a data scope.
+    pub scoped: bool,
+    /// Default grants of the seeded roles, by role code. The super admin has everything.
+    pub defaults: &'static [(&'static str, &'static [Action])],
+}
+
+use Action::*;
+
+const VIEW: &[Action] = &[View];
+const MANAGE: &[Action] = &[Manage];
+
+pub const MODULES: &[ModuleDef] = &[
+    ModuleDef {
+        module: Module::Dashboard,
+        code: "dashboard",
+        group: Group::Business,
+        actions: VIEW,
+        scoped: true,
+        defaults: &[
+            ("director", VIEW),
+            ("manager", VIEW),
+            ("rep", VIEW),
+            ("readonly", VIEW),
+        ],
+    },
+    ModuleDef {
+        module: Module::Org,
+        code: "org",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::Roles,
+        code: "roles",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::Logs,
+        code: "logs",
+        group: Group::Admin,
+        actions: VIEW,
+        scoped: false,
+        defaults: &[("director", VIEW)],
+    },
+];
+
+/// Default data scope of each seeded role, for every scoped module.
+pub const DEFAULT_SCOPES: &[(&str, ScopeKind)] = &[
+    ("director", ScopeKind::All),
+    ("manager", ScopeKind::DeptAndSub),
+    ("rep", ScopeKind::SelfOnly),
+    ("readonly", ScopeKind::SelfAndSubordinates),
+];
+
+impl Module {
+    pub fn def(self) -> &'static ModuleDef {
+        MODULES
+            .iter()
+            .find(|d| d.module == self)
+            .expect("every module is in MODULES")
+    }
+
+    pub fn code(self) -> &'static str {
+        self.def().code
+    }
+
+    pub fn from_code(code: &str) -> Option<Module> {
+        MODULES.iter().find(|d| d.code == code).map(|d| d.module)
+    }
+
+    pub fn label_key(self) -> String {
+        format!("module.{}", self.code())
+    }
+}
+
+impl fmt::Display for Module {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Give seeded roles the defaults of modules they have not received defaults for yet.
+/// Runs after migrations; a module's defaults are applied once, so admins' later edits stay.
+pub async fn apply_role_defaults(db: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("LOCK TABLE role_defaults_applied IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    for def in MODULES {
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM role_defaults_applied WHERE module = $1)",
+        )
+        .bind(def.code)
+        .fetch_one(&mut *tx)
+        .await?;
+        if done {
+            continue;
+        }
+        for (role_code, actions) in def.defaults {
+            for action in *actions {
+                sqlx::query(
+                    "INSERT INTO role_permissions (role_id, module, action)
+                     SELECT id, $2, $3 FROM roles WHERE code = $1 ON CONFLICT DO NOTHING",
+                )
+                .bind(role_code)
+                .bind(def.code)
+                .bind(action.code())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if def.scoped {
+            for (role_code, scope) in DEFAULT_SCOPES {
+                sqlx::query(
+                    "INSERT INTO role_scopes (role_id, module, scope)
+                     SELECT id, $2, $3 FROM roles WHERE code = $1 ON CONFLICT DO NOTHING",
+                )
+                .bind(role_code)
+                .bind(def.code)
+                .bind(scope.code())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("INSERT INTO role_defaults_applied (module) VALUES ($1)")
+            .bind(def.code)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

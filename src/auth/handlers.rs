@@ -1,0 +1,340 @@
+//! Login, logout, change own password, choose language.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::password;
+use super::throttle::{self, LoginOutcome};
+use super::{CurrentUser, SESSION_EPOCH, SESSION_USER};
+use crate::access::{Guard, Routes};
+use crate::app::AppState;
+use crate::audit;
+use crate::error::AppResult;
+use crate::web::context::SESSION_LANG;
+use crate::web::flash::Kind;
+use crate::web::i18n::Lang;
+use crate::web::{FormErrors, PageCtx, RequestCtx, csrf, format, render};
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/login", Guard::Public, login_page)
+        .post("/login", Guard::Public, login_submit)
+        .post("/logout", Guard::Public, logout)
+        .post("/lang", Guard::Public, set_lang)
+        .get("/account/password", Guard::Login, password_page)
+        .post("/account/password", Guard::Login, password_submit)
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    login: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NextParam {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(ctx: PageCtx, Query(q): Query<NextParam>) -> AppResult<Response> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to(safe_next(&q.next)).into_response());
+    }
+    Ok(render(LoginPage {
+        ctx,
+        login: String::new(),
+        next: q.next,
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    id: i64,
+    password_hash: String,
+    status: String,
+    session_epoch: i32,
+}
+
+async fn login_submit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    session: Session,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
+    let login = f.login.trim().to_string();
+    let ip = req.ip.clone().unwrap_or_else(|| "unknown".into());
+    let (account_key, ip_key) = (throttle::account_key(&login), throttle::ip_key(&ip));
+
+    // Refuse before checking the password while a lock holds.
+    let lock = match throttle::locked_until(&st.db, &ip_key).await? {
+        Some(until) => Some((LoginOutcome::IpThrottled, until)),
+        None => throttle::locked_until(&st.db, &account_key)
+            .await?
+            .map(|until| (LoginOutcome::AccountLocked, until)),
+    };
+    if let Some((outcome, until)) = lock {
+        throttle::log_attempt(
+            &st.db,
+            &login,
+            None,
+            req.ip.as_deref(),
+            &req.user_agent,
+            outcome,
+        )
+        .await?;
+        let key = if outcome == LoginOutcome::IpThrottled {
+            "login.ip_locked"
+        } else {
+            "login.locked"
+        };
+        let time = format::time_of_day(&until, st.config.timezone);
+        let error = ctx.tf(key, &[("time", &time)]);
+        return login_failed(ctx, login, f.next, error, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    let creds: Option<Credentials> = sqlx::query_as(
+        "SELECT id, password_hash, status, session_epoch FROM users
+         WHERE lower(login) = lower($1) OR mobile = $1 ORDER BY (lower(login) = lower($1)) DESC LIMIT 1",
+    )
+    .bind(&login)
+    .fetch_optional(&st.db)
+    .await?;
+    let ok = password::verify(f.password, creds.as_ref().map(|c| c.password_hash.clone())).await?;
+
+    let outcome = match (&creds, ok) {
+        (Some(c), true) if c.status == "active" => LoginOutcome::Ok,
+        (Some(_), true) => LoginOutcome::Disabled,
+        _ => LoginOutcome::BadCredentials,
+    };
+    let user_id = creds.as_ref().map(|c| c.id);
+    throttle::log_attempt(
+        &st.db,
+        &login,
+        user_id,
+        req.ip.as_deref(),
+        &req.user_agent,
+        outcome,
+    )
+    .await?;
+
+    match (outcome, creds) {
+        (LoginOutcome::Ok, Some(c)) => {
+            throttle::clear(&st.db, &account_key).await?;
+            sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1")
+                .bind(c.id)
+                .execute(&st.db)
+                .await?;
+            start_session(&session, c.id, c.session_epoch).await?;
+            Ok(Redirect::to(safe_next(&f.next)).into_response())
+        }
+        (LoginOutcome::Disabled, _) => {
+            let error = ctx.t("login.disabled").to_string();
+            login_failed(ctx, login, f.next, error, StatusCode::FORBIDDEN)
+        }
+        _ => {
+            throttle::record_failure(
+                &st.db,
+                &st.config,
+                &account_key,
+                st.config.login_max_failures,
+            )
+            .await?;
+            throttle::record_failure(
+                &st.db,
+                &st.config,
+                &ip_key,
+                st.config.login_max_failures_per_ip,
+            )
+            .await?;
+            let error = ctx.t("login.bad_credentials").to_string();
+            login_failed(ctx, login, f.next, error, StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+/// A fresh session id for the logged-in user (no fixation), with a fresh CSRF token.
+async fn start_session(session: &Session, user_id: i64, epoch: i32) -> anyhow::Result<()> {
+    let lang: Option<String> = session.get(SESSION_LANG).await?;
+    session.cycle_id().await?;
+    session.clear().await;
+    if let Some(lang) = lang {
+        session.insert(SESSION_LANG, lang).await?;
+    }
+    session.insert(SESSION_USER, user_id).await?;
+    session.insert(SESSION_EPOCH, epoch).await?;
+    csrf::renew(session).await?;
+    Ok(())
+}
+
+fn login_failed(
+    ctx: PageCtx,
+    login: String,
+    next: String,
+    error: String,
+    status: StatusCode,
+) -> AppResult<Response> {
+    Ok((
+        status,
+        render(LoginPage {
+            ctx,
+            login,
+            next,
+            error: Some(error),
+        })?,
+    )
+        .into_response())
+}
+
+/// Only relative, same-site paths are followed after login; anything else goes home.
+pub fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains("://")
+        && !next.chars().any(|c| c.is_control());
+    if ok { next } else { "/" }
+}
+
+async fn logout(session: Session) -> AppResult<Redirect> {
+    session.flush().await.map_err(anyhow::Error::from)?;
+    Ok(Redirect::to("/login"))
+}
+
+#[derive(Deserialize)]
+pub struct LangForm {
+    lang: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Stored on the user (when logged in) and in the session (before login).
+async fn set_lang(
+    State(st): State<AppState>,
+    req: RequestCtx,
+    session: Session,
+    Form(f): Form<LangForm>,
+) -> AppResult<Redirect> {
+    let lang = Lang::from_code(&f.lang).unwrap_or_default();
+    session
+        .insert(SESSION_LANG, lang.code())
+        .await
+        .map_err(anyhow::Error::from)?;
+    if let Some(user) = &req.user {
+        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2")
+            .bind(lang.code())
+            .bind(user.id)
+            .execute(&st.db)
+            .await?;
+    }
+    Ok(Redirect::to(safe_next(&f.back)))
+}
+
+#[derive(Template)]
+#[template(path = "auth/password.html")]
+struct PasswordPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+}
+
+async fn password_page(ctx: PageCtx) -> AppResult<Html<String>> {
+    let errors = FormErrors::new(ctx.lang);
+    render(PasswordPage { ctx, errors })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Change own password: the current one is required; every other session of the user ends.
+async fn password_submit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    session: Session,
+    Form(f): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let user: &CurrentUser = req.user()?;
+    let mut errors = FormErrors::new(ctx.lang);
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&st.db)
+        .await?;
+    if !password::verify(f.current, Some(stored)).await? {
+        errors.add("current", "password.current_wrong");
+    }
+    if let Err(key) = password::check_strength(&f.new_password, &user.login) {
+        errors.add("new_password", key);
+    }
+    if f.new_password != f.confirm {
+        errors.add("confirm", "password.mismatch");
+    }
+    if !errors.is_empty() {
+        let page = render(PasswordPage { ctx, errors })?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let hash = password::hash(f.new_password).await?;
+    let mut tx = st.db.begin().await?;
+    let epoch: i32 = sqlx::query_scalar(
+        "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE id = $2
+         RETURNING session_epoch",
+    )
+    .bind(&hash)
+    .bind(user.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::Entry::new("user", user.id, "password_change")
+        .write(&mut tx, Some(user.id), req.ip.as_deref())
+        .await?;
+    tx.commit().await?;
+    // This session stays valid; all others now carry an old epoch and end on their next request.
+    session
+        .insert(SESSION_EPOCH, epoch)
+        .await
+        .map_err(anyhow::Error::from)?;
+    ctx.flash(Kind::Success, "password.changed").await;
+    Ok(Redirect::to("/").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_must_be_relative() {
+        assert_eq!(safe_next("/customers?page=2"), "/customers?page=2");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/x?u=http://a"), "/");
+        assert_eq!(safe_next("javascript:alert(1)"), "/");
+        assert_eq!(safe_next(""), "/");
+    }
+}

@@ -1,0 +1,10 @@
+//! Login, logout, own password, language choice; the `CurrentUser` loaded on every request.
+
+mod current;
+mod handlers;
+pub mod password;
+mod throttle;
+
+pub use current::{CurrentUser, SESSION_EPOCH, SESSION_USER, load_current_user};
+pub use handlers::routes;
+pub use throttle::LoginOutcome;

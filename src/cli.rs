@@ -1,0 +1,230 @@
+//! The `crm` command line: serve | migrate | seed | user create-admin | db start|stop.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::db::{self, local::LocalPostgres};
+use crate::{app, seed};
+
+#[derive(Parser)]
+#[command(name = "crm", version, about = "A sales CRM")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrates first).
+    Serve {
+        /// Seed the demo company if the database has no users yet, and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Fill an empty database with the demo company.
+    Seed,
+    /// Manage users from the shell.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Start or stop the private PostgreSQL cluster (handy for development and tests).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a super administrator (the first login of a real, non-demo installation).
+    CreateAdmin {
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "管理员")]
+        name: String,
+        /// Read from CRM_ADMIN_PASSWORD or asked on the terminal when omitted.
+        #[arg(long, env = "CRM_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Start the cluster and print `DATABASE_URL=...`.
+    Start {
+        /// Durability off: for throwaway test clusters only.
+        #[arg(long)]
+        fast_unsafe: bool,
+    },
+    Stop,
+}
+
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_logging(&cli.config);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = cli.config;
+    match cli.command {
+        Command::Db { command } => db_command(&cfg, command).await,
+        command => {
+            let (pool, local) = open_database(&cfg).await?;
+            let result = run_with_db(cfg, pool, command).await;
+            if let Some(pg) = local {
+                pg.stop();
+            }
+            result
+        }
+    }
+}
+
+async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Result<()> {
+    db::migrate(&pool).await?;
+    match command {
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed => {
+            seed::demo::seed(&pool).await?;
+            seed::demo::print_logins();
+            Ok(())
+        }
+        Command::Serve { demo } => {
+            if demo && seed::demo::seed_if_empty(&pool).await? {
+                println!("demo company created");
+            }
+            serve(cfg, pool, demo).await
+        }
+        Command::User {
+            command:
+                UserCommand::CreateAdmin {
+                    login,
+                    name,
+                    password,
+                },
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => prompt_password()?,
+            };
+            let id = seed::create_super_admin(&pool, &login, &name, &password).await?;
+            println!("super administrator {login} created (id {id})");
+            Ok(())
+        }
+        Command::Db { .. } => unreachable!("handled before opening the database"),
+    }
+}
+
+/// DATABASE_URL when given; otherwise the private cluster under the data folder.
+async fn open_database(cfg: &Config) -> anyhow::Result<(PgPool, Option<LocalPostgres>)> {
+    if let Some(url) = cfg.database_url.as_deref().filter(|u| !u.is_empty()) {
+        return Ok((db::connect(url, cfg.db_max_connections).await?, None));
+    }
+    let pg = LocalPostgres::prepare(&cfg.data_dir, cfg.pg_port, false)?;
+    pg.start().await?;
+    let pool = db::connect(&pg.database_url(), cfg.db_max_connections).await?;
+    Ok((pool, Some(pg)))
+}
+
+async fn db_command(cfg: &Config, command: DbCommand) -> anyhow::Result<()> {
+    match command {
+        DbCommand::Start { fast_unsafe } => {
+            let pg = LocalPostgres::prepare(&cfg.data_dir, cfg.pg_port, fast_unsafe)?;
+            pg.start().await?;
+            println!("DATABASE_URL={}", pg.database_url());
+        }
+        DbCommand::Stop => {
+            let pg = LocalPostgres::prepare(&cfg.data_dir, cfg.pg_port, false)?;
+            pg.stop();
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&cfg.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.bind))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("CRM is running at {url}");
+    if demo {
+        seed::demo::print_logins();
+    }
+    let state = app::AppState::new(pool, cfg);
+    let router = app::router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped; in-flight requests drained");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+fn prompt_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        print!("password: ");
+        std::io::stdout().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        bail!("a password is required (--password, CRM_ADMIN_PASSWORD or standard input)");
+    }
+    Ok(p)
+}

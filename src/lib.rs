@@ -1,0 +1,16 @@
+//! CRM: a server-rendered sales CRM (axum + askama over Postgres).
+//! See ARCHITECTURE.md for the map; each kernel folder holds one cross-cutting mechanism.
+
+pub mod access;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod modules;
+pub mod seed;
+pub mod web;
+
+pub use app::{AppState, router};

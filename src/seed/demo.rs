@@ -1,0 +1,165 @@
+//! The demo company: a department tree, a manager chain and a few sales users. Only ever written
+//! into an empty database, so demo passwords never reach a real installation.
+
+use anyhow::bail;
+use sqlx::PgPool;
+
+use super::{grant_role, insert_user, root_department};
+use crate::auth::password;
+
+pub const ADMIN: (&str, &str) = ("admin", "admin123");
+pub const SALES_PASSWORD: &str = "sales123";
+
+/// (login, name, department, superior login, role code, position)
+pub const USERS: &[(&str, &str, &str, Option<&str>, &str, &str)] = &[
+    (
+        "13800000001",
+        "王建国",
+        "销售部",
+        None,
+        "director",
+        "销售总监",
+    ),
+    (
+        "13800000002",
+        "李娜",
+        "华东大区",
+        Some("13800000001"),
+        "manager",
+        "华东区经理",
+    ),
+    (
+        "13800000003",
+        "张伟",
+        "华东大区",
+        Some("13800000002"),
+        "rep",
+        "销售代表",
+    ),
+    (
+        "13800000004",
+        "刘洋",
+        "华东大区",
+        Some("13800000002"),
+        "rep",
+        "销售代表",
+    ),
+    (
+        "13800000005",
+        "陈静",
+        "华北大区",
+        Some("13800000001"),
+        "manager",
+        "华北区经理",
+    ),
+    (
+        "13800000006",
+        "杨帆",
+        "华北大区",
+        Some("13800000005"),
+        "rep",
+        "销售代表",
+    ),
+    (
+        "13800000007",
+        "赵敏",
+        "财务部",
+        None,
+        "readonly",
+        "财务专员",
+    ),
+];
+
+/// (name, parent name; None = root)
+const DEPARTMENTS: &[(&str, Option<&str>)] = &[
+    ("销售部", None),
+    ("华东大区", Some("销售部")),
+    ("华北大区", Some("销售部")),
+    ("市场部", None),
+    ("财务部", None),
+];
+
+/// Seed into an empty database; true when it did.
+pub async fn seed_if_empty(db: &PgPool) -> anyhow::Result<bool> {
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(db)
+        .await?;
+    if users > 0 {
+        return Ok(false);
+    }
+    seed(db).await?;
+    Ok(true)
+}
+
+pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(db)
+        .await?;
+    if users > 0 {
+        bail!("the database already has users; demo data only goes into an empty database");
+    }
+    let mut tx = db.begin().await?;
+    let root = root_department(&mut tx).await?;
+    for (name, parent) in DEPARTMENTS {
+        sqlx::query(
+            "INSERT INTO departments (name, parent_id)
+             VALUES ($1, COALESCE((SELECT id FROM departments WHERE name = $2), $3))",
+        )
+        .bind(name)
+        .bind(parent)
+        .bind(root)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let admin_hash = password::hash(ADMIN.1.to_string()).await?;
+    let admin = insert_user(&mut tx, ADMIN.0, "系统管理员", root, None, &admin_hash).await?;
+    grant_role(&mut tx, admin, "super").await?;
+
+    let sales_hash = password::hash(SALES_PASSWORD.to_string()).await?;
+    for (login, name, dept, superior, role, position) in USERS {
+        let dept_id: i64 = sqlx::query_scalar("SELECT id FROM departments WHERE name = $1")
+            .bind(dept)
+            .fetch_one(&mut *tx)
+            .await?;
+        let superior_id: Option<i64> = match superior {
+            Some(s) => Some(
+                sqlx::query_scalar("SELECT id FROM users WHERE login = $1")
+                    .bind(s)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            ),
+            None => None,
+        };
+        let id = insert_user(&mut tx, login, name, dept_id, superior_id, &sales_hash).await?;
+        sqlx::query("UPDATE users SET position = $1 WHERE id = $2")
+            .bind(position)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        grant_role(&mut tx, id, role).await?;
+    }
+    sqlx::query(
+        "UPDATE departments d SET head_id = u.id FROM users u
+         WHERE (d.name, u.login) IN (('销售部', '13800000001'), ('华东大区', '13800000002'), ('华北大区', '13800000005'))",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO app_meta (key, value) VALUES ('demo', 'yes') ON CONFLICT (key) DO NOTHING",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn print_logins() {
+    println!("Demo logins:");
+    println!(
+        "  {:<12} {:<10} password {}  (super administrator)",
+        ADMIN.0, "系统管理员", ADMIN.1
+    );
+    for (login, name, _, _, _, position) in USERS {
+        println!("  {login:<12} {name:<10} password {SALES_PASSWORD}  ({position})");
+    }
+}

@@ -1,0 +1,126 @@
+//! Per-request context: who is asking, in which language, from where. Loaded once by the
+//! `context` middleware for every request; error responses are turned into full pages here,
+//! because only here do we know the user and language.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use super::i18n::Lang;
+use super::page::{self, PageCtx};
+use crate::app::AppState;
+use crate::auth::{CurrentUser, load_current_user};
+use crate::error::{AppError, ErrorPage};
+
+pub const SESSION_LANG: &str = "lang";
+
+#[derive(Clone, Default)]
+pub struct RequestCtx {
+    pub user: Option<Arc<CurrentUser>>,
+    pub lang: Lang,
+    pub ip: Option<String>,
+    pub user_agent: String,
+}
+
+impl RequestCtx {
+    /// The logged-in user; routes behind a guard always have one.
+    pub fn user(&self) -> Result<&CurrentUser, AppError> {
+        self.user.as_deref().ok_or(AppError::Unauthenticated)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+pub async fn context(
+    State(st): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let user = match load_current_user(&st.db, &session).await {
+        Ok(u) => u.map(Arc::new),
+        Err(e) => return AppError::Internal(e).into_response(),
+    };
+    let session_lang = session.get::<String>(SESSION_LANG).await.ok().flatten();
+    let lang = pick_lang(&st, user.as_deref(), session_lang.as_deref(), req.headers());
+    let ctx = RequestCtx {
+        user,
+        lang,
+        ip: client_ip(&req, st.config.trust_proxy),
+        user_agent: header(req.headers(), "user-agent"),
+    };
+    req.extensions_mut().insert(ctx.clone());
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    match resp.extensions().get::<ErrorPage>().cloned() {
+        Some(err) => error_page(&st, &ctx, &session, &path, err).await,
+        None => resp,
+    }
+}
+
+fn pick_lang(
+    st: &AppState,
+    user: Option<&CurrentUser>,
+    session_lang: Option<&str>,
+    h: &HeaderMap,
+) -> Lang {
+    user.and_then(|u| u.lang)
+        .or_else(|| session_lang.and_then(Lang::from_code))
+        .or_else(|| Lang::from_accept_language(&header(h, "accept-language")))
+        .or_else(|| Lang::from_code(&st.config.default_lang))
+        .unwrap_or_default()
+}
+
+fn header(h: &HeaderMap, name: &str) -> String {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
+    if trust_proxy {
+        let fwd = header(req.headers(), "x-forwarded-for");
+        if let Some(first) = fwd
+            .split(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            return Some(first.to_string());
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+}
+
+async fn error_page(
+    st: &AppState,
+    ctx: &RequestCtx,
+    session: &Session,
+    path: &str,
+    err: ErrorPage,
+) -> Response {
+    let page = PageCtx::build(st, ctx, session, path).await;
+    let body = page::render_error(&page, err.status, err.message);
+    (err.status, body).into_response()
+}

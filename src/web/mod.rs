@@ -1,0 +1,17 @@
+//! Web kernel: request context, page context for templates, CSRF, flash, assets, i18n, forms.
+
+pub mod assets;
+pub mod context;
+pub mod csrf;
+pub mod flash;
+pub mod format;
+pub mod forms;
+pub mod headers;
+pub mod i18n;
+pub mod nav;
+pub mod page;
+
+pub use context::RequestCtx;
+pub use flash::Flash;
+pub use forms::FormErrors;
+pub use page::{PageCtx, render};

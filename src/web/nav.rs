@@ -1,0 +1,81 @@
+//! The sidebar. An entry shows when the user passes its guard; entries are added as modules land.
+
+use crate::access::{Action, Guard, Module};
+use crate::web::RequestCtx;
+
+#[derive(Clone, Debug)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label_key: &'static str,
+    pub icon: &'static str,
+    pub active: bool,
+}
+
+struct Entry {
+    href: &'static str,
+    label_key: &'static str,
+    icon: &'static str,
+    guard: Guard,
+    /// Paths that highlight this entry (prefix match); `href` when empty.
+    prefixes: &'static [&'static str],
+}
+
+const MAIN: &[Entry] = &[Entry {
+    href: "/",
+    label_key: "nav.home",
+    icon: "home",
+    guard: Guard::Perm(Module::Dashboard, Action::View),
+    prefixes: &[],
+}];
+
+const ADMIN: &[Entry] = &[
+    Entry {
+        href: "/admin/departments",
+        label_key: "nav.departments",
+        icon: "org",
+        guard: Guard::Perm(Module::Org, Action::Manage),
+        prefixes: &["/admin/departments"],
+    },
+    Entry {
+        href: "/admin/users",
+        label_key: "nav.users",
+        icon: "users",
+        guard: Guard::Perm(Module::Org, Action::Manage),
+        prefixes: &["/admin/users"],
+    },
+    Entry {
+        href: "/admin/roles",
+        label_key: "nav.roles",
+        icon: "shield",
+        guard: Guard::Perm(Module::Roles, Action::Manage),
+        prefixes: &["/admin/roles"],
+    },
+    Entry {
+        href: "/admin/logs",
+        label_key: "nav.logs",
+        icon: "log",
+        guard: Guard::Perm(Module::Logs, Action::View),
+        prefixes: &["/admin/logs"],
+    },
+];
+
+/// (main entries, admin entries) visible to this user, with the current one marked active.
+pub fn for_user(req: &RequestCtx, path: &str) -> (Vec<NavItem>, Vec<NavItem>) {
+    let pick = |entries: &[Entry]| {
+        entries
+            .iter()
+            .filter(|e| req.user.is_some() && e.guard.allows(req).is_ok())
+            .map(|e| NavItem {
+                href: e.href,
+                label_key: e.label_key,
+                icon: e.icon,
+                active: if e.prefixes.is_empty() {
+                    path == e.href
+                } else {
+                    e.prefixes.iter().any(|p| path.starts_with(p))
+                },
+            })
+            .collect()
+    };
+    (pick(MAIN), pick(ADMIN))
+}

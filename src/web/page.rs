@@ -1,0 +1,182 @@
+//! `PageCtx`: everything the layout needs (user, language, CSRF token, flash, nav), carried by
+//! every page template as its `ctx` field.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Html;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use tower_sessions::Session;
+
+use super::context::RequestCtx;
+use super::flash::{self, Flash};
+use super::i18n::Lang;
+use super::nav::{self, NavItem};
+use super::{csrf, format};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct PageCtx {
+    pub user: Option<Arc<CurrentUser>>,
+    pub lang: Lang,
+    pub csrf: String,
+    pub flash: Vec<Flash>,
+    pub path: String,
+    pub nav: Vec<NavItem>,
+    pub admin_nav: Vec<NavItem>,
+    pub tz: FixedOffset,
+    pub session: Session,
+}
+
+impl PageCtx {
+    pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, path: &str) -> PageCtx {
+        let csrf = csrf::token(session).await.unwrap_or_default();
+        let flash = flash::take(session).await;
+        let (nav, admin_nav) = nav::for_user(req, path);
+        PageCtx {
+            user: req.user.clone(),
+            lang: req.lang,
+            csrf,
+            flash,
+            path: path.to_string(),
+            nav,
+            admin_nav,
+            tz: st.config.timezone,
+            session: session.clone(),
+        }
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.lang.tf(key, args)
+    }
+
+    /// `tf` with one placeholder, convenient in templates.
+    pub fn tf1(&self, key: &str, name: &str, value: &str) -> String {
+        self.lang.tf(key, &[(name, value)])
+    }
+
+    pub fn user(&self) -> AppResult<&CurrentUser> {
+        self.user.as_deref().ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_deref().map(|u| u.name.as_str()).unwrap_or("")
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn langs(&self) -> &'static [Lang] {
+        Lang::ALL
+    }
+
+    pub fn asset(&self, name: &str) -> String {
+        super::assets::url(name)
+    }
+
+    /// Queue a flash message for the next page.
+    pub async fn flash(&self, kind: flash::Kind, key: &str) {
+        flash::push(&self.session, kind, self.t(key).to_string()).await;
+    }
+
+    pub async fn flash_text(&self, kind: flash::Kind, text: String) {
+        flash::push(&self.session, kind, text).await;
+    }
+
+    pub fn datetime(&self, at: &DateTime<Utc>) -> String {
+        format::datetime(at, self.tz)
+    }
+
+    pub fn opt_datetime(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.as_ref().map(|a| self.datetime(a)).unwrap_or_default()
+    }
+
+    pub fn date(&self, d: &NaiveDate) -> String {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, AppError> {
+        let req = parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .unwrap_or_default();
+        let session = Session::from_request_parts(parts, st)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
+        Ok(PageCtx::build(st, &req, &session, parts.uri.path()).await)
+    }
+}
+
+pub fn render(t: impl Template) -> AppResult<Html<String>> {
+    Ok(Html(t.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorInLayout<'a> {
+    ctx: &'a PageCtx,
+    code: u16,
+    title: &'static str,
+    message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "errors/public.html")]
+struct ErrorPublic<'a> {
+    ctx: &'a PageCtx,
+    code: u16,
+    title: &'static str,
+    message: &'static str,
+}
+
+pub fn render_error(
+    ctx: &PageCtx,
+    status: StatusCode,
+    message: Option<&'static str>,
+) -> Html<String> {
+    let (title, default_msg) = match status.as_u16() {
+        403 => ("error.403.title", "error.403.text"),
+        404 => ("error.404.title", "error.404.text"),
+        400 | 409 | 413 | 422 => ("error.400.title", "error.400.text"),
+        _ => ("error.500.title", "error.500.text"),
+    };
+    let code = status.as_u16();
+    let title = ctx.t(title);
+    let message = ctx.t(message.unwrap_or(default_msg));
+    let html = if ctx.user.is_some() {
+        ErrorInLayout {
+            ctx,
+            code,
+            title,
+            message,
+        }
+        .render()
+    } else {
+        ErrorPublic {
+            ctx,
+            code,
+            title,
+            message,
+        }
+        .render()
+    };
+    Html(html.unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "error page failed to render");
+        format!("<h1>{code}</h1>")
+    }))
+}
