@@ -1,6 +1,6 @@
-//! The one message catalog. `i18n/zh-CN.txt` and `i18n/en.txt` hold `key = text` lines;
-//! `{name}` placeholders are filled by `tf`. A test checks both files have the same keys and
-//! that every key the code and templates use exists.
+//! The one message catalog. `i18n/<lang>/<area>.txt` files hold `key = text` lines (build.rs
+//! joins each language's files); `{name}` placeholders are filled by `tf`. A test checks both
+//! languages have the same keys, no key is defined twice, and every key in use exists.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -79,19 +79,23 @@ impl Lang {
 
 type Catalog = HashMap<&'static str, &'static str>;
 
-pub const ZH_SOURCE: &str = include_str!("i18n/zh-CN.txt");
-pub const EN_SOURCE: &str = include_str!("i18n/en.txt");
+pub const ZH_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/zh-CN.txt"));
+pub const EN_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/en.txt"));
 
 static ZH: LazyLock<Catalog> = LazyLock::new(|| parse(ZH_SOURCE));
 static EN: LazyLock<Catalog> = LazyLock::new(|| parse(EN_SOURCE));
 
 pub fn parse(src: &'static str) -> Catalog {
+    entries(src).collect()
+}
+
+/// Every `key = text` line, in order (duplicates included, for the catalog test).
+pub fn entries(src: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
     src.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.trim(), v.trim()))
-        .collect()
 }
 
 fn catalog(lang: Lang) -> &'static Catalog {

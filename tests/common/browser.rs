@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 use super::TestApp;
@@ -84,7 +85,7 @@ impl Browser {
         let mut last_err = None;
         let mut client = None;
         for _ in 0..50 {
-            match ClientBuilder::native()
+            match ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
                 .connect(&url)
                 .await
