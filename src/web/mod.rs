@@ -10,8 +10,10 @@ pub mod headers;
 pub mod i18n;
 pub mod nav;
 pub mod page;
+pub mod pager;
 
 pub use context::RequestCtx;
 pub use flash::Flash;
 pub use forms::FormErrors;
 pub use page::{PageCtx, render};
+pub use pager::Pager;

@@ -1,0 +1,16 @@
+//! Admin areas: organisation (departments, users), roles, operation and login logs.
+
+pub mod departments;
+pub mod logs;
+pub mod roles;
+pub mod users;
+
+use crate::access::Routes;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(departments::routes())
+        .merge(users::routes())
+        .merge(roles::routes())
+        .merge(logs::routes())
+}
