@@ -55,3 +55,49 @@ async fn login_and_the_shell_in_both_languages() {
     b.screenshot("login-en").await;
     b.close().await;
 }
+
+/// The organisation admin pages on the demo company, for a look in both languages.
+#[tokio::test]
+async fn organisation_admin_pages() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("admin", crm::seed::demo::ADMIN.1).await;
+
+    b.goto("/admin/departments").await;
+    assert!(b.text("#dept-tree").await.contains("华东大区"));
+    b.screenshot("admin-departments-zh").await;
+    b.goto("/admin/users").await;
+    assert!(b.text("#users").await.contains("张伟"));
+    b.screenshot("admin-users-zh").await;
+    b.goto("/admin/users/tree").await;
+    b.screenshot("admin-users-tree-zh").await;
+    b.goto("/admin/users/new").await;
+    b.fill("input[name=login]", "admin").await;
+    b.fill("input[name=mobile]", "123").await;
+    b.submit_and_wait("#user-form button[type=submit]", ".field-error")
+        .await;
+    b.screenshot("admin-user-form-errors-zh").await;
+    let zhang: i64 = sqlx::query_scalar("SELECT id FROM users WHERE name = '张伟'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    b.goto(&format!("/admin/users/{zhang}/disable")).await;
+    b.screenshot("admin-user-disable-zh").await;
+
+    b.click("details.user-menu summary").await;
+    b.submit_and_wait(
+        "details.user-menu form.menu-form button[type=submit]:not(.current)",
+        "main h1",
+    )
+    .await;
+    b.goto(&format!("/admin/users/{zhang}/edit")).await;
+    b.screenshot("admin-user-edit-en").await;
+    b.goto("/admin/departments").await;
+    b.screenshot("admin-departments-en").await;
+    b.resize(390, 844).await;
+    b.goto("/admin/users").await;
+    b.screenshot("admin-users-en-narrow").await;
+    b.close().await;
+}

@@ -5,6 +5,7 @@
 //! - `scope`: data scopes resolved per request into an owner set, and the one SQL predicate.
 
 pub mod catalog;
+pub mod ownership;
 pub mod routes;
 pub mod scope;
 

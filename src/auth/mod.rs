@@ -5,6 +5,6 @@ mod handlers;
 pub mod password;
 mod throttle;
 
-pub use current::{CurrentUser, SESSION_EPOCH, SESSION_USER, load_current_user};
+pub use current::{CurrentUser, SESSION_EPOCH, SESSION_USER, fetch_user, load_current_user};
 pub use handlers::routes;
 pub use throttle::LoginOutcome;

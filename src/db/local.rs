@@ -54,6 +54,29 @@ impl LocalPostgres {
         Ok(pg)
     }
 
+    /// Like `prepare`, for throwaway clusters: reuse the port of a running cluster (kept in
+    /// `<data>/pg-port`), otherwise take a free one so several checkouts never collide.
+    pub fn prepare_any_port(data_dir: &Path, fast_unsafe: bool) -> anyhow::Result<Self> {
+        let port_file = data_dir.join("pg-port");
+        let saved: Option<u16> = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        if let Some(port) = saved {
+            let pg = Self::prepare(data_dir, port, fast_unsafe)?;
+            if pg.is_running() {
+                return Ok(pg);
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let pg = Self::prepare(data_dir, port, fast_unsafe)?;
+        // Running on a port we did not record: restart it on the new one.
+        pg.stop();
+        std::fs::write(&port_file, port.to_string())?;
+        Ok(pg)
+    }
+
     pub fn database_url(&self) -> String {
         self.url_for(DATABASE)
     }

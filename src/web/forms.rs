@@ -46,3 +46,62 @@ impl FormErrors {
         }
     }
 }
+
+/// One `<option>` of a select.
+#[derive(Clone, Debug)]
+pub struct SelectOpt {
+    pub value: String,
+    pub label: String,
+}
+
+impl SelectOpt {
+    pub fn new(value: impl ToString, label: impl Into<String>) -> Self {
+        SelectOpt {
+            value: value.to_string(),
+            label: label.into(),
+        }
+    }
+
+    /// Whether this option is the current value (templates: `o.is(form.x)`).
+    pub fn is(&self, current: impl AsRef<str>) -> bool {
+        self.value == current.as_ref()
+    }
+}
+
+/// Trim a form value; empty means "not given".
+pub fn opt_text(v: &str) -> Option<String> {
+    let t = v.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Parse an optional id field ("" → None); anything unparsable is an error for `field`.
+pub fn opt_id(errors: &mut FormErrors, field: &str, v: &str) -> Option<i64> {
+    let t = v.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t.parse::<i64>() {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.add(field, "form.invalid");
+            None
+        }
+    }
+}
+
+/// A mainland China mobile number: 11 digits starting with 1.
+pub fn is_mobile(v: &str) -> bool {
+    v.len() == 11 && v.starts_with('1') && v.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A plausible e-mail address (something@domain.tld, no spaces).
+pub fn is_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !v.chars().any(char::is_whitespace)
+}

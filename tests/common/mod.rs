@@ -39,7 +39,7 @@ async fn server_url() -> &'static str {
             }
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-pg");
             let pg = tokio::task::spawn_blocking(move || {
-                crm::db::local::LocalPostgres::prepare(&dir, 55433, true)
+                crm::db::local::LocalPostgres::prepare_any_port(&dir, true)
             })
             .await
             .unwrap()

@@ -3,5 +3,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access;
+mod departments;
 mod logs;
 mod roles;
+mod scopes;
+mod users;

@@ -1,0 +1,82 @@
+//! The permission matrix through HTTP: each seeded role on every admin route; the nav follows.
+
+use axum::http::Method;
+use crm::access::Guard;
+
+use super::common::TestApp;
+
+#[tokio::test]
+async fn each_seeded_role_gets_exactly_its_admin_pages() {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let dept = app.dept("销售部", Some(root)).await;
+    app.admin().await;
+    for code in ["director", "manager", "rep", "readonly"] {
+        app.user(code, dept, None, &[code]).await;
+    }
+    let any_user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'rep'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let any_role: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE code = 'rep'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let admin_routes: Vec<_> = crm::app::route_specs()
+        .into_iter()
+        .filter(|s| s.path.starts_with("/admin"))
+        .collect();
+    assert!(admin_routes.len() >= 10, "admin routes are registered");
+
+    for code in ["admin", "director", "manager", "rep", "readonly"] {
+        let mut c = app.login(code).await;
+        let home = c.get("/").await;
+        for spec in &admin_routes {
+            let id = if spec.path.contains("/roles/") {
+                any_role
+            } else if spec.path.contains("/departments/") {
+                dept
+            } else {
+                any_user
+            };
+            let path = spec.path.replace("{id}", &id.to_string());
+            let expected_ok = match code {
+                "admin" => true,
+                "director" => matches!(spec.guard, Guard::Perm(crm::access::Module::Logs, _)),
+                _ => false,
+            };
+            if spec.method == Method::GET {
+                let r = c.get(&path).await;
+                let want = if expected_ok { 200 } else { 403 };
+                assert_eq!(r.status.as_u16(), want, "{code} GET {path}");
+                if !expected_ok {
+                    assert!(r.has("aside.sidebar"), "403 inside the layout");
+                    assert!(
+                        !r.has("table"),
+                        "no data on a 403 page for {code} at {path}"
+                    );
+                }
+            } else if !expected_ok {
+                let r = c.post(&path, &[]).await;
+                assert_eq!(r.status.as_u16(), 403, "{code} POST {path}");
+            }
+        }
+        // The nav shows exactly the admin pages they may open.
+        let links = home.text_of(".sidebar nav");
+        let sees_users = links.contains("员工管理");
+        let sees_logs = links.contains("操作日志");
+        assert_eq!(sees_users, code == "admin", "{code}: {links}");
+        assert_eq!(
+            sees_logs,
+            matches!(code, "admin" | "director"),
+            "{code}: {links}"
+        );
+    }
+    // Nothing changed through all those refused POSTs.
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE status = 'disabled'")
+            .await,
+        0
+    );
+}
