@@ -8,8 +8,11 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod dicts;
 pub mod error;
+pub mod fields;
 pub mod modules;
+pub mod numbering;
 pub mod seed;
 pub mod web;
 

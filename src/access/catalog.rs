@@ -73,6 +73,9 @@ pub enum Module {
     Org,
     Roles,
     Logs,
+    Dicts,
+    Fields,
+    Numbering,
 }
 
 /// Which records of a module a role sees.
@@ -160,6 +163,30 @@ pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
         module: Module::Roles,
         code: "roles",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::Dicts,
+        code: "dicts",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::Fields,
+        code: "fields",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::Numbering,
+        code: "numbering",
         group: Group::Admin,
         actions: MANAGE,
         scoped: false,

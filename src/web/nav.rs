@@ -51,6 +51,27 @@ const ADMIN: &[Entry] = &[
         prefixes: &["/admin/roles"],
     },
     Entry {
+        href: "/admin/dicts",
+        label_key: "nav.dicts",
+        icon: "book",
+        guard: Guard::Perm(Module::Dicts, Action::Manage),
+        prefixes: &["/admin/dicts"],
+    },
+    Entry {
+        href: "/admin/fields",
+        label_key: "nav.fields",
+        icon: "fields",
+        guard: Guard::Perm(Module::Fields, Action::Manage),
+        prefixes: &["/admin/fields"],
+    },
+    Entry {
+        href: "/admin/numbering",
+        label_key: "nav.numbering",
+        icon: "hash",
+        guard: Guard::Perm(Module::Numbering, Action::Manage),
+        prefixes: &["/admin/numbering"],
+    },
+    Entry {
         href: "/admin/logs",
         label_key: "nav.logs",
         icon: "log",

@@ -1,7 +1,10 @@
 //! Admin areas: organisation (departments, users), roles, operation and login logs.
 
 pub mod departments;
+pub mod dicts;
+pub mod fields;
 pub mod logs;
+pub mod numbering;
 pub mod roles;
 pub mod users;
 
@@ -13,4 +16,7 @@ pub fn routes() -> Routes {
         .merge(users::routes())
         .merge(roles::routes())
         .merge(logs::routes())
+        .merge(dicts::routes())
+        .merge(fields::routes())
+        .merge(numbering::routes())
 }

@@ -1,0 +1,1 @@
+//! Dictionaries kernel (see src/modules/admin/dicts for the admin pages).

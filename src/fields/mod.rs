@@ -1,0 +1,1 @@
+//! Custom fields kernel (see src/modules/admin/fields for the admin pages).

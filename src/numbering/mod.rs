@@ -1,0 +1,1 @@
+//! Numbering rules kernel (see src/modules/admin/numbering for the admin page).
