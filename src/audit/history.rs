@@ -58,6 +58,10 @@ impl LogRow {
                 &[("actor", &actor), ("action", &action)],
             );
             if let Some(n) = &self.note {
+                // Catalog values are trimmed, so the English word space is added here.
+                if lang == Lang::En {
+                    s.push(' ');
+                }
                 s.push_str(&lang.tf("audit.sentence.note", &[("note", n)]));
             }
             return vec![s];

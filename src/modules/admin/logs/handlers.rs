@@ -1,0 +1,112 @@
+//! The operation log and the login log.
+
+use askama::Template;
+use axum::extract::{Query, RawQuery, State};
+use axum::response::Html;
+
+use super::model::{
+    Choice, LOGIN_RESULTS, LoginFilter, LoginRow, OpFilter, OpLine, action_label, entity_label,
+    result_label,
+};
+use super::repo;
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::web::{PageCtx, Pager, render};
+
+#[derive(Template)]
+#[template(path = "admin/logs/index.html")]
+struct OpsPage {
+    ctx: PageCtx,
+    filter: OpFilter,
+    actors: Vec<Choice>,
+    entities: Vec<Choice>,
+    actions: Vec<Choice>,
+    lines: Vec<OpLine>,
+    pager: Pager,
+}
+
+pub async fn index(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    RawQuery(raw): RawQuery,
+    Query(filter): Query<OpFilter>,
+) -> AppResult<Html<String>> {
+    let q = filter.query(ctx.tz);
+    let total = repo::count_ops(&st.db, &q).await?;
+    let pager = Pager::from_query(raw.as_deref(), total);
+    let rows = repo::ops(&st.db, &q, pager.limit(), pager.offset()).await?;
+    let lang = ctx.lang;
+    let lines = rows
+        .iter()
+        .map(|r| OpLine {
+            at: ctx.datetime(&r.at),
+            actor: r
+                .actor_name
+                .clone()
+                .unwrap_or_else(|| ctx.t("audit.system").to_string()),
+            object: match r.entity_id {
+                Some(id) => format!("{} #{id}", entity_label(lang, &r.entity)),
+                None => entity_label(lang, &r.entity),
+            },
+            sentences: r.sentences(lang),
+            ip: r.ip.clone().unwrap_or_default(),
+        })
+        .collect();
+    let actors = repo::users(&st.db)
+        .await?
+        .into_iter()
+        .map(|(id, name, login)| Choice::new(id, format!("{name} ({login})"), &filter.actor))
+        .collect();
+    let entities = repo::entities(&st.db)
+        .await?
+        .into_iter()
+        .map(|e| Choice::new(&e, entity_label(lang, &e), &filter.entity))
+        .collect();
+    let actions = repo::actions(&st.db)
+        .await?
+        .into_iter()
+        .map(|a| Choice::new(&a, action_label(lang, &a), &filter.action))
+        .collect();
+    render(OpsPage {
+        ctx,
+        filter,
+        actors,
+        entities,
+        actions,
+        lines,
+        pager,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/logs/logins.html")]
+struct LoginsPage {
+    ctx: PageCtx,
+    filter: LoginFilter,
+    results: Vec<Choice>,
+    rows: Vec<LoginRow>,
+    pager: Pager,
+}
+
+pub async fn logins(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    RawQuery(raw): RawQuery,
+    Query(filter): Query<LoginFilter>,
+) -> AppResult<Html<String>> {
+    let q = filter.query(ctx.tz);
+    let total = repo::count_logins(&st.db, &q).await?;
+    let pager = Pager::from_query(raw.as_deref(), total);
+    let rows = repo::logins(&st.db, &q, pager.limit(), pager.offset()).await?;
+    let results = LOGIN_RESULTS
+        .iter()
+        .map(|r| Choice::new(r, result_label(ctx.lang, r), &filter.result))
+        .collect();
+    render(LoginsPage {
+        ctx,
+        filter,
+        results,
+        rows,
+        pager,
+    })
+}
