@@ -1,2 +1,281 @@
-#[allow(unused_imports)]
-use super::common;
+//! Custom fields: admin definitions, each type round-tripping through a form, field-level errors.
+
+use super::common::{Client, TestApp};
+
+async fn setup() -> (TestApp, Client) {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    app.admin().await;
+    let c = app.login("admin").await;
+    (app, c)
+}
+
+async fn define(c: &mut Client, key: &str, kind: &str, extra: &[(&str, &str)]) {
+    let mut form = vec![
+        ("entity", "customer"),
+        ("key", key),
+        ("label_zh", key),
+        ("label_en", key),
+        ("kind", kind),
+    ];
+    form.extend_from_slice(extra);
+    c.post("/admin/fields", &form)
+        .await
+        .assert_redirect("/admin/fields?entity=customer");
+}
+
+#[tokio::test]
+async fn every_type_round_trips_through_the_form() {
+    let (app, mut c) = setup().await;
+    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    for kind in [
+        "text", "textarea", "integer", "decimal", "date", "datetime", "boolean", "email", "phone",
+        "url", "user",
+    ] {
+        define(&mut c, &format!("f_{kind}"), kind, &[]).await;
+    }
+    define(
+        &mut c,
+        "f_select",
+        "select",
+        &[("options", "vip|贵宾|VIP\nnormal|普通|Normal")],
+    )
+    .await;
+    define(
+        &mut c,
+        "f_multi",
+        "multiselect",
+        &[("options", "红|Red\n绿|Green\n蓝|Blue")],
+    )
+    .await;
+    let page = c.get("/admin/fields?entity=customer").await;
+    assert_eq!(page.count("#field-defs tbody tr"), 13);
+
+    let uid = admin_id.to_string();
+    let r = c
+        .post(
+            "/admin/fields/preview?entity=customer",
+            &[
+                ("cf_f_text", "  上海  "),
+                ("cf_f_textarea", "第一行\n第二行"),
+                ("cf_f_integer", "1,200"),
+                ("cf_f_decimal", "99.50"),
+                ("cf_f_date", "2026-11-23"),
+                ("cf_f_datetime", "2026-11-23T09:30"),
+                ("cf_f_boolean", "1"),
+                ("cf_f_email", "a@b.cn"),
+                ("cf_f_phone", "021-12345678"),
+                ("cf_f_url", "https://example.com"),
+                ("cf_f_user", &uid),
+                ("cf_f_select", "vip"),
+                ("cf_f_multi", "o1"),
+                ("cf_f_multi", "o3"),
+            ],
+        )
+        .await;
+    r.assert_status(200);
+    let stored: serde_json::Value =
+        serde_json::from_str(&r.text_of("#preview-result pre")).unwrap();
+    assert_eq!(stored["f_text"], "上海");
+    assert_eq!(stored["f_integer"], 1200);
+    assert_eq!(stored["f_decimal"], "99.5");
+    assert_eq!(stored["f_date"], "2026-11-23");
+    assert_eq!(
+        stored["f_datetime"], "2026-11-23T01:30:00+00:00",
+        "local +08:00 stored as UTC"
+    );
+    assert_eq!(stored["f_boolean"], true);
+    assert_eq!(stored["f_user"], admin_id);
+    assert_eq!(stored["f_select"], "vip");
+    assert_eq!(stored["f_multi"], serde_json::json!(["o1", "o3"]));
+    // The form shows what was submitted, in the right inputs.
+    assert!(r.has("select[name=cf_f_select] option[value=vip][selected]"));
+    assert!(r.has("input[name=cf_f_multi][value=o3][checked]"));
+    assert!(!r.has("input[name=cf_f_multi][value=o2][checked]"));
+    assert!(r.has("input[type=datetime-local][name=cf_f_datetime][value=\"2026-11-23T09:30\"]"));
+}
+
+#[tokio::test]
+async fn invalid_and_missing_values_get_errors_next_to_their_fields() {
+    let (_app, mut c) = setup().await;
+    define(&mut c, "budget", "decimal", &[("required", "1")]).await;
+    define(&mut c, "visits", "integer", &[]).await;
+    define(&mut c, "site", "url", &[]).await;
+    define(&mut c, "level", "select", &[("options", "a|甲|A")]).await;
+    let r = c
+        .post(
+            "/admin/fields/preview?entity=customer",
+            &[
+                ("cf_budget", ""),
+                ("cf_visits", "三次"),
+                ("cf_site", "example.com"),
+                ("cf_level", "zzz"),
+            ],
+        )
+        .await;
+    r.assert_status(422);
+    assert!(!r.has("#preview-result"), "nothing accepted");
+    let err = |name: &str| r.text_of(&format!("[data-custom=cf_{name}] .field-error"));
+    assert_eq!(err("budget"), "此项必填");
+    assert_eq!(err("visits"), "请输入整数。");
+    assert!(err("site").contains("http://"));
+    assert_eq!(err("level"), "请选择列表中的选项。");
+    // What was typed stays.
+    assert_eq!(
+        r.attr("input[name=cf_visits]", "value").as_deref(),
+        Some("三次")
+    );
+}
+
+#[tokio::test]
+async fn definitions_validate_and_keep_key_and_type_fixed() {
+    let (app, mut c) = setup().await;
+    let r = c
+        .post(
+            "/admin/fields",
+            &[
+                ("entity", "customer"),
+                ("key", "Bad Key"),
+                ("label_zh", ""),
+                ("label_en", "x"),
+                ("kind", "select"),
+                ("options", ""),
+            ],
+        )
+        .await;
+    r.assert_status(422);
+    assert!(r.text_of("label.has-error").contains("标识格式不正确"));
+    assert!(r.text_of(".has-error").contains("此项必填"));
+    assert!(r.text_of(".has-error").contains("至少需要一个选项"));
+    define(&mut c, "wechat", "text", &[]).await;
+    let r = c
+        .post(
+            "/admin/fields",
+            &[
+                ("entity", "customer"),
+                ("key", "wechat"),
+                ("label_zh", "微信"),
+                ("label_en", "WeChat"),
+                ("kind", "text"),
+            ],
+        )
+        .await;
+    assert!(r.text_of(".field-error").contains("已被使用"));
+    // The same key on another entity is fine.
+    c.post(
+        "/admin/fields",
+        &[
+            ("entity", "contact"),
+            ("key", "wechat"),
+            ("label_zh", "微信"),
+            ("label_en", "WeChat"),
+            ("kind", "text"),
+        ],
+    )
+    .await
+    .assert_redirect("/admin/fields?entity=contact");
+
+    let id: i64 = sqlx::query_scalar(
+        "SELECT id FROM field_defs WHERE entity = 'customer' AND key = 'wechat'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    c.post(
+        &format!("/admin/fields/{id}"),
+        &[
+            ("key", "other"),
+            ("kind", "integer"),
+            ("label_zh", "微信号"),
+            ("label_en", "WeChat ID"),
+        ],
+    )
+    .await;
+    let (key, kind, label): (String, String, String) =
+        sqlx::query_as("SELECT key, kind, label_zh FROM field_defs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (key.as_str(), kind.as_str(), label.as_str()),
+        ("wechat", "text", "微信号")
+    );
+    assert!(
+        app.count(
+            "SELECT count(*) FROM operation_logs WHERE entity = 'field_def' AND action = 'update'"
+        )
+        .await
+            >= 1
+    );
+}
+
+#[tokio::test]
+async fn deactivated_fields_leave_the_form_and_reordering_sticks() {
+    let (app, mut c) = setup().await;
+    for k in ["a1", "b2", "c3"] {
+        define(&mut c, k, "text", &[]).await;
+    }
+    let id = |k: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM field_defs WHERE key = $1")
+                .bind(k)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    c.post(
+        &format!("/admin/fields/{}/move", id("c3").await),
+        &[("dir", "up")],
+    )
+    .await;
+    let order = c.get("/admin/fields?entity=customer").await;
+    let keys: Vec<String> = order
+        .html()
+        .select(&scraper::Selector::parse("#field-defs tbody tr").unwrap())
+        .map(|e| e.value().attr("data-field").unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["a1", "c3", "b2"]);
+    c.post(&format!("/admin/fields/{}/toggle", id("a1").await), &[])
+        .await;
+    let form = c.get("/admin/fields/preview?entity=customer").await;
+    assert!(!form.has("[name=cf_a1]") && form.has("[name=cf_b2]"));
+    assert!(
+        c.get("/admin/fields?entity=customer")
+            .await
+            .text_of("tr[data-field=a1]")
+            .contains("已停用")
+    );
+}
+
+#[tokio::test]
+async fn only_field_admins_reach_the_pages() {
+    let (app, _) = setup().await;
+    app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let mut rep = app.login("rep").await;
+    for path in [
+        "/admin/fields",
+        "/admin/fields/new?entity=customer",
+        "/admin/fields/preview",
+    ] {
+        rep.get(path).await.assert_status(403);
+    }
+    rep.post(
+        "/admin/fields",
+        &[
+            ("entity", "customer"),
+            ("key", "x"),
+            ("label_zh", "x"),
+            ("label_en", "x"),
+            ("kind", "text"),
+        ],
+    )
+    .await
+    .assert_status(403);
+    assert_eq!(app.count("SELECT count(*) FROM field_defs").await, 0);
+}
