@@ -18,10 +18,7 @@ fn main() {
         let mut all = String::new();
         for f in files {
             println!("cargo:rerun-if-changed={}", f.display());
-            all.push_str(&format!(
-                "# --- {}\n",
-                f.file_name().unwrap().to_string_lossy()
-            ));
+            all.push_str(&format!("# --- {}\n", f.file_name().unwrap().to_string_lossy()));
             all.push_str(&std::fs::read_to_string(&f).unwrap());
             all.push('\n');
         }

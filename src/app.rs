@@ -30,10 +30,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: PgPool, config: Config) -> Self {
-        AppState {
-            db,
-            config: Arc::new(config),
-        }
+        AppState { db, config: Arc::new(config) }
     }
 }
 
@@ -61,9 +58,7 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
-            state.config.session_idle_minutes,
-        )));
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.session_idle_minutes)));
     let request_id = HeaderName::from_static("x-request-id");
     let body_limit = state.config.upload_limit_bytes() + 1024 * 1024;
 
@@ -73,16 +68,10 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(
-                    |req: &axum::http::Request<axum::body::Body>| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
-                    },
-                ))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                }))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(from_fn(web::headers::security_headers))
                 .layer(RequestBodyLimitLayer::new(body_limit))
@@ -96,9 +85,7 @@ async fn not_found() -> AppError {
 }
 
 fn health_routes() -> Routes {
-    Routes::new()
-        .get("/healthz", Guard::Public, healthz)
-        .get("/readyz", Guard::Public, readyz)
+    Routes::new().get("/healthz", Guard::Public, healthz).get("/readyz", Guard::Public, readyz)
 }
 
 /// The process is up.

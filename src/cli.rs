@@ -74,10 +74,7 @@ pub fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     init_logging(&cli.config);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -88,11 +85,9 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -133,14 +128,7 @@ async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Res
             }
             serve(cfg, pool, demo).await
         }
-        Command::User {
-            command:
-                UserCommand::CreateAdmin {
-                    login,
-                    name,
-                    password,
-                },
-        } => {
+        Command::User { command: UserCommand::CreateAdmin { login, name, password } } => {
             let password = match password {
                 Some(p) => p,
                 None => prompt_password()?,
@@ -180,9 +168,8 @@ async fn db_command(cfg: &Config, command: DbCommand) -> anyhow::Result<()> {
 }
 
 async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(&cfg.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(&cfg.bind).await.with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("CRM is running at {url}");
     if demo {
@@ -190,12 +177,9 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
     }
     let state = app::AppState::new(pool, cfg);
     let router = app::router(state);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped; in-flight requests drained");
     Ok(())
 }
@@ -205,8 +189,7 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     };
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

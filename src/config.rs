@@ -8,12 +8,7 @@ use chrono::FixedOffset;
 #[derive(clap::Args, Clone, Debug)]
 pub struct Config {
     /// Address the web server listens on.
-    #[arg(
-        long,
-        env = "CRM_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "CRM_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
 
     /// Postgres connection string. When empty, a private cluster under the data dir is used.
@@ -29,30 +24,15 @@ pub struct Config {
     pub pg_port: u16,
 
     /// Largest number of pooled database connections.
-    #[arg(
-        long,
-        env = "CRM_DB_MAX_CONNECTIONS",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
     pub db_max_connections: u32,
 
     /// Mark session cookies `Secure` (set when served over TLS).
-    #[arg(
-        long,
-        env = "CRM_COOKIE_SECURE",
-        default_value_t = false,
-        global = true
-    )]
+    #[arg(long, env = "CRM_COOKIE_SECURE", default_value_t = false, global = true)]
     pub cookie_secure: bool,
 
     /// A session ends after this many idle minutes.
-    #[arg(
-        long,
-        env = "CRM_SESSION_IDLE_MINUTES",
-        default_value_t = 480,
-        global = true
-    )]
+    #[arg(long, env = "CRM_SESSION_IDLE_MINUTES", default_value_t = 480, global = true)]
     pub session_idle_minutes: i64,
 
     /// Language for visitors with no choice of their own and no Accept-Language match.
@@ -64,12 +44,7 @@ pub struct Config {
     pub timezone: FixedOffset,
 
     /// Log filter (tracing-subscriber syntax).
-    #[arg(
-        long,
-        env = "CRM_LOG",
-        default_value = "info,sqlx=warn,tower_sessions=warn",
-        global = true
-    )]
+    #[arg(long, env = "CRM_LOG", default_value = "info,sqlx=warn,tower_sessions=warn", global = true)]
     pub log: String,
 
     /// `text` or `json` log lines.
@@ -81,30 +56,15 @@ pub struct Config {
     pub upload_limit_mb: usize,
 
     /// Failed logins that lock an account.
-    #[arg(
-        long,
-        env = "CRM_LOGIN_MAX_FAILURES",
-        default_value_t = 5,
-        global = true
-    )]
+    #[arg(long, env = "CRM_LOGIN_MAX_FAILURES", default_value_t = 5, global = true)]
     pub login_max_failures: i64,
 
     /// Minutes an account stays locked (also the window failures are counted in).
-    #[arg(
-        long,
-        env = "CRM_LOGIN_LOCK_MINUTES",
-        default_value_t = 15,
-        global = true
-    )]
+    #[arg(long, env = "CRM_LOGIN_LOCK_MINUTES", default_value_t = 15, global = true)]
     pub login_lock_minutes: i64,
 
     /// Failed logins from one IP address within the lock window before that address is refused.
-    #[arg(
-        long,
-        env = "CRM_LOGIN_MAX_FAILURES_PER_IP",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "CRM_LOGIN_MAX_FAILURES_PER_IP", default_value_t = 30, global = true)]
     pub login_max_failures_per_ip: i64,
 
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
@@ -120,12 +80,7 @@ pub struct Config {
     pub smtp_user: Option<String>,
     #[arg(long, env = "CRM_SMTP_PASSWORD", global = true)]
     pub smtp_password: Option<String>,
-    #[arg(
-        long,
-        env = "CRM_SMTP_FROM",
-        default_value = "crm@localhost",
-        global = true
-    )]
+    #[arg(long, env = "CRM_SMTP_FROM", default_value = "crm@localhost", global = true)]
     pub smtp_from: String,
 }
 

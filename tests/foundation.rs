@@ -22,19 +22,14 @@ async fn login_succeeds_and_shows_the_shell() {
     assert!(home.text_of(".user-name").contains("用户admin"));
     assert!(home.has("aside.sidebar nav"), "the sidebar is rendered");
     assert!(home.has("form.global-search input[name=q]"));
-    let logged = app
-        .count("SELECT count(*) FROM login_log WHERE login = 'admin' AND result = 'ok'")
-        .await;
+    let logged = app.count("SELECT count(*) FROM login_log WHERE login = 'admin' AND result = 'ok'").await;
     assert_eq!(logged, 1);
 }
 
 #[tokio::test]
 async fn login_accepts_the_mobile_number_too() {
     let app = app_with_admin().await;
-    sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'").execute(&app.db).await.unwrap();
     let mut c = app.client();
     c.login("13900001111", PASSWORD).await.assert_redirect("/");
 }
@@ -48,18 +43,10 @@ async fn wrong_password_and_unknown_login_look_the_same() {
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.status.as_u16(), 401);
     assert_eq!(wrong.text_of("#login-error"), "登录名或密码错误。");
-    assert_eq!(
-        wrong.text_of("#login-error"),
-        unknown.text_of("#login-error")
-    );
+    assert_eq!(wrong.text_of("#login-error"), unknown.text_of("#login-error"));
     // The typed login is kept in the form.
-    assert_eq!(
-        wrong.attr("input[name=login]", "value").as_deref(),
-        Some("admin")
-    );
-    let rows = app
-        .count("SELECT count(*) FROM login_log WHERE result = 'bad_credentials'")
-        .await;
+    assert_eq!(wrong.attr("input[name=login]", "value").as_deref(), Some("admin"));
+    let rows = app.count("SELECT count(*) FROM login_log WHERE result = 'bad_credentials'").await;
     assert_eq!(rows, 2);
 }
 
@@ -72,16 +59,8 @@ async fn five_failures_lock_the_account_until_the_lock_expires() {
     }
     let locked = c.login("admin", PASSWORD).await;
     locked.assert_status(429);
-    assert!(
-        locked.text_of("#login-error").contains("已暂时锁定"),
-        "{}",
-        locked.text_of("#login-error")
-    );
-    assert_eq!(
-        app.count("SELECT count(*) FROM login_log WHERE result = 'locked'")
-            .await,
-        1
-    );
+    assert!(locked.text_of("#login-error").contains("已暂时锁定"), "{}", locked.text_of("#login-error"));
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'locked'").await, 1);
 
     // Unknown logins lock the same way, so a lock reveals nothing.
     for _ in 0..5 {
@@ -90,10 +69,7 @@ async fn five_failures_lock_the_account_until_the_lock_expires() {
     c.login("ghost", "wrong-pass1").await.assert_status(429);
 
     // Fifteen minutes later (simulated) the right password works again.
-    sqlx::query("UPDATE login_locks SET locked_until = now() - interval '1 second'")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE login_locks SET locked_until = now() - interval '1 second'").execute(&app.db).await.unwrap();
     c.login("admin", PASSWORD).await.assert_redirect("/");
 }
 
@@ -107,8 +83,7 @@ async fn too_many_failures_from_one_ip_are_refused() {
     .await;
     app.admin().await;
     let mut c = app.client();
-    c.headers
-        .push(("x-forwarded-for".into(), "203.0.113.9".into()));
+    c.headers.push(("x-forwarded-for".into(), "203.0.113.9".into()));
     for login in ["a1", "a2", "a3"] {
         c.login(login, "wrong-pass1").await.assert_status(401);
     }
@@ -117,9 +92,7 @@ async fn too_many_failures_from_one_ip_are_refused() {
     assert!(r.text_of("#login-error").contains("网络"));
     // Another address is not affected.
     let mut other = app.client();
-    other
-        .headers
-        .push(("x-forwarded-for".into(), "198.51.100.7".into()));
+    other.headers.push(("x-forwarded-for".into(), "198.51.100.7".into()));
     other.login("admin", PASSWORD).await.assert_redirect("/");
 }
 
@@ -130,56 +103,22 @@ async fn writes_without_a_valid_csrf_token_or_from_another_origin_are_refused() 
     c.get("/login").await;
     let token = c.csrf_token().unwrap();
     // No token.
-    let r = c
-        .post_raw(
-            "/login",
-            &[("login", "admin"), ("password", PASSWORD)],
-            true,
-        )
-        .await;
+    let r = c.post_raw("/login", &[("login", "admin"), ("password", PASSWORD)], true).await;
     r.assert_status(403);
     assert!(r.body.contains("页面已过期"));
     // Wrong token.
-    c.post_raw(
-        "/login",
-        &[
-            ("_csrf", "deadbeef"),
-            ("login", "admin"),
-            ("password", PASSWORD),
-        ],
-        true,
-    )
-    .await
-    .assert_status(403);
+    c.post_raw("/login", &[("_csrf", "deadbeef"), ("login", "admin"), ("password", PASSWORD)], true)
+        .await
+        .assert_status(403);
     // Right token, foreign origin.
-    c.post_raw(
-        "/login",
-        &[
-            ("_csrf", &token),
-            ("login", "admin"),
-            ("password", PASSWORD),
-        ],
-        false,
-    )
-    .await
-    .assert_status(403);
-    assert_eq!(
-        app.count("SELECT count(*) FROM login_log").await,
-        0,
-        "refused before any login attempt"
-    );
+    c.post_raw("/login", &[("_csrf", &token), ("login", "admin"), ("password", PASSWORD)], false)
+        .await
+        .assert_status(403);
+    assert_eq!(app.count("SELECT count(*) FROM login_log").await, 0, "refused before any login attempt");
     // Right token, same origin.
-    c.post_raw(
-        "/login",
-        &[
-            ("_csrf", &token),
-            ("login", "admin"),
-            ("password", PASSWORD),
-        ],
-        true,
-    )
-    .await
-    .assert_redirect("/");
+    c.post_raw("/login", &[("_csrf", &token), ("login", "admin"), ("password", PASSWORD)], true)
+        .await
+        .assert_redirect("/");
 }
 
 #[tokio::test]
@@ -187,9 +126,7 @@ async fn the_session_id_changes_at_login() {
     let app = app_with_admin().await;
     let mut c = app.client();
     c.get("/login").await;
-    let before = c
-        .session_id()
-        .expect("the login page starts a session for its CSRF token");
+    let before = c.session_id().expect("the login page starts a session for its CSRF token");
     c.login("admin", PASSWORD).await;
     let after = c.session_id().unwrap();
     assert_ne!(before, after);
@@ -214,34 +151,11 @@ async fn every_guarded_route_sends_anonymous_visitors_to_login() {
     assert!(specs.len() > 5);
     let mut c = app.client();
     c.get("/login").await;
-    for spec in specs
-        .iter()
-        .filter(|s| s.guard != crm::access::Guard::Public)
-    {
-        let path = spec
-            .path
-            .replace("{id}", "1")
-            .replace("{name}", "x")
-            .replace("{entity}", "customer");
-        let r = if spec.method == Method::GET {
-            c.get(&path).await
-        } else {
-            c.post(&path, &[]).await
-        };
-        assert!(
-            r.status.is_redirection(),
-            "{} {} gave {} to an anonymous visitor",
-            spec.method,
-            spec.path,
-            r.status
-        );
-        assert!(
-            r.location().starts_with("/login"),
-            "{} {} redirected to {}",
-            spec.method,
-            spec.path,
-            r.location()
-        );
+    for spec in specs.iter().filter(|s| s.guard != crm::access::Guard::Public) {
+        let path = fill_params(spec.path);
+        let r = if spec.method == Method::GET { c.get(&path).await } else { c.post(&path, &[]).await };
+        assert!(r.status.is_redirection(), "{} {} gave {} to an anonymous visitor", spec.method, spec.path, r.status);
+        assert!(r.location().starts_with("/login"), "{} {} redirected to {}", spec.method, spec.path, r.location());
     }
 }
 
@@ -274,12 +188,7 @@ async fn open_redirects_after_login_are_ignored() {
     ] {
         let mut c = app.client();
         c.get("/login").await;
-        let r = c
-            .post(
-                "/login",
-                &[("login", "admin"), ("password", PASSWORD), ("next", next)],
-            )
-            .await;
+        let r = c.post("/login", &[("login", "admin"), ("password", PASSWORD), ("next", next)]).await;
         r.assert_redirect(expected);
     }
     // The redirect target survives the trip through the login page.
@@ -287,49 +196,31 @@ async fn open_redirects_after_login_are_ignored() {
     let r = c.get("/account/password").await;
     r.assert_redirect("/login?next=%2Faccount%2Fpassword");
     let page = c.get(&r.location()).await;
-    assert_eq!(
-        page.attr("input[name=next]", "value").as_deref(),
-        Some("/account/password")
-    );
+    assert_eq!(page.attr("input[name=next]", "value").as_deref(), Some("/account/password"));
 }
 
 #[tokio::test]
 async fn language_follows_choice_then_accept_language() {
     let app = app_with_admin().await;
     let mut c = app.client();
-    c.get("/login")
-        .await
-        .assert_contains("<html lang=\"zh-CN\">")
-        .assert_contains("登录名");
-    c.headers
-        .push(("accept-language".into(), "en-US,en;q=0.9".into()));
-    c.get("/login")
-        .await
-        .assert_contains("<html lang=\"en\">")
-        .assert_contains("Mobile number or username");
+    c.get("/login").await.assert_contains("<html lang=\"zh-CN\">").assert_contains("登录名");
+    c.headers.push(("accept-language".into(), "en-US,en;q=0.9".into()));
+    c.get("/login").await.assert_contains("<html lang=\"en\">").assert_contains("Mobile number or username");
     // An explicit choice beats the header.
-    c.post("/lang", &[("lang", "zh-CN"), ("back", "/login")])
-        .await
-        .assert_redirect("/login");
+    c.post("/lang", &[("lang", "zh-CN"), ("back", "/login")]).await.assert_redirect("/login");
     c.get("/login").await.assert_contains("手机号或用户名");
     // Logged in, the choice is stored on the user and follows them to a new session.
     c.login("admin", PASSWORD).await;
-    c.post("/lang", &[("lang", "en"), ("back", "/")])
-        .await
-        .assert_redirect("/");
+    c.post("/lang", &[("lang", "en"), ("back", "/")]).await.assert_redirect("/");
     c.get("/").await.assert_contains("Log out");
-    let stored: Option<String> = sqlx::query_scalar("SELECT lang FROM users WHERE login = 'admin'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT lang FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
     assert_eq!(stored.as_deref(), Some("en"));
     let mut fresh = app.client();
     fresh.login("admin", PASSWORD).await;
     fresh.get("/").await.assert_contains("Log out");
     // Never redirect off-site from the switcher.
-    c.post("/lang", &[("lang", "en"), ("back", "//evil.example")])
-        .await
-        .assert_redirect("/");
+    c.post("/lang", &[("lang", "en"), ("back", "//evil.example")]).await.assert_redirect("/");
 }
 
 #[tokio::test]
@@ -338,47 +229,21 @@ async fn changing_the_password_ends_other_sessions() {
     let mut a = app.login("admin").await;
     let mut b = app.login("admin").await;
 
-    let bad = a
-        .post(
-            "/account/password",
-            &[
-                ("current", "wrong"),
-                ("new_password", "short"),
-                ("confirm", "x"),
-            ],
-        )
-        .await;
+    let bad = a.post("/account/password", &[("current", "wrong"), ("new_password", "short"), ("confirm", "x")]).await;
     bad.assert_status(422);
-    assert_eq!(
-        bad.text_of(".field.has-error .field-error").lines().count(),
-        3
-    );
+    assert_eq!(bad.text_of(".field.has-error .field-error").lines().count(), 3);
     assert!(bad.body.contains("当前密码不正确"));
 
     let ok = a
-        .post(
-            "/account/password",
-            &[
-                ("current", PASSWORD),
-                ("new_password", "newpass456"),
-                ("confirm", "newpass456"),
-            ],
-        )
+        .post("/account/password", &[("current", PASSWORD), ("new_password", "newpass456"), ("confirm", "newpass456")])
         .await;
     ok.assert_redirect("/");
-    a.get("/")
-        .await
-        .assert_status(200)
-        .assert_contains("密码已修改");
+    a.get("/").await.assert_status(200).assert_contains("密码已修改");
     b.get("/").await.assert_redirect("/login?next=%2F");
     let mut c = app.client();
     c.login("admin", PASSWORD).await.assert_status(401);
     c.login("admin", "newpass456").await.assert_redirect("/");
-    assert_eq!(
-        app.count("SELECT count(*) FROM operation_logs WHERE action = 'password_change'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'password_change'").await, 1);
 }
 
 #[tokio::test]
@@ -386,35 +251,20 @@ async fn pages_carry_security_headers_and_health_checks_answer() {
     let app = app_with_admin().await;
     let mut c = app.client();
     let r = c.get("/login").await;
-    let csp = r
-        .headers
-        .get("content-security-policy")
-        .unwrap()
-        .to_str()
-        .unwrap();
+    let csp = r.headers.get("content-security-policy").unwrap().to_str().unwrap();
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(r.headers.get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(r.headers.get("referrer-policy").unwrap(), "same-origin");
     assert!(r.headers.get("x-request-id").is_some());
     let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!r.body.contains("<script>"), "no inline script");
     c.get("/healthz").await.assert_status(200);
     c.get("/readyz").await.assert_status(200);
     let css = c.get(&crm::web::assets::url("app.css")).await;
     css.assert_status(200);
-    assert!(
-        css.headers
-            .get("cache-control")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("immutable")
-    );
+    assert!(css.headers.get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
 }
 
 #[tokio::test]
@@ -434,10 +284,7 @@ async fn missing_pages_render_inside_the_layout() {
 async fn a_disabled_account_cannot_log_in_and_loses_its_session() {
     let app = app_with_admin().await;
     let mut c = app.login("admin").await;
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE login = 'admin'")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE login = 'admin'").execute(&app.db).await.unwrap();
     c.get("/").await.assert_redirect("/login?next=%2F");
     let r = app.client().login("admin", PASSWORD).await;
     r.assert_status(403);
@@ -451,19 +298,11 @@ fn the_message_catalog_is_complete() {
     use crm::web::i18n::{EN_SOURCE, ZH_SOURCE, parse};
     let zh = parse(ZH_SOURCE);
     let en = parse(EN_SOURCE);
-    let mut missing: Vec<String> = zh
-        .keys()
-        .filter(|k| !en.contains_key(*k))
-        .map(|k| format!("en lacks {k}"))
-        .collect();
-    missing.extend(
-        en.keys()
-            .filter(|k| !zh.contains_key(*k))
-            .map(|k| format!("zh-CN lacks {k}")),
-    );
+    let mut missing: Vec<String> =
+        zh.keys().filter(|k| !en.contains_key(*k)).map(|k| format!("en lacks {k}")).collect();
+    missing.extend(en.keys().filter(|k| !zh.contains_key(*k)).map(|k| format!("zh-CN lacks {k}")));
 
-    let namespaces: std::collections::BTreeSet<&str> =
-        zh.keys().filter_map(|k| k.split('.').next()).collect();
+    let namespaces: std::collections::BTreeSet<&str> = zh.keys().filter_map(|k| k.split('.').next()).collect();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     collect(&root.join("src"), &mut files);
@@ -473,27 +312,18 @@ fn the_message_catalog_is_complete() {
         for literal in text.split('"').skip(1).step_by(2) {
             let looks_like_key = literal.contains('.')
                 && !literal.ends_with('.')
-                && literal
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+                && literal.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
                 && namespaces.contains(literal.split('.').next().unwrap())
-                && ![
-                    ".css", ".js", ".svg", ".png", ".html", ".sql", ".txt", ".xlsx", ".csv",
-                ]
-                .iter()
-                .any(|x| literal.ends_with(x));
+                && ![".css", ".js", ".svg", ".png", ".html", ".sql", ".txt", ".xlsx", ".csv"]
+                    .iter()
+                    .any(|x| literal.ends_with(x));
             if looks_like_key && !zh.contains_key(literal) {
-                missing.push(format!(
-                    "{} uses {literal}",
-                    file.strip_prefix(root).unwrap().display()
-                ));
+                missing.push(format!("{} uses {literal}", file.strip_prefix(root).unwrap().display()));
             }
         }
     }
     for m in crm::access::MODULES {
-        for key in std::iter::once(format!("module.{}", m.code))
-            .chain(m.actions.iter().map(|a| a.label_key()))
-        {
+        for key in std::iter::once(format!("module.{}", m.code)).chain(m.actions.iter().map(|a| a.label_key())) {
             if !zh.contains_key(key.as_str()) {
                 missing.push(format!("catalog lacks {key}"));
             }
@@ -506,11 +336,7 @@ fn the_message_catalog_is_complete() {
     }
     missing.sort();
     missing.dedup();
-    assert!(
-        missing.is_empty(),
-        "message catalog gaps:\n{}",
-        missing.join("\n")
-    );
+    assert!(missing.is_empty(), "message catalog gaps:\n{}", missing.join("\n"));
 }
 
 fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

@@ -70,12 +70,14 @@ impl fmt::Display for Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Module {
     Dashboard,
+    Customers,
     Org,
     Roles,
     Logs,
     Dicts,
     Fields,
     Numbering,
+    CustomerRules,
 }
 
 /// Which records of a module a role sees.
@@ -89,13 +91,8 @@ pub enum ScopeKind {
 }
 
 impl ScopeKind {
-    pub const ALL: &'static [ScopeKind] = &[
-        ScopeKind::SelfOnly,
-        ScopeKind::SelfAndSubordinates,
-        ScopeKind::Dept,
-        ScopeKind::DeptAndSub,
-        ScopeKind::All,
-    ];
+    pub const ALL: &'static [ScopeKind] =
+        &[ScopeKind::SelfOnly, ScopeKind::SelfAndSubordinates, ScopeKind::Dept, ScopeKind::DeptAndSub, ScopeKind::All];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -136,6 +133,7 @@ pub struct ModuleDef {
 use Action::*;
 
 const VIEW: &[Action] = &[View];
+const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const MANAGE: &[Action] = &[Manage];
 
 pub const MODULES: &[ModuleDef] = &[
@@ -145,21 +143,22 @@ pub const MODULES: &[ModuleDef] = &[
         group: Group::Business,
         actions: VIEW,
         scoped: true,
+        defaults: &[("director", VIEW), ("manager", VIEW), ("rep", VIEW), ("readonly", VIEW)],
+    },
+    ModuleDef {
+        module: Module::Customers,
+        code: "customers",
+        group: Group::Business,
+        actions: CUSTOMER_ACTIONS,
+        scoped: true,
         defaults: &[
-            ("director", VIEW),
-            ("manager", VIEW),
-            ("rep", VIEW),
+            ("director", CUSTOMER_ACTIONS),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Import, Export]),
+            ("rep", &[View, Create, Edit, Delete, Transfer]),
             ("readonly", VIEW),
         ],
     },
-    ModuleDef {
-        module: Module::Org,
-        code: "org",
-        group: Group::Admin,
-        actions: MANAGE,
-        scoped: false,
-        defaults: &[],
-    },
+    ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {
         module: Module::Roles,
         code: "roles",
@@ -193,6 +192,14 @@ pub const MODULES: &[ModuleDef] = &[
         defaults: &[],
     },
     ModuleDef {
+        module: Module::CustomerRules,
+        code: "customer_rules",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
         module: Module::Logs,
         code: "logs",
         group: Group::Admin,
@@ -212,10 +219,7 @@ pub const DEFAULT_SCOPES: &[(&str, ScopeKind)] = &[
 
 impl Module {
     pub fn def(self) -> &'static ModuleDef {
-        MODULES
-            .iter()
-            .find(|d| d.module == self)
-            .expect("every module is in MODULES")
+        MODULES.iter().find(|d| d.module == self).expect("every module is in MODULES")
     }
 
     pub fn code(self) -> &'static str {
@@ -241,16 +245,12 @@ impl fmt::Display for Module {
 /// Runs after migrations; a module's defaults are applied once, so admins' later edits stay.
 pub async fn apply_role_defaults(db: &sqlx::PgPool) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("LOCK TABLE role_defaults_applied IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("LOCK TABLE role_defaults_applied IN EXCLUSIVE MODE").execute(&mut *tx).await?;
     for def in MODULES {
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM role_defaults_applied WHERE module = $1)",
-        )
-        .bind(def.code)
-        .fetch_one(&mut *tx)
-        .await?;
+        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM role_defaults_applied WHERE module = $1)")
+            .bind(def.code)
+            .fetch_one(&mut *tx)
+            .await?;
         if done {
             continue;
         }
@@ -280,10 +280,7 @@ pub async fn apply_role_defaults(db: &sqlx::PgPool) -> anyhow::Result<()> {
                 .await?;
             }
         }
-        sqlx::query("INSERT INTO role_defaults_applied (module) VALUES ($1)")
-            .bind(def.code)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("INSERT INTO role_defaults_applied (module) VALUES ($1)").bind(def.code).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 
 /// (entity name used in audit/team/share tables, table with an `owner_id` column).
-pub const OWNED: &[(&str, &str)] = &[];
+pub const OWNED: &[(&str, &str)] = &[("customer", "customers")];
 
 #[derive(Clone, Debug, Default)]
 pub struct Holdings {
@@ -23,11 +23,10 @@ impl Holdings {
 pub async fn holdings(db: &mut PgConnection, user_id: i64) -> sqlx::Result<Holdings> {
     let mut h = Holdings::default();
     for (entity, table) in OWNED {
-        let n: i64 =
-            sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE owner_id = $1"))
-                .bind(user_id)
-                .fetch_one(&mut *db)
-                .await?;
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE owner_id = $1"))
+            .bind(user_id)
+            .fetch_one(&mut *db)
+            .await?;
         h.owned.push((entity, n));
     }
     h.team_places = sqlx::query_scalar("SELECT count(*) FROM record_members WHERE user_id = $1")
@@ -48,13 +47,12 @@ pub async fn hand_over(
     ip: Option<&str>,
 ) -> sqlx::Result<Holdings> {
     let moved = holdings(tx, from).await?;
-    let names: (String, String) = sqlx::query_as(
-        "SELECT (SELECT name FROM users WHERE id = $1), (SELECT name FROM users WHERE id = $2)",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_one(&mut *tx)
-    .await?;
+    let names: (String, String) =
+        sqlx::query_as("SELECT (SELECT name FROM users WHERE id = $1), (SELECT name FROM users WHERE id = $2)")
+            .bind(from)
+            .bind(to)
+            .fetch_one(&mut *tx)
+            .await?;
     let change = serde_json::json!([{ "field": "owner", "old": names.0, "new": names.1 }]);
     for (entity, table) in OWNED {
         sqlx::query(&format!(

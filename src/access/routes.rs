@@ -61,20 +61,10 @@ impl Routes {
         self.add(Method::POST, path, guard, post(handler))
     }
 
-    fn add(
-        mut self,
-        method: Method,
-        path: &'static str,
-        guard: Guard,
-        route: MethodRouter<AppState>,
-    ) -> Self {
+    fn add(mut self, method: Method, path: &'static str, guard: Guard, route: MethodRouter<AppState>) -> Self {
         let route = route.route_layer(from_fn_with_state(guard, enforce));
         self.router = self.router.route(path, route);
-        self.specs.push(RouteSpec {
-            method,
-            path,
-            guard,
-        });
+        self.specs.push(RouteSpec { method, path, guard });
         self
     }
 
@@ -110,11 +100,7 @@ impl Guard {
 }
 
 async fn enforce(State(guard): State<Guard>, req: Request, next: Next) -> Response {
-    let ctx = req
-        .extensions()
-        .get::<RequestCtx>()
-        .cloned()
-        .unwrap_or_default();
+    let ctx = req.extensions().get::<RequestCtx>().cloned().unwrap_or_default();
     match guard.allows(&ctx) {
         Ok(()) => next.run(req).await,
         Err(AppError::Unauthenticated) => login_redirect(&req),
@@ -125,11 +111,7 @@ async fn enforce(State(guard): State<Guard>, req: Request, next: Next) -> Respon
 /// Anonymous visitors go to the login page; a GET remembers where they were heading.
 fn login_redirect(req: &Request) -> Response {
     if req.method() == Method::GET {
-        let target = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
         Redirect::to(&format!("/login?next={next}")).into_response()
     } else {

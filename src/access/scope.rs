@@ -32,17 +32,10 @@ impl DataScope {
             .bind(module.code())
             .fetch_all(db)
             .await?;
-            codes
-                .iter()
-                .filter_map(|c| ScopeKind::from_code(c))
-                .collect()
+            codes.iter().filter_map(|c| ScopeKind::from_code(c)).collect()
         };
         let owners = owners_for(db, user.id, user.dept_id, &kinds).await?;
-        Ok(DataScope {
-            user_id: user.id,
-            dept_id: user.dept_id,
-            owners,
-        })
+        Ok(DataScope { user_id: user.id, dept_id: user.dept_id, owners })
     }
 
     pub fn is_all(&self) -> bool {
@@ -141,10 +134,7 @@ pub async fn owners_for(
                 .await?
             }
             ScopeKind::Dept => {
-                sqlx::query_scalar("SELECT id FROM users WHERE dept_id = $1")
-                    .bind(dept_id)
-                    .fetch_all(db)
-                    .await?
+                sqlx::query_scalar("SELECT id FROM users WHERE dept_id = $1").bind(dept_id).fetch_all(db).await?
             }
             ScopeKind::DeptAndSub => {
                 sqlx::query_scalar(

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{Postgres, Transaction};
+use sqlx::PgConnection;
 
 pub mod history;
 
@@ -26,24 +26,14 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(entity: &'static str, entity_id: i64, action: &'static str) -> Self {
-        Entry {
-            entity,
-            entity_id,
-            action,
-            changes: Vec::new(),
-            note: None,
-        }
+        Entry { entity, entity_id, action, changes: Vec::new(), note: None }
     }
 
     /// Record `field` going from `old` to `new`; equal values are skipped.
     pub fn change(mut self, field: &str, old: impl Into<Value>, new: impl Into<Value>) -> Self {
         let (old, new) = (old.into(), new.into());
         if old != new {
-            self.changes.push(Change {
-                field: field.to_string(),
-                old,
-                new,
-            });
+            self.changes.push(Change { field: field.to_string(), old, new });
         }
         self
     }
@@ -57,12 +47,7 @@ impl Entry {
         !self.changes.is_empty()
     }
 
-    pub async fn write(
-        self,
-        tx: &mut Transaction<'_, Postgres>,
-        actor_id: Option<i64>,
-        ip: Option<&str>,
-    ) -> sqlx::Result<()> {
+    pub async fn write(self, tx: &mut PgConnection, actor_id: Option<i64>, ip: Option<&str>) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO operation_logs (entity, entity_id, actor_id, action, changes, note, ip)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -74,7 +59,7 @@ impl Entry {
         .bind(sqlx::types::Json(&self.changes))
         .bind(&self.note)
         .bind(ip)
-        .execute(&mut **tx)
+        .execute(tx)
         .await?;
         Ok(())
     }

@@ -90,10 +90,7 @@ pub async fn fetch_user(db: &PgPool, id: i64) -> sqlx::Result<Option<(CurrentUse
 
 /// The session's user, if the session is valid: the user exists, is active and the session was
 /// created after the last password change. An invalid session is emptied.
-pub async fn load_current_user(
-    db: &PgPool,
-    session: &Session,
-) -> anyhow::Result<Option<CurrentUser>> {
+pub async fn load_current_user(db: &PgPool, session: &Session) -> anyhow::Result<Option<CurrentUser>> {
     let Some(uid) = session.get::<i64>(SESSION_USER).await? else {
         return Ok(None);
     };

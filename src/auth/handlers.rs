@@ -49,13 +49,7 @@ async fn login_page(ctx: PageCtx, Query(q): Query<NextParam>) -> AppResult<Respo
     if ctx.user.is_some() {
         return Ok(Redirect::to(safe_next(&q.next)).into_response());
     }
-    Ok(render(LoginPage {
-        ctx,
-        login: String::new(),
-        next: q.next,
-        error: None,
-    })?
-    .into_response())
+    Ok(render(LoginPage { ctx, login: String::new(), next: q.next, error: None })?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -90,25 +84,11 @@ async fn login_submit(
     // Refuse before checking the password while a lock holds.
     let lock = match throttle::locked_until(&st.db, &ip_key).await? {
         Some(until) => Some((LoginOutcome::IpThrottled, until)),
-        None => throttle::locked_until(&st.db, &account_key)
-            .await?
-            .map(|until| (LoginOutcome::AccountLocked, until)),
+        None => throttle::locked_until(&st.db, &account_key).await?.map(|until| (LoginOutcome::AccountLocked, until)),
     };
     if let Some((outcome, until)) = lock {
-        throttle::log_attempt(
-            &st.db,
-            &login,
-            None,
-            req.ip.as_deref(),
-            &req.user_agent,
-            outcome,
-        )
-        .await?;
-        let key = if outcome == LoginOutcome::IpThrottled {
-            "login.ip_locked"
-        } else {
-            "login.locked"
-        };
+        throttle::log_attempt(&st.db, &login, None, req.ip.as_deref(), &req.user_agent, outcome).await?;
+        let key = if outcome == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
         let time = format::time_of_day(&until, st.config.timezone);
         let error = ctx.tf(key, &[("time", &time)]);
         return login_failed(ctx, login, f.next, error, StatusCode::TOO_MANY_REQUESTS);
@@ -129,23 +109,12 @@ async fn login_submit(
         _ => LoginOutcome::BadCredentials,
     };
     let user_id = creds.as_ref().map(|c| c.id);
-    throttle::log_attempt(
-        &st.db,
-        &login,
-        user_id,
-        req.ip.as_deref(),
-        &req.user_agent,
-        outcome,
-    )
-    .await?;
+    throttle::log_attempt(&st.db, &login, user_id, req.ip.as_deref(), &req.user_agent, outcome).await?;
 
     match (outcome, creds) {
         (LoginOutcome::Ok, Some(c)) => {
             throttle::clear(&st.db, &account_key).await?;
-            sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1")
-                .bind(c.id)
-                .execute(&st.db)
-                .await?;
+            sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1").bind(c.id).execute(&st.db).await?;
             start_session(&session, c.id, c.session_epoch).await?;
             Ok(Redirect::to(safe_next(&f.next)).into_response())
         }
@@ -154,20 +123,8 @@ async fn login_submit(
             login_failed(ctx, login, f.next, error, StatusCode::FORBIDDEN)
         }
         _ => {
-            throttle::record_failure(
-                &st.db,
-                &st.config,
-                &account_key,
-                st.config.login_max_failures,
-            )
-            .await?;
-            throttle::record_failure(
-                &st.db,
-                &st.config,
-                &ip_key,
-                st.config.login_max_failures_per_ip,
-            )
-            .await?;
+            throttle::record_failure(&st.db, &st.config, &account_key, st.config.login_max_failures).await?;
+            throttle::record_failure(&st.db, &st.config, &ip_key, st.config.login_max_failures_per_ip).await?;
             let error = ctx.t("login.bad_credentials").to_string();
             login_failed(ctx, login, f.next, error, StatusCode::UNAUTHORIZED)
         }
@@ -188,23 +145,8 @@ async fn start_session(session: &Session, user_id: i64, epoch: i32) -> anyhow::R
     Ok(())
 }
 
-fn login_failed(
-    ctx: PageCtx,
-    login: String,
-    next: String,
-    error: String,
-    status: StatusCode,
-) -> AppResult<Response> {
-    Ok((
-        status,
-        render(LoginPage {
-            ctx,
-            login,
-            next,
-            error: Some(error),
-        })?,
-    )
-        .into_response())
+fn login_failed(ctx: PageCtx, login: String, next: String, error: String, status: StatusCode) -> AppResult<Response> {
+    Ok((status, render(LoginPage { ctx, login, next, error: Some(error) })?).into_response())
 }
 
 /// Only relative, same-site paths are followed after login; anything else goes home.
@@ -237,16 +179,9 @@ async fn set_lang(
     Form(f): Form<LangForm>,
 ) -> AppResult<Redirect> {
     let lang = Lang::from_code(&f.lang).unwrap_or_default();
-    session
-        .insert(SESSION_LANG, lang.code())
-        .await
-        .map_err(anyhow::Error::from)?;
+    session.insert(SESSION_LANG, lang.code()).await.map_err(anyhow::Error::from)?;
     if let Some(user) = &req.user {
-        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2")
-            .bind(lang.code())
-            .bind(user.id)
-            .execute(&st.db)
-            .await?;
+        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2").bind(lang.code()).bind(user.id).execute(&st.db).await?;
     }
     Ok(Redirect::to(safe_next(&f.back)))
 }
@@ -283,10 +218,8 @@ async fn password_submit(
 ) -> AppResult<Response> {
     let user: &CurrentUser = req.user()?;
     let mut errors = FormErrors::new(ctx.lang);
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(&st.db)
-        .await?;
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user.id).fetch_one(&st.db).await?;
     if !password::verify(f.current, Some(stored)).await? {
         errors.add("current", "password.current_wrong");
     }
@@ -310,15 +243,10 @@ async fn password_submit(
     .bind(user.id)
     .fetch_one(&mut *tx)
     .await?;
-    audit::Entry::new("user", user.id, "password_change")
-        .write(&mut tx, Some(user.id), req.ip.as_deref())
-        .await?;
+    audit::Entry::new("user", user.id, "password_change").write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     tx.commit().await?;
     // This session stays valid; all others now carry an old epoch and end on their next request.
-    session
-        .insert(SESSION_EPOCH, epoch)
-        .await
-        .map_err(anyhow::Error::from)?;
+    session.insert(SESSION_EPOCH, epoch).await.map_err(anyhow::Error::from)?;
     ctx.flash(Kind::Success, "password.changed").await;
     Ok(Redirect::to("/").into_response())
 }

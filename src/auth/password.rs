@@ -27,11 +27,7 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let ok = PasswordHash::new(&stored)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
             .unwrap_or(false);
         ok && known
     })
@@ -71,15 +67,9 @@ mod tests {
     #[test]
     fn strength() {
         assert_eq!(check_strength("short1", "x"), Err("password.too_short"));
-        assert_eq!(
-            check_strength("onlyletters", "x"),
-            Err("password.needs_mix")
-        );
+        assert_eq!(check_strength("onlyletters", "x"), Err("password.needs_mix"));
         assert_eq!(check_strength("12345678", "x"), Err("password.needs_mix"));
-        assert_eq!(
-            check_strength("zhang123", "ZHANG123"),
-            Err("password.same_as_login")
-        );
+        assert_eq!(check_strength("zhang123", "ZHANG123"), Err("password.same_as_login"));
         assert_eq!(check_strength("zhang123", "zhangsan"), Ok(()));
     }
 }

@@ -37,13 +37,11 @@ pub fn ip_key(ip: &str) -> String {
 
 /// When `key` is locked, until when.
 pub async fn locked_until(db: &PgPool, key: &str) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "SELECT locked_until FROM login_locks WHERE key = $1 AND locked_until > now()",
-    )
-    .bind(key)
-    .fetch_optional(db)
-    .await
-    .map(Option::flatten)
+    sqlx::query_scalar("SELECT locked_until FROM login_locks WHERE key = $1 AND locked_until > now()")
+        .bind(key)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
 }
 
 /// Count a failure against `key`; the `limit`-th failure within the window locks it.
@@ -75,10 +73,7 @@ pub async fn record_failure(db: &PgPool, cfg: &Config, key: &str, limit: i64) ->
 }
 
 pub async fn clear(db: &PgPool, key: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_locks WHERE key = $1")
-        .bind(key)
-        .execute(db)
-        .await?;
+    sqlx::query("DELETE FROM login_locks WHERE key = $1").bind(key).execute(db).await?;
     Ok(())
 }
 
@@ -90,15 +85,13 @@ pub async fn log_attempt(
     user_agent: &str,
     outcome: LoginOutcome,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO login_log (login, user_id, ip, user_agent, result) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(login.chars().take(100).collect::<String>())
-    .bind(user_id)
-    .bind(ip)
-    .bind(user_agent.chars().take(300).collect::<String>())
-    .bind(outcome.code())
-    .execute(db)
-    .await?;
+    sqlx::query("INSERT INTO login_log (login, user_id, ip, user_agent, result) VALUES ($1, $2, $3, $4, $5)")
+        .bind(login.chars().take(100).collect::<String>())
+        .bind(user_id)
+        .bind(ip)
+        .bind(user_agent.chars().take(300).collect::<String>())
+        .bind(outcome.code())
+        .execute(db)
+        .await?;
     Ok(())
 }

@@ -30,24 +30,12 @@ impl LocalPostgres {
     /// Prepare (initdb once) the cluster under `data_dir`; does not start it.
     pub fn prepare(data_dir: &Path, port: u16, fast_unsafe: bool) -> anyhow::Result<Self> {
         let bindir = find_bindir().context(INSTALL_HINT)?;
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
         let data_dir = data_dir.canonicalize()?;
-        let run_as = if is_root() {
-            Some(unprivileged_user()?)
-        } else {
-            None
-        };
+        let run_as = if is_root() { Some(unprivileged_user()?) } else { None };
         let password = read_or_create_password(&data_dir.join("pg-password"))?;
         let pgdata = cluster_dir(&data_dir, run_as.as_deref())?;
-        let pg = LocalPostgres {
-            bindir,
-            pgdata,
-            port,
-            run_as,
-            password,
-            fast_unsafe,
-        };
+        let pg = LocalPostgres { bindir, pgdata, port, run_as, password, fast_unsafe };
         if !pg.pgdata.join("PG_VERSION").exists() {
             pg.initdb()?;
         }
@@ -58,18 +46,14 @@ impl LocalPostgres {
     /// `<data>/pg-port`), otherwise take a free one so several checkouts never collide.
     pub fn prepare_any_port(data_dir: &Path, fast_unsafe: bool) -> anyhow::Result<Self> {
         let port_file = data_dir.join("pg-port");
-        let saved: Option<u16> = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|p| p.trim().parse().ok());
+        let saved: Option<u16> = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok());
         if let Some(port) = saved {
             let pg = Self::prepare(data_dir, port, fast_unsafe)?;
             if pg.is_running() {
                 return Ok(pg);
             }
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let pg = Self::prepare(data_dir, port, fast_unsafe)?;
         // Running on a port we did not record: restart it on the new one.
         pg.stop();
@@ -82,10 +66,7 @@ impl LocalPostgres {
     }
 
     pub fn url_for(&self, db: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{db}",
-            self.password, self.port
-        )
+        format!("postgres://{SUPERUSER}:{}@127.0.0.1:{}/{db}", self.password, self.port)
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
@@ -127,11 +108,7 @@ impl LocalPostgres {
     /// Start the server unless it already runs, then make sure the application database exists.
     pub async fn start(&self) -> anyhow::Result<()> {
         if !self.is_running() {
-            let mut opts = format!(
-                "-p {} -c listen_addresses=127.0.0.1 -k {}",
-                self.port,
-                self.socket_dir().display()
-            );
+            let mut opts = format!("-p {} -c listen_addresses=127.0.0.1 -k {}", self.port, self.socket_dir().display());
             if self.fast_unsafe {
                 opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
                 opts.push_str(" -c max_connections=300 -c shared_buffers=256MB");
@@ -169,26 +146,19 @@ impl LocalPostgres {
     pub async fn ensure_database(&self, name: &str) -> anyhow::Result<()> {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.url_for("postgres")).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(name)
-                .fetch_one(&mut conn)
-                .await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
         if !exists {
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .await?;
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
         }
         Ok(())
     }
 
     /// Unix socket folder: inside the cluster when the path is short enough for a socket name.
     fn socket_dir(&self) -> PathBuf {
-        if self.pgdata.as_os_str().len() < 80 {
-            self.pgdata.clone()
-        } else {
-            PathBuf::from("/tmp")
-        }
+        if self.pgdata.as_os_str().len() < 80 { self.pgdata.clone() } else { PathBuf::from("/tmp") }
     }
 
     fn command(&self, program: &str) -> Command {
@@ -245,20 +215,11 @@ fn find_bindir() -> Option<PathBuf> {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 fn user_exists(name: &str) -> bool {
-    Command::new("id")
-        .arg("-u")
-        .arg(name)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    Command::new("id").arg("-u").arg(name).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
 /// `postgres` when the distribution created it, otherwise a system user of our own.
@@ -289,13 +250,7 @@ fn cluster_dir(data_dir: &Path, run_as: Option<&str>) -> anyhow::Result<PathBuf>
     std::fs::create_dir_all(&link)?;
     run_ok(Command::new("chown").arg(format!("{user}:")).arg(&link))?;
     set_mode(&link, 0o700)?;
-    if run_ok(
-        Command::new("runuser")
-            .args(["-u", user, "--", "test", "-w"])
-            .arg(&link),
-    )
-    .is_ok()
-    {
+    if run_ok(Command::new("runuser").args(["-u", user, "--", "test", "-w"]).arg(&link)).is_ok() {
         return Ok(link);
     }
     std::fs::remove_dir(&link)?;
@@ -333,16 +288,11 @@ fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
 fn run_ok(cmd: &mut Command) -> anyhow::Result<()> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
-        bail!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
 }

@@ -28,7 +28,7 @@ use crate::web::{FormErrors, SelectOpt};
 /// Entities that can carry custom fields, with their tables. A table is listed once its module
 /// has landed (uniqueness checks and filters need it).
 pub const ENTITIES: &[(&str, Option<&str>)] = &[
-    ("customer", None),
+    ("customer", Some("customers")),
     ("contact", None),
     ("lead", None),
     ("opportunity", None),
@@ -38,10 +38,7 @@ pub const ENTITIES: &[(&str, Option<&str>)] = &[
 ];
 
 pub fn table_of(entity: &str) -> Option<&'static str> {
-    ENTITIES
-        .iter()
-        .find(|(e, _)| *e == entity)
-        .and_then(|(_, t)| *t)
+    ENTITIES.iter().find(|(e, _)| *e == entity).and_then(|(_, t)| *t)
 }
 
 pub fn is_entity(entity: &str) -> bool {
@@ -178,43 +175,31 @@ impl FieldDef {
     }
 }
 
-const COLUMNS: &str =
-    "id, entity, key, label_zh, label_en, kind, options, required, is_unique, position, active";
+const COLUMNS: &str = "id, entity, key, label_zh, label_en, kind, options, required, is_unique, position, active";
 
 /// Active field definitions of an entity, in display order.
 pub async fn defs(db: &PgPool, entity: &str) -> sqlx::Result<Vec<FieldDef>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM field_defs WHERE entity = $1 AND active ORDER BY position, id"
-    ))
-    .bind(entity)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM field_defs WHERE entity = $1 AND active ORDER BY position, id"))
+        .bind(entity)
+        .fetch_all(db)
+        .await
 }
 
 /// Every definition of an entity, inactive ones included (admin page).
 pub async fn all_defs(db: &PgPool, entity: &str) -> sqlx::Result<Vec<FieldDef>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM field_defs WHERE entity = $1 ORDER BY position, id"
-    ))
-    .bind(entity)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM field_defs WHERE entity = $1 ORDER BY position, id"))
+        .bind(entity)
+        .fetch_all(db)
+        .await
 }
 
 pub async fn find(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<FieldDef>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM field_defs WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM field_defs WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// Values of repeated form keys, e.g. every `cf_tags` of a multi-select.
 fn submitted<'a>(pairs: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .collect()
+    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
 }
 
 /// Read the submitted values of `defs` from the form pairs. Invalid or missing required values
@@ -234,11 +219,7 @@ pub fn parse(
         let first = raw.first().map(|s| s.trim()).unwrap_or("");
         let kind = def.kind();
         if kind == Kind::MultiSelect {
-            let chosen: Vec<&str> = raw
-                .iter()
-                .map(|s| s.trim())
-                .filter(|s| !s.is_empty())
-                .collect();
+            let chosen: Vec<&str> = raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
             if chosen.iter().any(|v| def.choice(v).is_none()) {
                 errors.add(&name, "fields.error.option");
             } else if chosen.is_empty() {
@@ -275,13 +256,7 @@ pub fn parse(
     out
 }
 
-fn parse_one(
-    kind: Kind,
-    def: &FieldDef,
-    v: &str,
-    tz: FixedOffset,
-    users: &[i64],
-) -> Result<Value, &'static str> {
+fn parse_one(kind: Kind, def: &FieldDef, v: &str, tz: FixedOffset, users: &[i64]) -> Result<Value, &'static str> {
     Ok(match kind {
         Kind::Text | Kind::Textarea => {
             if v.chars().count() > 2000 {
@@ -289,11 +264,7 @@ fn parse_one(
             }
             json!(v)
         }
-        Kind::Integer => json!(
-            v.replace(',', "")
-                .parse::<i64>()
-                .map_err(|_| "fields.error.integer")?
-        ),
+        Kind::Integer => json!(v.replace(',', "").parse::<i64>().map_err(|_| "fields.error.integer")?),
         Kind::Decimal => {
             let d = Decimal::from_str(&v.replace(',', "")).map_err(|_| "fields.error.decimal")?;
             if d.scale() > 4 {
@@ -301,16 +272,8 @@ fn parse_one(
             }
             json!(d.normalize().to_string())
         }
-        Kind::Date => json!(
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| "fields.error.date")?
-                .to_string()
-        ),
-        Kind::DateTime => json!(
-            parse_local_datetime(v, tz)
-                .ok_or("fields.error.datetime")?
-                .to_rfc3339()
-        ),
+        Kind::Date => json!(NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| "fields.error.date")?.to_string()),
+        Kind::DateTime => json!(parse_local_datetime(v, tz).ok_or("fields.error.datetime")?.to_rfc3339()),
         Kind::Select => {
             def.choice(v).ok_or("fields.error.option")?;
             json!(v)
@@ -323,18 +286,14 @@ fn parse_one(
         }
         Kind::Phone => {
             let ok = is_mobile(v)
-                || (v.len() >= 5
-                    && v.len() <= 20
-                    && v.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)));
+                || (v.len() >= 5 && v.len() <= 20 && v.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)));
             if !ok {
                 return Err("fields.error.phone");
             }
             json!(v)
         }
         Kind::Url => {
-            let ok = (v.starts_with("http://") || v.starts_with("https://"))
-                && v.len() > 10
-                && !v.contains(' ');
+            let ok = (v.starts_with("http://") || v.starts_with("https://")) && v.len() > 10 && !v.contains(' ');
             if !ok {
                 return Err("fields.error.url");
             }
@@ -357,9 +316,7 @@ pub fn parse_local_datetime(v: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M"))
         .ok()?;
-    tz.from_local_datetime(&naive)
-        .single()
-        .map(|d| d.with_timezone(&Utc))
+    tz.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc))
 }
 
 /// Fields marked unique must not repeat a value another (live) record holds.
@@ -438,20 +395,15 @@ pub fn inputs(
             let kind = def.kind();
             let (value, values) = match submitted_pairs {
                 Some(pairs) => {
-                    let vals: Vec<String> = submitted(pairs, &name)
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect();
+                    let vals: Vec<String> = submitted(pairs, &name).into_iter().map(str::to_string).collect();
                     (vals.first().cloned().unwrap_or_default(), vals)
                 }
                 None => stored_as_input(kind, stored.get(&def.key), tz),
             };
             let options = match kind {
-                Kind::Select | Kind::MultiSelect => def
-                    .options
-                    .iter()
-                    .map(|c| SelectOpt::new(&c.value, c.label(lang)))
-                    .collect(),
+                Kind::Select | Kind::MultiSelect => {
+                    def.options.iter().map(|c| SelectOpt::new(&c.value, c.label(lang))).collect()
+                }
                 Kind::User => user_options.to_vec(),
                 _ => Vec::new(),
             };
@@ -472,16 +424,10 @@ pub fn inputs(
 fn stored_as_input(kind: Kind, v: Option<&Value>, tz: FixedOffset) -> (String, Vec<String>) {
     match (kind, v) {
         (_, None) | (_, Some(Value::Null)) => (String::new(), Vec::new()),
-        (Kind::MultiSelect, Some(Value::Array(items))) => (
-            String::new(),
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-        ),
-        (Kind::Boolean, Some(Value::Bool(b))) => {
-            ((if *b { "1" } else { "" }).to_string(), Vec::new())
+        (Kind::MultiSelect, Some(Value::Array(items))) => {
+            (String::new(), items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
         }
+        (Kind::Boolean, Some(Value::Bool(b))) => ((if *b { "1" } else { "" }).to_string(), Vec::new()),
         (Kind::DateTime, Some(Value::String(s))) => {
             let local = DateTime::parse_from_rfc3339(s)
                 .map(|d| d.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string())
@@ -494,47 +440,30 @@ fn stored_as_input(kind: Kind, v: Option<&Value>, tz: FixedOffset) -> (String, V
 }
 
 /// A stored value as text for people: option labels, user names, local times, 是/否.
-pub fn display(
-    def: &FieldDef,
-    v: Option<&Value>,
-    lang: Lang,
-    tz: FixedOffset,
-    users: &HashMap<i64, String>,
-) -> String {
+pub fn display(def: &FieldDef, v: Option<&Value>, lang: Lang, tz: FixedOffset, users: &HashMap<i64, String>) -> String {
     let Some(v) = v else { return String::new() };
     match (def.kind(), v) {
         (_, Value::Null) => String::new(),
-        (Kind::Select, Value::String(s)) => def
-            .choice(s)
-            .map(|c| c.label(lang).to_string())
-            .unwrap_or_else(|| s.clone()),
+        (Kind::Select, Value::String(s)) => {
+            def.choice(s).map(|c| c.label(lang).to_string()).unwrap_or_else(|| s.clone())
+        }
         (Kind::MultiSelect, Value::Array(items)) => items
             .iter()
             .filter_map(|i| i.as_str())
-            .map(|s| {
-                def.choice(s)
-                    .map(|c| c.label(lang).to_string())
-                    .unwrap_or_else(|| s.to_string())
-            })
+            .map(|s| def.choice(s).map(|c| c.label(lang).to_string()).unwrap_or_else(|| s.to_string()))
             .collect::<Vec<_>>()
             .join("、"),
-        (Kind::Boolean, Value::Bool(b)) => lang
-            .t(if *b { "common.yes" } else { "common.no" })
-            .to_string(),
-        (Kind::User, Value::Number(n)) => n
-            .as_i64()
-            .and_then(|id| users.get(&id).cloned())
-            .unwrap_or_default(),
+        (Kind::Boolean, Value::Bool(b)) => lang.t(if *b { "common.yes" } else { "common.no" }).to_string(),
+        (Kind::User, Value::Number(n)) => n.as_i64().and_then(|id| users.get(&id).cloned()).unwrap_or_default(),
         (Kind::DateTime, Value::String(s)) => DateTime::parse_from_rfc3339(s)
             .map(|d| crate::web::format::datetime(&d.with_timezone(&Utc), tz))
             .unwrap_or_else(|_| s.clone()),
-        (Kind::Decimal, Value::String(s)) => Decimal::from_str(s)
-            .map(|d| crate::web::format::money(&d))
-            .unwrap_or_else(|_| s.clone()),
-        (Kind::Integer, Value::Number(n)) => n
-            .as_i64()
-            .map(crate::web::format::thousands)
-            .unwrap_or_else(|| n.to_string()),
+        (Kind::Decimal, Value::String(s)) => {
+            Decimal::from_str(s).map(|d| crate::web::format::money(&d)).unwrap_or_else(|_| s.clone())
+        }
+        (Kind::Integer, Value::Number(n)) => {
+            n.as_i64().map(crate::web::format::thousands).unwrap_or_else(|| n.to_string())
+        }
         (_, Value::String(s)) => s.clone(),
         (_, other) => other.to_string(),
     }
@@ -558,16 +487,9 @@ impl CustomFilter {
 
 /// The filters for `defs` present in a query string.
 pub fn filters_from_query(defs: &[FieldDef], raw_query: Option<&str>) -> Vec<CustomFilter> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: String| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()).into_owned().collect();
+    let get = |name: String| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     defs.iter()
         .map(|d| CustomFilter {
             key: d.key.clone(),
@@ -626,13 +548,7 @@ pub fn push_filters(
     }
 }
 
-fn push_range(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    alias: &str,
-    def: &FieldDef,
-    f: &CustomFilter,
-    tz: FixedOffset,
-) {
+fn push_range(qb: &mut QueryBuilder<'_, Postgres>, alias: &str, def: &FieldDef, f: &CustomFilter, tz: FixedOffset) {
     for (raw, op) in [(f.from.trim(), ">="), (f.to.trim(), "<=")] {
         if raw.is_empty() {
             continue;
@@ -641,8 +557,7 @@ fn push_range(
         match def.kind() {
             Kind::Integer | Kind::Decimal => match Decimal::from_str(&raw.replace(',', "")) {
                 Ok(d) => {
-                    qb.push(format_args!("({alias}.custom ->> "))
-                        .push_bind(def.key.clone());
+                    qb.push(format_args!("({alias}.custom ->> ")).push_bind(def.key.clone());
                     qb.push(format_args!(")::numeric {op} ")).push_bind(d);
                 }
                 Err(_) => {
@@ -651,8 +566,7 @@ fn push_range(
             },
             Kind::Date => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
                 Ok(d) => {
-                    qb.push(format_args!("({alias}.custom ->> "))
-                        .push_bind(def.key.clone());
+                    qb.push(format_args!("({alias}.custom ->> ")).push_bind(def.key.clone());
                     qb.push(format_args!(")::date {op} ")).push_bind(d);
                 }
                 Err(_) => {
@@ -663,18 +577,13 @@ fn push_range(
                 // Datetime ranges take dates: from the start of `from` to the end of `to`.
                 match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
                     Ok(d) => {
-                        let day = if op == ">=" {
-                            d
-                        } else {
-                            d.succ_opt().unwrap_or(d)
-                        };
+                        let day = if op == ">=" { d } else { d.succ_opt().unwrap_or(d) };
                         let at = tz
                             .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
                             .single()
                             .map(|x| x.with_timezone(&Utc));
                         let cmp = if op == ">=" { ">=" } else { "<" };
-                        qb.push(format_args!("({alias}.custom ->> "))
-                            .push_bind(def.key.clone());
+                        qb.push(format_args!("({alias}.custom ->> ")).push_bind(def.key.clone());
                         qb.push(format_args!(")::timestamptz {cmp} ")).push_bind(at);
                     }
                     Err(_) => {
@@ -689,9 +598,7 @@ fn push_range(
 
 /// Escape `%`, `_` and `\` for a LIKE pattern.
 pub fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Parse the option lines of the admin form: `value|中文|English`, `中文|English` or `中文`.
@@ -711,8 +618,7 @@ pub fn parse_options(text: &str) -> Result<Vec<Choice>, &'static str> {
             return Err("fields.error.option_line");
         }
         let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| {
-            while out.iter().any(|c| c.value == format!("o{n}")) || text.contains(&format!("o{n}|"))
-            {
+            while out.iter().any(|c| c.value == format!("o{n}")) || text.contains(&format!("o{n}|")) {
                 n += 1;
             }
             format!("o{n}")
@@ -720,21 +626,13 @@ pub fn parse_options(text: &str) -> Result<Vec<Choice>, &'static str> {
         if out.iter().any(|c| c.value == value) {
             return Err("fields.error.option_duplicate");
         }
-        out.push(Choice {
-            value,
-            zh: zh.to_string(),
-            en: en.to_string(),
-        });
+        out.push(Choice { value, zh: zh.to_string(), en: en.to_string() });
     }
     Ok(out)
 }
 
 pub fn options_text(options: &[Choice]) -> String {
-    options
-        .iter()
-        .map(|c| format!("{}|{}|{}", c.value, c.zh, c.en))
-        .collect::<Vec<_>>()
-        .join("\n")
+    options.iter().map(|c| format!("{}|{}|{}", c.value, c.zh, c.en)).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -749,11 +647,7 @@ mod tests {
             label_zh: "字段".into(),
             label_en: "Field".into(),
             kind: kind.into(),
-            options: sqlx::types::Json(vec![Choice {
-                value: "a".into(),
-                zh: "甲".into(),
-                en: "A".into(),
-            }]),
+            options: sqlx::types::Json(vec![Choice { value: "a".into(), zh: "甲".into(), en: "A".into() }]),
             required,
             is_unique: false,
             position: 0,
@@ -764,13 +658,7 @@ mod tests {
     fn parse1(kind: &str, v: &str) -> (Option<Value>, bool) {
         let mut e = FormErrors::new(Lang::Zh);
         let tz = FixedOffset::east_opt(8 * 3600).unwrap();
-        let out = parse(
-            &[def(kind, false)],
-            &[("cf_k".into(), v.into())],
-            tz,
-            &[7],
-            &mut e,
-        );
+        let out = parse(&[def(kind, false)], &[("cf_k".into(), v.into())], tz, &[7], &mut e);
         (out.get("k").cloned(), e.is_empty())
     }
 
@@ -781,10 +669,7 @@ mod tests {
         assert_eq!(parse1("decimal", "12.50"), (Some(json!("12.5")), true));
         assert_eq!(parse1("decimal", "abc").1, false);
         assert_eq!(parse1("date", "2026-02-30").1, false);
-        assert_eq!(
-            parse1("datetime", "2026-11-23T08:30"),
-            (Some(json!("2026-11-23T00:30:00+00:00")), true)
-        );
+        assert_eq!(parse1("datetime", "2026-11-23T08:30"), (Some(json!("2026-11-23T00:30:00+00:00")), true));
         assert_eq!(parse1("select", "b").1, false);
         assert_eq!(parse1("user", "7"), (Some(json!(7)), true));
         assert_eq!(parse1("user", "8").1, false);

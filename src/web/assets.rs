@@ -16,35 +16,17 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.css",
-        mime: "text/css; charset=utf-8",
-        body: include_bytes!("../../static/app.css"),
-    },
-    Asset {
-        name: "app.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../static/app.js"),
-    },
-    Asset {
-        name: "icons.svg",
-        mime: "image/svg+xml",
-        body: include_bytes!("../../static/icons.svg"),
-    },
-    Asset {
-        name: "favicon.svg",
-        mime: "image/svg+xml",
-        body: include_bytes!("../../static/favicon.svg"),
-    },
+    Asset { name: "app.css", mime: "text/css; charset=utf-8", body: include_bytes!("../../static/app.css") },
+    Asset { name: "app.js", mime: "text/javascript; charset=utf-8", body: include_bytes!("../../static/app.js") },
+    Asset { name: "icons.svg", mime: "image/svg+xml", body: include_bytes!("../../static/icons.svg") },
+    Asset { name: "favicon.svg", mime: "image/svg+xml", body: include_bytes!("../../static/favicon.svg") },
 ];
 
 static VERSION: LazyLock<String> = LazyLock::new(|| {
     let h = ASSETS
         .iter()
         .flat_map(|a| a.body.iter())
-        .fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ *b as u64).wrapping_mul(0x100000001b3)
-        });
+        .fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3));
     format!("{:08x}", h as u32)
 });
 
@@ -62,10 +44,7 @@ async fn serve(Path(name): Path<String>) -> Response {
             let mut resp = a.body.into_response();
             let h = resp.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.mime));
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
             resp
         }
         None => StatusCode::NOT_FOUND.into_response(),

@@ -37,24 +37,12 @@ impl RequestCtx {
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCtx {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<RequestCtx>()
-            .cloned()
-            .ok_or(AppError::Unauthenticated)
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<RequestCtx>().cloned().ok_or(AppError::Unauthenticated)
     }
 }
 
-pub async fn context(
-    State(st): State<AppState>,
-    session: Session,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn context(State(st): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let user = match load_current_user(&st.db, &session).await {
         Ok(u) => u.map(Arc::new),
         Err(e) => return AppError::Internal(e).into_response(),
@@ -76,12 +64,7 @@ pub async fn context(
     }
 }
 
-fn pick_lang(
-    st: &AppState,
-    user: Option<&CurrentUser>,
-    session_lang: Option<&str>,
-    h: &HeaderMap,
-) -> Lang {
+fn pick_lang(st: &AppState, user: Option<&CurrentUser>, session_lang: Option<&str>, h: &HeaderMap) -> Lang {
     user.and_then(|u| u.lang)
         .or_else(|| session_lang.and_then(Lang::from_code))
         .or_else(|| Lang::from_accept_language(&header(h, "accept-language")))
@@ -90,36 +73,20 @@ fn pick_lang(
 }
 
 fn header(h: &HeaderMap, name: &str) -> String {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
 fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
     if trust_proxy {
         let fwd = header(req.headers(), "x-forwarded-for");
-        if let Some(first) = fwd
-            .split(',')
-            .next()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(first) = fwd.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
             return Some(first.to_string());
         }
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
 }
 
-async fn error_page(
-    st: &AppState,
-    ctx: &RequestCtx,
-    session: &Session,
-    path: &str,
-    err: ErrorPage,
-) -> Response {
+async fn error_page(st: &AppState, ctx: &RequestCtx, session: &Session, path: &str, err: ErrorPage) -> Response {
     let page = PageCtx::build(st, ctx, session, path).await;
     let body = page::render_error(&page, err.status, err.message);
     (err.status, body).into_response()

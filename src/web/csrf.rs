@@ -65,26 +65,16 @@ fn refuse() -> Response {
 }
 
 fn same_origin(h: &HeaderMap) -> bool {
-    let host = h
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
         return !host.is_empty() && origin_host.eq_ignore_ascii_case(host);
     }
-    matches!(
-        h.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-        Some("same-origin") | Some("none")
-    )
+    matches!(h.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("same-origin") | Some("none"))
 }
 
 async fn presented_token(req: Request) -> Result<(Request, Option<String>), Response> {
-    if let Some(t) = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(t) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         let t = t.to_string();
         return Ok((req, Some(t)));
     }
@@ -100,17 +90,14 @@ async fn presented_token(req: Request) -> Result<(Request, Option<String>), Resp
         return Ok((req, None));
     }
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, FORM_LIMIT)
-        .await
-        .map_err(|_| AppError::BadRequest("error.too_large").into_response())?;
+    let bytes =
+        to_bytes(body, FORM_LIMIT).await.map_err(|_| AppError::BadRequest("error.too_large").into_response())?;
     let token = find_field(&bytes);
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }
 
 fn find_field(encoded: &[u8]) -> Option<String> {
-    form_urlencoded::parse(encoded)
-        .find(|(k, _)| k == FIELD)
-        .map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(encoded).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -37,10 +37,5 @@ pub async fn push(session: &Session, kind: Kind, text: String) {
 }
 
 pub async fn take(session: &Session) -> Vec<Flash> {
-    session
-        .remove::<Vec<Flash>>(KEY)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    session.remove::<Vec<Flash>>(KEY).await.ok().flatten().unwrap_or_default()
 }

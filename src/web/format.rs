@@ -27,20 +27,9 @@ pub fn thousands(n: i64) -> String {
 /// Money with two decimals and separators: 1234567.5 → "1,234,567.50".
 pub fn money(d: &Decimal) -> String {
     let rounded = d.round_dp(2);
-    let int_part = rounded
-        .trunc()
-        .abs()
-        .to_string()
-        .parse::<i64>()
-        .unwrap_or(0);
-    let frac = (rounded.fract().abs() * Decimal::from(100))
-        .round()
-        .to_string();
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
-        "-"
-    } else {
-        ""
-    };
+    let int_part = rounded.trunc().abs().to_string().parse::<i64>().unwrap_or(0);
+    let frac = (rounded.fract().abs() * Decimal::from(100)).round().to_string();
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" };
     format!("{sign}{}.{:0>2}", thousands(int_part), frac)
 }
 
@@ -55,10 +44,7 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(-1234567), "-1,234,567");
-        assert_eq!(
-            money(&Decimal::from_str("1234567.5").unwrap()),
-            "1,234,567.50"
-        );
+        assert_eq!(money(&Decimal::from_str("1234567.5").unwrap()), "1,234,567.50");
         assert_eq!(money(&Decimal::from_str("-0.05").unwrap()), "-0.05");
     }
 }

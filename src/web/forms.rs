@@ -12,10 +12,7 @@ pub struct FormErrors {
 
 impl FormErrors {
     pub fn new(lang: Lang) -> Self {
-        FormErrors {
-            lang,
-            by_field: BTreeMap::new(),
-        }
+        FormErrors { lang, by_field: BTreeMap::new() }
     }
 
     /// Record the (translated) message `key` for `field`; the first error of a field wins.
@@ -56,10 +53,7 @@ pub struct SelectOpt {
 
 impl SelectOpt {
     pub fn new(value: impl ToString, label: impl Into<String>) -> Self {
-        SelectOpt {
-            value: value.to_string(),
-            label: label.into(),
-        }
+        SelectOpt { value: value.to_string(), label: label.into() }
     }
 
     /// Whether this option is the current value (templates: `o.is(form.x)`).
@@ -104,4 +98,64 @@ pub fn is_email(v: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !v.chars().any(char::is_whitespace)
+}
+
+/// A submitted form as ordered pairs, for forms whose fields are partly dynamic (custom fields,
+/// repeated address rows). Also what a re-rendered form shows: exactly what was typed.
+#[derive(Clone, Debug, Default)]
+pub struct FormData {
+    pairs: Vec<(String, String)>,
+}
+
+impl FormData {
+    pub fn from_bytes(body: &[u8]) -> FormData {
+        FormData { pairs: form_urlencoded::parse(body).into_owned().collect() }
+    }
+
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> FormData {
+        FormData { pairs }
+    }
+
+    /// The first value of `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    /// Every value of a repeated field, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// Present with a non-blank value.
+    pub fn has(&self, name: &str) -> bool {
+        !self.get(name).trim().is_empty()
+    }
+
+    pub fn is(&self, name: &str, value: &str) -> bool {
+        self.all(name).iter().any(|v| *v == value)
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.pairs.retain(|(k, _)| k != name);
+        self.pairs.push((name.to_string(), value.into()));
+    }
+
+    pub fn push(&mut self, name: &str, value: impl Into<String>) {
+        self.pairs.push((name.to_string(), value.into()));
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
+    type Rejection = crate::error::AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| crate::error::AppError::BadRequest("error.too_large"))?;
+        Ok(FormData::from_bytes(&body))
+    }
 }

@@ -48,10 +48,7 @@ impl Lang {
             .filter_map(|part| {
                 let mut it = part.split(';');
                 let lang = Lang::from_code(it.next()?)?;
-                let q = it
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse().ok())
-                    .unwrap_or(1.0);
+                let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse().ok()).unwrap_or(1.0);
                 Some((q, lang))
             })
             .collect();
@@ -122,24 +119,13 @@ mod tests {
 
     #[test]
     fn accept_language_respects_q() {
-        assert_eq!(
-            Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"),
-            Some(Lang::En)
-        );
-        assert_eq!(
-            Lang::from_accept_language("fr, zh-CN;q=0.9, en;q=0.5"),
-            Some(Lang::Zh)
-        );
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("fr, zh-CN;q=0.9, en;q=0.5"), Some(Lang::Zh));
         assert_eq!(Lang::from_accept_language("fr-FR"), None);
     }
 
     #[test]
     fn placeholders() {
-        assert_eq!(
-            Lang::En
-                .tf("login.locked", &[("time", "10:15")])
-                .contains("10:15"),
-            true
-        );
+        assert_eq!(Lang::En.tf("login.locked", &[("time", "10:15")]).contains("10:15"), true);
     }
 }

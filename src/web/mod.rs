@@ -14,6 +14,6 @@ pub mod pager;
 
 pub use context::RequestCtx;
 pub use flash::Flash;
-pub use forms::{FormErrors, SelectOpt};
+pub use forms::{FormData, FormErrors, SelectOpt};
 pub use page::{PageCtx, render};
 pub use pager::Pager;

@@ -20,13 +20,16 @@ struct Entry {
     prefixes: &'static [&'static str],
 }
 
-const MAIN: &[Entry] = &[Entry {
-    href: "/",
-    label_key: "nav.home",
-    icon: "home",
-    guard: Guard::Perm(Module::Dashboard, Action::View),
-    prefixes: &[],
-}];
+const MAIN: &[Entry] = &[
+    Entry { href: "/", label_key: "nav.home", icon: "home", guard: Guard::Login, prefixes: &[] },
+    Entry {
+        href: "/customers",
+        label_key: "nav.customers",
+        icon: "customer",
+        guard: Guard::Perm(Module::Customers, Action::View),
+        prefixes: &["/customers"],
+    },
+];
 
 const ADMIN: &[Entry] = &[
     Entry {
@@ -70,6 +73,13 @@ const ADMIN: &[Entry] = &[
         icon: "hash",
         guard: Guard::Perm(Module::Numbering, Action::Manage),
         prefixes: &["/admin/numbering"],
+    },
+    Entry {
+        href: "/admin/customer-rules",
+        label_key: "nav.customer_rules",
+        icon: "settings",
+        guard: Guard::Perm(Module::CustomerRules, Action::Manage),
+        prefixes: &["/admin/customer-rules"],
     },
     Entry {
         href: "/admin/logs",

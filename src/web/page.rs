@@ -110,11 +110,7 @@ impl FromRequestParts<AppState> for PageCtx {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, AppError> {
-        let req = parts
-            .extensions
-            .get::<RequestCtx>()
-            .cloned()
-            .unwrap_or_default();
+        let req = parts.extensions.get::<RequestCtx>().cloned().unwrap_or_default();
         let session = Session::from_request_parts(parts, st)
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
@@ -144,11 +140,7 @@ struct ErrorPublic<'a> {
     message: &'static str,
 }
 
-pub fn render_error(
-    ctx: &PageCtx,
-    status: StatusCode,
-    message: Option<&'static str>,
-) -> Html<String> {
+pub fn render_error(ctx: &PageCtx, status: StatusCode, message: Option<&'static str>) -> Html<String> {
     let (title, default_msg) = match status.as_u16() {
         403 => ("error.403.title", "error.403.text"),
         404 => ("error.404.title", "error.404.text"),
@@ -159,21 +151,9 @@ pub fn render_error(
     let title = ctx.t(title);
     let message = ctx.t(message.unwrap_or(default_msg));
     let html = if ctx.user.is_some() {
-        ErrorInLayout {
-            ctx,
-            code,
-            title,
-            message,
-        }
-        .render()
+        ErrorInLayout { ctx, code, title, message }.render()
     } else {
-        ErrorPublic {
-            ctx,
-            code,
-            title,
-            message,
-        }
-        .render()
+        ErrorPublic { ctx, code, title, message }.render()
     };
     Html(html.unwrap_or_else(|e| {
         tracing::error!(error = ?e, "error page failed to render");

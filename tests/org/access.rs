@@ -15,18 +15,27 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
     for code in ["director", "manager", "rep", "readonly"] {
         app.user(code, dept, None, &[code]).await;
     }
-    let any_user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'rep'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let any_role: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE code = 'rep'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let admin_routes: Vec<_> = crm::app::route_specs()
-        .into_iter()
-        .filter(|s| s.path.starts_with("/admin"))
-        .collect();
+    let any_user: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE login = 'rep'").fetch_one(&app.db).await.unwrap();
+    let any_role: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE code = 'rep'").fetch_one(&app.db).await.unwrap();
+    let any_item: i64 =
+        sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'industry' ORDER BY position LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let any_field: i64 = sqlx::query_scalar(
+        "INSERT INTO field_defs (entity, key, label_zh, label_en, kind) VALUES ('customer', 'probe', '探针', 'Probe', 'text') RETURNING id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let any_cap: i64 =
+        sqlx::query_scalar("INSERT INTO customer_caps (dept_id, max_owned) VALUES ($1, 10) RETURNING id")
+            .bind(dept)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let admin_routes: Vec<_> = crm::app::route_specs().into_iter().filter(|s| s.path.starts_with("/admin")).collect();
     assert!(admin_routes.len() >= 10, "admin routes are registered");
 
     for code in ["admin", "director", "manager", "rep", "readonly"] {
@@ -37,10 +46,17 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
                 any_role
             } else if spec.path.contains("/departments/") {
                 dept
+            } else if spec.path.contains("/dicts/") {
+                any_item
+            } else if spec.path.contains("/fields/") {
+                any_field
+            } else if spec.path.contains("/caps/") {
+                any_cap
             } else {
                 any_user
             };
-            let path = spec.path.replace("{id}", &id.to_string());
+            let path =
+                spec.path.replace("{id}", &id.to_string()).replace("{code}", "industry").replace("{kind}", "customer");
             let expected_ok = match code {
                 "admin" => true,
                 "director" => matches!(spec.guard, Guard::Perm(crm::access::Module::Logs, _)),
@@ -52,10 +68,7 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
                 assert_eq!(r.status.as_u16(), want, "{code} GET {path}");
                 if !expected_ok {
                     assert!(r.has("aside.sidebar"), "403 inside the layout");
-                    assert!(
-                        !r.has("table"),
-                        "no data on a 403 page for {code} at {path}"
-                    );
+                    assert!(!r.has("table"), "no data on a 403 page for {code} at {path}");
                 }
             } else if !expected_ok {
                 let r = c.post(&path, &[]).await;
@@ -67,16 +80,8 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
         let sees_users = links.contains("员工管理");
         let sees_logs = links.contains("操作日志");
         assert_eq!(sees_users, code == "admin", "{code}: {links}");
-        assert_eq!(
-            sees_logs,
-            matches!(code, "admin" | "director"),
-            "{code}: {links}"
-        );
+        assert_eq!(sees_logs, matches!(code, "admin" | "director"), "{code}: {links}");
     }
     // Nothing changed through all those refused POSTs.
-    assert_eq!(
-        app.count("SELECT count(*) FROM users WHERE status = 'disabled'")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) FROM users WHERE status = 'disabled'").await, 0);
 }

@@ -11,35 +11,22 @@ async fn setup() -> (TestApp, super::common::Client) {
 }
 
 async fn dept_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM departments WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    sqlx::query_scalar("SELECT id FROM departments WHERE name = $1").bind(name).fetch_one(&app.db).await.unwrap()
 }
 
 #[tokio::test]
 async fn create_departments_and_see_the_tree_with_member_counts() {
     let (app, mut c) = setup().await;
     let root = app.root_dept().await.to_string();
-    c.post(
-        "/admin/departments",
-        &[("name", "销售部"), ("parent_id", &root), ("head_id", "")],
-    )
-    .await
-    .assert_redirect("/admin/departments");
-    let sales = dept_id(&app, "销售部").await;
-    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'")
-        .fetch_one(&app.db)
+    c.post("/admin/departments", &[("name", "销售部"), ("parent_id", &root), ("head_id", "")])
         .await
-        .unwrap();
+        .assert_redirect("/admin/departments");
+    let sales = dept_id(&app, "销售部").await;
+    let admin_id: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
     c.post(
         "/admin/departments",
-        &[
-            ("name", "华东大区"),
-            ("parent_id", &sales.to_string()),
-            ("head_id", &admin_id.to_string()),
-        ],
+        &[("name", "华东大区"), ("parent_id", &sales.to_string()), ("head_id", &admin_id.to_string())],
     )
     .await;
     let east = dept_id(&app, "华东大区").await;
@@ -50,30 +37,15 @@ async fn create_departments_and_see_the_tree_with_member_counts() {
     let page = c.get("/admin/departments").await;
     page.assert_status(200);
     let row = |id: i64| page.text_of(&format!("#dept-tree tr[data-dept=\"{id}\"]"));
-    assert!(
-        row(east).contains("华东大区") && row(east).contains("用户admin"),
-        "{}",
-        row(east)
-    );
-    assert!(
-        row(east).contains(" 2 2 "),
-        "two direct members: {}",
-        row(east)
-    );
-    assert!(
-        row(sales).contains(" 1 3 "),
-        "one direct, three with sub-departments: {}",
-        row(sales)
-    );
+    assert!(row(east).contains("华东大区") && row(east).contains("用户admin"), "{}", row(east));
+    assert!(row(east).contains(" 2 2 "), "two direct members: {}", row(east));
+    assert!(row(sales).contains(" 1 3 "), "one direct, three with sub-departments: {}", row(sales));
     // Tree order: 华东大区 comes right after its parent and is indented deeper.
     let table = page.text_of("#dept-tree");
     assert!(table.find("销售部").unwrap() < table.find("华东大区").unwrap());
     assert!(page.has(&format!("tr[data-dept=\"{east}\"] .indent-2")));
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM operation_logs WHERE entity = 'department' AND action = 'create'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM operation_logs WHERE entity = 'department' AND action = 'create'").await,
         2
     );
 }
@@ -81,17 +53,9 @@ async fn create_departments_and_see_the_tree_with_member_counts() {
 #[tokio::test]
 async fn a_department_needs_a_name_and_keeps_what_was_typed() {
     let (app, mut c) = setup().await;
-    let r = c
-        .post(
-            "/admin/departments",
-            &[("name", "  "), ("parent_id", ""), ("head_id", "")],
-        )
-        .await;
+    let r = c.post("/admin/departments", &[("name", "  "), ("parent_id", ""), ("head_id", "")]).await;
     r.assert_status(422);
-    assert!(
-        r.text_of(".field.has-error .field-error")
-            .contains("此项必填")
-    );
+    assert!(r.text_of(".field.has-error .field-error").contains("此项必填"));
     assert_eq!(app.count("SELECT count(*) FROM departments").await, 1);
 }
 
@@ -105,29 +69,12 @@ async fn rename_and_move_but_never_into_its_own_subtree() {
 
     // Moving A under its grandchild C would make a loop.
     let r = c
-        .post(
-            &format!("/admin/departments/{a}"),
-            &[
-                ("name", "A"),
-                ("parent_id", &c_id.to_string()),
-                ("head_id", ""),
-            ],
-        )
+        .post(&format!("/admin/departments/{a}"), &[("name", "A"), ("parent_id", &c_id.to_string()), ("head_id", "")])
         .await;
     r.assert_status(422);
-    assert!(
-        r.text_of(".field-error")
-            .contains("不能移动到自身或其下级部门之下")
-    );
+    assert!(r.text_of(".field-error").contains("不能移动到自身或其下级部门之下"));
     let r = c
-        .post(
-            &format!("/admin/departments/{a}"),
-            &[
-                ("name", "A"),
-                ("parent_id", &a.to_string()),
-                ("head_id", ""),
-            ],
-        )
+        .post(&format!("/admin/departments/{a}"), &[("name", "A"), ("parent_id", &a.to_string()), ("head_id", "")])
         .await;
     r.assert_status(422);
     // The edit form does not even offer them.
@@ -136,35 +83,29 @@ async fn rename_and_move_but_never_into_its_own_subtree() {
     assert!(form.has(&format!("select[name=parent_id] option[value=\"{root}\"]")));
 
     // Rename C and move it to the root: allowed and audited as a sentence.
-    c.post(
-        &format!("/admin/departments/{c_id}"),
-        &[
-            ("name", "C2"),
-            ("parent_id", &root.to_string()),
-            ("head_id", ""),
-        ],
-    )
-    .await
-    .assert_redirect("/admin/departments");
-    let (name, parent): (String, i64) =
-        sqlx::query_as("SELECT name, parent_id FROM departments WHERE id = $1")
-            .bind(c_id)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    c.post(&format!("/admin/departments/{c_id}"), &[("name", "C2"), ("parent_id", &root.to_string()), ("head_id", "")])
+        .await
+        .assert_redirect("/admin/departments");
+    let (name, parent): (String, i64) = sqlx::query_as("SELECT name, parent_id FROM departments WHERE id = $1")
+        .bind(c_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!((name.as_str(), parent), ("C2", root));
-    let changes: serde_json::Value = sqlx::query_scalar("SELECT changes FROM operation_logs WHERE entity = 'department' AND entity_id = $1 AND action = 'update'").bind(c_id).fetch_one(&app.db).await.unwrap();
+    let changes: serde_json::Value = sqlx::query_scalar(
+        "SELECT changes FROM operation_logs WHERE entity = 'department' AND entity_id = $1 AND action = 'update'",
+    )
+    .bind(c_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     assert_eq!(changes[0]["field"], "name");
     assert_eq!(changes[1]["old"], "B");
 
     // The root can be renamed but keeps no parent.
     c.post(
         &format!("/admin/departments/{root}"),
-        &[
-            ("name", "总公司"),
-            ("parent_id", &a.to_string()),
-            ("head_id", ""),
-        ],
+        &[("name", "总公司"), ("parent_id", &a.to_string()), ("head_id", "")],
     )
     .await
     .assert_redirect("/admin/departments");
@@ -185,47 +126,21 @@ async fn delete_is_refused_while_users_or_sub_departments_remain() {
     let b = app.dept("品牌组", Some(a)).await;
     let u = app.user("m1", b, None, &["rep"]).await;
 
-    c.post(&format!("/admin/departments/{a}/delete"), &[])
-        .await
-        .assert_redirect("/admin/departments");
+    c.post(&format!("/admin/departments/{a}/delete"), &[]).await.assert_redirect("/admin/departments");
     let page = c.get("/admin/departments").await;
-    assert!(
-        page.text_of(".flash-error")
-            .contains("还有 0 名员工和 1 个下级部门"),
-        "{}",
-        page.text_of(".flash")
-    );
+    assert!(page.text_of(".flash-error").contains("还有 0 名员工和 1 个下级部门"), "{}", page.text_of(".flash"));
     c.post(&format!("/admin/departments/{b}/delete"), &[]).await;
-    assert!(
-        c.get("/admin/departments")
-            .await
-            .text_of(".flash-error")
-            .contains("还有 1 名员工")
-    );
-    c.post(&format!("/admin/departments/{root}/delete"), &[])
-        .await;
-    assert!(
-        c.get("/admin/departments")
-            .await
-            .text_of(".flash-error")
-            .contains("根部门不能删除")
-    );
+    assert!(c.get("/admin/departments").await.text_of(".flash-error").contains("还有 1 名员工"));
+    c.post(&format!("/admin/departments/{root}/delete"), &[]).await;
+    assert!(c.get("/admin/departments").await.text_of(".flash-error").contains("根部门不能删除"));
     assert_eq!(app.count("SELECT count(*) FROM departments").await, 3);
 
-    sqlx::query("UPDATE users SET dept_id = $1 WHERE id = $2")
-        .bind(root)
-        .bind(u)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE users SET dept_id = $1 WHERE id = $2").bind(root).bind(u).execute(&app.db).await.unwrap();
     c.post(&format!("/admin/departments/{b}/delete"), &[]).await;
     c.post(&format!("/admin/departments/{a}/delete"), &[]).await;
     assert_eq!(app.count("SELECT count(*) FROM departments").await, 1);
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM operation_logs WHERE entity = 'department' AND action = 'delete'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM operation_logs WHERE entity = 'department' AND action = 'delete'").await,
         2
     );
 }

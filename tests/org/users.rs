@@ -12,30 +12,20 @@ async fn setup() -> (TestApp, super::common::Client) {
 }
 
 async fn role(app: &TestApp, code: &str) -> String {
-    let id: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE code = $1")
-        .bind(code)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM roles WHERE code = $1").bind(code).fetch_one(&app.db).await.unwrap();
     id.to_string()
 }
 
 async fn user_id(app: &TestApp, login: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM users WHERE login = $1")
-        .bind(login)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    sqlx::query_scalar("SELECT id FROM users WHERE login = $1").bind(login).fetch_one(&app.db).await.unwrap()
 }
 
 #[tokio::test]
 async fn create_a_user_who_can_then_log_in() {
     let (app, mut c) = setup().await;
     let dept = app.dept("华东大区", None).await.to_string();
-    let boss = app
-        .user("boss", app.root_dept().await, None, &["director"])
-        .await
-        .to_string();
+    let boss = app.user("boss", app.root_dept().await, None, &["director"]).await.to_string();
     let (rep, ro) = (role(&app, "rep").await, role(&app, "readonly").await);
     let r = c
         .post(
@@ -59,23 +49,17 @@ async fn create_a_user_who_can_then_log_in() {
     r.assert_redirect("/admin/users");
     let list = c.get("/admin/users?q=孙").await;
     let row = list.text_of("#users tbody tr");
-    assert!(
-        row.contains("孙丽") && row.contains("华东大区") && row.contains("用户boss"),
-        "{row}"
-    );
+    assert!(row.contains("孙丽") && row.contains("华东大区") && row.contains("用户boss"), "{row}");
     assert!(row.contains("销售代表") && row.contains("只读"));
     // The new user logs in with the initial password and gets their language.
     let mut sun = app.client();
-    sun.login("13900000011", "start2026")
-        .await
-        .assert_redirect("/");
+    sun.login("13900000011", "start2026").await.assert_redirect("/");
     sun.get("/").await.assert_contains("Log out");
-    let changes: serde_json::Value = sqlx::query_scalar(
-        "SELECT changes FROM operation_logs WHERE entity = 'user' AND action = 'create'",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let changes: serde_json::Value =
+        sqlx::query_scalar("SELECT changes FROM operation_logs WHERE entity = 'user' AND action = 'create'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert!(changes.to_string().contains("孙丽") && changes.to_string().contains("只读"));
 }
 
@@ -102,15 +86,8 @@ async fn invalid_users_are_refused_field_by_field_and_nothing_is_saved() {
     assert!(errors.contains("请输入 11 位手机号"));
     assert!(errors.contains("密码至少需要 8 位"));
     assert!(errors.contains("请输入有效的邮箱地址"));
-    assert_eq!(
-        r.attr("input[name=name]", "value").as_deref(),
-        Some("王五"),
-        "typed values stay"
-    );
-    assert_eq!(
-        r.attr("input[name=mobile]", "value").as_deref(),
-        Some("12345")
-    );
+    assert_eq!(r.attr("input[name=name]", "value").as_deref(), Some("王五"), "typed values stay");
+    assert_eq!(r.attr("input[name=mobile]", "value").as_deref(), Some("12345"));
     assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
 }
 
@@ -136,19 +113,12 @@ async fn a_reporting_loop_is_refused() {
         r.assert_status(422);
         assert!(r.text_of(".field-error").contains("循环汇报"));
     }
-    let sup: Option<i64> = sqlx::query_scalar("SELECT superior_id FROM users WHERE id = $1")
-        .bind(a)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let sup: Option<i64> =
+        sqlx::query_scalar("SELECT superior_id FROM users WHERE id = $1").bind(a).fetch_one(&app.db).await.unwrap();
     assert_eq!(sup, None);
     // The reporting tree shows the chain a → b → c.
     let tree = c.get("/admin/users/tree").await;
-    assert_eq!(
-        tree.attr(&format!("tr[data-user=\"{cc}\"]"), "data-depth")
-            .as_deref(),
-        Some("2")
-    );
+    assert_eq!(tree.attr(&format!("tr[data-user=\"{cc}\"]"), "data-depth").as_deref(), Some("2"));
 }
 
 #[tokio::test]
@@ -156,30 +126,13 @@ async fn resetting_a_password_ends_the_users_sessions() {
     let (app, mut c) = setup().await;
     let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
     let mut rep_client = app.login("rep").await;
-    let r = c
-        .post(
-            &format!("/admin/users/{rep}/password"),
-            &[("password", "weak")],
-        )
-        .await;
+    let r = c.post(&format!("/admin/users/{rep}/password"), &[("password", "weak")]).await;
     r.assert_redirect(&format!("/admin/users/{rep}/edit"));
-    assert!(
-        c.get(&format!("/admin/users/{rep}/edit"))
-            .await
-            .text_of(".flash-error")
-            .contains("密码至少需要 8 位")
-    );
+    assert!(c.get(&format!("/admin/users/{rep}/edit")).await.text_of(".flash-error").contains("密码至少需要 8 位"));
     rep_client.get("/").await.assert_status(200);
-    c.post(
-        &format!("/admin/users/{rep}/password"),
-        &[("password", "fresh2026x")],
-    )
-    .await;
+    c.post(&format!("/admin/users/{rep}/password"), &[("password", "fresh2026x")]).await;
     rep_client.get("/").await.assert_redirect("/login?next=%2F");
-    app.client()
-        .login("rep", "fresh2026x")
-        .await
-        .assert_redirect("/");
+    app.client().login("rep", "fresh2026x").await.assert_redirect("/");
 }
 
 #[tokio::test]
@@ -199,57 +152,26 @@ async fn disabling_ends_sessions_and_hands_over_records_in_one_audited_step() {
 
     let page = c.get(&format!("/admin/users/{leaver}/disable")).await;
     page.assert_status(200);
-    assert!(
-        page.text_of("#holdings").contains('2'),
-        "shows the team places to hand over"
-    );
+    assert!(page.text_of("#holdings").contains('2'), "shows the team places to hand over");
     assert!(page.has(&format!("select[name=hand_to] option[value=\"{heir}\"]")));
 
-    c.post(
-        &format!("/admin/users/{leaver}/disable"),
-        &[("hand_to", &heir.to_string())],
-    )
-    .await
-    .assert_redirect("/admin/users");
-    leaver_client
-        .get("/")
+    c.post(&format!("/admin/users/{leaver}/disable"), &[("hand_to", &heir.to_string())])
         .await
-        .assert_redirect("/login?next=%2F");
-    app.client()
-        .login("leaver", PASSWORD)
-        .await
-        .assert_status(403);
+        .assert_redirect("/admin/users");
+    leaver_client.get("/").await.assert_redirect("/login?next=%2F");
+    app.client().login("leaver", PASSWORD).await.assert_status(403);
     let team: Vec<(i64, i64, String)> =
         sqlx::query_as("SELECT record_id, user_id, access FROM record_members ORDER BY record_id")
             .fetch_all(&app.db)
             .await
             .unwrap();
-    assert_eq!(
-        team,
-        vec![
-            (1, heir, "read".to_string()),
-            (2, heir, "write".to_string())
-        ]
-    );
-    assert_eq!(
-        app.count("SELECT count(*) FROM operation_logs WHERE action = 'handover'")
-            .await,
-        2
-    );
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM operation_logs WHERE entity = 'user' AND action = 'disable'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(team, vec![(1, heir, "read".to_string()), (2, heir, "write".to_string())]);
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'handover'").await, 2);
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE entity = 'user' AND action = 'disable'").await, 1);
 
     // Enabling brings the account back.
     c.post(&format!("/admin/users/{leaver}/enable"), &[]).await;
-    app.client()
-        .login("leaver", PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.client().login("leaver", PASSWORD).await.assert_redirect("/");
 }
 
 #[tokio::test]
@@ -261,32 +183,23 @@ async fn the_last_super_admin_stays() {
     let r = c
         .post(
             &format!("/admin/users/{admin}"),
-            &[
-                ("login", "admin"),
-                ("name", "A"),
-                ("dept_id", &d.to_string()),
-                ("roles", &role(&app, "rep").await),
-            ],
+            &[("login", "admin"), ("name", "A"), ("dept_id", &d.to_string()), ("roles", &role(&app, "rep").await)],
         )
         .await;
     r.assert_status(422);
-    assert!(
-        r.text_of(".field-error")
-            .contains("最后一位在职的超级管理员")
-    );
+    assert!(r.text_of(".field-error").contains("最后一位在职的超级管理员"));
     // ...nor be disabled by another admin while they are the only one.
     let other = app.user("orgadmin", d, None, &[]).await;
     sqlx::query("INSERT INTO role_permissions (role_id, module, action) SELECT id, 'org', 'manage' FROM roles WHERE code = 'director'").execute(&app.db).await.unwrap();
-    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = 'director'").bind(other).execute(&app.db).await.unwrap();
-    let mut org_admin = app.login("orgadmin").await;
-    org_admin
-        .post(&format!("/admin/users/{admin}/disable"), &[("hand_to", "")])
-        .await;
-    let status: String = sqlx::query_scalar("SELECT status FROM users WHERE id = $1")
-        .bind(admin)
-        .fetch_one(&app.db)
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = 'director'")
+        .bind(other)
+        .execute(&app.db)
         .await
         .unwrap();
+    let mut org_admin = app.login("orgadmin").await;
+    org_admin.post(&format!("/admin/users/{admin}/disable"), &[("hand_to", "")]).await;
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM users WHERE id = $1").bind(admin).fetch_one(&app.db).await.unwrap();
     assert_eq!(status, "active");
     // A non-super admin cannot grant the super role either.
     let sup = role(&app, "super").await;
@@ -306,17 +219,8 @@ async fn the_last_super_admin_stays() {
     // With a second super admin, the first may go.
     let second = app.user("admin2", d, None, &["super"]).await;
     c.post(&format!("/admin/users/{second}/disable"), &[]).await;
-    assert_eq!(
-        app.count("SELECT count(*) FROM users WHERE status = 'disabled'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT count(*) FROM users WHERE status = 'disabled'").await, 1);
     // Nobody disables themselves.
     c.post(&format!("/admin/users/{admin}/disable"), &[]).await;
-    assert!(
-        c.get(&format!("/admin/users/{admin}/disable"))
-            .await
-            .text_of(".flash-error")
-            .contains("不能停用自己")
-    );
+    assert!(c.get(&format!("/admin/users/{admin}/disable")).await.text_of(".flash-error").contains("不能停用自己"));
 }

@@ -11,46 +11,23 @@ async fn setup() -> (TestApp, Client) {
 }
 
 async fn define(c: &mut Client, key: &str, kind: &str, extra: &[(&str, &str)]) {
-    let mut form = vec![
-        ("entity", "customer"),
-        ("key", key),
-        ("label_zh", key),
-        ("label_en", key),
-        ("kind", kind),
-    ];
+    let mut form = vec![("entity", "customer"), ("key", key), ("label_zh", key), ("label_en", key), ("kind", kind)];
     form.extend_from_slice(extra);
-    c.post("/admin/fields", &form)
-        .await
-        .assert_redirect("/admin/fields?entity=customer");
+    c.post("/admin/fields", &form).await.assert_redirect("/admin/fields?entity=customer");
 }
 
 #[tokio::test]
 async fn every_type_round_trips_through_the_form() {
     let (app, mut c) = setup().await;
-    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    for kind in [
-        "text", "textarea", "integer", "decimal", "date", "datetime", "boolean", "email", "phone",
-        "url", "user",
-    ] {
+    let admin_id: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    for kind in
+        ["text", "textarea", "integer", "decimal", "date", "datetime", "boolean", "email", "phone", "url", "user"]
+    {
         define(&mut c, &format!("f_{kind}"), kind, &[]).await;
     }
-    define(
-        &mut c,
-        "f_select",
-        "select",
-        &[("options", "vip|贵宾|VIP\nnormal|普通|Normal")],
-    )
-    .await;
-    define(
-        &mut c,
-        "f_multi",
-        "multiselect",
-        &[("options", "红|Red\n绿|Green\n蓝|Blue")],
-    )
-    .await;
+    define(&mut c, "f_select", "select", &[("options", "vip|贵宾|VIP\nnormal|普通|Normal")]).await;
+    define(&mut c, "f_multi", "multiselect", &[("options", "红|Red\n绿|Green\n蓝|Blue")]).await;
     let page = c.get("/admin/fields?entity=customer").await;
     assert_eq!(page.count("#field-defs tbody tr"), 13);
 
@@ -77,16 +54,12 @@ async fn every_type_round_trips_through_the_form() {
         )
         .await;
     r.assert_status(200);
-    let stored: serde_json::Value =
-        serde_json::from_str(&r.text_of("#preview-result pre")).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&r.text_of("#preview-result pre")).unwrap();
     assert_eq!(stored["f_text"], "上海");
     assert_eq!(stored["f_integer"], 1200);
     assert_eq!(stored["f_decimal"], "99.5");
     assert_eq!(stored["f_date"], "2026-11-23");
-    assert_eq!(
-        stored["f_datetime"], "2026-11-23T01:30:00+00:00",
-        "local +08:00 stored as UTC"
-    );
+    assert_eq!(stored["f_datetime"], "2026-11-23T01:30:00+00:00", "local +08:00 stored as UTC");
     assert_eq!(stored["f_boolean"], true);
     assert_eq!(stored["f_user"], admin_id);
     assert_eq!(stored["f_select"], "vip");
@@ -108,12 +81,7 @@ async fn invalid_and_missing_values_get_errors_next_to_their_fields() {
     let r = c
         .post(
             "/admin/fields/preview?entity=customer",
-            &[
-                ("cf_budget", ""),
-                ("cf_visits", "三次"),
-                ("cf_site", "example.com"),
-                ("cf_level", "zzz"),
-            ],
+            &[("cf_budget", ""), ("cf_visits", "三次"), ("cf_site", "example.com"), ("cf_level", "zzz")],
         )
         .await;
     r.assert_status(422);
@@ -124,10 +92,7 @@ async fn invalid_and_missing_values_get_errors_next_to_their_fields() {
     assert!(err("site").contains("http://"));
     assert_eq!(err("level"), "请选择列表中的选项。");
     // What was typed stays.
-    assert_eq!(
-        r.attr("input[name=cf_visits]", "value").as_deref(),
-        Some("三次")
-    );
+    assert_eq!(r.attr("input[name=cf_visits]", "value").as_deref(), Some("三次"));
 }
 
 #[tokio::test]
@@ -167,31 +132,18 @@ async fn definitions_validate_and_keep_key_and_type_fixed() {
     // The same key on another entity is fine.
     c.post(
         "/admin/fields",
-        &[
-            ("entity", "contact"),
-            ("key", "wechat"),
-            ("label_zh", "微信"),
-            ("label_en", "WeChat"),
-            ("kind", "text"),
-        ],
+        &[("entity", "contact"), ("key", "wechat"), ("label_zh", "微信"), ("label_en", "WeChat"), ("kind", "text")],
     )
     .await
     .assert_redirect("/admin/fields?entity=contact");
 
-    let id: i64 = sqlx::query_scalar(
-        "SELECT id FROM field_defs WHERE entity = 'customer' AND key = 'wechat'",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM field_defs WHERE entity = 'customer' AND key = 'wechat'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     c.post(
         &format!("/admin/fields/{id}"),
-        &[
-            ("key", "other"),
-            ("kind", "integer"),
-            ("label_zh", "微信号"),
-            ("label_en", "WeChat ID"),
-        ],
+        &[("key", "other"), ("kind", "integer"), ("label_zh", "微信号"), ("label_en", "WeChat ID")],
     )
     .await;
     let (key, kind, label): (String, String, String) =
@@ -200,16 +152,9 @@ async fn definitions_validate_and_keep_key_and_type_fixed() {
             .fetch_one(&app.db)
             .await
             .unwrap();
-    assert_eq!(
-        (key.as_str(), kind.as_str(), label.as_str()),
-        ("wechat", "text", "微信号")
-    );
+    assert_eq!((key.as_str(), kind.as_str(), label.as_str()), ("wechat", "text", "微信号"));
     assert!(
-        app.count(
-            "SELECT count(*) FROM operation_logs WHERE entity = 'field_def' AND action = 'update'"
-        )
-        .await
-            >= 1
+        app.count("SELECT count(*) FROM operation_logs WHERE entity = 'field_def' AND action = 'update'").await >= 1
     );
 }
 
@@ -229,11 +174,7 @@ async fn deactivated_fields_leave_the_form_and_reordering_sticks() {
                 .unwrap()
         }
     };
-    c.post(
-        &format!("/admin/fields/{}/move", id("c3").await),
-        &[("dir", "up")],
-    )
-    .await;
+    c.post(&format!("/admin/fields/{}/move", id("c3").await), &[("dir", "up")]).await;
     let order = c.get("/admin/fields?entity=customer").await;
     let keys: Vec<String> = order
         .html()
@@ -241,16 +182,10 @@ async fn deactivated_fields_leave_the_form_and_reordering_sticks() {
         .map(|e| e.value().attr("data-field").unwrap().to_string())
         .collect();
     assert_eq!(keys, ["a1", "c3", "b2"]);
-    c.post(&format!("/admin/fields/{}/toggle", id("a1").await), &[])
-        .await;
+    c.post(&format!("/admin/fields/{}/toggle", id("a1").await), &[]).await;
     let form = c.get("/admin/fields/preview?entity=customer").await;
     assert!(!form.has("[name=cf_a1]") && form.has("[name=cf_b2]"));
-    assert!(
-        c.get("/admin/fields?entity=customer")
-            .await
-            .text_of("tr[data-field=a1]")
-            .contains("已停用")
-    );
+    assert!(c.get("/admin/fields?entity=customer").await.text_of("tr[data-field=a1]").contains("已停用"));
 }
 
 #[tokio::test]
@@ -258,22 +193,12 @@ async fn only_field_admins_reach_the_pages() {
     let (app, _) = setup().await;
     app.user("rep", app.root_dept().await, None, &["rep"]).await;
     let mut rep = app.login("rep").await;
-    for path in [
-        "/admin/fields",
-        "/admin/fields/new?entity=customer",
-        "/admin/fields/preview",
-    ] {
+    for path in ["/admin/fields", "/admin/fields/new?entity=customer", "/admin/fields/preview"] {
         rep.get(path).await.assert_status(403);
     }
     rep.post(
         "/admin/fields",
-        &[
-            ("entity", "customer"),
-            ("key", "x"),
-            ("label_zh", "x"),
-            ("label_en", "x"),
-            ("kind", "text"),
-        ],
+        &[("entity", "customer"), ("key", "x"), ("label_zh", "x"), ("label_en", "x"), ("kind", "text")],
     )
     .await
     .assert_status(403);

@@ -37,17 +37,15 @@ async fn issue(app: &TestApp, kind: &str, when: DateTime<Utc>) -> String {
 }
 
 async fn set_rule(app: &TestApp, kind: &str, prefix: &str, date: &str, width: i32, reset: &str) {
-    sqlx::query(
-        "UPDATE number_rules SET prefix = $2, date_part = $3, width = $4, reset = $5 WHERE kind = $1",
-    )
-    .bind(kind)
-    .bind(prefix)
-    .bind(date)
-    .bind(width)
-    .bind(reset)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    sqlx::query("UPDATE number_rules SET prefix = $2, date_part = $3, width = $4, reset = $5 WHERE kind = $1")
+        .bind(kind)
+        .bind(prefix)
+        .bind(date)
+        .bind(width)
+        .bind(reset)
+        .execute(&app.db)
+        .await
+        .unwrap();
 }
 
 type StoredRule = (String, String, i32, String);
@@ -84,21 +82,12 @@ async fn fifty_concurrent_creations_get_fifty_distinct_well_formed_numbers() {
     assert_eq!(distinct.len(), 50, "{numbers:?}");
     let mut counters = Vec::new();
     for n in &numbers {
-        let rest = n
-            .strip_prefix(&format!("KH{month}"))
-            .unwrap_or_else(|| panic!("{n} lacks KH{month}"));
-        assert!(
-            rest.len() == 5 && rest.chars().all(|c| c.is_ascii_digit()),
-            "{n}"
-        );
+        let rest = n.strip_prefix(&format!("KH{month}")).unwrap_or_else(|| panic!("{n} lacks KH{month}"));
+        assert!(rest.len() == 5 && rest.chars().all(|c| c.is_ascii_digit()), "{n}");
         counters.push(rest.parse::<i64>().unwrap());
     }
     counters.sort();
-    assert_eq!(
-        counters,
-        (1..=50).collect::<Vec<_>>(),
-        "no gaps without rollbacks"
-    );
+    assert_eq!(counters, (1..=50).collect::<Vec<_>>(), "no gaps without rollbacks");
 }
 
 #[tokio::test]
@@ -107,9 +96,7 @@ async fn a_rolled_back_creation_gives_its_number_back() {
     let when = at("2026-11-23T10:00:00+08:00");
     assert_eq!(issue(&app, "customer", when).await, "KH20261100001");
     let mut tx = app.db.begin().await.unwrap();
-    let lost = numbering::next(&mut tx, "customer", when, china())
-        .await
-        .unwrap();
+    let lost = numbering::next(&mut tx, "customer", when, china()).await.unwrap();
     assert_eq!(lost, "KH20261100002");
     tx.rollback().await.unwrap();
     assert_eq!(issue(&app, "customer", when).await, "KH20261100002");
@@ -124,15 +111,9 @@ async fn monthly_and_daily_counters_restart_at_the_local_boundary() {
     assert_eq!(issue(&app, "customer", jan_end).await, "KH20260100002");
     assert_eq!(issue(&app, "customer", feb_start).await, "KH20260200001");
     // Still January in UTC, but already 1 February 00:30 in +08:00.
-    assert_eq!(
-        issue(&app, "customer", at("2026-01-31T16:30:00Z")).await,
-        "KH20260200002"
-    );
+    assert_eq!(issue(&app, "customer", at("2026-01-31T16:30:00Z")).await, "KH20260200002");
     // 15:59 UTC is 23:59 local: the January counter carries on.
-    assert_eq!(
-        issue(&app, "customer", at("2026-01-31T15:59:00Z")).await,
-        "KH20260100003"
-    );
+    assert_eq!(issue(&app, "customer", at("2026-01-31T15:59:00Z")).await, "KH20260100003");
 
     // Contracts reset daily.
     assert_eq!(issue(&app, "contract", jan_end).await, "HT202601310001");
@@ -167,11 +148,7 @@ async fn yearly_counters_restart_at_new_year_and_never_reset_ones_continue() {
     assert_eq!(issue(&app, "contract", dec_end).await, "HT20260001");
     assert_eq!(issue(&app, "contract", dec_end).await, "HT20260002");
     assert_eq!(issue(&app, "contract", jan_start).await, "HT20270001");
-    assert_eq!(
-        issue(&app, "contract", at("2026-12-31T16:30:00Z")).await,
-        "HT20270002",
-        "already 2027 in +08:00"
-    );
+    assert_eq!(issue(&app, "contract", at("2026-12-31T16:30:00Z")).await, "HT20270002", "already 2027 in +08:00");
 
     // Never reset: one counter across years, whatever the date part shows.
     set_rule(&app, "payment", "HK", "yyyy", 4, "never").await;
@@ -186,11 +163,9 @@ async fn yearly_counters_restart_at_new_year_and_never_reset_ones_continue() {
 #[tokio::test]
 async fn a_reset_finer_than_the_date_part_cannot_be_stored() {
     let app = app().await;
-    let r = sqlx::query(
-        "UPDATE number_rules SET date_part = 'yyyyMM', reset = 'daily' WHERE kind = 'contract'",
-    )
-    .execute(&app.db)
-    .await;
+    let r = sqlx::query("UPDATE number_rules SET date_part = 'yyyyMM', reset = 'daily' WHERE kind = 'contract'")
+        .execute(&app.db)
+        .await;
     assert!(r.is_err(), "the table refuses a daily reset without a day");
     assert!(Reset::Daily.fits(DatePart::Day));
     assert!(!Reset::Daily.fits(DatePart::Month));
@@ -205,83 +180,33 @@ async fn preview_does_not_consume_and_batches_are_consecutive() {
     let app = app().await;
     let when = at("2026-11-23T10:00:00+08:00");
     let tz = china();
-    let preview = numbering::preview(&app.db, "customer", when, tz)
-        .await
-        .unwrap();
+    let preview = numbering::preview(&app.db, "customer", when, tz).await.unwrap();
     assert_eq!(preview, "KH20261100001");
-    assert_eq!(
-        numbering::preview(&app.db, "customer", when, tz)
-            .await
-            .unwrap(),
-        preview
-    );
+    assert_eq!(numbering::preview(&app.db, "customer", when, tz).await.unwrap(), preview);
     assert_eq!(issue(&app, "customer", when).await, "KH20261100001");
-    assert_eq!(
-        numbering::preview(&app.db, "customer", when, tz)
-            .await
-            .unwrap(),
-        "KH20261100002"
-    );
+    assert_eq!(numbering::preview(&app.db, "customer", when, tz).await.unwrap(), "KH20261100002");
 
     let mut tx = app.db.begin().await.unwrap();
-    let batch = numbering::next_batch(&mut tx, "customer", 5, when, tz)
-        .await
-        .unwrap();
-    assert!(
-        numbering::next_batch(&mut tx, "customer", 0, when, tz)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let batch = numbering::next_batch(&mut tx, "customer", 5, when, tz).await.unwrap();
+    assert!(numbering::next_batch(&mut tx, "customer", 0, when, tz).await.unwrap().is_empty());
     tx.commit().await.unwrap();
-    assert_eq!(
-        batch,
-        (2..=6)
-            .map(|i| format!("KH202611{i:05}"))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(batch, (2..=6).map(|i| format!("KH202611{i:05}")).collect::<Vec<_>>());
     assert_eq!(issue(&app, "customer", when).await, "KH20261100007");
 
     // Unknown kinds are errors, not numbers.
     let mut conn = app.db.acquire().await.unwrap();
-    assert!(
-        numbering::next(&mut conn, "nothing", when, tz)
-            .await
-            .is_err()
-    );
-    assert!(
-        numbering::preview(&app.db, "nothing", when, tz)
-            .await
-            .is_err()
-    );
+    assert!(numbering::next(&mut conn, "nothing", when, tz).await.is_err());
+    assert!(numbering::preview(&app.db, "nothing", when, tz).await.is_err());
 }
 
 #[test]
 fn rules_format_numbers_and_periods() {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    let rule = |date_part, width, reset| Rule {
-        kind: "x".into(),
-        prefix: "KH".into(),
-        date_part,
-        width,
-        reset,
-    };
-    assert_eq!(
-        rule(DatePart::Month, 5, Reset::Monthly).format(day, 1),
-        "KH20261100001"
-    );
-    assert_eq!(
-        rule(DatePart::Day, 4, Reset::Daily).format(day, 12),
-        "KH202611230012"
-    );
-    assert_eq!(
-        rule(DatePart::Year, 3, Reset::Yearly).format(day, 7),
-        "KH2026007"
-    );
-    assert_eq!(
-        rule(DatePart::None, 2, Reset::Never).format(day, 123),
-        "KH123"
-    );
+    let rule = |date_part, width, reset| Rule { kind: "x".into(), prefix: "KH".into(), date_part, width, reset };
+    assert_eq!(rule(DatePart::Month, 5, Reset::Monthly).format(day, 1), "KH20261100001");
+    assert_eq!(rule(DatePart::Day, 4, Reset::Daily).format(day, 12), "KH202611230012");
+    assert_eq!(rule(DatePart::Year, 3, Reset::Yearly).format(day, 7), "KH2026007");
+    assert_eq!(rule(DatePart::None, 2, Reset::Never).format(day, 123), "KH123");
     assert_eq!(rule(DatePart::None, 2, Reset::Never).period(day), "");
     assert_eq!(rule(DatePart::Day, 2, Reset::Yearly).period(day), "2026");
     assert_eq!(rule(DatePart::Day, 2, Reset::Monthly).period(day), "202611");
@@ -302,23 +227,14 @@ async fn the_admin_page_lists_every_rule_with_its_next_number() {
     let row = |kind: &str| page.text_of(&format!("#number-rules tr[data-kind=\"{kind}\"]"));
     assert!(row("customer").contains("客户编号"), "{}", row("customer"));
     assert!(row("customer").contains("每月重置"), "{}", row("customer"));
-    assert_eq!(
-        page.text_of("tr[data-kind=\"customer\"] .next-number"),
-        format!("KH{month}00002")
-    );
+    assert_eq!(page.text_of("tr[data-kind=\"customer\"] .next-number"), format!("KH{month}00002"));
     assert!(row("contract").contains("合同编号"));
-    assert_eq!(
-        page.text_of("tr[data-kind=\"contract\"] .next-number"),
-        format!("HT{day}0001")
-    );
+    assert_eq!(page.text_of("tr[data-kind=\"contract\"] .next-number"), format!("HT{day}0001"));
     assert!(row("payment").contains("回款编号"));
     assert!(page.has("a[href=\"/admin/numbering/payment/edit\"]"));
     // Looking does not use numbers up.
     c.get("/admin/numbering").await;
-    assert_eq!(
-        issue(&app, "customer", Utc::now()).await,
-        format!("KH{month}00002")
-    );
+    assert_eq!(issue(&app, "customer", Utc::now()).await, format!("KH{month}00002"));
 
     let form = c.get("/admin/numbering/customer/edit").await;
     form.assert_status(200);
@@ -330,18 +246,12 @@ async fn the_admin_page_lists_every_rule_with_its_next_number() {
     assert_eq!(form.text_of("#number-next"), format!("KH{month}00003"));
     assert!(form.text_of("form").contains("只影响之后新建的单据"));
 
-    c.get("/admin/numbering/nothing/edit")
-        .await
-        .assert_status(404);
+    c.get("/admin/numbering/nothing/edit").await.assert_status(404);
 
-    c.headers
-        .push(("accept-language".into(), "en-US,en;q=0.9".into()));
+    c.headers.push(("accept-language".into(), "en-US,en;q=0.9".into()));
     let page = c.get("/admin/numbering").await;
     page.assert_contains("<html lang=\"en\">");
-    assert!(
-        page.text_of("tr[data-kind=\"customer\"]")
-            .contains("Customer code")
-    );
+    assert!(page.text_of("tr[data-kind=\"customer\"]").contains("Customer code"));
 }
 
 #[tokio::test]
@@ -349,61 +259,33 @@ async fn editing_a_rule_changes_the_next_number_but_not_issued_ones() {
     let (app, mut c) = admin().await;
     let tz = app.config.timezone;
     let local = Utc::now().with_timezone(&tz);
-    let (year, month) = (
-        local.format("%Y").to_string(),
-        local.format("%Y%m").to_string(),
-    );
+    let (year, month) = (local.format("%Y").to_string(), local.format("%Y%m").to_string());
     let issued = issue(&app, "customer", Utc::now()).await;
     assert_eq!(issued, format!("KH{month}00001"));
 
     c.post(
         "/admin/numbering/customer",
-        &[
-            ("prefix", "CU-"),
-            ("date_part", "yyyy"),
-            ("width", "6"),
-            ("reset", "yearly"),
-        ],
+        &[("prefix", "CU-"), ("date_part", "yyyy"), ("width", "6"), ("reset", "yearly")],
     )
     .await
     .assert_redirect("/admin/numbering");
-    assert_eq!(
-        stored(&app, "customer").await,
-        ("CU-".into(), "yyyy".into(), 6, "yearly".into())
-    );
+    assert_eq!(stored(&app, "customer").await, ("CU-".into(), "yyyy".into(), 6, "yearly".into()));
     let page = c.get("/admin/numbering").await;
-    assert!(
-        page.text_of(".flash").contains("客户编号规则已保存"),
-        "{}",
-        page.text_of(".flash")
-    );
-    assert_eq!(
-        page.text_of("tr[data-kind=\"customer\"] .next-number"),
-        format!("CU-{year}000001")
-    );
-    assert!(
-        page.text_of("tr[data-kind=\"customer\"]")
-            .contains("用户admin")
-    );
-    assert_eq!(
-        issue(&app, "customer", Utc::now()).await,
-        format!("CU-{year}000001")
-    );
+    assert!(page.text_of(".flash").contains("客户编号规则已保存"), "{}", page.text_of(".flash"));
+    assert_eq!(page.text_of("tr[data-kind=\"customer\"] .next-number"), format!("CU-{year}000001"));
+    assert!(page.text_of("tr[data-kind=\"customer\"]").contains("用户admin"));
+    assert_eq!(issue(&app, "customer", Utc::now()).await, format!("CU-{year}000001"));
     // The number handed out under the old rule stays counted in its own period.
-    let old: i64 = sqlx::query_scalar(
-        "SELECT value FROM number_counters WHERE kind = 'customer' AND period = $1",
-    )
-    .bind(&month)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    assert_eq!(old, 1);
-
-    // The change is in the operation log, field by field, against the rule's surrogate id.
-    let rule_id: i64 = sqlx::query_scalar("SELECT id FROM number_rules WHERE kind = 'customer'")
+    let old: i64 = sqlx::query_scalar("SELECT value FROM number_counters WHERE kind = 'customer' AND period = $1")
+        .bind(&month)
         .fetch_one(&app.db)
         .await
         .unwrap();
+    assert_eq!(old, 1);
+
+    // The change is in the operation log, field by field, against the rule's surrogate id.
+    let rule_id: i64 =
+        sqlx::query_scalar("SELECT id FROM number_rules WHERE kind = 'customer'").fetch_one(&app.db).await.unwrap();
     let (entity_id, changes): (i64, serde_json::Value) = sqlx::query_as(
         "SELECT entity_id, changes FROM operation_logs WHERE entity = 'number_rule' AND action = 'update'",
     )
@@ -411,12 +293,7 @@ async fn editing_a_rule_changes_the_next_number_but_not_issued_ones() {
     .await
     .unwrap();
     assert_eq!(entity_id, rule_id);
-    let fields: Vec<&str> = changes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = changes.as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["prefix", "date_part", "width", "reset"]);
     assert_eq!(changes[0]["old"], "KH");
     assert_eq!(changes[0]["new"], "CU-");
@@ -425,37 +302,20 @@ async fn editing_a_rule_changes_the_next_number_but_not_issued_ones() {
     // Back to the old rule: the month's counter carries on, no number repeats.
     c.post(
         "/admin/numbering/customer",
-        &[
-            ("prefix", "KH"),
-            ("date_part", "yyyyMM"),
-            ("width", "5"),
-            ("reset", "monthly"),
-        ],
+        &[("prefix", "KH"), ("date_part", "yyyyMM"), ("width", "5"), ("reset", "monthly")],
     )
     .await
     .assert_redirect("/admin/numbering");
-    assert_eq!(
-        issue(&app, "customer", Utc::now()).await,
-        format!("KH{month}00002")
-    );
+    assert_eq!(issue(&app, "customer", Utc::now()).await, format!("KH{month}00002"));
 
     // Saving without a change writes no log line.
     c.post(
         "/admin/numbering/customer",
-        &[
-            ("prefix", "KH"),
-            ("date_part", "yyyyMM"),
-            ("width", "5"),
-            ("reset", "monthly"),
-        ],
+        &[("prefix", "KH"), ("date_part", "yyyyMM"), ("width", "5"), ("reset", "monthly")],
     )
     .await
     .assert_redirect("/admin/numbering");
-    assert_eq!(
-        app.count("SELECT count(*) FROM operation_logs WHERE entity = 'number_rule'")
-            .await,
-        2
-    );
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE entity = 'number_rule'").await, 2);
 }
 
 #[tokio::test]
@@ -467,11 +327,7 @@ async fn invalid_rules_get_field_errors_and_change_nothing() {
         (["K H", "yyyyMM", "5", "monthly"], "prefix", "只能包含"),
         (["客户", "yyyyMM", "5", "monthly"], "prefix", "只能包含"),
         (["KH#", "yyyyMM", "5", "monthly"], "prefix", "只能包含"),
-        (
-            [&long, "yyyyMM", "5", "monthly"],
-            "prefix",
-            "最多 20 个字符",
-        ),
+        ([&long, "yyyyMM", "5", "monthly"], "prefix", "最多 20 个字符"),
         (["KH", "yyyyMM", "0", "monthly"], "width", "1–12"),
         (["KH", "yyyyMM", "13", "monthly"], "width", "1–12"),
         (["KH", "yyyyMM", "five", "monthly"], "width", "1–12"),
@@ -485,25 +341,14 @@ async fn invalid_rules_get_field_errors_and_change_nothing() {
         let r = c
             .post(
                 "/admin/numbering/customer",
-                &[
-                    ("prefix", prefix),
-                    ("date_part", date_part),
-                    ("width", width),
-                    ("reset", reset),
-                ],
+                &[("prefix", prefix), ("date_part", date_part), ("width", width), ("reset", reset)],
             )
             .await;
         r.assert_status(422);
         assert_eq!(r.count(".field.has-error"), 1, "only {field} is wrong");
-        assert!(
-            r.has(&format!(".field.has-error [name={field}]")),
-            "{field}"
-        );
+        assert!(r.has(&format!(".field.has-error [name={field}]")), "{field}");
         let error = r.text_of(".field-error");
-        assert!(
-            error.contains(message),
-            "{prefix:?}/{date_part}/{width}/{reset}: {field} error {error:?}"
-        );
+        assert!(error.contains(message), "{prefix:?}/{date_part}/{width}/{reset}: {field} error {error:?}");
         // What was typed is kept.
         assert_eq!(r.attr("input[name=prefix]", "value").unwrap(), prefix);
         assert_eq!(r.attr("input[name=width]", "value").unwrap(), width);
@@ -511,27 +356,12 @@ async fn invalid_rules_get_field_errors_and_change_nothing() {
         assert!(r.text_of("#number-example").starts_with("KH"));
         assert_eq!(stored(&app, "customer").await, before);
     }
-    assert_eq!(
-        app.count("SELECT count(*) FROM operation_logs WHERE entity = 'number_rule'")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE entity = 'number_rule'").await, 0);
     // Surrounding spaces are trimmed rather than refused; an empty prefix is fine.
-    c.post(
-        "/admin/numbering/payment",
-        &[
-            ("prefix", "  "),
-            ("date_part", "none"),
-            ("width", "8"),
-            ("reset", "never"),
-        ],
-    )
-    .await
-    .assert_redirect("/admin/numbering");
-    assert_eq!(
-        stored(&app, "payment").await,
-        ("".into(), "none".into(), 8, "never".into())
-    );
+    c.post("/admin/numbering/payment", &[("prefix", "  "), ("date_part", "none"), ("width", "8"), ("reset", "never")])
+        .await
+        .assert_redirect("/admin/numbering");
+    assert_eq!(stored(&app, "payment").await, ("".into(), "none".into(), 8, "never".into()));
     assert_eq!(issue(&app, "payment", Utc::now()).await, "00000001");
 }
 
@@ -542,22 +372,9 @@ async fn a_sales_rep_cannot_reach_any_numbering_route() {
     app.user("rep", root, None, &["rep"]).await;
     let mut c = app.login("rep").await;
     c.get("/admin/numbering").await.assert_status(403);
-    c.get("/admin/numbering/customer/edit")
+    c.get("/admin/numbering/customer/edit").await.assert_status(403);
+    c.post("/admin/numbering/customer", &[("prefix", "X"), ("date_part", "none"), ("width", "3"), ("reset", "never")])
         .await
         .assert_status(403);
-    c.post(
-        "/admin/numbering/customer",
-        &[
-            ("prefix", "X"),
-            ("date_part", "none"),
-            ("width", "3"),
-            ("reset", "never"),
-        ],
-    )
-    .await
-    .assert_status(403);
-    assert_eq!(
-        stored(&app, "customer").await,
-        ("KH".into(), "yyyyMM".into(), 5, "monthly".into())
-    );
+    assert_eq!(stored(&app, "customer").await, ("KH".into(), "yyyyMM".into(), 5, "monthly".into()));
 }

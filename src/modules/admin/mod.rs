@@ -1,5 +1,6 @@
 //! Admin areas: organisation (departments, users), roles, operation and login logs.
 
+pub mod customer_rules;
 pub mod departments;
 pub mod dicts;
 pub mod fields;
@@ -19,4 +20,5 @@ pub fn routes() -> Routes {
         .merge(dicts::routes())
         .merge(fields::routes())
         .merge(numbering::routes())
+        .merge(customer_rules::routes())
 }

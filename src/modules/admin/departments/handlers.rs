@@ -47,12 +47,7 @@ struct EditPage {
     errors: FormErrors,
 }
 
-async fn index_page(
-    st: &AppState,
-    ctx: PageCtx,
-    form: DeptForm,
-    errors: FormErrors,
-) -> AppResult<IndexPage> {
+async fn index_page(st: &AppState, ctx: PageCtx, form: DeptForm, errors: FormErrors) -> AppResult<IndexPage> {
     Ok(IndexPage {
         nodes: repo::tree(repo::all(&st.db).await?),
         dept_options: repo::options(&st.db).await?,
@@ -89,9 +84,7 @@ pub async fn create(
     }
     let name = form.name.trim().to_string();
     let mut tx = st.db.begin().await?;
-    let parent_name = repo::name_of(&mut tx, parent)
-        .await?
-        .ok_or(AppError::BadRequest("form.invalid"))?;
+    let parent_name = repo::name_of(&mut tx, parent).await?.ok_or(AppError::BadRequest("form.invalid"))?;
     let id = repo::insert(&mut tx, &name, parent.unwrap_or_default(), head, user.id).await?;
     let head_name = users::name_of(&mut tx, head).await?;
     Entry::new("department", id, "create")
@@ -101,16 +94,11 @@ pub async fn create(
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("dept.created", "name", &name))
-        .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("dept.created", "name", &name)).await;
     Ok(Redirect::to("/admin/departments").into_response())
 }
 
-pub async fn edit(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
+pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
     let mut conn = st.db.acquire().await?;
     let d = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
@@ -123,25 +111,14 @@ pub async fn edit(
     Ok(render(edit_page(&st, ctx, &d, form, errors).await?)?.into_response())
 }
 
-async fn edit_page(
-    st: &AppState,
-    ctx: PageCtx,
-    d: &Dept,
-    form: DeptForm,
-    errors: FormErrors,
-) -> AppResult<EditPage> {
+async fn edit_page(st: &AppState, ctx: PageCtx, d: &Dept, form: DeptForm, errors: FormErrors) -> AppResult<EditPage> {
     // A department cannot move under itself or anything below it.
     let mut conn = st.db.acquire().await?;
     let below = repo::subtree_ids(&mut conn, d.id).await?;
     let parent_options = repo::options(&st.db)
         .await?
         .into_iter()
-        .filter(|o| {
-            o.value
-                .parse::<i64>()
-                .map(|v| !below.contains(&v))
-                .unwrap_or(true)
-        })
+        .filter(|o| o.value.parse::<i64>().map(|v| !below.contains(&v)).unwrap_or(true))
         .collect();
     Ok(EditPage {
         id: d.id,
@@ -173,9 +150,7 @@ pub async fn update(
         let p = opt_id(&mut errors, "parent_id", &form.parent_id);
         match p {
             None => errors.add("parent_id", "form.required"),
-            Some(p) if repo::subtree_ids(&mut tx, id).await?.contains(&p) => {
-                errors.add("parent_id", "dept.cycle")
-            }
+            Some(p) if repo::subtree_ids(&mut tx, id).await?.contains(&p) => errors.add("parent_id", "dept.cycle"),
             Some(_) => {}
         }
         p
@@ -185,12 +160,7 @@ pub async fn update(
         let page = edit_page(&st, ctx, &old, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
     }
-    let new = Dept {
-        id,
-        parent_id: parent,
-        name: opt_text(&form.name).unwrap_or_default(),
-        head_id: head,
-    };
+    let new = Dept { id, parent_id: parent, name: opt_text(&form.name).unwrap_or_default(), head_id: head };
     repo::update(&mut tx, &new).await?;
     let entry = Entry::new("department", id, "update")
         .change("name", old.name.clone(), new.name.clone())
@@ -205,9 +175,7 @@ pub async fn update(
             audit::opt(users::name_of(&mut tx, new.head_id).await?),
         );
     if entry.has_changes() {
-        entry
-            .write(&mut tx, Some(user.id), req.ip.as_deref())
-            .await?;
+        entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
     ctx.flash(Kind::Success, "dept.saved").await;
@@ -229,11 +197,7 @@ pub async fn delete(
     } else if members > 0 || children > 0 {
         Some(ctx.lang.tf(
             "dept.delete_refused",
-            &[
-                ("name", &d.name),
-                ("users", &members.to_string()),
-                ("children", &children.to_string()),
-            ],
+            &[("name", &d.name), ("users", &members.to_string()), ("children", &children.to_string())],
         ))
     } else {
         None
@@ -248,7 +212,6 @@ pub async fn delete(
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("dept.deleted", "name", &d.name))
-        .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("dept.deleted", "name", &d.name)).await;
     Ok(Redirect::to("/admin/departments").into_response())
 }

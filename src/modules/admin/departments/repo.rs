@@ -46,12 +46,7 @@ pub fn tree(rows: Vec<DeptRow>) -> Vec<DeptNode> {
         let mut sum = 0;
         for r in rows.iter().filter(|r| r.parent_id == parent) {
             let at = out.len();
-            out.push(DeptNode {
-                row: r.clone(),
-                depth,
-                total_members: 0,
-                has_children: false,
-            });
+            out.push(DeptNode { row: r.clone(), depth, total_members: 0, has_children: false });
             let below = visit(rows, Some(r.id), depth + 1, out);
             out[at].has_children = out.len() > at + 1;
             out[at].total_members = r.members + below;
@@ -102,22 +97,11 @@ pub async fn find(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Dept>> 
 pub async fn name_of(db: &mut PgConnection, id: Option<i64>) -> sqlx::Result<Option<String>> {
     match id {
         None => Ok(None),
-        Some(id) => {
-            sqlx::query_scalar("SELECT name FROM departments WHERE id = $1")
-                .bind(id)
-                .fetch_optional(db)
-                .await
-        }
+        Some(id) => sqlx::query_scalar("SELECT name FROM departments WHERE id = $1").bind(id).fetch_optional(db).await,
     }
 }
 
-pub async fn insert(
-    db: &mut PgConnection,
-    name: &str,
-    parent: i64,
-    head: Option<i64>,
-    by: i64,
-) -> sqlx::Result<i64> {
+pub async fn insert(db: &mut PgConnection, name: &str, parent: i64, head: Option<i64>, by: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO departments (name, parent_id, head_id, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -153,13 +137,7 @@ pub async fn occupancy(db: &mut PgConnection, id: i64) -> sqlx::Result<(i64, i64
 
 pub async fn delete(db: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     // Shares with the department would point at nothing.
-    sqlx::query("DELETE FROM record_shares WHERE dept_id = $1")
-        .bind(id)
-        .execute(&mut *db)
-        .await?;
-    sqlx::query("DELETE FROM departments WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
+    sqlx::query("DELETE FROM record_shares WHERE dept_id = $1").bind(id).execute(&mut *db).await?;
+    sqlx::query("DELETE FROM departments WHERE id = $1").bind(id).execute(db).await?;
     Ok(())
 }

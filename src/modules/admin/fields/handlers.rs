@@ -22,24 +22,14 @@ pub struct EntityParam {
 
 impl EntityParam {
     fn entity(&self) -> &str {
-        if fields::is_entity(&self.entity) {
-            &self.entity
-        } else {
-            "customer"
-        }
+        if fields::is_entity(&self.entity) { &self.entity } else { "customer" }
     }
 }
 
 fn entity_tabs(ctx: &PageCtx, current: &str) -> Vec<(String, String, bool)> {
     fields::ENTITIES
         .iter()
-        .map(|(e, _)| {
-            (
-                e.to_string(),
-                ctx.t(&format!("fields.entity.{e}")).to_string(),
-                *e == current,
-            )
-        })
+        .map(|(e, _)| (e.to_string(), ctx.t(&format!("fields.entity.{e}")).to_string(), *e == current))
         .collect()
 }
 
@@ -58,19 +48,10 @@ impl IndexPage {
     }
 }
 
-pub async fn index(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Query(q): Query<EntityParam>,
-) -> AppResult<Html<String>> {
+pub async fn index(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<EntityParam>) -> AppResult<Html<String>> {
     let entity = q.entity().to_string();
     let defs = fields::all_defs(&st.db, &entity).await?;
-    render(IndexPage {
-        tabs: entity_tabs(&ctx, &entity),
-        ctx,
-        entity,
-        defs,
-    })
+    render(IndexPage { tabs: entity_tabs(&ctx, &entity), ctx, entity, defs })
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -113,25 +94,13 @@ impl FormPage {
 }
 
 fn form_page(ctx: PageCtx, id: Option<i64>, form: DefForm, errors: FormErrors) -> FormPage {
-    let kinds = Kind::ALL
-        .iter()
-        .map(|k| SelectOpt::new(k.code(), ctx.t(&format!("fields.kind.{}", k.code()))))
-        .collect();
-    FormPage {
-        ctx,
-        id,
-        form,
-        errors,
-        kinds,
-    }
+    let kinds =
+        Kind::ALL.iter().map(|k| SelectOpt::new(k.code(), ctx.t(&format!("fields.kind.{}", k.code())))).collect();
+    FormPage { ctx, id, form, errors, kinds }
 }
 
 pub async fn new(ctx: PageCtx, Query(q): Query<EntityParam>) -> AppResult<Html<String>> {
-    let form = DefForm {
-        entity: q.entity().to_string(),
-        kind: "text".into(),
-        ..Default::default()
-    };
+    let form = DefForm { entity: q.entity().to_string(), kind: "text".into(), ..Default::default() };
     let errors = FormErrors::new(ctx.lang);
     render(form_page(ctx, None, form, errors))
 }
@@ -161,13 +130,8 @@ fn check(form: &DefForm, kind: Option<Kind>, errors: &mut FormErrors) -> Checked
         _ => Vec::new(),
     };
     // A yes/no field cannot be unique: only two values exist.
-    let is_unique =
-        form.is_unique.is_some() && !matches!(kind, Some(Kind::Boolean) | Some(Kind::MultiSelect));
-    Checked {
-        options,
-        required: form.required.is_some(),
-        is_unique,
-    }
+    let is_unique = form.is_unique.is_some() && !matches!(kind, Some(Kind::Boolean) | Some(Kind::MultiSelect));
+    Checked { options, required: form.required.is_some(), is_unique }
 }
 
 pub async fn create(
@@ -184,9 +148,7 @@ pub async fn create(
     let key = form.key.trim().to_string();
     let key_ok = key.len() <= 40
         && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !key_ok {
         errors.add("key", "fields.error.key");
     }
@@ -196,23 +158,17 @@ pub async fn create(
     }
     let c = check(&form, kind, &mut errors);
     let mut tx = st.db.begin().await?;
-    let taken: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM field_defs WHERE entity = $1 AND key = $2)",
-    )
-    .bind(&form.entity)
-    .bind(&key)
-    .fetch_one(&mut *tx)
-    .await?;
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM field_defs WHERE entity = $1 AND key = $2)")
+        .bind(&form.entity)
+        .bind(&key)
+        .fetch_one(&mut *tx)
+        .await?;
     if taken {
         errors.add("key", "fields.error.key_taken");
     }
     if !errors.is_empty() {
         drop(tx);
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(form_page(ctx, None, form, errors))?,
-        )
-            .into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, None, form, errors))?).into_response());
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO field_defs (entity, key, label_zh, label_en, kind, options, required, is_unique, position, created_by)
@@ -236,23 +192,13 @@ pub async fn create(
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
-    ctx.flash_text(
-        Flash::Success,
-        ctx.tf1("fields.created", "name", form.label_zh.trim()),
-    )
-    .await;
+    ctx.flash_text(Flash::Success, ctx.tf1("fields.created", "name", form.label_zh.trim())).await;
     Ok(Redirect::to(&format!("/admin/fields?entity={}", form.entity)).into_response())
 }
 
-pub async fn edit(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Html<String>> {
+pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Html<String>> {
     let mut conn = st.db.acquire().await?;
-    let d = fields::find(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let d = fields::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let form = DefForm {
         entity: d.entity.clone(),
         key: d.key.clone(),
@@ -285,35 +231,27 @@ pub async fn update(
     let c = check(&form, Some(old.kind()), &mut errors);
     if !errors.is_empty() {
         drop(tx);
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(form_page(ctx, Some(id), form, errors))?,
-        )
-            .into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, Some(id), form, errors))?).into_response());
     }
-    sqlx::query("UPDATE field_defs SET label_zh = $2, label_en = $3, options = $4, required = $5, is_unique = $6 WHERE id = $1")
-        .bind(id)
-        .bind(form.label_zh.trim())
-        .bind(form.label_en.trim())
-        .bind(sqlx::types::Json(&c.options))
-        .bind(c.required)
-        .bind(c.is_unique)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE field_defs SET label_zh = $2, label_en = $3, options = $4, required = $5, is_unique = $6 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(form.label_zh.trim())
+    .bind(form.label_en.trim())
+    .bind(sqlx::types::Json(&c.options))
+    .bind(c.required)
+    .bind(c.is_unique)
+    .execute(&mut *tx)
+    .await?;
     let entry = Entry::new("field_def", id, "update")
         .change("label_zh", old.label_zh.clone(), form.label_zh.trim())
         .change("label_en", old.label_en.clone(), form.label_en.trim())
-        .change(
-            "options",
-            fields::options_text(&old.options),
-            fields::options_text(&c.options),
-        )
+        .change("options", fields::options_text(&old.options), fields::options_text(&c.options))
         .change("required", old.required, c.required)
         .change("is_unique", old.is_unique, c.is_unique);
     if entry.has_changes() {
-        entry
-            .write(&mut tx, Some(user.id), req.ip.as_deref())
-            .await?;
+        entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
     ctx.flash(Flash::Success, "fields.saved").await;
@@ -335,15 +273,8 @@ pub async fn move_field(
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
     let d = fields::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    sqlx::query("SELECT id FROM field_defs WHERE entity = $1 FOR UPDATE")
-        .bind(&d.entity)
-        .fetch_all(&mut *tx)
-        .await?;
-    let (cmp, order) = if f.dir == "up" {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    sqlx::query("SELECT id FROM field_defs WHERE entity = $1 FOR UPDATE").bind(&d.entity).fetch_all(&mut *tx).await?;
+    let (cmp, order) = if f.dir == "up" { ("<", "DESC") } else { (">", "ASC") };
     let neighbour: Option<(i64, i32)> = sqlx::query_as(&format!(
         "SELECT id, position FROM field_defs WHERE entity = $1 AND (position, id) {cmp} ($2, $3)
          ORDER BY position {order}, id {order} LIMIT 1"
@@ -360,11 +291,7 @@ pub async fn move_field(
         } else {
             (npos, d.position)
         };
-        sqlx::query("UPDATE field_defs SET position = $2 WHERE id = $1")
-            .bind(id)
-            .bind(mine)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE field_defs SET position = $2 WHERE id = $1").bind(id).bind(mine).execute(&mut *tx).await?;
         sqlx::query("UPDATE field_defs SET position = $2 WHERE id = $1")
             .bind(nid)
             .bind(theirs)
@@ -388,24 +315,13 @@ pub async fn toggle(
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
     let d = fields::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    sqlx::query("UPDATE field_defs SET active = NOT active WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE field_defs SET active = NOT active WHERE id = $1").bind(id).execute(&mut *tx).await?;
     Entry::new("field_def", id, "update")
         .change("active", d.active, !d.active)
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
-    ctx.flash(
-        Flash::Success,
-        if d.active {
-            "fields.deactivated"
-        } else {
-            "fields.activated"
-        },
-    )
-    .await;
+    ctx.flash(Flash::Success, if d.active { "fields.deactivated" } else { "fields.activated" }).await;
     Ok(Redirect::to(&format!("/admin/fields?entity={}", d.entity)).into_response())
 }
 
@@ -427,19 +343,13 @@ async fn preview_page(
 ) -> AppResult<(StatusCode, PreviewPage)> {
     let defs = fields::defs(&st.db, &entity).await?;
     let user_options = users::options(&st.db, true).await?;
-    let ids: Vec<i64> = user_options
-        .iter()
-        .filter_map(|o| o.value.parse().ok())
-        .collect();
+    let ids: Vec<i64> = user_options.iter().filter_map(|o| o.value.parse().ok()).collect();
     let mut errors = FormErrors::new(ctx.lang);
     let (status, result) = match &pairs {
         Some(p) => {
             let values = fields::parse(&defs, p, st.config.timezone, &ids, &mut errors);
             if errors.is_empty() {
-                (
-                    StatusCode::OK,
-                    Some(serde_json::to_string_pretty(&json!(values)).unwrap_or_default()),
-                )
+                (StatusCode::OK, Some(serde_json::to_string_pretty(&json!(values)).unwrap_or_default()))
             } else {
                 (StatusCode::UNPROCESSABLE_ENTITY, None)
             }
@@ -455,23 +365,10 @@ async fn preview_page(
         st.config.timezone,
         &user_options,
     );
-    Ok((
-        status,
-        PreviewPage {
-            tabs: entity_tabs(&ctx, &entity),
-            ctx,
-            entity,
-            inputs,
-            result,
-        },
-    ))
+    Ok((status, PreviewPage { tabs: entity_tabs(&ctx, &entity), ctx, entity, inputs, result }))
 }
 
-pub async fn preview(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Query(q): Query<EntityParam>,
-) -> AppResult<Response> {
+pub async fn preview(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<EntityParam>) -> AppResult<Response> {
     let (status, page) = preview_page(&st, ctx, q.entity().to_string(), None).await?;
     Ok((status, render(page)?).into_response())
 }

@@ -5,8 +5,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::Html;
 
 use super::model::{
-    Choice, LOGIN_RESULTS, LoginFilter, LoginRow, OpFilter, OpLine, action_label, entity_label,
-    result_label,
+    Choice, LOGIN_RESULTS, LoginFilter, LoginRow, OpFilter, OpLine, action_label, entity_label, result_label,
 };
 use super::repo;
 use crate::app::AppState;
@@ -40,10 +39,7 @@ pub async fn index(
         .iter()
         .map(|r| OpLine {
             at: ctx.datetime(&r.at),
-            actor: r
-                .actor_name
-                .clone()
-                .unwrap_or_else(|| ctx.t("audit.system").to_string()),
+            actor: r.actor_name.clone().unwrap_or_else(|| ctx.t("audit.system").to_string()),
             object: match r.entity_id {
                 Some(id) => format!("{} #{id}", entity_label(lang, &r.entity)),
                 None => entity_label(lang, &r.entity),
@@ -67,15 +63,7 @@ pub async fn index(
         .into_iter()
         .map(|a| Choice::new(&a, action_label(lang, &a), &filter.action))
         .collect();
-    render(OpsPage {
-        ctx,
-        filter,
-        actors,
-        entities,
-        actions,
-        lines,
-        pager,
-    })
+    render(OpsPage { ctx, filter, actors, entities, actions, lines, pager })
 }
 
 #[derive(Template)]
@@ -98,15 +86,6 @@ pub async fn logins(
     let total = repo::count_logins(&st.db, &q).await?;
     let pager = Pager::from_query(raw.as_deref(), total);
     let rows = repo::logins(&st.db, &q, pager.limit(), pager.offset()).await?;
-    let results = LOGIN_RESULTS
-        .iter()
-        .map(|r| Choice::new(r, result_label(ctx.lang, r), &filter.result))
-        .collect();
-    render(LoginsPage {
-        ctx,
-        filter,
-        results,
-        rows,
-        pager,
-    })
+    let results = LOGIN_RESULTS.iter().map(|r| Choice::new(r, result_label(ctx.lang, r), &filter.result)).collect();
+    render(LoginsPage { ctx, filter, results, rows, pager })
 }

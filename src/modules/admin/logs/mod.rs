@@ -9,9 +9,5 @@ use crate::access::{Action, Guard, Module, Routes};
 const VIEW: Guard = Guard::Perm(Module::Logs, Action::View);
 
 pub fn routes() -> Routes {
-    Routes::new().get("/admin/logs", VIEW, handlers::index).get(
-        "/admin/logs/logins",
-        VIEW,
-        handlers::logins,
-    )
+    Routes::new().get("/admin/logs", VIEW, handlers::index).get("/admin/logs/logins", VIEW, handlers::logins)
 }

@@ -6,13 +6,7 @@ use serde::Deserialize;
 use crate::web::i18n::Lang;
 
 /// Results a login attempt can have (see `auth::LoginOutcome`), in the order the filter lists them.
-pub const LOGIN_RESULTS: &[&str] = &[
-    "ok",
-    "bad_credentials",
-    "locked",
-    "ip_throttled",
-    "disabled",
-];
+pub const LOGIN_RESULTS: &[&str] = &["ok", "bad_credentials", "locked", "ip_throttled", "disabled"];
 
 /// Query string of the operation log.
 #[derive(Deserialize, Default, Clone, Debug)]
@@ -49,15 +43,7 @@ impl OpFilter {
     }
 
     pub fn is_active(&self) -> bool {
-        [
-            &self.actor,
-            &self.entity,
-            &self.action,
-            &self.from,
-            &self.to,
-        ]
-        .iter()
-        .any(|v| !v.trim().is_empty())
+        [&self.actor, &self.entity, &self.action, &self.from, &self.to].iter().any(|v| !v.trim().is_empty())
     }
 }
 
@@ -92,9 +78,7 @@ impl LoginFilter {
     }
 
     pub fn is_active(&self) -> bool {
-        [&self.login, &self.result, &self.from, &self.to]
-            .iter()
-            .any(|v| !v.trim().is_empty())
+        [&self.login, &self.result, &self.from, &self.to].iter().any(|v| !v.trim().is_empty())
     }
 }
 
@@ -109,16 +93,11 @@ impl Period {
     /// `from` and `to` are `YYYY-MM-DD` dates (both days included); invalid ones are ignored.
     pub fn new(from: &str, to: &str, tz: FixedOffset) -> Period {
         let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
-        let start = |d: NaiveDate| {
-            tz.from_local_datetime(&d.and_time(NaiveTime::MIN))
-                .single()
-                .map(|t| t.with_timezone(&Utc))
-        };
+        let start =
+            |d: NaiveDate| tz.from_local_datetime(&d.and_time(NaiveTime::MIN)).single().map(|t| t.with_timezone(&Utc));
         Period {
             from: day(from).and_then(start),
-            until: day(to)
-                .and_then(|d| d.checked_add_days(Days::new(1)))
-                .and_then(start),
+            until: day(to).and_then(|d| d.checked_add_days(Days::new(1))).and_then(start),
         }
     }
 }
@@ -139,33 +118,23 @@ impl Choice {
     pub fn new(value: impl ToString, label: impl Into<String>, current: &str) -> Choice {
         let value = value.to_string();
         let selected = value == current.trim();
-        Choice {
-            value,
-            label: label.into(),
-            selected,
-        }
+        Choice { value, label: label.into(), selected }
     }
 }
 
 /// The catalog's name for an entity (`entity.<name>`), else the raw name.
 pub fn entity_label(lang: Lang, entity: &str) -> String {
-    lang.try_t(&format!("entity.{entity}"))
-        .unwrap_or(entity)
-        .to_string()
+    lang.try_t(&format!("entity.{entity}")).unwrap_or(entity).to_string()
 }
 
 /// The catalog's name for an audit action (`audit.action.<x>`), else the raw code.
 pub fn action_label(lang: Lang, action: &str) -> String {
-    lang.try_t(&format!("audit.action.{action}"))
-        .unwrap_or(action)
-        .to_string()
+    lang.try_t(&format!("audit.action.{action}")).unwrap_or(action).to_string()
 }
 
 /// The catalog's name for a login result (`logs.result.<x>`), else the raw code.
 pub fn result_label(lang: Lang, result: &str) -> String {
-    lang.try_t(&format!("logs.result.{result}"))
-        .unwrap_or(result)
-        .to_string()
+    lang.try_t(&format!("logs.result.{result}")).unwrap_or(result).to_string()
 }
 
 /// One operation log line, ready to show.
@@ -234,16 +203,9 @@ pub fn summarize_agent(ua: &str) -> String {
     let browser = BROWSERS.iter().find_map(|(token, name)| {
         let at = ua.find(token)? + token.len();
         let major: String = ua[at..].chars().take_while(char::is_ascii_digit).collect();
-        Some(if major.is_empty() {
-            name.to_string()
-        } else {
-            format!("{name} {major}")
-        })
+        Some(if major.is_empty() { name.to_string() } else { format!("{name} {major}") })
     });
-    let system = SYSTEMS
-        .iter()
-        .find(|(token, _)| ua.contains(token))
-        .map(|(_, name)| *name);
+    let system = SYSTEMS.iter().find(|(token, _)| ua.contains(token)).map(|(_, name)| *name);
     match (browser, system) {
         (Some(b), Some(s)) => format!("{b} · {s}"),
         (Some(b), None) => b,
@@ -278,11 +240,7 @@ mod tests {
     fn periods_are_whole_local_days() {
         let tz = FixedOffset::east_opt(8 * 3600).unwrap();
         let p = Period::new("2024-03-01", "2024-03-02", tz);
-        assert_eq!(
-            p.from.unwrap().to_rfc3339(),
-            "2024-02-29T16:00:00+00:00",
-            "midnight in +08:00"
-        );
+        assert_eq!(p.from.unwrap().to_rfc3339(), "2024-02-29T16:00:00+00:00", "midnight in +08:00");
         assert_eq!(p.until.unwrap().to_rfc3339(), "2024-03-02T16:00:00+00:00");
         assert_eq!(Period::new("", "nonsense", tz), Period::default());
     }

@@ -38,40 +38,29 @@ pub async fn count_ops(db: &PgPool, q: &OpQuery) -> sqlx::Result<i64> {
 pub async fn ops(db: &PgPool, q: &OpQuery, limit: i64, offset: i64) -> sqlx::Result<Vec<LogRow>> {
     let mut qb = QueryBuilder::new(SELECT);
     push_op_filters(&mut qb, q);
-    qb.push(" ORDER BY l.at DESC, l.id DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
+    qb.push(" ORDER BY l.at DESC, l.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
     qb.build_query_as().fetch_all(db).await
 }
 
 /// Users for the actor filter: (id, name, login).
 pub async fn users(db: &PgPool) -> sqlx::Result<Vec<(i64, String, String)>> {
-    sqlx::query_as("SELECT id, name, login FROM users ORDER BY name, login")
-        .fetch_all(db)
-        .await
+    sqlx::query_as("SELECT id, name, login FROM users ORDER BY name, login").fetch_all(db).await
 }
 
 /// The entities that appear in the log.
 pub async fn entities(db: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT DISTINCT entity FROM operation_logs ORDER BY entity")
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar("SELECT DISTINCT entity FROM operation_logs ORDER BY entity").fetch_all(db).await
 }
 
 /// The actions that appear in the log.
 pub async fn actions(db: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT DISTINCT action FROM operation_logs ORDER BY action")
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar("SELECT DISTINCT action FROM operation_logs ORDER BY action").fetch_all(db).await
 }
 
 fn push_login_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &LoginQuery) {
     qb.push(" WHERE TRUE");
     if let Some(login) = &q.login {
-        qb.push(" AND g.login ILIKE ")
-            .push_bind(format!("%{}%", escape_like(login)))
-            .push(" ESCAPE '\\'");
+        qb.push(" AND g.login ILIKE ").push_bind(format!("%{}%", escape_like(login))).push(" ESCAPE '\\'");
     }
     if let Some(result) = &q.result {
         qb.push(" AND g.result = ").push_bind(result.clone());
@@ -86,21 +75,13 @@ pub async fn count_logins(db: &PgPool, q: &LoginQuery) -> sqlx::Result<i64> {
 }
 
 /// One page of the login log, newest first.
-pub async fn logins(
-    db: &PgPool,
-    q: &LoginQuery,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<LoginRow>> {
+pub async fn logins(db: &PgPool, q: &LoginQuery, limit: i64, offset: i64) -> sqlx::Result<Vec<LoginRow>> {
     let mut qb = QueryBuilder::new(
         "SELECT g.at, g.login, u.name AS user_name, g.ip, g.user_agent, g.result
            FROM login_log g LEFT JOIN users u ON u.id = g.user_id",
     );
     push_login_filters(&mut qb, q);
-    qb.push(" ORDER BY g.at DESC, g.id DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
+    qb.push(" ORDER BY g.at DESC, g.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
     qb.build_query_as().fetch_all(db).await
 }
 

@@ -36,9 +36,7 @@ pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Respon
     let now = Utc::now();
     let mut rules = Vec::new();
     for row in repo::all(&st.db).await? {
-        let rule = row
-            .rule()
-            .ok_or_else(|| anyhow::anyhow!("number rule {} has unknown codes", row.kind))?;
+        let rule = row.rule().ok_or_else(|| anyhow::anyhow!("number rule {} has unknown codes", row.kind))?;
         rules.push(RuleLine {
             label: model::kind_label(ctx.lang, &row.kind),
             date_label: ctx.t(rule.date_part.label_key()),
@@ -94,16 +92,10 @@ async fn edit_page(
 }
 
 fn stored_rule(row: &RuleRow) -> AppResult<Rule> {
-    Ok(row
-        .rule()
-        .ok_or_else(|| anyhow::anyhow!("number rule {} has unknown codes", row.kind))?)
+    Ok(row.rule().ok_or_else(|| anyhow::anyhow!("number rule {} has unknown codes", row.kind))?)
 }
 
-pub async fn edit(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(kind): Path<String>,
-) -> AppResult<Response> {
+pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(kind): Path<String>) -> AppResult<Response> {
     let row = repo::find(&st.db, &kind).await?.ok_or(AppError::NotFound)?;
     let form = RuleForm::from_rule(&stored_rule(&row)?);
     let errors = FormErrors::new(ctx.lang);
@@ -119,9 +111,7 @@ pub async fn update(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
-    let old_row = repo::find_for_update(&mut tx, &kind)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let old_row = repo::find_for_update(&mut tx, &kind).await?.ok_or(AppError::NotFound)?;
     let old = stored_rule(&old_row)?;
     let mut errors = FormErrors::new(ctx.lang);
     let Some(new) = form.validate(&kind, &mut errors) else {
@@ -136,19 +126,9 @@ pub async fn update(
         .change("reset", old.reset.code(), new.reset.code());
     if entry.has_changes() {
         repo::update(&mut tx, &new, user.id).await?;
-        entry
-            .write(&mut tx, Some(user.id), req.ip.as_deref())
-            .await?;
+        entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
-    ctx.flash_text(
-        Kind::Success,
-        ctx.tf1(
-            "numbering.saved",
-            "kind",
-            &model::kind_label(ctx.lang, &kind),
-        ),
-    )
-    .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("numbering.saved", "kind", &model::kind_label(ctx.lang, &kind))).await;
     Ok(Redirect::to("/admin/numbering").into_response())
 }

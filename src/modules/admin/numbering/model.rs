@@ -12,16 +12,12 @@ pub const WIDTH_MAX: i32 = 12;
 
 /// The catalog's name for a kind (`numbering.kind.<kind>`), else the raw kind.
 pub fn kind_label(lang: Lang, kind: &str) -> String {
-    lang.try_t(&format!("numbering.kind.{kind}"))
-        .unwrap_or(kind)
-        .to_string()
+    lang.try_t(&format!("numbering.kind.{kind}")).unwrap_or(kind).to_string()
 }
 
 /// Letters, digits and `- _ / .` only.
 pub fn prefix_ok(prefix: &str) -> bool {
-    prefix
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'))
+    prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'))
 }
 
 /// The rule form as typed (kept verbatim for a re-render).
@@ -59,12 +55,7 @@ impl RuleForm {
         if date_part.is_none() {
             errors.add("date_part", "form.required");
         }
-        let width = self
-            .width
-            .trim()
-            .parse::<i32>()
-            .ok()
-            .filter(|w| (WIDTH_MIN..=WIDTH_MAX).contains(w));
+        let width = self.width.trim().parse::<i32>().ok().filter(|w| (WIDTH_MIN..=WIDTH_MAX).contains(w));
         if width.is_none() {
             errors.add("width", "numbering.err.width");
         }
@@ -97,15 +88,9 @@ fn reset_error(reset: Reset) -> &'static str {
 }
 
 pub fn date_options(lang: Lang) -> Vec<SelectOpt> {
-    DatePart::ALL
-        .iter()
-        .map(|d| SelectOpt::new(d.code(), lang.t(d.label_key())))
-        .collect()
+    DatePart::ALL.iter().map(|d| SelectOpt::new(d.code(), lang.t(d.label_key()))).collect()
 }
 
 pub fn reset_options(lang: Lang) -> Vec<SelectOpt> {
-    Reset::ALL
-        .iter()
-        .map(|r| SelectOpt::new(r.code(), lang.t(r.label_key())))
-        .collect()
+    Reset::ALL.iter().map(|r| SelectOpt::new(r.code(), lang.t(r.label_key()))).collect()
 }

@@ -35,24 +35,16 @@ const SELECT: &str = "SELECT r.id, r.kind, r.prefix, r.date_part, r.width, r.res
   FROM number_rules r LEFT JOIN users u ON u.id = r.updated_by";
 
 pub async fn all(db: &PgPool) -> sqlx::Result<Vec<RuleRow>> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY r.id"))
-        .fetch_all(db)
-        .await
+    sqlx::query_as(&format!("{SELECT} ORDER BY r.id")).fetch_all(db).await
 }
 
 /// The rule of `kind`, locked for an update.
 pub async fn find_for_update(db: &mut PgConnection, kind: &str) -> sqlx::Result<Option<RuleRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE r.kind = $1 FOR UPDATE OF r"))
-        .bind(kind)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!("{SELECT} WHERE r.kind = $1 FOR UPDATE OF r")).bind(kind).fetch_optional(db).await
 }
 
 pub async fn find(db: &PgPool, kind: &str) -> sqlx::Result<Option<RuleRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE r.kind = $1"))
-        .bind(kind)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!("{SELECT} WHERE r.kind = $1")).bind(kind).fetch_optional(db).await
 }
 
 pub async fn update(db: &mut PgConnection, rule: &Rule, by: i64) -> sqlx::Result<()> {

@@ -50,20 +50,10 @@ fn form_page(
 ) -> AppResult<Response> {
     let (title, action) = match head {
         None => (ctx.t("roles.new_title").to_string(), "/admin/roles".into()),
-        Some(h) => (
-            ctx.tf1("roles.edit_title", "name", &h.name),
-            format!("/admin/roles/{}", h.id),
-        ),
+        Some(h) => (ctx.tf1("roles.edit_title", "name", &h.name), format!("/admin/roles/{}", h.id)),
     };
     let groups = input.matrix();
-    let page = render(FormPage {
-        ctx,
-        title,
-        action,
-        input,
-        groups,
-        errors,
-    })?;
+    let page = render(FormPage { ctx, title, action, input, groups, errors })?;
     Ok((status, page).into_response())
 }
 
@@ -115,11 +105,7 @@ async fn editable(st: &AppState, id: i64) -> AppResult<RoleHead> {
     Ok(head)
 }
 
-pub async fn edit_form(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
+pub async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
     let head = editable(&st, id).await?;
     let mut conn = st.db.acquire().await?;
     let input = repo::load_input(&mut conn, &head).await?;
@@ -147,42 +133,24 @@ pub async fn update(
         errors.add("name", "roles.name_taken");
     }
     if !errors.is_empty() {
-        return form_page(
-            ctx,
-            Some(&head),
-            input,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let old = repo::load_input(&mut tx, &head).await?;
     match repo::update(&mut tx, id, &input).await {
         Ok(()) => {}
         Err(e) if repo::is_name_conflict(&e) => {
             errors.add("name", "roles.name_taken");
-            return form_page(
-                ctx,
-                Some(&head),
-                input,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(e) => return Err(e.into()),
     }
     let entry = audit::Entry::new("role", id, "update")
         .change("name", old.name.clone(), input.name.clone())
-        .change(
-            "description",
-            old.description.clone(),
-            input.description.clone(),
-        )
+        .change("description", old.description.clone(), input.description.clone())
         .change("permissions", old.perm_strings(), input.perm_strings())
         .change("scopes", old.scope_strings(), input.scope_strings());
     if entry.has_changes() {
-        entry
-            .write(&mut tx, Some(user.id), req.ip.as_deref())
-            .await?;
+        entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
     ctx.flash(Kind::Success, "roles.updated").await;
@@ -201,10 +169,7 @@ pub async fn copy(
     let mut tx = st.db.begin().await?;
     let head = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut input = if head.is_super {
-        RoleInput {
-            description: String::new(),
-            ..RoleInput::everything(&head)
-        }
+        RoleInput { description: String::new(), ..RoleInput::everything(&head) }
     } else {
         repo::load_input(&mut tx, &head).await?
     };
@@ -246,10 +211,7 @@ pub async fn delete(
     let members = repo::member_count(&mut tx, id).await?;
     if members > 0 {
         drop(tx);
-        let text = ctx.tf(
-            "roles.in_use",
-            &[("name", &head.name), ("count", &members.to_string())],
-        );
+        let text = ctx.tf("roles.in_use", &[("name", &head.name), ("count", &members.to_string())]);
         ctx.flash_text(Kind::Error, text).await;
         return Ok(Redirect::to("/admin/roles").into_response());
     }

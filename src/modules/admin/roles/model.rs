@@ -65,9 +65,7 @@ impl RoleInput {
                     let Some(code) = other.strip_prefix("scope_") else {
                         continue;
                     };
-                    let (Some(module), Some(scope)) =
-                        (Module::from_code(code), ScopeKind::from_code(value))
-                    else {
+                    let (Some(module), Some(scope)) = (Module::from_code(code), ScopeKind::from_code(value)) else {
                         continue;
                     };
                     if module.def().scoped {
@@ -80,16 +78,9 @@ impl RoleInput {
     }
 
     /// Build from stored rows (`module`, `action`) and (`module`, `scope`).
-    pub fn from_rows(
-        head: &RoleHead,
-        perms: &[(String, String)],
-        scopes: &[(String, String)],
-    ) -> RoleInput {
-        let mut input = RoleInput {
-            name: head.name.clone(),
-            description: head.description.clone(),
-            ..RoleInput::default()
-        };
+    pub fn from_rows(head: &RoleHead, perms: &[(String, String)], scopes: &[(String, String)]) -> RoleInput {
+        let mut input =
+            RoleInput { name: head.name.clone(), description: head.description.clone(), ..RoleInput::default() };
         for (m, a) in perms {
             if let Some(p) = parse_perm(&format!("{m}:{a}")) {
                 input.perms.insert(p);
@@ -107,11 +98,8 @@ impl RoleInput {
 
     /// Everything the catalog offers, every scope "all": what the super admin role amounts to.
     pub fn everything(head: &RoleHead) -> RoleInput {
-        let mut input = RoleInput {
-            name: head.name.clone(),
-            description: head.description.clone(),
-            ..RoleInput::default()
-        };
+        let mut input =
+            RoleInput { name: head.name.clone(), description: head.description.clone(), ..RoleInput::default() };
         for def in MODULES {
             for a in def.actions {
                 input.perms.insert((def.module, *a));
@@ -128,10 +116,7 @@ impl RoleInput {
     }
 
     pub fn scope(&self, module: Module) -> ScopeKind {
-        self.scopes
-            .get(&module)
-            .copied()
-            .unwrap_or(ScopeKind::SelfOnly)
+        self.scopes.get(&module).copied().unwrap_or(ScopeKind::SelfOnly)
     }
 
     /// The grants to store, in catalog order.
@@ -155,18 +140,12 @@ impl RoleInput {
 
     /// `module:action` strings in catalog order, for the audit log.
     pub fn perm_strings(&self) -> Vec<String> {
-        self.grants()
-            .iter()
-            .map(|(m, a)| format!("{}:{}", m.code(), a.code()))
-            .collect()
+        self.grants().iter().map(|(m, a)| format!("{}:{}", m.code(), a.code())).collect()
     }
 
     /// `module=scope` strings in catalog order, for the audit log.
     pub fn scope_strings(&self) -> Vec<String> {
-        self.stored_scopes()
-            .iter()
-            .map(|(m, s)| format!("{}={}", m.code(), s.code()))
-            .collect()
+        self.stored_scopes().iter().map(|(m, s)| format!("{}={}", m.code(), s.code())).collect()
     }
 
     /// Field checks that need no database; the name's uniqueness is checked by the caller.
@@ -182,38 +161,31 @@ impl RoleInput {
 
     /// The permission matrix for the form: business modules first, then admin ones.
     pub fn matrix(&self) -> Vec<MatrixGroup> {
-        [
-            (Group::Business, "roles.group.business"),
-            (Group::Admin, "roles.group.admin"),
-        ]
-        .into_iter()
-        .map(|(group, label_key)| MatrixGroup {
-            label_key,
-            rows: MODULES
-                .iter()
-                .filter(|def| def.group == group)
-                .map(|def| MatrixRow {
-                    code: def.code,
-                    label_key: def.module.label_key(),
-                    cells: def
-                        .actions
-                        .iter()
-                        .map(|a| MatrixCell {
-                            value: format!("{}:{}", def.code, a.code()),
-                            label_key: a.label_key(),
-                            checked: self.has(def.module, *a),
-                        })
-                        .collect(),
-                    scopes: if def.scoped {
-                        scope_options(self.scope(def.module))
-                    } else {
-                        Vec::new()
-                    },
-                })
-                .collect(),
-        })
-        .filter(|g| !g.rows.is_empty())
-        .collect()
+        [(Group::Business, "roles.group.business"), (Group::Admin, "roles.group.admin")]
+            .into_iter()
+            .map(|(group, label_key)| MatrixGroup {
+                label_key,
+                rows: MODULES
+                    .iter()
+                    .filter(|def| def.group == group)
+                    .map(|def| MatrixRow {
+                        code: def.code,
+                        label_key: def.module.label_key(),
+                        cells: def
+                            .actions
+                            .iter()
+                            .map(|a| MatrixCell {
+                                value: format!("{}:{}", def.code, a.code()),
+                                label_key: a.label_key(),
+                                checked: self.has(def.module, *a),
+                            })
+                            .collect(),
+                        scopes: if def.scoped { scope_options(self.scope(def.module)) } else { Vec::new() },
+                    })
+                    .collect(),
+            })
+            .filter(|g| !g.rows.is_empty())
+            .collect()
     }
 }
 
@@ -221,11 +193,7 @@ fn parse_perm(value: &str) -> Option<(Module, Action)> {
     let (m, a) = value.split_once(':')?;
     let module = Module::from_code(m)?;
     let action = Action::from_code(a)?;
-    module
-        .def()
-        .actions
-        .contains(&action)
-        .then_some((module, action))
+    module.def().actions.contains(&action).then_some((module, action))
 }
 
 pub struct MatrixGroup {
@@ -258,11 +226,7 @@ pub struct ScopeOption {
 fn scope_options(chosen: ScopeKind) -> Vec<ScopeOption> {
     ScopeKind::ALL
         .iter()
-        .map(|s| ScopeOption {
-            code: s.code(),
-            label_key: s.label_key(),
-            selected: *s == chosen,
-        })
+        .map(|s| ScopeOption { code: s.code(), label_key: s.label_key(), selected: *s == chosen })
         .collect()
 }
 
@@ -271,9 +235,7 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]

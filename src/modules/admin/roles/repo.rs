@@ -18,10 +18,7 @@ pub async fn list(db: &PgPool) -> sqlx::Result<Vec<RoleRow>> {
 }
 
 pub async fn find(db: &PgPool, id: i64) -> sqlx::Result<Option<RoleHead>> {
-    sqlx::query_as("SELECT id, name, description, is_super FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as("SELECT id, name, description, is_super FROM roles WHERE id = $1").bind(id).fetch_optional(db).await
 }
 
 /// The role, locked for the rest of the transaction (a concurrent assignment waits for us).
@@ -34,25 +31,19 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RoleH
 
 /// The role's stored grants as a form input.
 pub async fn load_input(conn: &mut PgConnection, head: &RoleHead) -> sqlx::Result<RoleInput> {
-    let perms: Vec<(String, String)> =
-        sqlx::query_as("SELECT module, action FROM role_permissions WHERE role_id = $1")
-            .bind(head.id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let scopes: Vec<(String, String)> =
-        sqlx::query_as("SELECT module, scope FROM role_scopes WHERE role_id = $1")
-            .bind(head.id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let perms: Vec<(String, String)> = sqlx::query_as("SELECT module, action FROM role_permissions WHERE role_id = $1")
+        .bind(head.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let scopes: Vec<(String, String)> = sqlx::query_as("SELECT module, scope FROM role_scopes WHERE role_id = $1")
+        .bind(head.id)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(RoleInput::from_rows(head, &perms, &scopes))
 }
 
 /// Whether another role already has this name (ignoring case and surrounding blanks).
-pub async fn name_taken(
-    conn: &mut PgConnection,
-    name: &str,
-    except: Option<i64>,
-) -> sqlx::Result<bool> {
+pub async fn name_taken(conn: &mut PgConnection, name: &str, except: Option<i64>) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM roles
                          WHERE lower(btrim(name)) = lower(btrim($1)) AND id IS DISTINCT FROM $2)",
@@ -63,19 +54,14 @@ pub async fn name_taken(
     .await
 }
 
-pub async fn insert(
-    conn: &mut PgConnection,
-    input: &RoleInput,
-    created_by: i64,
-) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO roles (name, description, created_by) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(&input.name)
-    .bind(&input.description)
-    .bind(created_by)
-    .fetch_one(&mut *conn)
-    .await?;
+pub async fn insert(conn: &mut PgConnection, input: &RoleInput, created_by: i64) -> sqlx::Result<i64> {
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO roles (name, description, created_by) VALUES ($1, $2, $3) RETURNING id")
+            .bind(&input.name)
+            .bind(&input.description)
+            .bind(created_by)
+            .fetch_one(&mut *conn)
+            .await?;
     replace_grants(conn, id, input).await?;
     Ok(id)
 }
@@ -104,11 +90,8 @@ async fn replace_grants(conn: &mut PgConnection, id: i64, input: &RoleInput) -> 
         .bind(&known)
         .execute(&mut *conn)
         .await?;
-    let (modules, actions): (Vec<&str>, Vec<&str>) = input
-        .grants()
-        .into_iter()
-        .map(|(m, a)| (m.code(), a.code()))
-        .unzip();
+    let (modules, actions): (Vec<&str>, Vec<&str>) =
+        input.grants().into_iter().map(|(m, a)| (m.code(), a.code())).unzip();
     sqlx::query(
         "INSERT INTO role_permissions (role_id, module, action)
          SELECT $1, m, a FROM unnest($2::text[], $3::text[]) AS g(m, a)",
@@ -118,11 +101,8 @@ async fn replace_grants(conn: &mut PgConnection, id: i64, input: &RoleInput) -> 
     .bind(&actions)
     .execute(&mut *conn)
     .await?;
-    let (modules, scopes): (Vec<&str>, Vec<&str>) = input
-        .stored_scopes()
-        .into_iter()
-        .map(|(m, s)| (m.code(), s.code()))
-        .unzip();
+    let (modules, scopes): (Vec<&str>, Vec<&str>) =
+        input.stored_scopes().into_iter().map(|(m, s)| (m.code(), s.code())).unzip();
     sqlx::query(
         "INSERT INTO role_scopes (role_id, module, scope)
          SELECT $1, m, s FROM unnest($2::text[], $3::text[]) AS g(m, s)",
@@ -137,17 +117,11 @@ async fn replace_grants(conn: &mut PgConnection, id: i64, input: &RoleInput) -> 
 
 /// How many users hold the role.
 pub async fn member_count(conn: &mut PgConnection, id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM user_roles WHERE role_id = $1")
-        .bind(id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar("SELECT count(*) FROM user_roles WHERE role_id = $1").bind(id).fetch_one(conn).await
 }
 
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM roles WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
 

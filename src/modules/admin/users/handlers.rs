@@ -36,19 +36,8 @@ pub async fn index(
     let total = repo::count(&st.db, &filter).await?;
     let pager = Pager::from_query(raw.as_deref(), total);
     let rows = repo::list(&st.db, &filter, pager.limit(), pager.offset()).await?;
-    let role_options = repo::roles(&st.db)
-        .await?
-        .into_iter()
-        .map(|(id, name, _)| SelectOpt::new(id, name))
-        .collect();
-    render(IndexPage {
-        ctx,
-        rows,
-        filter,
-        pager,
-        dept_options: depts::options(&st.db).await?,
-        role_options,
-    })
+    let role_options = repo::roles(&st.db).await?.into_iter().map(|(id, name, _)| SelectOpt::new(id, name)).collect();
+    render(IndexPage { ctx, rows, filter, pager, dept_options: depts::options(&st.db).await?, role_options })
 }
 
 #[derive(Template)]
@@ -74,10 +63,7 @@ impl FormPage {
         ]
     }
     fn lang_options(&self) -> Vec<SelectOpt> {
-        crate::web::i18n::Lang::ALL
-            .iter()
-            .map(|l| SelectOpt::new(l.code(), l.native_name()))
-            .collect()
+        crate::web::i18n::Lang::ALL.iter().map(|l| SelectOpt::new(l.code(), l.native_name())).collect()
     }
 }
 
@@ -100,16 +86,7 @@ async fn form_page(
         .into_iter()
         .filter(|o| Some(o.value.as_str()) != id.map(|i| i.to_string()).as_deref())
         .collect();
-    Ok(FormPage {
-        dept_options: depts::options(&st.db).await?,
-        superior_options,
-        roles,
-        ctx,
-        id,
-        status,
-        form,
-        errors,
-    })
+    Ok(FormPage { dept_options: depts::options(&st.db).await?, superior_options, roles, ctx, id, status, form, errors })
 }
 
 pub async fn new(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
@@ -144,16 +121,11 @@ pub async fn create(
         .write(&mut tx, Some(actor.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("user.created", "name", &input.name))
-        .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("user.created", "name", &input.name)).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
-pub async fn edit(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Html<String>> {
+pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Html<String>> {
     let mut conn = st.db.acquire().await?;
     let u = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
@@ -201,9 +173,7 @@ pub async fn update(
     let after = Snapshot::of(&mut tx, &input).await?;
     let entry = after.diff(Entry::new("user", id, "update"), &before);
     if entry.has_changes() {
-        entry
-            .write(&mut tx, Some(actor.id), req.ip.as_deref())
-            .await?;
+        entry.write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
     ctx.flash(Kind::Success, "user.saved").await;
@@ -267,18 +237,12 @@ async fn check_against_db(
             input.roles.extend(super_ids.iter().copied());
         }
     }
-    let valid: Vec<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE id = ANY($1)")
-        .bind(&input.roles)
-        .fetch_all(&mut *tx)
-        .await?;
+    let valid: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM roles WHERE id = ANY($1)").bind(&input.roles).fetch_all(&mut *tx).await?;
     input.roles.retain(|r| valid.contains(r));
     let keeps_super = input.roles.iter().any(|r| super_ids.contains(r));
     if let Some(o) = old {
-        if had_super
-            && !keeps_super
-            && o.status == "active"
-            && repo::other_active_super_admins(tx, o.id).await? == 0
-        {
+        if had_super && !keeps_super && o.status == "active" && repo::other_active_super_admins(tx, o.id).await? == 0 {
             errors.add("roles", "user.last_super_admin");
         }
     }
@@ -297,15 +261,9 @@ impl Snapshot {
             ("name", json!(u.name)),
             ("gender", audit::opt(u.gender.clone())),
             ("email", audit::opt(u.email.clone())),
-            (
-                "dept",
-                audit::opt(depts::name_of(tx, Some(u.dept_id)).await?),
-            ),
+            ("dept", audit::opt(depts::name_of(tx, Some(u.dept_id)).await?)),
             ("position", audit::opt(u.position.clone())),
-            (
-                "superior",
-                audit::opt(repo::name_of(tx, u.superior_id).await?),
-            ),
+            ("superior", audit::opt(repo::name_of(tx, u.superior_id).await?)),
             ("lang", audit::opt(u.lang.clone())),
             ("roles", json!(repo::role_names(tx, &u.roles).await?)),
         ]))
@@ -313,12 +271,8 @@ impl Snapshot {
 
     fn diff(&self, mut entry: Entry, before: &Snapshot) -> Entry {
         for (field, new) in &self.0 {
-            let old = before
-                .0
-                .iter()
-                .find(|(f, _)| f == field)
-                .map(|(_, v)| v.clone())
-                .unwrap_or(serde_json::Value::Null);
+            let old =
+                before.0.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or(serde_json::Value::Null);
             let empty = matches!(&old, serde_json::Value::Array(a) if a.is_empty())
                 && matches!(new, serde_json::Value::Array(a) if a.is_empty());
             if !empty {
@@ -340,24 +294,14 @@ pub async fn reset_password(
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if let Err(key) = password::check_strength(&f.password, &u.login) {
-        ctx.flash_text(
-            Kind::Error,
-            format!("{}：{}", ctx.t("user.reset_password"), ctx.t(key)),
-        )
-        .await;
+        ctx.flash_text(Kind::Error, format!("{}：{}", ctx.t("user.reset_password"), ctx.t(key))).await;
         return Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response());
     }
     let hash = password::hash(f.password).await?;
     repo::set_password(&mut tx, id, &hash).await?;
-    Entry::new("user", id, "password_reset")
-        .write(&mut tx, Some(actor.id), req.ip.as_deref())
-        .await?;
+    Entry::new("user", id, "password_reset").write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     tx.commit().await?;
-    ctx.flash_text(
-        Kind::Success,
-        ctx.tf1("user.password_was_reset", "name", &u.name),
-    )
-    .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("user.password_was_reset", "name", &u.name)).await;
     Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response())
 }
 
@@ -373,19 +317,11 @@ struct DisablePage {
 
 impl DisablePage {
     fn entity_label(&self, entity: &str) -> String {
-        self.ctx
-            .lang
-            .try_t(&format!("entity.{entity}"))
-            .unwrap_or(entity)
-            .to_string()
+        self.ctx.lang.try_t(&format!("entity.{entity}")).unwrap_or(entity).to_string()
     }
 }
 
-pub async fn disable_page(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
+pub async fn disable_page(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
     let mut conn = st.db.acquire().await?;
     let u = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     if u.status != "active" {
@@ -393,19 +329,8 @@ pub async fn disable_page(
     }
     let holdings = ownership::holdings(&mut conn, id).await?;
     drop(conn);
-    let user_options = repo::options(&st.db, true)
-        .await?
-        .into_iter()
-        .filter(|o| o.value != id.to_string())
-        .collect();
-    Ok(render(DisablePage {
-        ctx,
-        id,
-        name: u.name,
-        holdings,
-        user_options,
-    })?
-    .into_response())
+    let user_options = repo::options(&st.db, true).await?.into_iter().filter(|o| o.value != id.to_string()).collect();
+    Ok(render(DisablePage { ctx, id, name: u.name, holdings, user_options })?.into_response())
 }
 
 /// Disable: sessions end at once (epoch bump), records optionally go to another user, all in
@@ -433,13 +358,12 @@ pub async fn disable(
     }
     let hand_to: Option<i64> = f.hand_to.trim().parse().ok();
     if let Some(to) = hand_to {
-        let ok: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND status = 'active' AND id <> $2)",
-        )
-        .bind(to)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let ok: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND status = 'active' AND id <> $2)")
+                .bind(to)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         if !ok {
             return Err(AppError::BadRequest("form.invalid"));
         }
@@ -450,15 +374,9 @@ pub async fn disable(
         ownership::hand_over(&mut tx, id, to, actor.id, req.ip.as_deref()).await?;
         entry = entry.note(repo::name_of(&mut tx, Some(to)).await?.unwrap_or_default());
     }
-    entry
-        .write(&mut tx, Some(actor.id), req.ip.as_deref())
-        .await?;
+    entry.write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     tx.commit().await?;
-    ctx.flash_text(
-        Kind::Success,
-        ctx.tf1("user.disabled_done", "name", &u.name),
-    )
-    .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("user.disabled_done", "name", &u.name)).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -479,8 +397,7 @@ pub async fn enable(
             .await?;
     }
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("user.enabled_done", "name", &u.name))
-        .await;
+    ctx.flash_text(Kind::Success, ctx.tf1("user.enabled_done", "name", &u.name)).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -495,12 +412,7 @@ struct TreePage {
 pub async fn tree(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
     let rows = repo::all_for_tree(&st.db).await?;
     let mut nodes = Vec::with_capacity(rows.len());
-    fn visit(
-        rows: &[TreeRow],
-        parent: Option<i64>,
-        depth: usize,
-        out: &mut Vec<(usize, TreeRow, usize)>,
-    ) {
+    fn visit(rows: &[TreeRow], parent: Option<i64>, depth: usize, out: &mut Vec<(usize, TreeRow, usize)>) {
         for r in rows.iter().filter(|r| r.superior_id == parent) {
             let reports = rows.iter().filter(|x| x.superior_id == Some(r.id)).count();
             out.push((depth, r.clone(), reports));

@@ -17,11 +17,7 @@ pub fn routes() -> Routes {
         .get("/admin/users/tree", MANAGE, handlers::tree)
         .get("/admin/users/{id}/edit", MANAGE, handlers::edit)
         .post("/admin/users/{id}", MANAGE, handlers::update)
-        .post(
-            "/admin/users/{id}/password",
-            MANAGE,
-            handlers::reset_password,
-        )
+        .post("/admin/users/{id}/password", MANAGE, handlers::reset_password)
         .get("/admin/users/{id}/disable", MANAGE, handlers::disable_page)
         .post("/admin/users/{id}/disable", MANAGE, handlers::disable)
         .post("/admin/users/{id}/enable", MANAGE, handlers::enable)

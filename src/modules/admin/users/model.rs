@@ -69,17 +69,11 @@ impl UserForm {
             e.add("email", "form.invalid_email");
         }
         let gender = opt_text(&self.gender);
-        if gender
-            .as_deref()
-            .is_some_and(|g| g != "male" && g != "female")
-        {
+        if gender.as_deref().is_some_and(|g| g != "male" && g != "female") {
             e.add("gender", "form.invalid");
         }
         let lang_choice = opt_text(&self.lang);
-        if lang_choice
-            .as_deref()
-            .is_some_and(|l| Lang::from_code(l).map(|x| x.code()) != Some(l))
-        {
+        if lang_choice.as_deref().is_some_and(|l| Lang::from_code(l).map(|x| x.code()) != Some(l)) {
             e.add("lang", "form.invalid");
         }
         let dept_id = opt_id(&mut e, "dept_id", &self.dept_id);

@@ -15,21 +15,13 @@ pub async fn options(db: &PgPool, active_only: bool) -> sqlx::Result<Vec<SelectO
     .bind(active_only)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, dept)| SelectOpt::new(id, format!("{name}（{dept}）")))
-        .collect())
+    Ok(rows.into_iter().map(|(id, name, dept)| SelectOpt::new(id, format!("{name}（{dept}）"))).collect())
 }
 
 pub async fn name_of(db: &mut PgConnection, id: Option<i64>) -> sqlx::Result<Option<String>> {
     match id {
         None => Ok(None),
-        Some(id) => {
-            sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(db)
-                .await
-        }
+        Some(id) => sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(db).await,
     }
 }
 
@@ -50,12 +42,7 @@ pub struct UserListRow {
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &UserFilter) {
     qb.push(" WHERE TRUE");
     if let Some(q) = f.q() {
-        let like = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         qb.push(" AND (u.name ILIKE ").push_bind(like.clone());
         qb.push(" OR u.login ILIKE ").push_bind(like.clone());
         qb.push(" OR u.mobile ILIKE ").push_bind(like).push(")");
@@ -67,11 +54,9 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &UserFilter) {
         qb.push(" AND u.status = ").push_bind(s.to_string());
     }
     if let Some(r) = f.role_id() {
-        qb.push(
-            " AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = ",
-        )
-        .push_bind(r)
-        .push(")");
+        qb.push(" AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = ")
+            .push_bind(r)
+            .push(")");
     }
 }
 
@@ -81,12 +66,7 @@ pub async fn count(db: &PgPool, f: &UserFilter) -> sqlx::Result<i64> {
     qb.build_query_scalar().fetch_one(db).await
 }
 
-pub async fn list(
-    db: &PgPool,
-    f: &UserFilter,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<UserListRow>> {
+pub async fn list(db: &PgPool, f: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<Vec<UserListRow>> {
     let mut qb = QueryBuilder::new(
         "SELECT u.id, u.login, u.mobile, u.name, d.name AS dept_name, u.position, s.name AS superior_name,
                 u.status, u.last_login_at,
@@ -95,10 +75,7 @@ pub async fn list(
          FROM users u JOIN departments d ON d.id = u.dept_id LEFT JOIN users s ON s.id = u.superior_id",
     );
     push_filter(&mut qb, f);
-    qb.push(" ORDER BY u.status, d.name, u.name, u.id LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
+    qb.push(" ORDER BY u.status, d.name, u.name, u.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
     qb.build_query_as().fetch_all(db).await
 }
 
@@ -131,22 +108,15 @@ pub async fn find(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserRow
 
 /// (id, name, is_super) of every role, for the role checkboxes.
 pub async fn roles(db: &PgPool) -> sqlx::Result<Vec<(i64, String, bool)>> {
-    sqlx::query_as("SELECT id, name, is_super FROM roles ORDER BY is_super DESC, id")
-        .fetch_all(db)
-        .await
+    sqlx::query_as("SELECT id, name, is_super FROM roles ORDER BY is_super DESC, id").fetch_all(db).await
 }
 
 pub async fn role_names(db: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT name FROM roles WHERE id = ANY($1) ORDER BY id")
-        .bind(ids)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar("SELECT name FROM roles WHERE id = ANY($1) ORDER BY id").bind(ids).fetch_all(db).await
 }
 
 pub async fn super_role_ids(db: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT id FROM roles WHERE is_super")
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar("SELECT id FROM roles WHERE is_super").fetch_all(db).await
 }
 
 /// Active super admins other than `except`. Locks their rows so two admins cannot demote each
@@ -164,11 +134,7 @@ pub async fn other_active_super_admins(db: &mut PgConnection, except: i64) -> sq
     Ok(ids.len() as i64)
 }
 
-pub async fn login_taken(
-    db: &mut PgConnection,
-    login: &str,
-    except: Option<i64>,
-) -> sqlx::Result<bool> {
+pub async fn login_taken(db: &mut PgConnection, login: &str, except: Option<i64>) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(login) = lower($1) AND id IS DISTINCT FROM $2)")
         .bind(login)
         .bind(except)
@@ -176,11 +142,7 @@ pub async fn login_taken(
         .await
 }
 
-pub async fn mobile_taken(
-    db: &mut PgConnection,
-    mobile: &str,
-    except: Option<i64>,
-) -> sqlx::Result<bool> {
+pub async fn mobile_taken(db: &mut PgConnection, mobile: &str, except: Option<i64>) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM users WHERE (mobile = $1 OR lower(login) = lower($1)) AND id IS DISTINCT FROM $2)",
     )
@@ -205,12 +167,7 @@ pub async fn superior_chain(db: &mut PgConnection, user: i64) -> sqlx::Result<Ve
     .await
 }
 
-pub async fn insert(
-    db: &mut PgConnection,
-    u: &UserInput,
-    password_hash: &str,
-    by: i64,
-) -> sqlx::Result<i64> {
+pub async fn insert(db: &mut PgConnection, u: &UserInput, password_hash: &str, by: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO users (login, mobile, name, gender, email, dept_id, position, superior_id, lang,
                             password_hash, created_by)
@@ -253,10 +210,7 @@ pub async fn update(db: &mut PgConnection, id: i64, u: &UserInput) -> sqlx::Resu
 }
 
 pub async fn set_roles(db: &mut PgConnection, id: i64, roles: &[i64]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *db)
-        .await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *db).await?;
     sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
         .bind(id)
         .bind(roles)
@@ -267,13 +221,11 @@ pub async fn set_roles(db: &mut PgConnection, id: i64, roles: &[i64]) -> sqlx::R
 
 /// Set a new password and end every session of the user.
 pub async fn set_password(db: &mut PgConnection, id: i64, hash: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(hash)
-    .execute(db)
-    .await?;
+    sqlx::query("UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
