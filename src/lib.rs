@@ -11,6 +11,7 @@ pub mod db;
 pub mod dicts;
 pub mod error;
 pub mod fields;
+pub mod list;
 pub mod modules;
 pub mod numbering;
 pub mod seed;

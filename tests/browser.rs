@@ -14,16 +14,11 @@ async fn login_and_the_shell_in_both_languages() {
     let b = Browser::start(&app).await;
 
     b.goto("/").await;
-    assert_eq!(
-        b.path().await,
-        "/login",
-        "anonymous visitors land on the login page"
-    );
+    assert_eq!(b.path().await, "/login", "anonymous visitors land on the login page");
     b.screenshot("login-zh").await;
     b.fill("input[name=login]", "admin").await;
     b.fill("input[name=password]", "wrong-password1").await;
-    b.submit_and_wait("form.form-stack button[type=submit]", "#login-error")
-        .await;
+    b.submit_and_wait("form.form-stack button[type=submit]", "#login-error").await;
     assert_eq!(b.text("#login-error").await, "登录名或密码错误。");
     b.screenshot("login-error-zh").await;
 
@@ -34,11 +29,7 @@ async fn login_and_the_shell_in_both_languages() {
 
     // Switch to English from the user menu.
     b.click("details.user-menu summary").await;
-    b.submit_and_wait(
-        "details.user-menu form.menu-form button[type=submit]:not(.current)",
-        "main h1",
-    )
-    .await;
+    b.submit_and_wait("details.user-menu form.menu-form button[type=submit]:not(.current)", "main h1").await;
     assert!(b.text("main h1").await.contains("Hello"));
     b.screenshot("home-en").await;
 
@@ -76,22 +67,14 @@ async fn organisation_admin_pages() {
     b.goto("/admin/users/new").await;
     b.fill("input[name=login]", "admin").await;
     b.fill("input[name=mobile]", "123").await;
-    b.submit_and_wait("#user-form button[type=submit]", ".field-error")
-        .await;
+    b.submit_and_wait("#user-form button[type=submit]", ".field-error").await;
     b.screenshot("admin-user-form-errors-zh").await;
-    let zhang: i64 = sqlx::query_scalar("SELECT id FROM users WHERE name = '张伟'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let zhang: i64 = sqlx::query_scalar("SELECT id FROM users WHERE name = '张伟'").fetch_one(&app.db).await.unwrap();
     b.goto(&format!("/admin/users/{zhang}/disable")).await;
     b.screenshot("admin-user-disable-zh").await;
 
     b.click("details.user-menu summary").await;
-    b.submit_and_wait(
-        "details.user-menu form.menu-form button[type=submit]:not(.current)",
-        "main h1",
-    )
-    .await;
+    b.submit_and_wait("details.user-menu form.menu-form button[type=submit]:not(.current)", "main h1").await;
     b.goto(&format!("/admin/users/{zhang}/edit")).await;
     b.screenshot("admin-user-edit-en").await;
     b.goto("/admin/departments").await;
@@ -99,5 +82,78 @@ async fn organisation_admin_pages() {
     b.resize(390, 844).await;
     b.goto("/admin/users").await;
     b.screenshot("admin-users-en-narrow").await;
+    b.close().await;
+}
+
+/// A rep's day with customers: create a group and a subsidiary, find it from the top bar, save a
+/// scene; screenshots of the list, detail tabs, form errors, search, in both languages.
+#[tokio::test]
+async fn customers_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
+
+    b.goto("/customers").await;
+    b.wait_for("#list-table").await;
+    b.screenshot("customers-list-zh").await;
+
+    // A form with a mistake first: the error shows and the typed value stays.
+    b.goto("/customers/new").await;
+    b.fill("input[name=short_name]", "测试").await;
+    b.submit_and_wait("#customer-form button[type=submit]", ".field-error").await;
+    assert!(b.text("#customer-form").await.contains("此项必填"));
+    b.screenshot("customer-form-errors-zh").await;
+
+    b.fill("input[name=name]", "东方测试集团").await;
+    b.submit_and_wait("#customer-form button[type=submit]", "#status-badge").await;
+    b.goto("/customers/new").await;
+    b.fill("input[name=name]", "东方测试子公司").await;
+    b.fill("input[name=parent_q]", "东方测试集团").await;
+    b.fill("input[name=phone]", "021-55556666").await;
+    b.submit_and_wait("#customer-form button[type=submit]", "#status-badge").await;
+    assert!(b.text("#tab-basic").await.contains("东方测试集团"), "the parent shows on the detail page");
+    b.screenshot("customer-detail-zh").await;
+    b.click("#star-toggle").await;
+    b.wait_for("body:not([data-stale]) #star-toggle.on").await;
+
+    // Find it from the top bar.
+    b.fill("form.global-search input[name=q]", "东方测试").await;
+    b.enter_and_wait("form.global-search input[name=q]", ".search-hits").await;
+    let hits = b.text(".search-hits").await;
+    assert!(hits.contains("东方测试集团") && hits.contains("东方测试子公司"), "{hits}");
+    b.screenshot("search-zh").await;
+
+    // The parent's related tab lists the subsidiary; history reads as sentences.
+    b.click(".search-hits li:first-child a").await;
+    b.goto(&format!("{}?tab=related", b.path().await)).await;
+    b.screenshot("customer-related-zh").await;
+
+    // Save the keyword filter as a scene.
+    b.goto("/customers?q=东方测试").await;
+    b.fill("#save-scene input[name=name]", "东方系").await;
+    b.submit_and_wait("#save-scene button[type=submit]", ".scene-tabs").await;
+    assert!(b.text(".scene-tabs a.active").await.contains("东方系"));
+    b.screenshot("customers-scene-zh").await;
+
+    // English.
+    b.click("details.user-menu summary").await;
+    b.submit_and_wait("details.user-menu form.menu-form button[type=submit]:not(.current)", "main h1").await;
+    b.goto("/customers?scene=all").await;
+    b.screenshot("customers-list-en").await;
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = '东方测试子公司'").fetch_one(&app.db).await.unwrap();
+    b.goto(&format!("/customers/{id}")).await;
+    b.screenshot("customer-detail-en").await;
+    b.goto(&format!("/customers/{id}?tab=history")).await;
+    b.screenshot("customer-history-en").await;
+    b.goto("/customers/columns").await;
+    b.screenshot("customer-columns-en").await;
+    b.resize(390, 844).await;
+    b.goto("/customers?scene=all").await;
+    b.screenshot("customers-list-en-narrow").await;
+    b.goto(&format!("/customers/{id}/edit")).await;
+    b.screenshot("customer-form-en-narrow").await;
     b.close().await;
 }

@@ -24,12 +24,7 @@ pub enum DatePart {
 }
 
 impl DatePart {
-    pub const ALL: &'static [DatePart] = &[
-        DatePart::None,
-        DatePart::Year,
-        DatePart::Month,
-        DatePart::Day,
-    ];
+    pub const ALL: &'static [DatePart] = &[DatePart::None, DatePart::Year, DatePart::Month, DatePart::Day];
 
     /// Stored code: `none`, `yyyy`, `yyyyMM`, `yyyyMMdd`.
     pub fn code(self) -> &'static str {
@@ -127,12 +122,7 @@ impl Rule {
     /// keeps all its digits.
     pub fn format(&self, at_local: NaiveDate, counter: i64) -> String {
         let width = self.width.clamp(1, 12) as usize;
-        format!(
-            "{}{}{:0width$}",
-            self.prefix,
-            self.date_part.render(at_local),
-            counter
-        )
+        format!("{}{}{:0width$}", self.prefix, self.date_part.render(at_local), counter)
     }
 
     /// The counter's period key on the local date `at_local`: `''` (never), `2026` (yearly),
@@ -151,11 +141,7 @@ impl Rule {
 /// (this happens when an admin changes a rule, e.g. drops the date part, and the counter of the
 /// new period restarts). Modules add their table when they land. A kind may be listed more than
 /// once. Table and column names are trusted constants; they are put into SQL as they are.
-pub const TARGETS: &[(
-    &str, /*kind*/
-    &str, /*table*/
-    &str, /*column*/
-)] = &[];
+pub const TARGETS: &[(&str /*kind*/, &str /*table*/, &str /*column*/)] = &[];
 
 /// How many candidate numbers are checked against the targets per query when skipping taken ones.
 const WINDOW: i64 = 256;
@@ -164,18 +150,16 @@ const MAX_WINDOWS: usize = 64;
 
 /// The rule of `kind`, if there is one.
 pub async fn rule(conn: &mut PgConnection, kind: &str) -> anyhow::Result<Option<Rule>> {
-    let row: Option<(String, String, String, i32, String)> = sqlx::query_as(
-        "SELECT kind, prefix, date_part, width, reset FROM number_rules WHERE kind = $1",
-    )
-    .bind(kind)
-    .fetch_optional(conn)
-    .await?;
+    let row: Option<(String, String, String, i32, String)> =
+        sqlx::query_as("SELECT kind, prefix, date_part, width, reset FROM number_rules WHERE kind = $1")
+            .bind(kind)
+            .fetch_optional(conn)
+            .await?;
     row.map(|(kind, prefix, date_part, width, reset)| {
         Ok(Rule {
             date_part: DatePart::from_code(&date_part)
                 .with_context(|| format!("number rule {kind}: bad date part {date_part}"))?,
-            reset: Reset::from_code(&reset)
-                .with_context(|| format!("number rule {kind}: bad reset {reset}"))?,
+            reset: Reset::from_code(&reset).with_context(|| format!("number rule {kind}: bad reset {reset}"))?,
             kind,
             prefix,
             width,
@@ -194,12 +178,7 @@ async fn required_rule(conn: &mut PgConnection, kind: &str) -> anyhow::Result<Ru
 /// Next number for `kind`, in the caller's transaction (the counter row lock serialises
 /// concurrent creators; a rolled-back transaction gives its number back, and numbers are allowed
 /// to have gaps otherwise).
-pub async fn next(
-    conn: &mut PgConnection,
-    kind: &str,
-    at: DateTime<Utc>,
-    tz: FixedOffset,
-) -> anyhow::Result<String> {
+pub async fn next(conn: &mut PgConnection, kind: &str, at: DateTime<Utc>, tz: FixedOffset) -> anyhow::Result<String> {
     let mut v = next_batch(conn, kind, 1, at, tz).await?;
     v.pop().context("numbering: no number was issued")
 }
@@ -243,10 +222,7 @@ pub async fn next_batch(
     }
     // Some were issued before (under an earlier version of the rule): keep the free ones and
     // claim free counter values past the reservation, then move the counter to the last one used.
-    let mut out: Vec<String> = reserved
-        .into_iter()
-        .filter(|s| !taken.contains(s))
-        .collect();
+    let mut out: Vec<String> = reserved.into_iter().filter(|s| !taken.contains(s)).collect();
     let mut cursor = last;
     let mut windows = 0;
     while (out.len() as i64) < n {
@@ -254,9 +230,7 @@ pub async fn next_batch(
         if windows > MAX_WINDOWS {
             bail!("numbering: no free number for {kind:?} after {cursor}");
         }
-        let candidates: Vec<(i64, String)> = (cursor + 1..=cursor + WINDOW)
-            .map(|c| (c, rule.format(day, c)))
-            .collect();
+        let candidates: Vec<(i64, String)> = (cursor + 1..=cursor + WINDOW).map(|c| (c, rule.format(day, c))).collect();
         let names: Vec<String> = candidates.iter().map(|(_, s)| s.clone()).collect();
         let taken = existing(conn, kind, &names).await?;
         for (c, s) in candidates {
@@ -279,29 +253,21 @@ pub async fn next_batch(
 }
 
 /// What `next` would return now, without consuming it.
-pub async fn preview(
-    db: &PgPool,
-    kind: &str,
-    at: DateTime<Utc>,
-    tz: FixedOffset,
-) -> anyhow::Result<String> {
+pub async fn preview(db: &PgPool, kind: &str, at: DateTime<Utc>, tz: FixedOffset) -> anyhow::Result<String> {
     let mut conn = db.acquire().await?;
     let rule = required_rule(&mut conn, kind).await?;
     let day = at.with_timezone(&tz).date_naive();
-    let value: Option<i64> =
-        sqlx::query_scalar("SELECT value FROM number_counters WHERE kind = $1 AND period = $2")
-            .bind(kind)
-            .bind(rule.period(day))
-            .fetch_optional(&mut *conn)
-            .await?;
+    let value: Option<i64> = sqlx::query_scalar("SELECT value FROM number_counters WHERE kind = $1 AND period = $2")
+        .bind(kind)
+        .bind(rule.period(day))
+        .fetch_optional(&mut *conn)
+        .await?;
     let mut counter = value.unwrap_or(0) + 1;
     if !has_targets(kind) {
         return Ok(rule.format(day, counter));
     }
     for _ in 0..MAX_WINDOWS {
-        let names: Vec<String> = (counter..counter + WINDOW)
-            .map(|c| rule.format(day, c))
-            .collect();
+        let names: Vec<String> = (counter..counter + WINDOW).map(|c| rule.format(day, c)).collect();
         let taken = existing(&mut conn, kind, &names).await?;
         if let Some(free) = names.into_iter().find(|s| !taken.contains(s)) {
             return Ok(free);
@@ -316,19 +282,14 @@ fn has_targets(kind: &str) -> bool {
 }
 
 /// Which of `numbers` already exist in the target tables of `kind`.
-async fn existing(
-    conn: &mut PgConnection,
-    kind: &str,
-    numbers: &[String],
-) -> anyhow::Result<HashSet<String>> {
+async fn existing(conn: &mut PgConnection, kind: &str, numbers: &[String]) -> anyhow::Result<HashSet<String>> {
     let mut found = HashSet::new();
     for (_, table, column) in TARGETS.iter().filter(|(k, _, _)| *k == kind) {
-        let rows: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT {column}::text FROM {table} WHERE {column} = ANY($1)"
-        ))
-        .bind(numbers)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT {column}::text FROM {table} WHERE {column} = ANY($1)"))
+                .bind(numbers)
+                .fetch_all(&mut *conn)
+                .await?;
         found.extend(rows);
     }
     Ok(found)

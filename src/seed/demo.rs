@@ -12,78 +12,22 @@ pub const SALES_PASSWORD: &str = "sales123";
 
 /// (login, name, department, superior login, role code, position)
 pub const USERS: &[(&str, &str, &str, Option<&str>, &str, &str)] = &[
-    (
-        "13800000001",
-        "王建国",
-        "销售部",
-        None,
-        "director",
-        "销售总监",
-    ),
-    (
-        "13800000002",
-        "李娜",
-        "华东大区",
-        Some("13800000001"),
-        "manager",
-        "华东区经理",
-    ),
-    (
-        "13800000003",
-        "张伟",
-        "华东大区",
-        Some("13800000002"),
-        "rep",
-        "销售代表",
-    ),
-    (
-        "13800000004",
-        "刘洋",
-        "华东大区",
-        Some("13800000002"),
-        "rep",
-        "销售代表",
-    ),
-    (
-        "13800000005",
-        "陈静",
-        "华北大区",
-        Some("13800000001"),
-        "manager",
-        "华北区经理",
-    ),
-    (
-        "13800000006",
-        "杨帆",
-        "华北大区",
-        Some("13800000005"),
-        "rep",
-        "销售代表",
-    ),
-    (
-        "13800000007",
-        "赵敏",
-        "财务部",
-        None,
-        "readonly",
-        "财务专员",
-    ),
+    ("13800000001", "王建国", "销售部", None, "director", "销售总监"),
+    ("13800000002", "李娜", "华东大区", Some("13800000001"), "manager", "华东区经理"),
+    ("13800000003", "张伟", "华东大区", Some("13800000002"), "rep", "销售代表"),
+    ("13800000004", "刘洋", "华东大区", Some("13800000002"), "rep", "销售代表"),
+    ("13800000005", "陈静", "华北大区", Some("13800000001"), "manager", "华北区经理"),
+    ("13800000006", "杨帆", "华北大区", Some("13800000005"), "rep", "销售代表"),
+    ("13800000007", "赵敏", "财务部", None, "readonly", "财务专员"),
 ];
 
 /// (name, parent name; None = root)
-const DEPARTMENTS: &[(&str, Option<&str>)] = &[
-    ("销售部", None),
-    ("华东大区", Some("销售部")),
-    ("华北大区", Some("销售部")),
-    ("市场部", None),
-    ("财务部", None),
-];
+const DEPARTMENTS: &[(&str, Option<&str>)] =
+    &[("销售部", None), ("华东大区", Some("销售部")), ("华北大区", Some("销售部")), ("市场部", None), ("财务部", None)];
 
 /// Seed into an empty database; true when it did.
 pub async fn seed_if_empty(db: &PgPool) -> anyhow::Result<bool> {
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(db)
-        .await?;
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(db).await?;
     if users > 0 {
         return Ok(false);
     }
@@ -92,9 +36,7 @@ pub async fn seed_if_empty(db: &PgPool) -> anyhow::Result<bool> {
 }
 
 pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(db)
-        .await?;
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(db).await?;
     if users > 0 {
         bail!("the database already has users; demo data only goes into an empty database");
     }
@@ -117,25 +59,16 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
 
     let sales_hash = password::hash(SALES_PASSWORD.to_string()).await?;
     for (login, name, dept, superior, role, position) in USERS {
-        let dept_id: i64 = sqlx::query_scalar("SELECT id FROM departments WHERE name = $1")
-            .bind(dept)
-            .fetch_one(&mut *tx)
-            .await?;
+        let dept_id: i64 =
+            sqlx::query_scalar("SELECT id FROM departments WHERE name = $1").bind(dept).fetch_one(&mut *tx).await?;
         let superior_id: Option<i64> = match superior {
-            Some(s) => Some(
-                sqlx::query_scalar("SELECT id FROM users WHERE login = $1")
-                    .bind(s)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            ),
+            Some(s) => {
+                Some(sqlx::query_scalar("SELECT id FROM users WHERE login = $1").bind(s).fetch_one(&mut *tx).await?)
+            }
             None => None,
         };
         let id = insert_user(&mut tx, login, name, dept_id, superior_id, &sales_hash).await?;
-        sqlx::query("UPDATE users SET position = $1 WHERE id = $2")
-            .bind(position)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE users SET position = $1 WHERE id = $2").bind(position).bind(id).execute(&mut *tx).await?;
         grant_role(&mut tx, id, role).await?;
     }
     sqlx::query(
@@ -144,22 +77,72 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO app_meta (key, value) VALUES ('demo', 'yes') ON CONFLICT (key) DO NOTHING",
-    )
-    .execute(&mut *tx)
-    .await?;
+    seed_customers(&mut tx).await?;
+    sqlx::query("INSERT INTO app_meta (key, value) VALUES ('demo', 'yes') ON CONFLICT (key) DO NOTHING")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
 pub fn print_logins() {
     println!("Demo logins:");
-    println!(
-        "  {:<12} {:<10} password {}  (super administrator)",
-        ADMIN.0, "系统管理员", ADMIN.1
-    );
+    println!("  {:<12} {:<10} password {}  (super administrator)", ADMIN.0, "系统管理员", ADMIN.1);
     for (login, name, _, _, _, position) in USERS {
         println!("  {login:<12} {name:<10} password {SALES_PASSWORD}  ({position})");
     }
+}
+
+/// (name, short name, industry code, city, phone)
+const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
+    ("上海华信科技有限公司", "华信科技", "it", "上海", "021-68881001"),
+    ("杭州云帆网络科技有限公司", "云帆网络", "it", "杭州", "0571-88001002"),
+    ("苏州精工机械制造有限公司", "精工机械", "manufacturing", "苏州", "0512-66001003"),
+    ("南京金陵医药连锁有限公司", "金陵医药", "healthcare", "南京", "025-84001004"),
+    ("宁波港联物流有限公司", "港联物流", "logistics", "宁波", "0574-87001005"),
+    ("北京博远教育咨询有限公司", "博远教育", "education", "北京", "010-62001006"),
+    ("天津海河新材料股份有限公司", "海河新材", "energy", "天津", "022-23001007"),
+    ("石家庄恒通建设工程有限公司", "恒通建设", "construction", "石家庄", "0311-85001008"),
+    ("济南泉城食品有限公司", "泉城食品", "retail", "济南", "0531-86001009"),
+    ("青岛蓝海电子有限公司", "蓝海电子", "telecom", "青岛", "0532-80001010"),
+    ("深圳前海金融服务有限公司", "前海金服", "finance", "深圳", "0755-83001011"),
+    ("广州南方传媒有限公司", "南方传媒", "media", "广州", "020-38001012"),
+];
+
+/// A few customers for each sales user, so the lists are not empty on first look.
+pub async fn seed_customers(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    let reps = ["13800000003", "13800000004", "13800000006", "13800000002"];
+    for (i, (name, short, industry, city, phone)) in CUSTOMERS.iter().enumerate() {
+        let owner = reps[i % reps.len()];
+        let code = crate::numbering::next(
+            tx,
+            "customer",
+            chrono::Utc::now(),
+            chrono::FixedOffset::east_opt(8 * 3600).unwrap(),
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO customers (code, name, name_norm, short_name, kind, status_id, level, industry_id, region_id,
+                                    phone, owner_id, created_by, last_followup_at)
+             SELECT $1, $2, $3, $4, 'enterprise',
+                    (SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position OFFSET ($5 % 3) + 1 LIMIT 1),
+                    1 + ($5 % 6),
+                    (SELECT id FROM dict_items WHERE dict = 'industry' AND code = $6),
+                    (SELECT id FROM dict_items WHERE dict = 'region' AND label_zh = $7 ORDER BY parent_id NULLS LAST LIMIT 1),
+                    $8, u.id, u.id, now() - make_interval(days => $5 * 3)
+             FROM users u WHERE u.login = $9",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(crate::modules::customers::normalize::name(name))
+        .bind(short)
+        .bind(i as i32)
+        .bind(industry)
+        .bind(city)
+        .bind(phone)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

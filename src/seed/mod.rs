@@ -9,12 +9,7 @@ use sqlx::PgPool;
 use crate::auth::password;
 
 /// A super administrator in the root department. Refuses weak passwords and taken logins.
-pub async fn create_super_admin(
-    db: &PgPool,
-    login: &str,
-    name: &str,
-    pw: &str,
-) -> anyhow::Result<i64> {
+pub async fn create_super_admin(db: &PgPool, login: &str, name: &str, pw: &str) -> anyhow::Result<i64> {
     if let Err(key) = password::check_strength(pw, login) {
         bail!("{}", crate::web::i18n::Lang::En.t(key));
     }
@@ -23,9 +18,7 @@ pub async fn create_super_admin(
     let root = root_department(&mut tx).await?;
     let id = insert_user(&mut tx, login, name, root, None, &hash).await?;
     grant_role(&mut tx, id, "super").await?;
-    crate::audit::Entry::new("user", id, "create")
-        .write(&mut tx, None, None)
-        .await?;
+    crate::audit::Entry::new("user", id, "create").write(&mut tx, None, None).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -45,11 +38,10 @@ pub async fn insert_user(
     superior_id: Option<i64>,
     password_hash: &str,
 ) -> anyhow::Result<i64> {
-    let taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(login) = lower($1))")
-            .bind(login)
-            .fetch_one(&mut *tx)
-            .await?;
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(login) = lower($1))")
+        .bind(login)
+        .fetch_one(&mut *tx)
+        .await?;
     if taken {
         bail!("the login {login} is taken");
     }
@@ -66,17 +58,11 @@ pub async fn insert_user(
     .await?)
 }
 
-pub async fn grant_role(
-    tx: &mut sqlx::PgConnection,
-    user_id: i64,
-    role_code: &str,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = $2",
-    )
-    .bind(user_id)
-    .bind(role_code)
-    .execute(tx)
-    .await?;
+pub async fn grant_role(tx: &mut sqlx::PgConnection, user_id: i64, role_code: &str) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = $2")
+        .bind(user_id)
+        .bind(role_code)
+        .execute(tx)
+        .await?;
     Ok(())
 }

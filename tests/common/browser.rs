@@ -20,11 +20,7 @@ pub struct Browser {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn find(candidates: &[&str]) -> String {
@@ -41,12 +37,7 @@ impl Browser {
         let addr = listener.local_addr().unwrap();
         let router = app.router.clone();
         let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
 
         let port = free_port();
@@ -57,16 +48,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {driver_bin}: {e} (scripts/test installs chromium-driver)")
-            });
-        let chrome = std::env::var("CHROME").unwrap_or_else(|_| {
-            find(&[
-                "/usr/bin/chromium",
-                "/usr/bin/chromium-browser",
-                "/usr/bin/google-chrome",
-            ])
-        });
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (scripts/test installs chromium-driver)"));
+        let chrome = std::env::var("CHROME")
+            .unwrap_or_else(|_| find(&["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]));
         let profile = std::env::temp_dir().join(format!("crm-chrome-{port}"));
         let caps = json!({
             "goog:chromeOptions": {
@@ -85,11 +69,7 @@ impl Browser {
         let mut last_err = None;
         let mut client = None;
         for _ in 0..50 {
-            match ClientBuilder::new(HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
+            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
                 Ok(c) => {
                     client = Some(c);
                     break;
@@ -100,51 +80,26 @@ impl Browser {
                 }
             }
         }
-        let client =
-            client.unwrap_or_else(|| panic!("cannot connect to chromedriver: {last_err:?}"));
-        Browser {
-            client,
-            base: format!("http://{addr}"),
-            driver,
-            server,
-        }
+        let client = client.unwrap_or_else(|| panic!("cannot connect to chromedriver: {last_err:?}"));
+        Browser { client, base: format!("http://{addr}"), driver, server }
     }
 
     pub async fn goto(&self, path: &str) {
-        self.client
-            .goto(&format!("{}{}", self.base, path))
-            .await
-            .unwrap();
+        self.client.goto(&format!("{}{}", self.base, path)).await.unwrap();
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
-        let el = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        let el = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}"));
         el.clear().await.unwrap();
         el.send_keys(value).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .click()
-            .await
-            .unwrap();
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}")).click().await.unwrap();
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .text()
-            .await
-            .unwrap()
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}")).text().await.unwrap()
     }
 
     pub async fn path(&self) -> String {
@@ -156,8 +111,15 @@ impl Browser {
         self.goto("/login").await;
         self.fill("input[name=login]", login).await;
         self.fill("input[name=password]", password).await;
-        self.submit_and_wait("form.form-stack button[type=submit]", "aside.sidebar")
-            .await;
+        self.submit_and_wait("form.form-stack button[type=submit]", "aside.sidebar").await;
+    }
+
+    /// Press Enter in a field (submits its form), then wait for `css` on the next page.
+    pub async fn enter_and_wait(&self, field: &str, css: &str) {
+        self.client.execute("document.body.setAttribute('data-stale', '1')", vec![]).await.unwrap();
+        let el = self.client.find(Locator::Css(field)).await.unwrap_or_else(|e| panic!("no {field}: {e}"));
+        el.send_keys("\u{E007}").await.unwrap();
+        self.wait_for(&format!("body:not([data-stale]) {css}")).await;
     }
 
     /// Wait until an element matching `css` is on the page.
@@ -173,10 +135,7 @@ impl Browser {
     /// Click a submit button, then wait for the next page to show `css`. The old page's body
     /// is marked first, so an element left over from it cannot satisfy the wait.
     pub async fn submit_and_wait(&self, button: &str, css: &str) {
-        self.client
-            .execute("document.body.setAttribute('data-stale', '1')", vec![])
-            .await
-            .unwrap();
+        self.client.execute("document.body.setAttribute('data-stale', '1')", vec![]).await.unwrap();
         self.click(button).await;
         let fresh = format!("body:not([data-stale]) {css}");
         self.wait_for(&fresh).await;

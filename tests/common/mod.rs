@@ -32,21 +32,15 @@ async fn server_url() -> &'static str {
     SERVER
         .get_or_init(|| async {
             if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-                let (base, _) = url
-                    .rsplit_once('/')
-                    .expect("TEST_DATABASE_URL needs a /dbname");
+                let (base, _) = url.rsplit_once('/').expect("TEST_DATABASE_URL needs a /dbname");
                 return format!("{base}/{{db}}");
             }
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-pg");
-            let pg = tokio::task::spawn_blocking(move || {
-                crm::db::local::LocalPostgres::prepare_any_port(&dir, true)
-            })
-            .await
-            .unwrap()
-            .expect("preparing the test PostgreSQL cluster");
-            pg.start()
+            let pg = tokio::task::spawn_blocking(move || crm::db::local::LocalPostgres::prepare_any_port(&dir, true))
                 .await
-                .expect("starting the test PostgreSQL cluster");
+                .unwrap()
+                .expect("preparing the test PostgreSQL cluster");
+            pg.start().await.expect("starting the test PostgreSQL cluster");
             pg.url_for("{db}")
         })
         .await
@@ -62,45 +56,25 @@ async fn template() -> &'static str {
         .get_or_init(|| async {
             let server = server_url().await;
             let name = format!("crm_tpl_{:016x}", schema_fingerprint());
-            let mut admin = PgConnection::connect(&url_for("postgres", server))
-                .await
-                .unwrap();
+            let mut admin = PgConnection::connect(&url_for("postgres", server)).await.unwrap();
             // Several test binaries may race to build it.
-            sqlx::query("SELECT pg_advisory_lock(4242)")
-                .execute(&mut admin)
+            sqlx::query("SELECT pg_advisory_lock(4242)").execute(&mut admin).await.unwrap();
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut admin)
                 .await
                 .unwrap();
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                    .bind(&name)
-                    .fetch_one(&mut admin)
-                    .await
-                    .unwrap();
             if !exists {
                 let building = format!("{name}_building");
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                sqlx::query(&format!("CREATE DATABASE {building}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {building}")).execute(&mut admin).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {building}")).execute(&mut admin).await.unwrap();
                 let pool = PgPool::connect(&url_for(&building, server)).await.unwrap();
-                crm::db::migrate(&pool)
-                    .await
-                    .expect("migrating the template database");
+                crm::db::migrate(&pool).await.expect("migrating the template database");
                 pool.close().await;
-                sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
+                sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).await.unwrap();
             }
             drop_stale_databases(&mut admin).await;
-            sqlx::query("SELECT pg_advisory_unlock(4242)")
-                .execute(&mut admin)
-                .await
-                .unwrap();
+            sqlx::query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).await.unwrap();
             name
         })
         .await
@@ -108,11 +82,7 @@ async fn template() -> &'static str {
 
 fn schema_fingerprint() -> u64 {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
     files.sort();
     let mut bytes = Vec::new();
     for f in files {
@@ -121,29 +91,20 @@ fn schema_fingerprint() -> u64 {
     for m in crm::access::MODULES {
         bytes.extend(format!("{}{:?}{:?}{}", m.code, m.actions, m.defaults, m.scoped).bytes());
     }
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
 }
 
 /// Test databases are named crm_t_<unix seconds>_<n>; drop those older than two hours.
 async fn drop_stale_databases(admin: &mut PgConnection) {
     let now = chrono::Utc::now().timestamp();
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_t\\_%'")
-            .fetch_all(&mut *admin)
-            .await
-            .unwrap_or_default();
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'crm\\_t\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap_or_default();
     for name in names {
-        let ts: i64 = name
-            .split('_')
-            .nth(2)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(now);
+        let ts: i64 = name.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(now);
         if now - ts > 7200 {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut *admin)
-                .await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut *admin).await;
         }
     }
 }
@@ -165,58 +126,31 @@ impl TestApp {
         let tpl = template().await;
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let name = format!(
-            "crm_t_{}_{}_{n}",
-            chrono::Utc::now().timestamp(),
-            std::process::id()
-        );
-        let mut admin = PgConnection::connect(&url_for("postgres", server))
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {tpl}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        let name = format!("crm_t_{}_{}_{n}", chrono::Utc::now().timestamp(), std::process::id());
+        let mut admin = PgConnection::connect(&url_for("postgres", server)).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {tpl}")).execute(&mut admin).await.unwrap();
         let db_url = url_for(&name, server);
         let db = crm::db::connect(&db_url, 8).await.unwrap();
         let mut config = Config::defaults();
         adjust(&mut config);
         let router = crm::router(AppState::new(db.clone(), config.clone()));
-        TestApp {
-            db,
-            router,
-            config,
-            db_url,
-        }
+        TestApp { db, router, config, db_url }
     }
 
     pub fn client(&self) -> Client {
-        Client {
-            router: self.router.clone(),
-            cookies: HashMap::new(),
-            csrf: None,
-            headers: Vec::new(),
-        }
+        Client { router: self.router.clone(), cookies: HashMap::new(), csrf: None, headers: Vec::new() }
     }
 
     /// A client logged in as `login` (password `PASSWORD`).
     pub async fn login(&self, login: &str) -> Client {
         let mut c = self.client();
         let r = c.login(login, PASSWORD).await;
-        assert_eq!(
-            r.status,
-            StatusCode::SEE_OTHER,
-            "login as {login} failed: {}",
-            r.text_of(".flash")
-        );
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login as {login} failed: {}", r.text_of(".flash"));
         c
     }
 
     pub async fn root_dept(&self) -> i64 {
-        sqlx::query_scalar("SELECT id FROM departments WHERE parent_id IS NULL")
-            .fetch_one(&self.db)
-            .await
-            .unwrap()
+        sqlx::query_scalar("SELECT id FROM departments WHERE parent_id IS NULL").fetch_one(&self.db).await.unwrap()
     }
 
     pub async fn dept(&self, name: &str, parent: Option<i64>) -> i64 {
@@ -235,9 +169,7 @@ impl TestApp {
     /// A user with password `PASSWORD`, holding the seeded roles given by code.
     pub async fn user(&self, login: &str, dept: i64, superior: Option<i64>, roles: &[&str]) -> i64 {
         static HASH: OnceCell<String> = OnceCell::const_new();
-        let hash = HASH
-            .get_or_init(|| async { crm::auth::password::hash(PASSWORD.into()).await.unwrap() })
-            .await;
+        let hash = HASH.get_or_init(|| async { crm::auth::password::hash(PASSWORD.into()).await.unwrap() }).await;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (login, name, dept_id, superior_id, password_hash)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -304,20 +236,9 @@ impl Client {
     }
 
     /// POST exactly these fields; `same_origin` false sends a foreign Origin.
-    pub async fn post_raw(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        same_origin: bool,
-    ) -> Resp {
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let origin = if same_origin {
-            "http://localhost"
-        } else {
-            "http://evil.example"
-        };
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)], same_origin: bool) -> Resp {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let origin = if same_origin { "http://localhost" } else { "http://evil.example" };
         let req = Request::post(path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ORIGIN, origin);
@@ -337,12 +258,7 @@ impl Client {
         let boundary = "----crmtestboundary7MA4YWxk";
         let mut body: Vec<u8> = Vec::new();
         for (k, v) in fields {
-            body.extend(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .bytes(),
-            );
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").bytes());
         }
         for (field, filename, mime, data) in files {
             body.extend(
@@ -355,19 +271,14 @@ impl Client {
         let sep = if path.contains('?') { '&' } else { '?' };
         let url = format!("{path}{sep}_csrf={}", self.csrf.clone().unwrap_or_default());
         let req = Request::post(url)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
             .header(header::ORIGIN, "http://localhost");
         self.send(req, Body::from(body)).await
     }
 
     pub async fn login(&mut self, login: &str, password: &str) -> Resp {
         self.get("/login").await;
-        let r = self
-            .post("/login", &[("login", login), ("password", password)])
-            .await;
+        let r = self.post("/login", &[("login", login), ("password", password)]).await;
         if r.status == StatusCode::SEE_OTHER {
             // The token is renewed at login; pick up the new one.
             self.get("/account/password").await;
@@ -386,23 +297,13 @@ impl Client {
     async fn send(&mut self, mut req: axum::http::request::Builder, body: Body) -> Resp {
         req = req.header(header::HOST, "localhost");
         if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
             req = req.header(header::COOKIE, cookie);
         }
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap();
+        let resp = self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
         for value in resp.headers().get_all(header::SET_COOKIE) {
             let raw = value.to_str().unwrap();
             let pair = raw.split(';').next().unwrap();
@@ -422,11 +323,7 @@ impl Client {
         if let Some(t) = find_csrf(&body) {
             self.csrf = Some(t);
         }
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
 }
 
@@ -442,10 +339,7 @@ impl Resp {
     }
 
     pub fn location(&self) -> String {
-        self.headers
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
+        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
     }
 
     /// Text of every element matching `css`, joined by newlines.
@@ -453,14 +347,7 @@ impl Resp {
         let sel = Selector::parse(css).unwrap();
         self.html()
             .select(&sel)
-            .map(|e| {
-                e.text()
-                    .collect::<Vec<_>>()
-                    .join("")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|e| e.text().collect::<Vec<_>>().join("").split_whitespace().collect::<Vec<_>>().join(" "))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -475,62 +362,37 @@ impl Resp {
 
     /// The value of `attr` on the first element matching `css`.
     pub fn attr(&self, css: &str, attr: &str) -> Option<String> {
-        self.html()
-            .select(&Selector::parse(css).unwrap())
-            .next()
-            .and_then(|e| e.value().attr(attr).map(String::from))
+        self.html().select(&Selector::parse(css).unwrap()).next().and_then(|e| e.value().attr(attr).map(String::from))
     }
 
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body:\n{}",
-            self.body_excerpt()
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body:\n{}", self.body_excerpt());
         self
     }
 
     #[track_caller]
     pub fn assert_redirect(&self, to: &str) -> &Self {
-        assert!(
-            self.status.is_redirection(),
-            "expected a redirect, got {}: {}",
-            self.status,
-            self.body_excerpt()
-        );
+        assert!(self.status.is_redirection(), "expected a redirect, got {}: {}", self.status, self.body_excerpt());
         assert_eq!(self.location(), to);
         self
     }
 
     #[track_caller]
     pub fn assert_contains(&self, needle: &str) -> &Self {
-        assert!(
-            self.body.contains(needle),
-            "expected {needle:?} in the page:\n{}",
-            self.body_excerpt()
-        );
+        assert!(self.body.contains(needle), "expected {needle:?} in the page:\n{}", self.body_excerpt());
         self
     }
 
     #[track_caller]
     pub fn assert_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.body.contains(needle),
-            "did not expect {needle:?} in the page:\n{}",
-            self.body_excerpt()
-        );
+        assert!(!self.body.contains(needle), "did not expect {needle:?} in the page:\n{}", self.body_excerpt());
         self
     }
 
     fn body_excerpt(&self) -> String {
         let main = self.text_of("main");
-        let text = if main.is_empty() {
-            self.body.clone()
-        } else {
-            main
-        };
+        let text = if main.is_empty() { self.body.clone() } else { main };
         text.chars().take(1500).collect()
     }
 }

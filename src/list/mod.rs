@@ -1,0 +1,221 @@
+//! The one list mechanism every module's list page uses:
+//!
+//! - a typed filter per module, turned into SQL with bound values (the module's repo);
+//! - system scenes (all I can see, mine, my subordinates', starred, shared with me) and saved
+//!   scenes a user names, renames, deletes and makes their default (`scenes`);
+//! - allow-listed sort keys (`Sort`), page size choice and a pager with the total (`Pager`);
+//! - a column chooser remembered per user, custom fields included (`columns`);
+//! - checkboxes and bulk actions on the selected rows or on every row matching the filter
+//!   (`Selection`).
+//!
+//! Everything goes through the data-scope predicate; the module passes its `DataScope`.
+
+pub mod columns;
+pub mod prefs;
+pub mod scenes;
+
+use serde::Deserialize;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use crate::access::DataScope;
+use crate::web::Pager;
+
+pub use columns::{Column, ColumnChoice};
+pub use scenes::{SavedScene, Scene};
+
+/// A sortable column: the query-string key and the SQL expression it orders by.
+#[derive(Clone, Copy, Debug)]
+pub struct SortKey {
+    pub key: &'static str,
+    pub sql: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct Sort {
+    pub key: &'static str,
+    pub sql: &'static str,
+    pub desc: bool,
+}
+
+impl Sort {
+    /// The requested sort if its key is allowed, else the default (first key, descending).
+    pub fn from_query(keys: &'static [SortKey], sort: &str, dir: &str, default: (&'static str, bool)) -> Sort {
+        let pick = |k: &str| keys.iter().find(|s| s.key == k);
+        match pick(sort) {
+            Some(s) => Sort { key: s.key, sql: s.sql, desc: dir != "asc" },
+            None => {
+                let s = pick(default.0).unwrap_or(&keys[0]);
+                Sort { key: s.key, sql: s.sql, desc: default.1 }
+            }
+        }
+    }
+
+    /// ` ORDER BY <expr> <dir>, <alias>.id <dir>` (the id keeps pages stable).
+    pub fn push(&self, qb: &mut QueryBuilder<'_, Postgres>, alias: &str) {
+        let dir = if self.desc { "DESC" } else { "ASC" };
+        let nulls = if self.desc { "NULLS LAST" } else { "NULLS FIRST" };
+        qb.push(format_args!(" ORDER BY {} {dir} {nulls}, {alias}.id {dir}", self.sql));
+    }
+}
+
+/// Rows chosen for a bulk action: ticked ids, or every row matching the list's filter
+/// (`all=1` with the list's query string in `filter`).
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct Selection {
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    #[serde(default)]
+    pub all: Option<String>,
+    #[serde(default)]
+    pub filter: String,
+}
+
+impl Selection {
+    pub fn all_matching(&self) -> bool {
+        self.all.as_deref().is_some_and(|a| a == "1" || a == "on")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all_matching() && self.ids.is_empty()
+    }
+
+    /// Where to go back to after the action: the list with its filter.
+    pub fn back(&self, list_path: &str) -> String {
+        let q = scenes::strip_paging(&self.filter);
+        if q.is_empty() { list_path.to_string() } else { format!("{list_path}?{q}") }
+    }
+}
+
+/// One rendered cell of a list row.
+#[derive(Clone, Debug, Default)]
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+    pub class: &'static str,
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Cell {
+        Cell { text: text.into(), ..Default::default() }
+    }
+    pub fn link(text: impl Into<String>, href: String) -> Cell {
+        Cell { text: text.into(), href: Some(href), class: "" }
+    }
+    pub fn num(text: impl Into<String>) -> Cell {
+        Cell { text: text.into(), href: None, class: "num" }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub id: i64,
+    pub cells: Vec<Cell>,
+    /// Marks such as "locked" shown as badges after the first cell.
+    pub badges: Vec<(String, &'static str)>,
+}
+
+/// A column header: label, and the link that sorts by it (None when not sortable).
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub label: String,
+    pub sort_href: Option<String>,
+    /// "asc" / "desc" when the list is sorted by this column.
+    pub sorted: Option<&'static str>,
+}
+
+/// A bulk action button above the table.
+#[derive(Clone, Debug)]
+pub struct BulkAction {
+    pub label: String,
+    pub action: String,
+    pub confirm: Option<String>,
+    pub danger: bool,
+}
+
+/// What the shared list template needs.
+#[derive(Clone, Debug)]
+pub struct ListView {
+    /// The list's path, e.g. "/customers".
+    pub path: String,
+    pub raw_query: String,
+    pub scenes: Vec<scenes::SceneTab>,
+    pub headers: Vec<Header>,
+    pub rows: Vec<Row>,
+    pub pager: Pager,
+    pub bulk: Vec<BulkAction>,
+    /// The URL of the column chooser.
+    pub columns_href: String,
+}
+
+impl ListView {
+    pub fn has_bulk(&self) -> bool {
+        !self.bulk.is_empty()
+    }
+
+    /// Column count including the checkbox column.
+    pub fn span(&self) -> usize {
+        self.headers.len() + usize::from(self.has_bulk())
+    }
+}
+
+/// Headers for the chosen columns with sort links that keep the filter.
+pub fn headers(columns: &[Column], raw_query: &str, sort: &Sort, label: impl Fn(&Column) -> String) -> Vec<Header> {
+    let base: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .filter(|(k, _)| !matches!(k.as_str(), "sort" | "dir" | "page"))
+        .collect();
+    columns
+        .iter()
+        .map(|c| {
+            let sort_href = c.sort.map(|key| {
+                let dir = if sort.key == key && sort.desc { "asc" } else { "desc" };
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.extend_pairs(base.iter());
+                q.append_pair("sort", key).append_pair("dir", dir);
+                format!("?{}", q.finish())
+            });
+            let sorted = c.sort.filter(|k| *k == sort.key).map(|_| if sort.desc { "desc" } else { "asc" });
+            Header { label: label(c), sort_href, sorted }
+        })
+        .collect()
+}
+
+/// Count, then fetch one page of rows. `from_where` writes `FROM <table> <alias> ... WHERE ...`
+/// (scope, scene and filters included); `select` is the `SELECT ...` list for the rows.
+pub async fn fetch_page<T>(
+    db: &PgPool,
+    select: &str,
+    alias: &str,
+    from_where: impl Fn(&mut QueryBuilder<'_, Postgres>),
+    sort: &Sort,
+    raw_query: Option<&str>,
+) -> sqlx::Result<(Pager, Vec<T>)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut count = QueryBuilder::new("SELECT count(*) ");
+    from_where(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    let pager = Pager::from_query(raw_query, total);
+    let mut q = QueryBuilder::new(select);
+    q.push(" ");
+    from_where(&mut q);
+    sort.push(&mut q, alias);
+    q.push(" LIMIT ").push_bind(pager.limit()).push(" OFFSET ").push_bind(pager.offset());
+    let rows = q.build_query_as().fetch_all(db).await?;
+    Ok((pager, rows))
+}
+
+/// Keep only ids visible to `scope` (for bulk actions on ticked rows).
+pub async fn visible_ids(
+    db: &PgPool,
+    table: &str,
+    entity: &str,
+    scope: &DataScope,
+    ids: &[i64],
+) -> sqlx::Result<Vec<i64>> {
+    let mut q = QueryBuilder::new(format!("SELECT t.id FROM {table} t WHERE t.id = ANY("));
+    q.push_bind(ids.to_vec()).push(") AND t.deleted_at IS NULL AND ");
+    scope.push_visible(&mut q, "t", entity);
+    q.build_query_scalar().fetch_all(db).await
+}

@@ -1,0 +1,496 @@
+//! Creating and editing customers: validation, duplicate checks, caps, numbering, audit.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Json, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+
+use super::model::{self, Address, Customer, CustomerInput, DICT_FIELDS, DICTS, ENTITY, TEXT_FIELDS};
+use super::{caps, dup, repo};
+use crate::access::{Action, DataScope, Module};
+use crate::app::AppState;
+use crate::audit::{self, Entry};
+use crate::auth::CurrentUser;
+use crate::dicts::Dicts;
+use crate::error::{AppError, AppResult};
+use crate::fields::{self, FieldDef, FieldInput};
+use crate::modules::admin::users::repo as users;
+use crate::web::flash::Kind;
+use crate::web::i18n::Lang;
+use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+
+#[derive(Template)]
+#[template(path = "customers/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    /// The customer being edited; None when creating.
+    current: Option<Customer>,
+    form: FormData,
+    errors: FormErrors,
+    warnings: Vec<String>,
+    dicts: Dicts,
+    custom: Vec<FieldInput>,
+    owner_options: Vec<SelectOpt>,
+    can_set_status: bool,
+}
+
+impl FormPage {
+    fn options(&self, dict: &str, field: &str) -> Vec<SelectOpt> {
+        let current = self.current.as_ref().and_then(|c| match field {
+            "status_id" => Some(c.status_id),
+            f => c.dict_value(f),
+        });
+        self.dicts.options(dict, self.ctx.lang, current)
+    }
+
+    fn dict_fields(&self) -> &'static [(&'static str, &'static str)] {
+        DICT_FIELDS
+    }
+
+    fn field_label(&self, field: &str) -> &'static str {
+        self.ctx.t(&format!("customer.{}", field.trim_end_matches("_id")))
+    }
+
+    /// Address rows to show: those typed or stored, plus one blank row to add another.
+    fn address_rows(&self) -> Vec<(String, String, String, String)> {
+        let f = &self.form;
+        let (t, r, d, p) = (f.all("addr_type"), f.all("addr_region"), f.all("addr_detail"), f.all("addr_postcode"));
+        let mut rows: Vec<(String, String, String, String)> = (0..t.len().max(d.len()))
+            .map(|i| {
+                let g = |v: &Vec<&str>| v.get(i).map(|s| s.to_string()).unwrap_or_default();
+                (g(&t), g(&r), g(&d), g(&p))
+            })
+            .filter(|row| !row.1.is_empty() || !row.2.is_empty())
+            .collect();
+        rows.push(Default::default());
+        rows
+    }
+
+    fn genders(&self) -> Vec<SelectOpt> {
+        vec![
+            SelectOpt::new("male", self.ctx.t("user.gender.male")),
+            SelectOpt::new("female", self.ctx.t("user.gender.female")),
+        ]
+    }
+
+    fn credit_hint(&self) -> String {
+        let Some(item) = self.form.get("credit_level_id").parse::<i64>().ok().and_then(|id| self.dicts.get(id)) else {
+            return String::new();
+        };
+        let limit = item.extra_str("credit_limit").unwrap_or_default();
+        let days = item.extra_str("credit_period_days").unwrap_or_default();
+        self.ctx.lang.tf("customer.credit_hint", &[("limit", &limit), ("days", &days)])
+    }
+}
+
+/// Users the actor may make owner: everyone in their scope (active only).
+async fn owner_options(st: &AppState, scope: &DataScope) -> sqlx::Result<Vec<SelectOpt>> {
+    let all = users::options(&st.db, true).await?;
+    Ok(match &scope.owners {
+        None => all,
+        Some(owners) => all.into_iter().filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id))).collect(),
+    })
+}
+
+struct Ctx<'a> {
+    st: &'a AppState,
+    user: &'a CurrentUser,
+    scope: DataScope,
+    dicts: Dicts,
+    defs: Vec<FieldDef>,
+}
+
+impl<'a> Ctx<'a> {
+    async fn load(st: &'a AppState, user: &'a CurrentUser) -> AppResult<Ctx<'a>> {
+        Ok(Ctx {
+            scope: DataScope::resolve(&st.db, user, Module::Customers).await?,
+            dicts: Dicts::load(&st.db, DICTS).await?,
+            defs: fields::defs(&st.db, ENTITY).await?,
+            st,
+            user,
+        })
+    }
+
+    async fn page(
+        self,
+        ctx: PageCtx,
+        current: Option<Customer>,
+        form: FormData,
+        errors: FormErrors,
+        warnings: Vec<String>,
+        submitted: bool,
+    ) -> AppResult<FormPage> {
+        let user_opts = users::options(&self.st.db, true).await?;
+        let stored = current.as_ref().map(|c| c.custom.0.clone()).unwrap_or_default();
+        let submitted = submitted.then(|| form.pairs().to_vec());
+        let custom = fields::inputs(
+            &self.defs,
+            &stored,
+            submitted.as_deref(),
+            &errors,
+            ctx.lang,
+            self.st.config.timezone,
+            &user_opts,
+        );
+        let owner_options = if current.is_none() && self.user.can(Module::Customers, Action::Transfer) {
+            owner_options(self.st, &self.scope).await?
+        } else {
+            Vec::new()
+        };
+        Ok(FormPage {
+            can_set_status: self.user.is_super && current.is_some(),
+            ctx,
+            current,
+            form,
+            errors,
+            warnings,
+            dicts: self.dicts,
+            custom,
+            owner_options,
+        })
+    }
+}
+
+pub async fn new(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    let mut form = FormData::default();
+    form.set("kind", "enterprise");
+    form.set("owner_id", user.id.to_string());
+    let errors = FormErrors::new(ctx.lang);
+    render(c.page(ctx, None, form, errors, Vec::new(), false).await?)
+}
+
+pub async fn edit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    let customer = writable(&st, &c.scope, id).await?;
+    let addresses = repo::addresses(&st.db, id).await?;
+    let form = customer.to_form(&addresses);
+    let errors = FormErrors::new(ctx.lang);
+    render(c.page(ctx, Some(customer), form, errors, Vec::new(), false).await?)
+}
+
+/// A live customer the user may change: visible, owner in scope or a read-write team member,
+/// and not frozen.
+pub async fn writable(st: &AppState, scope: &DataScope, id: i64) -> AppResult<Customer> {
+    let c = repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)?;
+    if !scope.can_write(&st.db, ENTITY, id, c.owner_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    if c.frozen {
+        return Err(AppError::Conflict("customer.error.frozen"));
+    }
+    Ok(c)
+}
+
+pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    save(c, ctx, &req, None, form).await
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> AppResult<Response> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    let current = writable(&st, &c.scope, id).await?;
+    save(c, ctx, &req, Some(current), form).await
+}
+
+async fn save(
+    c: Ctx<'_>,
+    ctx: PageCtx,
+    req: &RequestCtx,
+    current: Option<Customer>,
+    form: FormData,
+) -> AppResult<Response> {
+    let (st, user) = (c.st, c.user);
+    let mut errors = FormErrors::new(ctx.lang);
+    let mut input = model::check(&form, &c.dicts, current.as_ref(), ctx.lang, &mut errors);
+    let active_users: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
+    input.custom = fields::parse(&c.defs, form.pairs(), st.config.timezone, &active_users, &mut errors);
+    if !user.is_super || current.is_none() {
+        input.status_id = None;
+    }
+    input.owner_id = match &current {
+        Some(cur) => cur.owner_id,
+        None => Some(pick_owner(&c, &input, &mut errors)),
+    };
+    input.parent_id = resolve_parent(&c, &form, current.as_ref(), &mut errors).await?;
+
+    let mut tx = st.db.begin().await?;
+    let id = current.as_ref().map(|cur| cur.id);
+    if let Some(id) = id {
+        repo::lock(&mut tx, id).await?;
+    }
+    fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
+    let warnings = duplicates(&mut tx, &c, &input, id, &form, &mut errors, &ctx).await?;
+    if current.is_none() && errors.is_empty() {
+        if let Some(owner) = input.owner_id {
+            if let Err(over) = caps::check_owned(&mut tx, owner, 1).await? {
+                let name = users::name_of(&mut tx, Some(owner)).await?.unwrap_or_default();
+                errors.add_text("owner_id", over.message(ctx.lang, &name, false));
+            }
+        }
+    }
+    if !errors.is_empty() || !warnings.is_empty() {
+        drop(tx);
+        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let page = c.page(ctx, current, form, errors, warnings, true).await?;
+        return Ok((status, render(page)?).into_response());
+    }
+
+    let saved_id = match &current {
+        None => insert(&mut tx, &c, &input, req).await?,
+        Some(cur) => {
+            update_existing(&mut tx, &c, cur, &input, req).await?;
+            cur.id
+        }
+    };
+    tx.commit().await?;
+    ctx.flash_text(
+        Kind::Success,
+        ctx.tf1(if current.is_none() { "customer.created" } else { "customer.saved" }, "name", &input.name),
+    )
+    .await;
+    Ok(Redirect::to(&format!("/customers/{saved_id}")).into_response())
+}
+
+/// The owner of a new customer: the creator, or someone in their scope if they may transfer.
+fn pick_owner(c: &Ctx<'_>, input: &CustomerInput, errors: &mut FormErrors) -> i64 {
+    match input.owner_id {
+        Some(o) if o != c.user.id => {
+            if c.user.can(Module::Customers, Action::Transfer) && c.scope.owns(Some(o)) {
+                o
+            } else {
+                errors.add("owner_id", "customer.error.owner");
+                c.user.id
+            }
+        }
+        _ => c.user.id,
+    }
+}
+
+/// The parent from the hidden id (picked from suggestions) or the typed code / name.
+async fn resolve_parent(
+    c: &Ctx<'_>,
+    form: &FormData,
+    current: Option<&Customer>,
+    errors: &mut FormErrors,
+) -> AppResult<Option<i64>> {
+    let typed = form.get("parent_q").trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let by_id = match form.get("parent_id").trim().parse::<i64>().ok() {
+        Some(pid) => {
+            repo::find_visible(&c.st.db, &c.scope, pid, false).await?.filter(|p| p.name == typed).map(|p| p.id)
+        }
+        None => None,
+    };
+    let parent = match by_id {
+        Some(p) => Some(p),
+        None => repo::find_by_code_or_name(&c.st.db, &c.scope, typed).await?,
+    };
+    let Some(parent) = parent else {
+        errors.add("parent_q", "customer.error.parent_unknown");
+        return Ok(None);
+    };
+    if let Some(cur) = current {
+        let mut conn = c.st.db.acquire().await?;
+        if repo::parent_would_cycle(&mut conn, cur.id, parent).await? {
+            errors.add("parent_q", "customer.error.parent_cycle");
+            return Ok(None);
+        }
+    }
+    Ok(Some(parent))
+}
+
+/// Blocking duplicates become field errors; warnings are returned unless the user confirmed.
+async fn duplicates(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    input: &CustomerInput,
+    id: Option<i64>,
+    form: &FormData,
+    errors: &mut FormErrors,
+    ctx: &PageCtx,
+) -> AppResult<Vec<String>> {
+    let candidate = dup::Candidate {
+        exclude_id: id,
+        name: &input.name,
+        phone: input.text("phone"),
+        mobile: input.text("mobile"),
+        email: input.text("email"),
+        owner_id: input.owner_id,
+    };
+    let confirmed = form.has("confirm_dup");
+    let mut warnings = Vec::new();
+    for hit in dup::find(tx, &candidate, &c.scope).await? {
+        let text = hit.message(ctx.lang);
+        match hit.effect {
+            dup::Effect::Block => errors.add_text(hit.field, text),
+            dup::Effect::Warn if !confirmed => warnings.push(text),
+            dup::Effect::Warn => {}
+        }
+    }
+    Ok(warnings)
+}
+
+async fn insert(tx: &mut PgConnection, c: &Ctx<'_>, input: &CustomerInput, req: &RequestCtx) -> AppResult<i64> {
+    let status =
+        c.dicts.first("customer_status").map(|s| s.id).ok_or(AppError::Conflict("customer.error.no_status"))?;
+    let code = crate::numbering::next(tx, "customer", chrono::Utc::now(), c.st.config.timezone).await?;
+    let owner = input.owner_id.unwrap_or(c.user.id);
+    let id = repo::insert(tx, input, &code, status, owner, c.user.id).await?;
+    repo::replace_addresses(tx, id, &input.addresses).await?;
+    let after = snapshot(tx, c, input, Some(status), Some(owner)).await?;
+    diff(Entry::new(ENTITY, id, "create"), &[], &after)
+        .note(code)
+        .write(tx, Some(c.user.id), req.ip.as_deref())
+        .await?;
+    Ok(id)
+}
+
+async fn update_existing(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    cur: &Customer,
+    input: &CustomerInput,
+    req: &RequestCtx,
+) -> AppResult<()> {
+    let old_addresses = repo::addresses(&c.st.db, cur.id).await?;
+    let before_input = input_of(cur, old_addresses);
+    let before = snapshot(tx, c, &before_input, Some(cur.status_id), cur.owner_id).await?;
+    repo::update(tx, cur.id, input).await?;
+    repo::replace_addresses(tx, cur.id, &input.addresses).await?;
+    let after = snapshot(tx, c, input, Some(input.status_id.unwrap_or(cur.status_id)), cur.owner_id).await?;
+    let entry = diff(Entry::new(ENTITY, cur.id, "update"), &before, &after);
+    if entry.has_changes() {
+        entry.write(tx, Some(c.user.id), req.ip.as_deref()).await?;
+    }
+    Ok(())
+}
+
+/// The customer as an input, to compare with an edit.
+fn input_of(c: &Customer, addresses: Vec<Address>) -> CustomerInput {
+    CustomerInput {
+        name: c.name.clone(),
+        kind: c.kind.clone(),
+        level: c.level,
+        status_id: Some(c.status_id),
+        parent_id: c.parent_id,
+        dicts: DICT_FIELDS.iter().map(|(col, _)| (*col, c.dict_value(col))).collect(),
+        texts: TEXT_FIELDS.iter().map(|(col, _)| (*col, c.text_value(col).map(str::to_string))).collect(),
+        gender: c.gender.clone(),
+        birth_date: c.birth_date,
+        owner_id: c.owner_id,
+        addresses,
+        custom: c.custom.0.clone(),
+    }
+}
+
+/// Field → shown value, for the history. Dictionary values keep both languages.
+async fn snapshot(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    input: &CustomerInput,
+    status: Option<i64>,
+    owner: Option<i64>,
+) -> AppResult<Vec<(String, Value)>> {
+    let mut out: Vec<(String, Value)> = vec![
+        ("name".into(), json!(input.name)),
+        ("kind".into(), bilingual(&format!("customer.kind.{}", input.kind))),
+        ("status".into(), model::dict_audit(&c.dicts, status)),
+        ("level".into(), json!(input.level)),
+    ];
+    let parent: Option<String> = match input.parent_id {
+        Some(p) => {
+            sqlx::query_scalar("SELECT name FROM customers WHERE id = $1").bind(p).fetch_optional(&mut *tx).await?
+        }
+        None => None,
+    };
+    out.push(("parent".into(), audit::opt(parent)));
+    for (col, v) in &input.dicts {
+        out.push((col.trim_end_matches("_id").to_string(), model::dict_audit(&c.dicts, *v)));
+    }
+    for (col, v) in &input.texts {
+        out.push((col.to_string(), audit::opt(v.clone())));
+    }
+    out.push(("gender".into(), audit::opt(input.gender.clone())));
+    out.push(("birth_date".into(), audit::opt(input.birth_date.map(|d| d.to_string()))));
+    out.push(("owner".into(), audit::opt(users::name_of(tx, owner).await?)));
+    let addresses: Vec<String> = input
+        .addresses
+        .iter()
+        .map(|a| {
+            let region = c.dicts.path_label(a.region_id, Lang::Zh);
+            format!("{} {region} {}", c.dicts.label(a.type_id, Lang::Zh), a.detail).trim().to_string()
+        })
+        .collect();
+    out.push(("addresses".into(), if addresses.is_empty() { Value::Null } else { json!(addresses) }));
+    let names: HashMap<i64, String> = HashMap::new();
+    for def in &c.defs {
+        let shown = fields::display(def, input.custom.get(&def.key), Lang::Zh, c.st.config.timezone, &names);
+        let shown = if def.kind() == fields::Kind::User {
+            input.custom.get(&def.key).map(|v| v.to_string()).unwrap_or_default()
+        } else {
+            shown
+        };
+        out.push((def.label_zh.clone(), if shown.is_empty() { Value::Null } else { json!(shown) }));
+    }
+    Ok(out)
+}
+
+/// A catalog text in both languages, for the history.
+fn bilingual(key: &str) -> Value {
+    json!({ "zh": Lang::Zh.t(key), "en": Lang::En.t(key) })
+}
+
+fn diff(mut entry: Entry, before: &[(String, Value)], after: &[(String, Value)]) -> Entry {
+    for (field, new) in after {
+        let old = before.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        entry = entry.change(field, old, new.clone());
+    }
+    entry
+}
+
+#[derive(Deserialize, Default)]
+pub struct LookupQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Suggestions for customer pickers (parent customer): visible customers matching the text.
+pub async fn lookup(
+    State(st): State<AppState>,
+    req: RequestCtx,
+    Query(q): Query<LookupQuery>,
+) -> AppResult<Json<Value>> {
+    let user = req.user()?;
+    if q.q.trim().chars().count() < 1 {
+        return Ok(Json(json!([])));
+    }
+    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
+    let rows = repo::lookup(&st.db, &scope, &q.q, 15).await?;
+    Ok(Json(json!(
+        rows.into_iter().map(|(id, code, name)| json!({"id": id, "code": code, "name": name})).collect::<Vec<_>>()
+    )))
+}

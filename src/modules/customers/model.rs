@@ -1,0 +1,371 @@
+//! Customer rows, the form and its validation, the list filter.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value, json};
+
+use super::normalize;
+use crate::dicts::Dicts;
+use crate::web::FormErrors;
+use crate::web::forms::{FormData, is_email};
+use crate::web::i18n::Lang;
+
+/// The entity name in audit, team, share and star tables.
+pub const ENTITY: &str = "customer";
+/// The permission / list-preference module code.
+pub const MODULE: &str = "customers";
+
+/// Dictionary-backed columns: (column = form field, dictionary code).
+pub const DICT_FIELDS: &[(&str, &str)] = &[
+    ("category_id", "customer_category"),
+    ("source_id", "customer_source"),
+    ("industry_id", "industry"),
+    ("region_id", "region"),
+    ("size_id", "company_size"),
+    ("value_rating_id", "value_rating"),
+    ("credit_level_id", "credit_level"),
+    ("importance_id", "importance"),
+    ("relationship_id", "relationship_level"),
+    ("stage_id", "service_stage"),
+    ("group_id", "customer_group"),
+];
+
+/// Every dictionary a customer page needs.
+pub const DICTS: &[&str] = &[
+    "customer_status",
+    "customer_category",
+    "customer_source",
+    "industry",
+    "region",
+    "company_size",
+    "value_rating",
+    "credit_level",
+    "importance",
+    "relationship_level",
+    "service_stage",
+    "customer_group",
+    "address_type",
+];
+
+/// Plain text columns edited as they are: (column = form field, max length).
+pub const TEXT_FIELDS: &[(&str, usize)] = &[
+    ("short_name", 100),
+    ("phone", 40),
+    ("mobile", 40),
+    ("fax", 40),
+    ("email", 200),
+    ("website", 300),
+    ("description", 4000),
+    ("id_number", 40),
+    ("native_place", 100),
+    ("ethnicity", 40),
+];
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct Customer {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: String,
+    pub parent_id: Option<i64>,
+    pub parent_name: Option<String>,
+    pub category_id: Option<i64>,
+    pub status_id: i64,
+    pub level: i16,
+    pub source_id: Option<i64>,
+    pub industry_id: Option<i64>,
+    pub region_id: Option<i64>,
+    pub size_id: Option<i64>,
+    pub value_rating_id: Option<i64>,
+    pub credit_level_id: Option<i64>,
+    pub importance_id: Option<i64>,
+    pub relationship_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub fax: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub description: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub id_number: Option<String>,
+    pub native_place: Option<String>,
+    pub ethnicity: Option<String>,
+    pub gender: Option<String>,
+    pub owner_id: Option<i64>,
+    pub owner_name: Option<String>,
+    pub owner_dept: Option<String>,
+    pub locked: bool,
+    pub frozen: bool,
+    pub deal_status: String,
+    pub last_followup_at: Option<DateTime<Utc>>,
+    pub next_contact_at: Option<DateTime<Utc>>,
+    pub custom: sqlx::types::Json<Map<String, Value>>,
+    pub created_by_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub deleted_by_name: Option<String>,
+}
+
+impl Customer {
+    pub fn dict_value(&self, column: &str) -> Option<i64> {
+        match column {
+            "category_id" => self.category_id,
+            "source_id" => self.source_id,
+            "industry_id" => self.industry_id,
+            "region_id" => self.region_id,
+            "size_id" => self.size_id,
+            "value_rating_id" => self.value_rating_id,
+            "credit_level_id" => self.credit_level_id,
+            "importance_id" => self.importance_id,
+            "relationship_id" => self.relationship_id,
+            "stage_id" => self.stage_id,
+            "group_id" => self.group_id,
+            _ => None,
+        }
+    }
+
+    pub fn text_value(&self, column: &str) -> Option<&str> {
+        match column {
+            "short_name" => self.short_name.as_deref(),
+            "phone" => self.phone.as_deref(),
+            "mobile" => self.mobile.as_deref(),
+            "fax" => self.fax.as_deref(),
+            "email" => self.email.as_deref(),
+            "website" => self.website.as_deref(),
+            "description" => self.description.as_deref(),
+            "id_number" => self.id_number.as_deref(),
+            "native_place" => self.native_place.as_deref(),
+            "ethnicity" => self.ethnicity.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn is_individual(&self) -> bool {
+        self.kind == "individual"
+    }
+
+    /// The form as it looks for editing this customer.
+    pub fn to_form(&self, addresses: &[Address]) -> FormData {
+        let mut f = FormData::default();
+        f.set("name", &self.name);
+        f.set("kind", &self.kind);
+        f.set("level", self.level.to_string());
+        f.set("status_id", self.status_id.to_string());
+        f.set("parent_id", self.parent_id.map(|p| p.to_string()).unwrap_or_default());
+        f.set("parent_q", self.parent_name.clone().unwrap_or_default());
+        for (col, _) in DICT_FIELDS {
+            f.set(col, self.dict_value(col).map(|v| v.to_string()).unwrap_or_default());
+        }
+        for (col, _) in TEXT_FIELDS {
+            f.set(col, self.text_value(col).unwrap_or_default());
+        }
+        f.set("gender", self.gender.clone().unwrap_or_default());
+        f.set("birth_date", self.birth_date.map(|d| d.to_string()).unwrap_or_default());
+        f.set("owner_id", self.owner_id.map(|o| o.to_string()).unwrap_or_default());
+        for a in addresses {
+            f.push("addr_type", a.type_id.map(|v| v.to_string()).unwrap_or_default());
+            f.push("addr_region", a.region_id.map(|v| v.to_string()).unwrap_or_default());
+            f.push("addr_detail", a.detail.clone());
+            f.push("addr_postcode", a.postcode.clone().unwrap_or_default());
+        }
+        f
+    }
+}
+
+#[derive(sqlx::FromRow, Clone, Debug, PartialEq)]
+pub struct Address {
+    pub type_id: Option<i64>,
+    pub region_id: Option<i64>,
+    pub detail: String,
+    pub postcode: Option<String>,
+}
+
+/// A validated customer, ready to save.
+#[derive(Clone, Debug)]
+pub struct CustomerInput {
+    pub name: String,
+    pub kind: String,
+    pub level: i16,
+    /// Only super admins set the status directly; everyone else goes through approval.
+    pub status_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub dicts: Vec<(&'static str, Option<i64>)>,
+    pub texts: Vec<(&'static str, Option<String>)>,
+    pub gender: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub owner_id: Option<i64>,
+    pub addresses: Vec<Address>,
+    pub custom: Map<String, Value>,
+}
+
+impl CustomerInput {
+    pub fn text(&self, column: &str) -> Option<&str> {
+        self.texts.iter().find(|(c, _)| *c == column).and_then(|(_, v)| v.as_deref())
+    }
+
+    pub fn name_norm(&self) -> String {
+        normalize::name(&self.name)
+    }
+}
+
+/// Check everything that needs no database beyond the loaded dictionaries. `current` is the
+/// customer being edited (its disabled dictionary values stay allowed).
+pub fn check(
+    form: &FormData,
+    dicts: &Dicts,
+    current: Option<&Customer>,
+    lang: Lang,
+    errors: &mut FormErrors,
+) -> CustomerInput {
+    errors.require("name", form.get("name"));
+    if form.get("name").chars().count() > 200 {
+        errors.add("name", "customer.error.too_long");
+    }
+    let kind = match form.get("kind") {
+        "individual" => "individual",
+        "enterprise" | "" => "enterprise",
+        _ => {
+            errors.add("kind", "form.invalid");
+            "enterprise"
+        }
+    };
+    let level = match form.get("level").trim() {
+        "" => current.map(|c| c.level).unwrap_or(1),
+        v => match v.parse::<i16>() {
+            Ok(l) if (1..=7).contains(&l) => l,
+            _ => {
+                errors.add("level", "customer.error.level");
+                1
+            }
+        },
+    };
+    let mut dict_values = Vec::new();
+    for (col, dict) in DICT_FIELDS {
+        let v = dict_choice(form, col, dict, dicts, current.and_then(|c| c.dict_value(col)), errors);
+        dict_values.push((*col, v));
+    }
+    let status_id = if form.has("status_id") {
+        dict_choice(form, "status_id", "customer_status", dicts, current.map(|c| c.status_id), errors)
+    } else {
+        None
+    };
+    let mut texts = Vec::new();
+    for (col, max) in TEXT_FIELDS {
+        let raw = form.get(col).trim();
+        if raw.chars().count() > *max {
+            errors.add(col, "customer.error.too_long");
+        }
+        let value = match *col {
+            // Phone numbers are kept as typed, with full-width digits folded.
+            "phone" | "mobile" | "fax" => Some(normalize::fold(raw)),
+            _ => Some(raw.to_string()),
+        }
+        .filter(|v| !v.is_empty());
+        texts.push((*col, value));
+    }
+    for col in ["phone", "mobile", "fax"] {
+        let v = form.get(col).trim();
+        if !v.is_empty() && normalize::phone(v).trim_start_matches('+').len() < 5 {
+            errors.add(col, "fields.error.phone");
+        }
+    }
+    if form.has("email") && !is_email(form.get("email").trim()) {
+        errors.add("email", "form.invalid_email");
+    }
+    let website = form.get("website").trim();
+    if !website.is_empty() && (website.contains(' ') || !website.contains('.')) {
+        errors.add("website", "fields.error.url");
+    }
+    let gender = match form.get("gender") {
+        "" => None,
+        g @ ("male" | "female") => Some(g.to_string()),
+        _ => {
+            errors.add("gender", "form.invalid");
+            None
+        }
+    };
+    let birth_date = match form.get("birth_date").trim() {
+        "" => None,
+        v => match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.add("birth_date", "fields.error.date");
+                None
+            }
+        },
+    };
+    let parent_id = form.get("parent_id").trim().parse::<i64>().ok();
+    let owner_id = form.get("owner_id").trim().parse::<i64>().ok();
+    let addresses = addresses(form, dicts, errors, lang);
+    CustomerInput {
+        name: form.get("name").trim().to_string(),
+        kind: kind.to_string(),
+        level,
+        status_id,
+        parent_id,
+        dicts: dict_values,
+        texts,
+        gender,
+        birth_date,
+        owner_id,
+        addresses,
+        custom: Map::new(),
+    }
+}
+
+fn dict_choice(
+    form: &FormData,
+    field: &str,
+    dict: &str,
+    dicts: &Dicts,
+    current: Option<i64>,
+    errors: &mut FormErrors,
+) -> Option<i64> {
+    let raw = form.get(field).trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<i64>() {
+        Ok(id) if dicts.allows(dict, id, current) => Some(id),
+        _ => {
+            errors.add(field, "customer.error.dict");
+            None
+        }
+    }
+}
+
+/// Address rows come as parallel repeated fields; rows left blank are skipped.
+fn addresses(form: &FormData, dicts: &Dicts, errors: &mut FormErrors, _lang: Lang) -> Vec<Address> {
+    let (types, regions, details, posts) =
+        (form.all("addr_type"), form.all("addr_region"), form.all("addr_detail"), form.all("addr_postcode"));
+    let n = types.len().max(regions.len()).max(details.len());
+    let mut out = Vec::new();
+    for i in 0..n {
+        let get = |v: &Vec<&str>| v.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+        let (t, r, d, p) = (get(&types), get(&regions), get(&details), get(&posts));
+        if d.is_empty() && r.is_empty() {
+            continue;
+        }
+        let type_id = t.parse::<i64>().ok().filter(|id| dicts.allows("address_type", *id, Some(*id)));
+        let region_id = r.parse::<i64>().ok().filter(|id| dicts.allows("region", *id, Some(*id)));
+        if (!t.is_empty() && type_id.is_none()) || (!r.is_empty() && region_id.is_none()) {
+            errors.add("addresses", "customer.error.dict");
+        }
+        if d.chars().count() > 500 {
+            errors.add("addresses", "customer.error.too_long");
+        }
+        out.push(Address { type_id, region_id, detail: d, postcode: Some(p).filter(|p| !p.is_empty()) });
+    }
+    out
+}
+
+/// A dictionary value as stored in the history: its label in both languages.
+pub fn dict_audit(dicts: &Dicts, id: Option<i64>) -> Value {
+    match id.and_then(|i| dicts.get(i)) {
+        Some(item) => json!({ "zh": item.label_zh, "en": item.label_en }),
+        None => Value::Null,
+    }
+}

@@ -1,0 +1,313 @@
+//! Customer SQL. Every read of customers goes through `DataScope::push_visible`.
+
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+
+use super::model::{Address, Customer, CustomerInput, ENTITY};
+use crate::access::DataScope;
+
+/// Columns of `Customer`; the FROM clause joins what the row shows by name.
+pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.short_name, c.kind, c.parent_id, p.name AS parent_name,
+       c.category_id, c.status_id, c.level, c.source_id, c.industry_id, c.region_id, c.size_id, c.value_rating_id,
+       c.credit_level_id, c.importance_id, c.relationship_id, c.stage_id, c.group_id, c.phone, c.mobile, c.fax,
+       c.email, c.website, c.description, c.birth_date, c.id_number, c.native_place, c.ethnicity, c.gender,
+       c.owner_id, o.name AS owner_name, od.name AS owner_dept, c.locked, c.frozen, c.deal_status,
+       c.last_followup_at, c.next_contact_at, c.custom, cb.name AS created_by_name, c.created_at, c.updated_at,
+       c.deleted_at, db.name AS deleted_by_name";
+
+pub const FROM: &str = "FROM customers c
+       LEFT JOIN customers p ON p.id = c.parent_id
+       LEFT JOIN users o ON o.id = c.owner_id
+       LEFT JOIN departments od ON od.id = o.dept_id
+       LEFT JOIN users cb ON cb.id = c.created_by
+       LEFT JOIN users db ON db.id = c.deleted_by";
+
+/// A customer the scope may see; `deleted` picks the recycle bin instead of live records.
+pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Customer>> {
+    let mut q = QueryBuilder::new(SELECT);
+    q.push(" ").push(FROM).push(" WHERE c.id = ").push_bind(id);
+    q.push(if deleted { " AND c.deleted_at IS NOT NULL AND " } else { " AND c.deleted_at IS NULL AND " });
+    scope.push_visible(&mut q, "c", ENTITY);
+    q.build_query_as().fetch_optional(db).await
+}
+
+/// Lock the row for a write in this transaction.
+pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1 FROM customers WHERE id = $1 FOR UPDATE").bind(id).execute(tx).await?;
+    Ok(())
+}
+
+fn push_values(q: &mut QueryBuilder<'_, Postgres>, input: &CustomerInput) {
+    let mut s = q.separated(", ");
+    s.push_bind(input.name.clone());
+    s.push_bind(input.name_norm());
+    s.push_bind(input.kind.clone());
+    s.push_bind(input.parent_id);
+    s.push_bind(input.level);
+    for (_, v) in &input.dicts {
+        s.push_bind(*v);
+    }
+    for (_, v) in &input.texts {
+        s.push_bind(v.clone());
+    }
+    s.push_bind(input.gender.clone());
+    s.push_bind(input.birth_date);
+    s.push_bind(sqlx::types::Json(input.custom.clone()));
+}
+
+fn columns(input: &CustomerInput) -> String {
+    let mut cols = vec!["name", "name_norm", "kind", "parent_id", "level"];
+    cols.extend(input.dicts.iter().map(|(c, _)| *c));
+    cols.extend(input.texts.iter().map(|(c, _)| *c));
+    cols.extend(["gender", "birth_date", "custom"]);
+    cols.join(", ")
+}
+
+pub async fn insert(
+    tx: &mut PgConnection,
+    input: &CustomerInput,
+    code: &str,
+    status_id: i64,
+    owner_id: i64,
+    created_by: i64,
+) -> sqlx::Result<i64> {
+    let mut q = QueryBuilder::new(format!(
+        "INSERT INTO customers ({}, code, status_id, owner_id, created_by) VALUES (",
+        columns(input)
+    ));
+    push_values(&mut q, input);
+    q.push(", ").push_bind(code.to_string());
+    q.push(", ").push_bind(status_id);
+    q.push(", ").push_bind(owner_id);
+    q.push(", ").push_bind(created_by);
+    q.push(") RETURNING id");
+    q.build_query_scalar().fetch_one(tx).await
+}
+
+pub async fn update(tx: &mut PgConnection, id: i64, input: &CustomerInput) -> sqlx::Result<()> {
+    let mut q = QueryBuilder::new(format!("UPDATE customers SET ({}) = ROW(", columns(input)));
+    push_values(&mut q, input);
+    q.push(")");
+    if let Some(status) = input.status_id {
+        q.push(", status_id = ").push_bind(status);
+    }
+    q.push(" WHERE id = ").push_bind(id);
+    q.build().execute(tx).await?;
+    Ok(())
+}
+
+pub async fn addresses(db: &PgPool, id: i64) -> sqlx::Result<Vec<Address>> {
+    sqlx::query_as(
+        "SELECT type_id, region_id, detail, postcode FROM customer_addresses WHERE customer_id = $1 ORDER BY position, id",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn replace_addresses(tx: &mut PgConnection, id: i64, list: &[Address]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM customer_addresses WHERE customer_id = $1").bind(id).execute(&mut *tx).await?;
+    for (i, a) in list.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO customer_addresses (customer_id, type_id, region_id, detail, postcode, position)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(a.type_id)
+        .bind(a.region_id)
+        .bind(&a.detail)
+        .bind(&a.postcode)
+        .bind(i as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// (id, code, name) of the live customers below `id` that the scope may see, and how many it may not.
+pub async fn children(db: &PgPool, scope: &DataScope, id: i64) -> sqlx::Result<(Vec<(i64, String, String)>, i64)> {
+    let mut q = QueryBuilder::new("SELECT c.id, c.code, c.name FROM customers c WHERE c.parent_id = ");
+    q.push_bind(id).push(" AND c.deleted_at IS NULL AND ");
+    scope.push_visible(&mut q, "c", ENTITY);
+    q.push(" ORDER BY c.name LIMIT 200");
+    let visible: Vec<(i64, String, String)> = q.build_query_as().fetch_all(db).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE parent_id = $1 AND deleted_at IS NULL")
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    Ok((visible.clone(), (total - visible.len() as i64).max(0)))
+}
+
+/// Would making `parent` the parent of `id` close a loop (parent is `id` or below it)?
+pub async fn parent_would_cycle(tx: &mut PgConnection, id: i64, parent: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE up(id, depth) AS (
+           SELECT $2::bigint, 0
+           UNION SELECT c.parent_id, up.depth + 1 FROM customers c JOIN up ON c.id = up.id
+           WHERE c.parent_id IS NOT NULL AND up.depth < 100)
+         SELECT EXISTS (SELECT 1 FROM up WHERE id = $1)",
+    )
+    .bind(id)
+    .bind(parent)
+    .fetch_one(tx)
+    .await
+}
+
+/// Find a visible live customer by code, or by exact name (for the parent field typed by hand).
+pub async fn find_by_code_or_name(db: &PgPool, scope: &DataScope, text: &str) -> sqlx::Result<Option<i64>> {
+    // "名称（KH2026...）" as offered by the lookup list: take the code in brackets.
+    let code = text.rsplit_once(['（', '(']).map(|(_, c)| c.trim_end_matches([')', '）']).trim()).unwrap_or(text);
+    let mut q = QueryBuilder::new("SELECT c.id FROM customers c WHERE c.deleted_at IS NULL AND (c.code = ");
+    q.push_bind(code.to_string()).push(" OR c.name = ").push_bind(text.trim().to_string()).push(") AND ");
+    scope.push_visible(&mut q, "c", ENTITY);
+    q.push(" ORDER BY (c.code = ").push_bind(code.to_string()).push(") DESC LIMIT 1");
+    q.build_query_scalar().fetch_optional(db).await
+}
+
+/// Visible live customers whose name, short name or code contains `text` (lookups, pickers).
+pub async fn lookup(
+    db: &PgPool,
+    scope: &DataScope,
+    text: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    let like = format!("%{}%", crate::fields::escape_like(text.trim()));
+    let mut q = QueryBuilder::new(
+        "SELECT c.id, c.code, c.name FROM customers c WHERE c.deleted_at IS NULL AND c.search ILIKE ",
+    );
+    q.push_bind(like).push(" AND ");
+    scope.push_visible(&mut q, "c", ENTITY);
+    q.push(" ORDER BY c.updated_at DESC LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(db).await
+}
+
+pub async fn is_starred(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn starred_among(db: &PgPool, user_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+/// Star or unstar; returns whether it is starred now.
+pub async fn set_star(db: &PgPool, user_id: i64, ids: &[i64], on: bool) -> sqlx::Result<()> {
+    if on {
+        sqlx::query(
+            "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(ids)
+        .execute(db)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
+            .bind(user_id)
+            .bind(ENTITY)
+            .bind(ids)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Customers among `ids` that may not be deleted, with the reason's i18n key. Effective
+/// contracts and payments block deletion; the contracts module adds its check here.
+pub async fn delete_blockers(_tx: &mut PgConnection, _ids: &[i64]) -> sqlx::Result<Vec<(i64, &'static str)>> {
+    Ok(Vec::new())
+}
+
+/// Move to the recycle bin, with one audit row per customer.
+pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "WITH gone AS (
+           UPDATE customers SET deleted_at = now(), deleted_by = $2
+           WHERE id = ANY($1) AND deleted_at IS NULL RETURNING id)
+         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+         SELECT 'customer', id, $2, 'delete', $3 FROM gone",
+    )
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .execute(tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "WITH back AS (
+           UPDATE customers SET deleted_at = NULL, deleted_by = NULL
+           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id)
+         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+         SELECT 'customer', id, $2, 'restore', $3 FROM back",
+    )
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .execute(tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Remove deleted customers for good, with everything that hangs off them. The history rows
+/// stay (the audit trail outlives the record). Modules with rows under a customer add them here.
+pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    for sql in [
+        "UPDATE customers SET parent_id = NULL WHERE parent_id = ANY($1)",
+        "DELETE FROM stars WHERE entity = 'customer' AND record_id = ANY($1)",
+        "DELETE FROM record_members WHERE entity = 'customer' AND record_id = ANY($1)",
+        "DELETE FROM record_shares WHERE entity = 'customer' AND record_id = ANY($1)",
+        "DELETE FROM customers WHERE id = ANY($1)",
+    ] {
+        sqlx::query(sql).bind(&ids).execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT 'customer', unnest($1::bigint[]), $2, 'purge', $3",
+    )
+    .bind(&ids)
+    .bind(by)
+    .bind(ip)
+    .execute(&mut *tx)
+    .await?;
+    Ok(ids.len() as u64)
+}
+
+/// Keyword search for the top bar: how many visible customers match, and the first few
+/// as (id, code, name, phone, owner name).
+#[allow(clippy::type_complexity)]
+pub async fn search(
+    db: &PgPool,
+    scope: &DataScope,
+    text: &str,
+    limit: i64,
+) -> sqlx::Result<(i64, Vec<(i64, String, String, Option<String>, Option<String>)>)> {
+    let like = format!("%{}%", crate::fields::escape_like(text.trim()));
+    let push_where = |q: &mut QueryBuilder<'_, Postgres>| {
+        q.push(" WHERE c.deleted_at IS NULL AND c.search ILIKE ").push_bind(like.clone()).push(" AND ");
+        scope.push_visible(q, "c", ENTITY);
+    };
+    let mut count = QueryBuilder::new("SELECT count(*) FROM customers c");
+    push_where(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    let mut q = QueryBuilder::new(
+        "SELECT c.id, c.code, c.name, coalesce(c.phone, c.mobile), o.name FROM customers c LEFT JOIN users o ON o.id = c.owner_id",
+    );
+    push_where(&mut q);
+    q.push(" ORDER BY c.updated_at DESC LIMIT ").push_bind(limit);
+    Ok((total, q.build_query_as().fetch_all(db).await?))
+}

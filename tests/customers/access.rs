@@ -1,0 +1,241 @@
+//! The access matrix for customers: for each scope, a user sees and changes exactly the right
+//! records through every route; records outside scope give 404 with nothing leaked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::common::{Client, TestApp};
+use super::customer;
+
+struct World {
+    app: TestApp,
+    /// customer name → id
+    c: BTreeMap<&'static str, i64>,
+}
+
+/// 销售部 ─ {华东, 华北}. director (销售总监, all); east_mgr (销售经理, 华东 and below);
+/// east1, east2, north1 (销售代表, own); lead (只读, self + subordinates: east1 reports to lead).
+/// Customers: one each for east1, east2, north1; north1's "team_r" has east1 as a read-only
+/// member, "team_rw" as read-write, "team_old" as an expired member; "shared_east" is shared with
+/// the 华东 department.
+async fn world() -> World {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let sales = app.dept("销售部", Some(root)).await;
+    let east = app.dept("华东", Some(sales)).await;
+    let north = app.dept("华北", Some(sales)).await;
+    let director = app.user("director", sales, None, &["director"]).await;
+    let lead = app.user("lead", sales, Some(director), &["readonly"]).await;
+    let east_mgr = app.user("east_mgr", east, Some(director), &["manager"]).await;
+    let east1 = app.user("east1", east, Some(lead), &["rep"]).await;
+    let east2 = app.user("east2", east, Some(east_mgr), &["rep"]).await;
+    let north1 = app.user("north1", north, Some(director), &["rep"]).await;
+    let mut c = BTreeMap::new();
+    for (name, owner) in [
+        ("east1_own", east1),
+        ("east2_own", east2),
+        ("north1_own", north1),
+        ("team_r", north1),
+        ("team_rw", north1),
+        ("team_old", north1),
+        ("shared_east", north1),
+        ("director_own", director),
+    ] {
+        c.insert(name, customer(&app, name, Some(owner)).await);
+    }
+    for (name, access, expired) in [("team_r", "read", false), ("team_rw", "write", false), ("team_old", "write", true)]
+    {
+        sqlx::query(
+            "INSERT INTO record_members (entity, record_id, user_id, access, expires_at)
+             VALUES ('customer', $1, $2, $3, CASE WHEN $4 THEN now() - interval '1 day' END)",
+        )
+        .bind(c[name])
+        .bind(east1)
+        .bind(access)
+        .bind(expired)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO record_shares (entity, record_id, dept_id) VALUES ('customer', $1, $2)")
+        .bind(c["shared_east"])
+        .bind(east)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let _ = (east_mgr, north);
+    World { app, c }
+}
+
+fn set(names: &[&'static str]) -> BTreeSet<&'static str> {
+    names.iter().copied().collect()
+}
+
+/// (user, visible customers, customers they may change)
+fn expectations() -> Vec<(&'static str, BTreeSet<&'static str>, BTreeSet<&'static str>)> {
+    let all =
+        set(&["east1_own", "east2_own", "north1_own", "team_r", "team_rw", "team_old", "shared_east", "director_own"]);
+    vec![
+        ("director", all.clone(), all),
+        ("east_mgr", set(&["east1_own", "east2_own", "shared_east"]), set(&["east1_own", "east2_own"])),
+        ("east1", set(&["east1_own", "team_r", "team_rw", "shared_east"]), set(&["east1_own", "team_rw"])),
+        ("east2", set(&["east2_own", "shared_east"]), set(&["east2_own"])),
+        (
+            "north1",
+            set(&["north1_own", "team_r", "team_rw", "team_old", "shared_east"]),
+            set(&["north1_own", "team_r", "team_rw", "team_old", "shared_east"]),
+        ),
+        // 只读: view only, own and subordinates' (east1 reports to lead).
+        ("lead", set(&["east1_own"]), set(&[])),
+    ]
+}
+
+fn listed(r: &super::common::Resp) -> BTreeSet<String> {
+    r.html()
+        .select(&scraper::Selector::parse("#list-table tbody tr[data-id] td a[href^=\"/customers/\"]").unwrap())
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_route_shows_and_changes_exactly_what_the_scope_allows() {
+    let w = world().await;
+    for (login, visible, writable) in expectations() {
+        let mut u = w.app.login(login).await;
+        // List (every scene of "all I can see").
+        let list = u.get("/customers?scene=all&per_page=100").await;
+        let got: BTreeSet<String> = listed(&list);
+        let want: BTreeSet<String> = visible.iter().map(|s| s.to_string()).collect();
+        assert_eq!(got, want, "{login}: list");
+        let mine = listed(&u.get("/customers?scene=mine").await);
+        assert!(mine.iter().all(|n| want.contains(n)), "{login}: mine ⊆ visible");
+        // Global search and the picker lookup.
+        let search = u.get("/search?q=_").await;
+        let found: BTreeSet<String> =
+            search.text_of(".search-hits a").lines().map(str::to_string).filter(|s| !s.is_empty()).collect();
+        assert_eq!(found, want, "{login}: search");
+        let lookup: serde_json::Value = serde_json::from_str(&u.get("/customers/lookup?q=_").await.body).unwrap();
+        let looked: BTreeSet<String> =
+            lookup.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(looked, want, "{login}: lookup");
+
+        for (name, id) in &w.c {
+            let (sees, changes) = (visible.contains(name), writable.contains(name));
+            let detail = u.get(&format!("/customers/{id}")).await;
+            assert_eq!(detail.status.as_u16(), if sees { 200 } else { 404 }, "{login} detail {name}");
+            if !sees {
+                assert!(!detail.body.contains(name), "{login}: a 404 leaks nothing about {name}");
+            }
+            for tab in ["related", "history"] {
+                let t = u.get(&format!("/customers/{id}?tab={tab}")).await;
+                assert_eq!(t.status.as_u16(), if sees { 200 } else { 404 }, "{login} {tab} {name}");
+            }
+            let can_edit_module = login != "lead";
+            let edit = u.get(&format!("/customers/{id}/edit")).await;
+            let want_edit = match (can_edit_module, sees, changes) {
+                (false, _, _) => 403,
+                (true, false, _) => 404,
+                (true, true, false) => 403,
+                (true, true, true) => 200,
+            };
+            assert_eq!(edit.status.as_u16(), want_edit, "{login} edit {name}");
+            let new_name = format!("renamed_{name}");
+            let upd = u
+                .post(
+                    &format!("/customers/{id}"),
+                    &[("name", new_name.as_str()), ("kind", "enterprise"), ("level", "2")],
+                )
+                .await;
+            if want_edit == 200 {
+                assert!(upd.status.is_redirection(), "{login} may update {name}: {}", upd.status);
+                let n: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&w.app.db)
+                    .await
+                    .unwrap();
+                assert_eq!(n, new_name);
+                sqlx::query("UPDATE customers SET name = $1, name_norm = $1 WHERE id = $2")
+                    .bind(*name)
+                    .bind(id)
+                    .execute(&w.app.db)
+                    .await
+                    .unwrap();
+            } else {
+                assert_eq!(upd.status.as_u16(), want_edit, "{login} update {name}");
+                let n: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&w.app.db)
+                    .await
+                    .unwrap();
+                assert_eq!(n, *name, "{login} could not rename {name}");
+            }
+            let star = u.post(&format!("/customers/{id}/star"), &[]).await;
+            assert_eq!(star.status.as_u16(), if sees { 303 } else { 404 }, "{login} star {name}");
+            // Delete: refused outside scope (404) and without write rights (nothing happens).
+            if login != "lead" && !changes {
+                let del = u.post(&format!("/customers/{id}/delete"), &[]).await;
+                assert_eq!(del.status.as_u16(), if sees { 303 } else { 404 }, "{login} delete {name}");
+                let deleted: bool = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM customers WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&w.app.db)
+                    .await
+                    .unwrap();
+                assert!(!deleted, "{login} must not delete {name}");
+            }
+        }
+        sqlx::query("DELETE FROM stars").execute(&w.app.db).await.unwrap();
+    }
+}
+
+/// Bulk delete on "all matching" and the recycle bin respect the scope too.
+#[tokio::test]
+async fn bulk_actions_and_the_recycle_bin_stay_in_scope() {
+    for (login, visible, writable) in expectations().into_iter().filter(|(l, _, _)| *l != "lead") {
+        let w = world().await;
+        let mut u: Client = w.app.login(login).await;
+        u.post("/customers/bulk/delete", &[("all", "1"), ("filter", "scene=all")]).await;
+        let deleted: BTreeSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT name FROM customers WHERE deleted_at IS NOT NULL")
+                .fetch_all(&w.app.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let want: BTreeSet<String> = writable.iter().map(|s| s.to_string()).collect();
+        assert_eq!(deleted, want, "{login}: bulk delete on everything matching deletes only what they may change");
+        // Ticked ids outside scope are ignored.
+        let outside: Vec<String> =
+            w.c.iter().filter(|(n, _)| !visible.contains(*n)).map(|(_, id)| id.to_string()).collect();
+        let form: Vec<(&str, &str)> = outside.iter().map(|id| ("ids", id.as_str())).collect();
+        u.post("/customers/bulk/delete", &form).await;
+        u.post("/customers/bulk/star", &form).await;
+        assert_eq!(
+            w.app.count("SELECT count(*) FROM customers WHERE deleted_at IS NOT NULL").await as usize,
+            want.len()
+        );
+        assert_eq!(w.app.count("SELECT count(*) FROM stars").await, 0);
+
+        // Now everything is deleted by the director; each user's bin shows their visible ones.
+        let mut d = w.app.login("director").await;
+        d.post("/customers/bulk/delete", &[("all", "1"), ("filter", "scene=all")]).await;
+        let bin = u.get("/customers/recycle").await;
+        let in_bin: BTreeSet<String> = bin
+            .html()
+            .select(&scraper::Selector::parse("#recycle-table tbody tr[data-id] strong").unwrap())
+            .map(|e| e.text().collect())
+            .collect();
+        let vis: BTreeSet<String> = visible.iter().map(|s| s.to_string()).collect();
+        assert_eq!(in_bin, vis, "{login}: recycle bin");
+        let all_ids: Vec<String> = w.c.values().map(|id| id.to_string()).collect();
+        let form: Vec<(&str, &str)> = all_ids.iter().map(|id| ("ids", id.as_str())).collect();
+        u.post("/customers/recycle/restore", &form).await;
+        let restored: BTreeSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT name FROM customers WHERE deleted_at IS NULL")
+                .fetch_all(&w.app.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        assert_eq!(restored, want, "{login}: restores only what they may change");
+    }
+}

@@ -1,0 +1,303 @@
+//! Customer records through the forms: every field kind, validation, numbering, history,
+//! parent and children, duplicates and caps on create.
+
+use super::common::{Client, TestApp};
+use super::{customer, dict_item, id_of};
+
+async fn setup() -> (TestApp, Client) {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    app.admin().await;
+    let c = app.login("admin").await;
+    (app, c)
+}
+
+async fn define_fields(c: &mut Client) {
+    for (key, kind, extra) in [
+        ("wechat", "text", ""),
+        ("budget", "decimal", ""),
+        ("visit_day", "date", ""),
+        ("vip", "boolean", ""),
+        ("grade", "select", "a|甲级|A\nb|乙级|B"),
+    ] {
+        c.post(
+            "/admin/fields",
+            &[
+                ("entity", "customer"),
+                ("key", key),
+                ("label_zh", key),
+                ("label_en", key),
+                ("kind", kind),
+                ("options", extra),
+            ],
+        )
+        .await
+        .assert_redirect("/admin/fields?entity=customer");
+    }
+}
+
+#[tokio::test]
+async fn create_a_customer_with_every_kind_of_field() {
+    let (app, mut c) = setup().await;
+    define_fields(&mut c).await;
+    let (industry, region, city, addr_type, credit) = (
+        dict_item(&app, "industry", "制造业").await.to_string(),
+        dict_item(&app, "region", "广东").await.to_string(),
+        dict_item(&app, "region", "深圳").await.to_string(),
+        dict_item(&app, "address_type", "办公地址").await.to_string(),
+        sqlx::query_scalar::<_, i64>("SELECT id FROM dict_items WHERE dict = 'credit_level' ORDER BY position LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+            .to_string(),
+    );
+    let parent = customer(&app, "华信集团", None).await;
+    sqlx::query("UPDATE customers SET owner_id = (SELECT id FROM users WHERE login = 'admin') WHERE id = $1")
+        .bind(parent)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let r = c
+        .post(
+            "/customers",
+            &[
+                ("name", "深圳华信科技有限公司"),
+                ("short_name", "华信科技"),
+                ("kind", "enterprise"),
+                ("parent_q", "华信集团"),
+                ("industry_id", &industry),
+                ("region_id", &city),
+                ("credit_level_id", &credit),
+                ("phone", "0755-8888 0001"),
+                ("mobile", "13912345678"),
+                ("email", "info@huaxin.cn"),
+                ("website", "www.huaxin.cn"),
+                ("addr_type", &addr_type),
+                ("addr_region", &city),
+                ("addr_detail", "南山区科技园 1 号"),
+                ("addr_postcode", "518000"),
+                ("addr_type", ""),
+                ("addr_region", ""),
+                ("addr_detail", ""),
+                ("addr_postcode", ""),
+                ("description", "重点客户"),
+                ("cf_wechat", "huaxin_tech"),
+                ("cf_budget", "1200000.50"),
+                ("cf_visit_day", "2026-12-01"),
+                ("cf_vip", "1"),
+                ("cf_grade", "a"),
+            ],
+        )
+        .await;
+    let id = id_of(&app, "深圳华信科技有限公司").await;
+    r.assert_redirect(&format!("/customers/{id}"));
+    let (code, status, level, owner, custom): (String, String, i16, String, serde_json::Value) = sqlx::query_as(
+        "SELECT c.code, s.code, c.level, u.login, c.custom FROM customers c JOIN dict_items s ON s.id = c.status_id
+         JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let month = chrono::Utc::now().with_timezone(&app.config.timezone).format("%Y%m").to_string();
+    assert!(code.starts_with(&format!("KH{month}")) && code.len() == 13, "auto code {code}");
+    assert_eq!(
+        (status.as_str(), level, owner.as_str()),
+        ("invalid", 1, "admin"),
+        "first status, level 1, creator owns it"
+    );
+    assert_eq!(custom["budget"], "1200000.5");
+    assert_eq!(custom["vip"], true);
+
+    let page = c.get(&format!("/customers/{id}")).await;
+    page.assert_status(200);
+    assert!(page.text_of("h1").contains("深圳华信科技有限公司"));
+    let basic = page.text_of("#tab-basic");
+    for expected in [
+        "华信科技",
+        "制造业",
+        "广东 / 深圳",
+        "南山区科技园 1 号",
+        "0755-8888 0001",
+        "华信集团",
+        "1,200,000.50",
+        "甲级",
+        "2026-12-01",
+        "信用额度",
+    ] {
+        assert!(basic.contains(expected), "detail shows {expected}: {basic}");
+    }
+    let _ = region;
+    // The parent lists it as a subsidiary.
+    let related = c.get(&format!("/customers/{parent}?tab=related")).await;
+    assert!(related.text_of("#children").contains("深圳华信科技有限公司"));
+    // The history reads as sentences.
+    let history = c.get(&format!("/customers/{id}?tab=history")).await;
+    assert!(history.text_of("#tab-history").contains("创建了记录"));
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_field_by_field_and_kept() {
+    let (app, mut c) = setup().await;
+    define_fields(&mut c).await;
+    let r = c
+        .post(
+            "/customers",
+            &[
+                ("name", ""),
+                ("email", "not-mail"),
+                ("phone", "12"),
+                ("industry_id", "999999"),
+                ("parent_q", "不存在的公司"),
+                ("cf_budget", "很多"),
+                ("cf_grade", "z"),
+                ("short_name", "留着我"),
+            ],
+        )
+        .await;
+    r.assert_status(422);
+    let err = |name: &str| {
+        r.text_of(&format!(".field.has-error:has([name={name}]) .field-error, [data-custom=cf_{name}] .field-error"))
+    };
+    assert_eq!(err("name"), "此项必填");
+    assert!(err("email").contains("邮箱"));
+    assert!(err("phone").contains("电话"));
+    assert!(err("industry_id").contains("有效的选项"));
+    assert!(err("parent_q").contains("找不到该客户"));
+    assert!(err("budget").contains("数字"));
+    assert!(err("grade").contains("选项"));
+    assert_eq!(r.attr("input[name=short_name]", "value").as_deref(), Some("留着我"));
+    assert_eq!(r.attr("input[name=cf_budget]", "value").as_deref(), Some("很多"));
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 0, "nothing half-written");
+}
+
+#[tokio::test]
+async fn editing_records_readable_history_and_keeps_status_for_approval() {
+    let (app, mut c) = setup().await;
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let mut rep_client = app.login("rep").await;
+    rep_client.post("/customers", &[("name", "上海宏达"), ("kind", "enterprise")]).await;
+    let id = id_of(&app, "上海宏达").await;
+    let potential = dict_item(&app, "customer_status", "潜在客户").await.to_string();
+    // A rep changes the level but cannot set the status directly.
+    rep_client
+        .post(
+            &format!("/customers/{id}"),
+            &[("name", "上海宏达实业"), ("kind", "enterprise"), ("level", "4"), ("status_id", &potential)],
+        )
+        .await;
+    let (name, level, status): (String, i16, String) = sqlx::query_as(
+        "SELECT c.name, c.level, s.code FROM customers c JOIN dict_items s ON s.id = c.status_id WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((name.as_str(), level, status.as_str()), ("上海宏达实业", 4, "invalid"));
+    let history = rep_client.get(&format!("/customers/{id}?tab=history")).await.text_of("#tab-history");
+    assert!(history.contains("用户rep 把 客户级别 从 1 改为 4"), "{history}");
+    assert!(history.contains("把 客户名称 从 上海宏达 改为 上海宏达实业"));
+    // A super admin may set it, and that is written down too.
+    c.post(
+        &format!("/customers/{id}"),
+        &[("name", "上海宏达实业"), ("kind", "enterprise"), ("level", "4"), ("status_id", &potential)],
+    )
+    .await;
+    let status: String =
+        sqlx::query_scalar("SELECT s.code FROM customers c JOIN dict_items s ON s.id = c.status_id WHERE c.id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "potential");
+    assert!(
+        c.get(&format!("/customers/{id}?tab=history"))
+            .await
+            .text_of("#tab-history")
+            .contains("把 客户状态 从 无效客户 改为 潜在客户")
+    );
+    let _ = rep;
+}
+
+#[tokio::test]
+async fn a_parent_cannot_become_its_own_descendant() {
+    let (app, mut c) = setup().await;
+    c.post("/customers", &[("name", "集团"), ("kind", "enterprise")]).await;
+    c.post("/customers", &[("name", "子公司"), ("kind", "enterprise"), ("parent_q", "集团")]).await;
+    let group = id_of(&app, "集团").await;
+    let r = c
+        .post(&format!("/customers/{group}"), &[("name", "集团"), ("kind", "enterprise"), ("parent_q", "子公司")])
+        .await;
+    r.assert_status(422);
+    assert!(r.text_of(".field-error").contains("不能把自身或下级客户设为上级客户"));
+}
+
+#[tokio::test]
+async fn duplicate_names_block_and_phones_warn_until_confirmed() {
+    let (app, mut c) = setup().await;
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    customer(&app, "上海ABC科技", Some(rep)).await;
+    sqlx::query("UPDATE customers SET phone = '021-66668888'").execute(&app.db).await.unwrap();
+    // Name: blocked (default rule), matched loosely.
+    let r = c.post("/customers", &[("name", " 上海ＡＢＣ 科技 "), ("kind", "enterprise")]).await;
+    r.assert_status(422);
+    assert!(r.text_of(".field-error").contains("用户rep"), "names the owner: {}", r.text_of(".field-error"));
+    // Phone: a warning that can be confirmed.
+    let r = c.post("/customers", &[("name", "另一家公司"), ("kind", "enterprise"), ("phone", "02166668888")]).await;
+    r.assert_status(200);
+    assert!(r.has("#dup-warnings"));
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+    let r = c
+        .post(
+            "/customers",
+            &[("name", "另一家公司"), ("kind", "enterprise"), ("phone", "02166668888"), ("confirm_dup", "1")],
+        )
+        .await;
+    assert!(r.status.is_redirection());
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 2);
+}
+
+#[tokio::test]
+async fn creating_beyond_the_ownership_cap_is_refused() {
+    let (app, mut c) = setup().await;
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned) VALUES ($1, 1)")
+        .bind(admin)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    c.post("/customers", &[("name", "第一家"), ("kind", "enterprise")]).await;
+    let r = c.post("/customers", &[("name", "第二家"), ("kind", "enterprise")]).await;
+    r.assert_status(422);
+    assert!(r.text_of(".field-error").contains("上限"), "{}", r.text_of(".field-error"));
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+}
+
+#[tokio::test]
+async fn unique_custom_fields_refuse_a_repeated_value() {
+    let (app, mut c) = setup().await;
+    c.post(
+        "/admin/fields",
+        &[
+            ("entity", "customer"),
+            ("key", "tax_no"),
+            ("label_zh", "税号"),
+            ("label_en", "Tax no."),
+            ("kind", "text"),
+            ("is_unique", "1"),
+        ],
+    )
+    .await;
+    c.post("/customers", &[("name", "甲公司"), ("kind", "enterprise"), ("cf_tax_no", "91310000X")]).await;
+    let r = c.post("/customers", &[("name", "乙公司"), ("kind", "enterprise"), ("cf_tax_no", "91310000X")]).await;
+    r.assert_status(422);
+    assert!(r.text_of("[data-custom=cf_tax_no] .field-error").contains("不能重复"));
+    // Editing the first keeps its own value.
+    let first = id_of(&app, "甲公司").await;
+    c.post(
+        &format!("/customers/{first}"),
+        &[("name", "甲公司"), ("kind", "enterprise"), ("level", "2"), ("cf_tax_no", "91310000X")],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{first}"));
+}

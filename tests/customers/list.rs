@@ -1,0 +1,243 @@
+//! The list mechanism on customers: filters, custom-field filters, sorting, paging, scenes,
+//! column choice, bulk actions on ticked rows and on everything matching.
+
+use super::common::{Client, TestApp};
+use super::{customer, dict_item, id_of};
+
+async fn setup() -> (TestApp, Client, i64) {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let c = app.login("admin").await;
+    (app, c, admin)
+}
+
+fn names(r: &super::common::Resp) -> Vec<String> {
+    r.html()
+        .select(&scraper::Selector::parse("#list-table tbody tr[data-id] td:nth-child(2) a").unwrap())
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+#[tokio::test]
+async fn filters_narrow_the_list() {
+    let (app, mut c, admin) = setup().await;
+    let (gd, sz, bj) = (
+        dict_item(&app, "region", "广东").await,
+        dict_item(&app, "region", "深圳").await,
+        dict_item(&app, "region", "北京").await,
+    );
+    let potential = dict_item(&app, "customer_status", "潜在客户").await;
+    for (name, region, status, phone) in [
+        ("深圳一号", sz, None, "0755-1"),
+        ("广东二号", gd, Some(potential), "020-2"),
+        ("北京三号", bj, Some(potential), "010-3"),
+    ] {
+        let id = customer(&app, name, Some(admin)).await;
+        sqlx::query(
+            "UPDATE customers SET region_id = $2, status_id = COALESCE($3, status_id), phone = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(region)
+        .bind(status)
+        .bind(phone)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    // A province includes its cities.
+    let r = c.get(&format!("/customers?region={gd}")).await;
+    let mut n = names(&r);
+    n.sort();
+    assert_eq!(n, ["广东二号", "深圳一号"]);
+    let r = c.get(&format!("/customers?region={gd}&status={potential}")).await;
+    assert_eq!(names(&r), ["广东二号"]);
+    assert_eq!(names(&c.get("/customers?q=0755").await), ["深圳一号"], "keyword matches phones");
+    assert_eq!(names(&c.get("/customers?q=北京").await), ["北京三号"]);
+    assert!(names(&c.get("/customers?q=%25").await).is_empty(), "% is a literal, not a wildcard");
+    // Date ranges are local days.
+    sqlx::query("UPDATE customers SET created_at = '2026-01-31T17:00:00Z' WHERE name = '北京三号'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&c.get("/customers?created_from=2026-02-01&created_to=2026-02-01").await),
+        ["北京三号"],
+        "17:00Z is Feb 1st in +08:00"
+    );
+    // The filter form keeps what was chosen.
+    let r = c.get(&format!("/customers?region={gd}&q=号")).await;
+    assert_eq!(r.attr("#customer-filters input[name=q]", "value").as_deref(), Some("号"));
+    assert!(r.has(&format!("select[name=region] option[value=\"{gd}\"][selected]")));
+}
+
+#[tokio::test]
+async fn custom_fields_are_filters_and_columns() {
+    let (app, mut c, admin) = setup().await;
+    for (key, kind, opts) in [("budget", "decimal", ""), ("grade", "select", "a|甲|A\nb|乙|B"), ("note", "text", "")]
+    {
+        c.post(
+            "/admin/fields",
+            &[
+                ("entity", "customer"),
+                ("key", key),
+                ("label_zh", key),
+                ("label_en", key),
+                ("kind", kind),
+                ("options", opts),
+            ],
+        )
+        .await;
+    }
+    for (name, budget, grade, note) in
+        [("小单", "500", "b", "普通"), ("中单", "5000", "a", "重点跟进"), ("大单", "50000", "a", "重点")]
+    {
+        let id = customer(&app, name, Some(admin)).await;
+        sqlx::query("UPDATE customers SET custom = jsonb_build_object('budget', $2::text, 'grade', $3::text, 'note', $4::text) WHERE id = $1")
+            .bind(id).bind(budget).bind(grade).bind(note).execute(&app.db).await.unwrap();
+    }
+    let mut got = names(&c.get("/customers?cf_budget_from=1000&cf_budget_to=10000").await);
+    got.sort();
+    assert_eq!(got, ["中单"], "numeric range, not text comparison");
+    let mut got = names(&c.get("/customers?cf_grade=a").await);
+    got.sort();
+    assert_eq!(got, ["中单", "大单"]);
+    assert_eq!(names(&c.get("/customers?cf_note=跟进").await), ["中单"]);
+    // The filter panel offers them.
+    assert!(c.get("/customers").await.has("select[name=cf_grade] option[value=a]"));
+
+    // Show the custom column, put it first.
+    let form = c.get("/customers/columns").await;
+    assert!(form.has("tr[data-column=\"cf:budget\"]"));
+    c.post(
+        "/customers/columns",
+        &[
+            ("key", "name"),
+            ("order", "2"),
+            ("key", "cf:budget"),
+            ("order", "1"),
+            ("show", "name"),
+            ("show", "cf:budget"),
+        ],
+    )
+    .await
+    .assert_redirect("/customers");
+    let list = c.get("/customers?sort=name&dir=asc").await;
+    assert_eq!(list.text_of("#list-table thead th:nth-child(2)"), "budget");
+    assert_eq!(list.count("#list-table thead th"), 3, "checkbox + two chosen columns");
+    assert!(list.text_of("#list-table tbody").contains("50,000.00"));
+    // Another user still sees the defaults.
+    let other = app.user("other", app.root_dept().await, None, &["super"]).await;
+    let _ = other;
+    let mut o = app.login("other").await;
+    assert!(o.get("/customers").await.count("#list-table thead th") > 5);
+    // Reset.
+    c.post("/customers/columns/reset", &[]).await;
+    assert!(c.get("/customers").await.count("#list-table thead th") > 5);
+}
+
+#[tokio::test]
+async fn sorting_and_paging_keep_the_filter() {
+    let (app, mut c, admin) = setup().await;
+    for i in 0..45 {
+        customer(&app, &format!("客户{i:02}"), Some(admin)).await;
+    }
+    let r = c.get("/customers?q=客户&sort=name&dir=asc&per_page=20&page=3").await;
+    assert_eq!(names(&r), ["客户40", "客户41", "客户42", "客户43", "客户44"]);
+    assert!(r.text_of(".pager").contains("45"));
+    let prev = r.attr("a[rel=prev]", "href").unwrap();
+    assert!(prev.contains("q=%E5%AE%A2%E6%88%B7") && prev.contains("sort=name") && prev.contains("page=2"), "{prev}");
+    // An unknown sort key falls back to the default instead of reaching SQL.
+    c.get("/customers?sort=name;drop%20table%20users&dir=asc").await.assert_status(200);
+    let r = c.get("/customers?sort=name&dir=desc").await;
+    assert_eq!(names(&r)[0], "客户44");
+}
+
+#[tokio::test]
+async fn scenes_are_saved_renamed_made_default_and_deleted() {
+    let (app, mut c, admin) = setup().await;
+    let potential = dict_item(&app, "customer_status", "潜在客户").await;
+    let a = customer(&app, "潜在甲", Some(admin)).await;
+    customer(&app, "无效乙", Some(admin)).await;
+    sqlx::query("UPDATE customers SET status_id = $1 WHERE id = $2")
+        .bind(potential)
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let q = format!("status={potential}&page=2");
+    c.post("/customers/scenes", &[("name", "潜在客户"), ("query", &q)]).await;
+    let scene: (i64, String) = sqlx::query_as("SELECT id, query FROM list_scenes").fetch_one(&app.db).await.unwrap();
+    assert_eq!(scene.1, format!("status={potential}"), "paging is not part of a scene");
+    let list = c.get("/customers?scene=all").await;
+    assert!(list.text_of(".scene-tabs").contains("潜在客户"));
+    let r = c.get(&format!("/customers?status={potential}")).await;
+    assert!(r.text_of(".scene-tabs a.active").contains("潜在客户"), "the saved scene is highlighted");
+
+    c.post(&format!("/customers/scenes/{}/rename", scene.0), &[("name", "我的潜在")]).await;
+    c.post(&format!("/customers/scenes/{}/default", scene.0), &[]).await;
+    // Opening the list without a filter applies the default scene.
+    let r = c.get("/customers").await;
+    r.assert_redirect(&format!("/customers?status={potential}"));
+    assert_eq!(names(&c.get(&r.location()).await), ["潜在甲"]);
+    // Other users do not see it.
+    app.user("other", app.root_dept().await, None, &["super"]).await;
+    let mut o = app.login("other").await;
+    o.get("/customers").await.assert_status(200);
+    assert!(!o.get("/customers").await.text_of(".scene-tabs").contains("我的潜在"));
+    o.post(&format!("/customers/scenes/{}/delete", scene.0), &[]).await;
+    assert_eq!(app.count("SELECT count(*) FROM list_scenes").await, 1, "cannot delete someone else's scene");
+    c.post(&format!("/customers/scenes/{}/delete", scene.0), &[]).await;
+    assert_eq!(app.count("SELECT count(*) FROM list_scenes").await, 0);
+    c.get("/customers").await.assert_status(200);
+}
+
+#[tokio::test]
+async fn system_scenes_mine_starred_and_shared() {
+    let (app, mut c, admin) = setup().await;
+    let other = app.user("other", app.root_dept().await, None, &["rep"]).await;
+    let mine = customer(&app, "我的客户", Some(admin)).await;
+    let theirs = customer(&app, "别人的客户", Some(other)).await;
+    assert_eq!(names(&c.get("/customers?scene=mine").await), ["我的客户"]);
+    c.post(&format!("/customers/{theirs}/star"), &[]).await;
+    assert_eq!(names(&c.get("/customers?scene=starred").await), ["别人的客户"]);
+    sqlx::query("INSERT INTO record_shares (entity, record_id, user_id) VALUES ('customer', $1, $2)")
+        .bind(mine)
+        .bind(other)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut o = app.login("other").await;
+    let mut shared = names(&o.get("/customers?scene=shared").await);
+    shared.sort();
+    assert_eq!(shared, ["我的客户"]);
+    let mut all = names(&o.get("/customers?scene=all").await);
+    all.sort();
+    assert_eq!(all, ["别人的客户", "我的客户"], "own plus shared");
+}
+
+#[tokio::test]
+async fn bulk_actions_on_ticked_rows_and_on_everything_matching() {
+    let (app, mut c, admin) = setup().await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(customer(&app, &format!("批量{i:02}"), Some(admin)).await);
+    }
+    customer(&app, "不相干", Some(admin)).await;
+    let (a, b) = (ids[0].to_string(), ids[1].to_string());
+    c.post("/customers/bulk/star", &[("ids", &a), ("ids", &b), ("filter", "scene=all")])
+        .await
+        .assert_redirect("/customers?scene=all");
+    assert_eq!(app.count("SELECT count(*) FROM stars").await, 2);
+    // Everything matching the filter, beyond the first page.
+    let r = c.post("/customers/bulk/delete", &[("all", "1"), ("filter", "q=批量&per_page=20")]).await;
+    assert!(r.location().starts_with("/customers?q="));
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE deleted_at IS NOT NULL").await, 30);
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE deleted_at IS NULL").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM operation_logs WHERE action = 'delete' AND entity = 'customer'").await,
+        30
+    );
+    let _ = id_of;
+}

@@ -1,0 +1,63 @@
+//! Delete to the recycle bin, restore, permanent delete (its own permission).
+
+use super::common::TestApp;
+use super::customer;
+
+#[tokio::test]
+async fn delete_restore_and_purge() {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let admin = app.admin().await;
+    let mgr = app.user("mgr", root, None, &["manager"]).await;
+    let id = customer(&app, "待删除公司", Some(mgr)).await;
+    let child = customer(&app, "子公司", Some(mgr)).await;
+    sqlx::query("UPDATE customers SET parent_id = $1 WHERE id = $2")
+        .bind(id)
+        .bind(child)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO stars (user_id, entity, record_id) VALUES ($1, 'customer', $2)")
+        .bind(mgr)
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let mut m = app.login("mgr").await;
+    m.post(&format!("/customers/{id}/delete"), &[]).await.assert_redirect("/customers");
+    m.get(&format!("/customers/{id}")).await.assert_status(404);
+    let bin = m.get("/customers/recycle").await;
+    let row = bin.text_of(&format!("#recycle-table tr[data-id=\"{id}\"]"));
+    assert!(row.contains("待删除公司") && row.contains("用户mgr"), "shows who deleted it: {row}");
+    assert!(!bin.has("button[formaction=\"/customers/recycle/purge\"]"), "managers lack permanent delete");
+    m.post("/customers/recycle/purge", &[("ids", &id.to_string())]).await.assert_status(403);
+
+    m.post("/customers/recycle/restore", &[("ids", &id.to_string())]).await;
+    m.get(&format!("/customers/{id}")).await.assert_status(200);
+
+    m.post(&format!("/customers/{id}/delete"), &[]).await;
+    let mut a = app.login("admin").await;
+    a.post("/customers/recycle/purge", &[("ids", &id.to_string())]).await;
+    assert_eq!(app.count(&format!("SELECT count(*) FROM customers WHERE id = {id}")).await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM stars").await, 0, "dependent rows go too");
+    let parent: Option<i64> = sqlx::query_scalar("SELECT parent_id FROM customers WHERE id = $1")
+        .bind(child)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(parent, None);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM operation_logs WHERE entity = 'customer' AND entity_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["delete", "restore", "delete", "purge"]);
+    // Purging a live customer does nothing.
+    a.post("/customers/recycle/purge", &[("ids", &child.to_string())]).await;
+    assert_eq!(app.count(&format!("SELECT count(*) FROM customers WHERE id = {child}")).await, 1);
+    let _ = admin;
+}
