@@ -58,6 +58,8 @@ impl LogRow {
             let field = field_label(lang, &self.entity, &c.field);
             let (old, new) = (show(lang, &c.old), show(lang, &c.new));
             out.push(if c.old.is_null() && self.action != "update" {
+                // A line of its own: in English the label starts with a capital.
+                let field = if lang == Lang::En { capitalise(&field) } else { field };
                 lang.tf("audit.sentence.set", &[("field", &field), ("new", &new)])
             } else {
                 lang.tf("audit.sentence.change", &[("actor", &actor), ("field", &field), ("old", &old), ("new", &new)])
@@ -73,6 +75,14 @@ pub fn field_label(lang: Lang, entity: &str, field: &str) -> String {
         .or_else(|| lang.try_t(&format!("field.{field}")))
         .map(str::to_string)
         .unwrap_or_else(|| field.to_string())
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 fn show(lang: Lang, v: &Value) -> String {
