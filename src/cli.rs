@@ -176,6 +176,7 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
         seed::demo::print_logins();
     }
     let state = app::AppState::new(pool, cfg);
+    let _jobs = crate::jobs::spawn(state.db.clone(), state.config.clone());
     let router = app::router(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

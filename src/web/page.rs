@@ -29,6 +29,8 @@ pub struct PageCtx {
     pub path: String,
     pub nav: Vec<NavItem>,
     pub admin_nav: Vec<NavItem>,
+    /// Unread notifications of the logged-in user (the bell).
+    pub unread: i64,
     pub tz: FixedOffset,
     pub session: Session,
 }
@@ -38,6 +40,10 @@ impl PageCtx {
         let csrf = csrf::token(session).await.unwrap_or_default();
         let flash = flash::take(session).await;
         let (nav, admin_nav) = nav::for_user(req, path);
+        let unread = match &req.user {
+            Some(u) => crate::notify::unread_count(&st.db, u.id).await.unwrap_or(0),
+            None => 0,
+        };
         PageCtx {
             user: req.user.clone(),
             lang: req.lang,
@@ -46,6 +52,7 @@ impl PageCtx {
             path: path.to_string(),
             nav,
             admin_nav,
+            unread,
             tz: st.config.timezone,
             session: session.clone(),
         }
