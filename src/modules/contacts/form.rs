@@ -1,0 +1,409 @@
+//! Creating and editing contacts: validation, the customer they belong to, primary flag, audit.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+
+use super::model::{self, Contact, ContactInput, DICTS, ENTITY};
+use super::repo;
+use crate::access::{DataScope, Module};
+use crate::app::AppState;
+use crate::audit::{self, Entry};
+use crate::auth::CurrentUser;
+use crate::dicts::Dicts;
+use crate::error::{AppError, AppResult};
+use crate::fields::{self, FieldDef, FieldInput};
+use crate::modules::admin::users::repo as users;
+use crate::modules::customers::model::{Customer, dict_audit};
+use crate::modules::customers::repo as customers;
+use crate::web::flash::Kind;
+use crate::web::i18n::Lang;
+use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+
+#[derive(Template)]
+#[template(path = "contacts/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    /// The contact being edited; None when creating.
+    current: Option<Contact>,
+    form: FormData,
+    errors: FormErrors,
+    salutations: Vec<SelectOpt>,
+    custom: Vec<FieldInput>,
+}
+
+impl FormPage {
+    fn genders(&self) -> Vec<SelectOpt> {
+        vec![
+            SelectOpt::new("male", self.ctx.t("user.gender.male")),
+            SelectOpt::new("female", self.ctx.t("user.gender.female")),
+        ]
+    }
+
+    fn is_checked(&self, name: &str) -> bool {
+        matches!(self.form.get(name), "1" | "on" | "true" | "yes")
+    }
+
+    fn is_primary(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.is_primary)
+    }
+
+    /// Where "cancel" goes: the contact, else the customer it was started from, else the list.
+    fn back(&self) -> String {
+        match (&self.current, self.form.get("customer_id").parse::<i64>()) {
+            (Some(c), _) => format!("/contacts/{}", c.id),
+            (None, Ok(cid)) => format!("/customers/{cid}?tab=contacts"),
+            _ => "/contacts".to_string(),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    st: &'a AppState,
+    user: &'a CurrentUser,
+    /// The user's contact scope (the contact itself).
+    scope: DataScope,
+    /// The user's customer scope (which customers may be picked).
+    customer_scope: DataScope,
+    dicts: Dicts,
+    defs: Vec<FieldDef>,
+}
+
+impl<'a> Ctx<'a> {
+    async fn load(st: &'a AppState, user: &'a CurrentUser) -> AppResult<Ctx<'a>> {
+        Ok(Ctx {
+            scope: DataScope::resolve(&st.db, user, Module::Contacts).await?,
+            customer_scope: DataScope::resolve(&st.db, user, Module::Customers).await?,
+            dicts: Dicts::load(&st.db, DICTS).await?,
+            defs: fields::defs(&st.db, ENTITY).await?,
+            st,
+            user,
+        })
+    }
+
+    async fn page(
+        self,
+        ctx: PageCtx,
+        current: Option<Contact>,
+        form: FormData,
+        errors: FormErrors,
+        submitted: bool,
+    ) -> AppResult<FormPage> {
+        let user_opts = users::options(&self.st.db, true).await?;
+        let stored = current.as_ref().map(|c| c.custom.0.clone()).unwrap_or_default();
+        let submitted = submitted.then(|| form.pairs().to_vec());
+        let custom = fields::inputs(
+            &self.defs,
+            &stored,
+            submitted.as_deref(),
+            &errors,
+            ctx.lang,
+            self.st.config.timezone,
+            &user_opts,
+        );
+        let salutations = self.dicts.options("salutation", ctx.lang, current.as_ref().and_then(|c| c.salutation_id));
+        Ok(FormPage { ctx, current, form, errors, salutations, custom })
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewQuery {
+    #[serde(default)]
+    customer_id: String,
+}
+
+pub async fn new(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    let mut form = FormData::default();
+    if let Ok(cid) = q.customer_id.trim().parse::<i64>() {
+        // Prefill only a customer the user may add contacts to; anything else starts blank.
+        if let Ok(customer) = customer_for_write(&c, cid).await? {
+            form.set("customer_id", customer.id.to_string());
+            form.set("customer_q", customer.name);
+        }
+    }
+    let errors = FormErrors::new(ctx.lang);
+    render(c.page(ctx, None, form, errors, false).await?)
+}
+
+pub async fn edit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    let contact = writable(&st, &c.scope, id).await?;
+    let form = contact.to_form();
+    let errors = FormErrors::new(ctx.lang);
+    render(c.page(ctx, Some(contact), form, errors, false).await?)
+}
+
+/// A live contact the user may change: visible (else 404), owner in scope or a read-write team
+/// place on it or its customer (else 403), and its customer not frozen.
+pub async fn writable(st: &AppState, scope: &DataScope, id: i64) -> AppResult<Contact> {
+    let c = repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)?;
+    if !repo::can_write(&st.db, scope, &c).await? {
+        return Err(AppError::Forbidden);
+    }
+    if c.customer_frozen {
+        return Err(AppError::Conflict("contact.error.frozen"));
+    }
+    Ok(c)
+}
+
+/// Why a customer cannot take a contact from this user, as the form error's i18n key.
+async fn customer_for_write(c: &Ctx<'_>, id: i64) -> AppResult<Result<Customer, &'static str>> {
+    let Some(customer) = customers::find_visible(&c.st.db, &c.customer_scope, id, false).await? else {
+        return Ok(Err("contact.error.customer_unknown"));
+    };
+    if !c.customer_scope.can_write(&c.st.db, "customer", id, customer.owner_id).await? {
+        return Ok(Err("contact.error.customer_readonly"));
+    }
+    if customer.frozen {
+        return Ok(Err("contact.error.customer_frozen"));
+    }
+    Ok(Ok(customer))
+}
+
+/// The customer from the hidden id (picked from suggestions, or prefilled) or the typed code /
+/// name, among customers visible to the user; it must be one the user may change.
+async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors) -> AppResult<Option<Customer>> {
+    let typed = form.get("customer_q").trim();
+    let hidden = form.get("customer_id").trim().parse::<i64>().ok();
+    let by_id = match hidden {
+        Some(cid) => customers::find_visible(&c.st.db, &c.customer_scope, cid, false)
+            .await?
+            .filter(|cu| typed.is_empty() || cu.name == typed)
+            .map(|cu| cu.id),
+        None => None,
+    };
+    let id = match by_id {
+        Some(id) => Some(id),
+        None if typed.is_empty() => {
+            errors.add("customer_q", "form.required");
+            return Ok(None);
+        }
+        None => customers::find_by_code_or_name(&c.st.db, &c.customer_scope, typed).await?,
+    };
+    let Some(id) = id else {
+        errors.add("customer_q", "contact.error.customer_unknown");
+        return Ok(None);
+    };
+    match customer_for_write(c, id).await? {
+        Ok(customer) => Ok(Some(customer)),
+        Err(key) => {
+            errors.add("customer_q", key);
+            Ok(None)
+        }
+    }
+}
+
+pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    save(c, ctx, &req, None, form).await
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> AppResult<Response> {
+    let user = req.user()?;
+    let c = Ctx::load(&st, user).await?;
+    let current = writable(&st, &c.scope, id).await?;
+    save(c, ctx, &req, Some(current), form).await
+}
+
+async fn save(
+    c: Ctx<'_>,
+    ctx: PageCtx,
+    req: &RequestCtx,
+    current: Option<Contact>,
+    form: FormData,
+) -> AppResult<Response> {
+    let st = c.st;
+    let mut errors = FormErrors::new(ctx.lang);
+    let mut input = model::check(&form, &c.dicts, current.as_ref(), &mut errors);
+    let active_users: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
+    input.custom = fields::parse(&c.defs, form.pairs(), st.config.timezone, &active_users, &mut errors);
+    // The customer: a contact keeps its customer unless another one is chosen, which the user
+    // must be allowed to change.
+    let unchanged = current.as_ref().filter(|cur| {
+        let typed = form.get("customer_q").trim();
+        match form.get("customer_id").trim().parse::<i64>().ok() {
+            Some(h) => h == cur.customer_id && (typed.is_empty() || typed == cur.customer_name),
+            None => typed == cur.customer_name,
+        }
+    });
+    let customer: Option<(i64, Option<i64>)> = match unchanged {
+        Some(cur) => Some((cur.customer_id, cur.customer_owner_id)),
+        None => resolve_customer(&c, &form, &mut errors).await?.map(|cu| (cu.id, cu.owner_id)),
+    };
+    input.customer_id = customer.map(|(id, _)| id);
+
+    let mut tx = st.db.begin().await?;
+    let id = current.as_ref().map(|cur| cur.id);
+    if let Some(id) = id {
+        repo::lock(&mut tx, id).await?;
+    }
+    fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
+    let Some((customer_id, customer_owner)) = customer.filter(|_| errors.is_empty()) else {
+        drop(tx);
+        let page = c.page(ctx, current, form, errors, true).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+    };
+
+    let saved_id = match &current {
+        None => insert(&mut tx, &c, &input, customer_id, customer_owner, req).await?,
+        Some(cur) => {
+            update_existing(&mut tx, &c, cur, &input, customer_id, customer_owner, req).await?;
+            cur.id
+        }
+    };
+    tx.commit().await?;
+    ctx.flash_text(
+        Kind::Success,
+        ctx.tf1(if current.is_none() { "contact.created" } else { "contact.saved" }, "name", &input.name),
+    )
+    .await;
+    Ok(Redirect::to(&format!("/contacts/{saved_id}")).into_response())
+}
+
+/// A new contact belongs to its customer's owner; the customer's first contact becomes primary.
+async fn insert(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    input: &ContactInput,
+    customer_id: i64,
+    owner: Option<i64>,
+    req: &RequestCtx,
+) -> AppResult<i64> {
+    repo::lock_customer(tx, customer_id).await?;
+    let id = repo::insert(tx, input, customer_id, owner, c.user.id).await?;
+    if input.make_primary {
+        repo::set_primary(tx, id, customer_id).await?;
+    } else {
+        repo::ensure_primary(tx, &[customer_id]).await?;
+    }
+    let is_primary: bool =
+        sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
+    diff(Entry::new(ENTITY, id, "create"), &[], &after).write(tx, Some(c.user.id), req.ip.as_deref()).await?;
+    Ok(id)
+}
+
+async fn update_existing(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    cur: &Contact,
+    input: &ContactInput,
+    customer_id: i64,
+    customer_owner: Option<i64>,
+    req: &RequestCtx,
+) -> AppResult<()> {
+    let moved = customer_id != cur.customer_id;
+    // Moved to another customer: it follows the new customer's owner unless transferred on its own.
+    let owner = if moved && !cur.owner_locked { customer_owner } else { cur.owner_id };
+    let mut locked = vec![cur.customer_id, customer_id];
+    locked.sort_unstable();
+    locked.dedup();
+    for cid in &locked {
+        repo::lock_customer(tx, *cid).await?;
+    }
+    let before = snapshot(tx, c, &cur.to_input(), cur.customer_id, cur.owner_id, cur.is_primary).await?;
+    repo::update(tx, cur.id, input, customer_id, owner, moved).await?;
+    let mut entries = Vec::new();
+    if input.make_primary && (moved || !cur.is_primary) {
+        if let Some((prev, _)) = repo::set_primary(tx, cur.id, customer_id).await? {
+            entries.push(Entry::new(ENTITY, prev, "update").change("primary", true, false));
+        }
+    }
+    // The old customer may have lost its primary, the new one may have none yet.
+    repo::ensure_primary(tx, &locked).await?;
+    let is_primary: bool =
+        sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(cur.id).fetch_one(&mut *tx).await?;
+    let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
+    let entry = diff(Entry::new(ENTITY, cur.id, "update"), &before, &after);
+    if entry.has_changes() {
+        entry.write(tx, Some(c.user.id), req.ip.as_deref()).await?;
+    }
+    for e in entries {
+        e.write(tx, Some(c.user.id), req.ip.as_deref()).await?;
+    }
+    Ok(())
+}
+
+/// Field → shown value, for the history. Dictionary values and fixed labels keep both languages.
+async fn snapshot(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    input: &ContactInput,
+    customer_id: i64,
+    owner: Option<i64>,
+    is_primary: bool,
+) -> AppResult<Vec<(String, Value)>> {
+    let customer: Option<String> = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+        .bind(customer_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let mut out: Vec<(String, Value)> = vec![
+        ("name".into(), json!(input.name)),
+        ("customer".into(), audit::opt(customer)),
+        ("salutation".into(), dict_audit(&c.dicts, input.salutation_id)),
+        (
+            "gender".into(),
+            match input.gender.as_deref() {
+                Some(g) => bilingual(&format!("user.gender.{g}")),
+                None => Value::Null,
+            },
+        ),
+    ];
+    for (col, v) in &input.texts {
+        out.push((col.to_string(), audit::opt(v.clone())));
+    }
+    out.push(("birthday".into(), audit::opt(input.birthday.map(|d| d.to_string()))));
+    out.push(("decision_maker".into(), json!(input.decision_maker)));
+    out.push(("primary".into(), json!(is_primary)));
+    out.push(("owner".into(), audit::opt(users::name_of(tx, owner).await?)));
+    let names: HashMap<i64, String> = HashMap::new();
+    for def in &c.defs {
+        let shown = if def.kind() == fields::Kind::User {
+            input.custom.get(&def.key).map(|v| v.to_string()).unwrap_or_default()
+        } else {
+            fields::display(def, input.custom.get(&def.key), Lang::Zh, c.st.config.timezone, &names)
+        };
+        out.push((def.label_zh.clone(), if shown.is_empty() { Value::Null } else { json!(shown) }));
+    }
+    Ok(out)
+}
+
+/// A catalog text in both languages, for the history.
+fn bilingual(key: &str) -> Value {
+    json!({ "zh": Lang::Zh.t(key), "en": Lang::En.t(key) })
+}
+
+fn diff(mut entry: Entry, before: &[(String, Value)], after: &[(String, Value)]) -> Entry {
+    for (field, new) in after {
+        let old = before.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        entry = entry.change(field, old, new.clone());
+    }
+    entry
+}

@@ -1,0 +1,350 @@
+//! Contact SQL. Every read of contacts goes through `DataScope::push_visible_child` (a contact is
+//! visible through its owner, its own team and shares, or its customer's team and shares).
+
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+
+use super::model::{Contact, ContactInput, ENTITY, TEXT_FIELDS};
+use crate::access::DataScope;
+
+/// Columns of `Contact`; the FROM clause joins the customer and the names the row shows.
+pub const SELECT: &str = "SELECT ct.id, ct.customer_id, cu.name AS customer_name, cu.code AS customer_code,
+       cu.owner_id AS customer_owner_id, cu.frozen AS customer_frozen, ct.name, ct.salutation_id, ct.gender,
+       ct.position, ct.department, ct.phone, ct.mobile, ct.email, ct.wechat, ct.address, ct.birthday,
+       ct.decision_maker, ct.is_primary, ct.notes, ct.custom, ct.owner_id, o.name AS owner_name,
+       od.name AS owner_dept, ct.owner_locked, ct.last_followup_at, ct.next_contact_at, cb.name AS created_by_name,
+       ct.created_at, ct.updated_at, ct.deleted_at, db.name AS deleted_by_name";
+
+pub const FROM: &str = "FROM contacts ct
+       JOIN customers cu ON cu.id = ct.customer_id
+       LEFT JOIN users o ON o.id = ct.owner_id
+       LEFT JOIN departments od ON od.id = o.dept_id
+       LEFT JOIN users cb ON cb.id = ct.created_by
+       LEFT JOIN users db ON db.id = ct.deleted_by";
+
+/// Live contacts: not deleted, and their customer not in the recycle bin either.
+pub const LIVE: &str = "ct.deleted_at IS NULL AND cu.deleted_at IS NULL";
+
+/// Append the visibility predicate for alias `ct`.
+pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
+    scope.push_visible_child(q, "ct", ENTITY, "customer_id", "customer");
+}
+
+/// A contact the scope may see; `deleted` picks the recycle bin instead of live records.
+pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Contact>> {
+    let mut q = QueryBuilder::new(SELECT);
+    q.push(" ").push(FROM).push(" WHERE ct.id = ").push_bind(id);
+    if deleted {
+        q.push(" AND ct.deleted_at IS NOT NULL AND ");
+    } else {
+        q.push(" AND ").push(LIVE).push(" AND ");
+    }
+    push_visible(&mut q, scope);
+    q.build_query_as().fetch_optional(db).await
+}
+
+/// Live contacts of one customer, primary first (the customer's Contacts tab; the caller knows
+/// the customer is visible).
+pub async fn for_customer(db: &PgPool, customer_id: i64) -> sqlx::Result<Vec<Contact>> {
+    let mut q = QueryBuilder::new(SELECT);
+    q.push(" ").push(FROM).push(" WHERE ct.customer_id = ").push_bind(customer_id);
+    q.push(" AND ct.deleted_at IS NULL ORDER BY ct.is_primary DESC, ct.name, ct.id LIMIT 500");
+    q.build_query_as().fetch_all(db).await
+}
+
+/// May the user change this (visible) contact: the owner is in scope or a read-write team place,
+/// on the contact or on its customer. Frozen customers are checked separately.
+pub async fn can_write(db: &PgPool, scope: &DataScope, c: &Contact) -> sqlx::Result<bool> {
+    Ok(scope.can_write(db, ENTITY, c.id, c.owner_id).await?
+        || scope.can_write(db, "customer", c.customer_id, c.customer_owner_id).await?)
+}
+
+/// Of `ids`, those the user may change (see `can_write`) whose customer is not frozen.
+/// `deleted` picks recycle-bin rows instead of live ones.
+pub async fn writable_ids(db: &PgPool, scope: &DataScope, ids: &[i64], deleted: bool) -> sqlx::Result<Vec<i64>> {
+    let mut q = QueryBuilder::new(
+        "SELECT ct.id FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ct.id = ANY(",
+    );
+    q.push_bind(ids.to_vec()).push(") AND NOT cu.frozen AND ");
+    if deleted {
+        q.push("ct.deleted_at IS NOT NULL AND ");
+    } else {
+        q.push(LIVE).push(" AND ");
+    }
+    push_visible(&mut q, scope);
+    if let Some(owners) = &scope.owners {
+        q.push(" AND (ct.owner_id = ANY(").push_bind(owners.clone());
+        q.push(") OR cu.owner_id = ANY(").push_bind(owners.clone());
+        for (entity, column) in [("contact", "ct.id"), ("customer", "ct.customer_id")] {
+            q.push(format_args!(") OR {column} = ANY(ARRAY(SELECT record_id FROM record_members WHERE entity = "))
+                .push_bind(entity)
+                .push(" AND access = 'write' AND user_id = ")
+                .push_bind(scope.user_id)
+                .push(" AND (expires_at IS NULL OR expires_at > now()))");
+        }
+        q.push("))");
+    }
+    q.build_query_scalar().fetch_all(db).await
+}
+
+/// Lock the customer row while its contacts' primary flag changes (one change at a time).
+pub async fn lock_customer(tx: &mut PgConnection, customer_id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1 FROM customers WHERE id = $1 FOR NO KEY UPDATE").bind(customer_id).execute(tx).await?;
+    Ok(())
+}
+
+/// Lock the contact row for a write in this transaction.
+pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE").bind(id).execute(tx).await?;
+    Ok(())
+}
+
+fn columns() -> String {
+    let mut cols = vec!["name", "customer_id", "salutation_id", "gender"];
+    cols.extend(TEXT_FIELDS.iter().map(|(c, _)| *c));
+    cols.extend(["birthday", "decision_maker", "custom"]);
+    cols.join(", ")
+}
+
+fn push_values(q: &mut QueryBuilder<'_, Postgres>, input: &ContactInput, customer_id: i64) {
+    let mut s = q.separated(", ");
+    s.push_bind(input.name.clone());
+    s.push_bind(customer_id);
+    s.push_bind(input.salutation_id);
+    s.push_bind(input.gender.clone());
+    for (col, _) in TEXT_FIELDS {
+        s.push_bind(input.text(col).map(str::to_string));
+    }
+    s.push_bind(input.birthday);
+    s.push_bind(input.decision_maker);
+    s.push_bind(sqlx::types::Json(input.custom.clone()));
+}
+
+pub async fn insert(
+    tx: &mut PgConnection,
+    input: &ContactInput,
+    customer_id: i64,
+    owner_id: Option<i64>,
+    created_by: i64,
+) -> sqlx::Result<i64> {
+    let mut q = QueryBuilder::new(format!("INSERT INTO contacts ({}, owner_id, created_by) VALUES (", columns()));
+    push_values(&mut q, input, customer_id);
+    q.push(", ").push_bind(owner_id);
+    q.push(", ").push_bind(created_by);
+    q.push(") RETURNING id");
+    q.build_query_scalar().fetch_one(tx).await
+}
+
+/// Save an edit; a contact moved to another customer leaves its primary place behind.
+pub async fn update(
+    tx: &mut PgConnection,
+    id: i64,
+    input: &ContactInput,
+    customer_id: i64,
+    owner_id: Option<i64>,
+    moved: bool,
+) -> sqlx::Result<()> {
+    let mut q = QueryBuilder::new(format!("UPDATE contacts SET ({}, owner_id) = ROW(", columns()));
+    push_values(&mut q, input, customer_id);
+    q.push(", ").push_bind(owner_id).push(")");
+    if moved {
+        q.push(", is_primary = false");
+    }
+    q.push(" WHERE id = ").push_bind(id);
+    q.build().execute(tx).await?;
+    Ok(())
+}
+
+/// The live primary contact of a customer, if any.
+pub async fn primary_of(tx: &mut PgConnection, customer_id: i64) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as("SELECT id, name FROM contacts WHERE customer_id = $1 AND is_primary AND deleted_at IS NULL")
+        .bind(customer_id)
+        .fetch_optional(tx)
+        .await
+}
+
+/// Make `id` the primary contact of its customer; the previous one stops being primary first, so
+/// the one-primary index never trips. Returns the previous primary (id, name). Call with the
+/// customer locked (`lock_customer`).
+pub async fn set_primary(tx: &mut PgConnection, id: i64, customer_id: i64) -> sqlx::Result<Option<(i64, String)>> {
+    let previous = primary_of(&mut *tx, customer_id).await?.filter(|(p, _)| *p != id);
+    sqlx::query("UPDATE contacts SET is_primary = false WHERE customer_id = $1 AND is_primary AND deleted_at IS NULL AND id <> $2")
+        .bind(customer_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE contacts SET is_primary = true WHERE id = $1 AND NOT is_primary")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(previous)
+}
+
+/// Customers among `customer_ids` with live contacts but no primary get their earliest live
+/// contact as primary (a customer's first contact; after the primary was deleted or moved).
+pub async fn ensure_primary(tx: &mut PgConnection, customer_ids: &[i64]) -> sqlx::Result<()> {
+    if customer_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE contacts SET is_primary = true WHERE id IN (
+           SELECT DISTINCT ON (c.customer_id) c.id FROM contacts c
+           WHERE c.customer_id = ANY($1) AND c.deleted_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM contacts p
+                             WHERE p.customer_id = c.customer_id AND p.is_primary AND p.deleted_at IS NULL)
+           ORDER BY c.customer_id, c.created_at, c.id)",
+    )
+    .bind(customer_ids)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn is_starred(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn starred_among(db: &PgPool, user_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+/// Star (`on`) or unstar the contacts.
+pub async fn set_star(db: &PgPool, user_id: i64, ids: &[i64], on: bool) -> sqlx::Result<()> {
+    if on {
+        sqlx::query(
+            "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(ids)
+        .execute(db)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
+            .bind(user_id)
+            .bind(ENTITY)
+            .bind(ids)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Move to the recycle bin, with one audit row per contact. A deleted primary contact hands the
+/// flag to its customer's earliest remaining contact.
+pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let customers: Vec<i64> = sqlx::query_scalar(
+        "WITH gone AS (
+           UPDATE contacts SET deleted_at = now(), deleted_by = $2, is_primary = false
+           WHERE id = ANY($1) AND deleted_at IS NULL RETURNING id, customer_id),
+         logged AS (
+           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+           SELECT 'contact', id, $2, 'delete', $3 FROM gone)
+         SELECT customer_id FROM gone",
+    )
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .fetch_all(&mut *tx)
+    .await?;
+    let n = customers.len() as u64;
+    let mut customers = customers;
+    customers.sort_unstable();
+    customers.dedup();
+    ensure_primary(tx, &customers).await?;
+    Ok(n)
+}
+
+pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let customers: Vec<i64> = sqlx::query_scalar(
+        "WITH back AS (
+           UPDATE contacts SET deleted_at = NULL, deleted_by = NULL, is_primary = false
+           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id, customer_id),
+         logged AS (
+           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+           SELECT 'contact', id, $2, 'restore', $3 FROM back)
+         SELECT customer_id FROM back",
+    )
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .fetch_all(&mut *tx)
+    .await?;
+    let n = customers.len() as u64;
+    let mut customers = customers;
+    customers.sort_unstable();
+    customers.dedup();
+    ensure_primary(tx, &customers).await?;
+    Ok(n)
+}
+
+/// Remove deleted contacts for good, with their stars, team places and shares. The history rows
+/// stay (the audit trail outlives the record), and so do follow-ups (they belong to the
+/// customer's timeline too).
+pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM contacts WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    delete_rows(tx, &ids).await?;
+    sqlx::query(
+        "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT 'contact', unnest($1::bigint[]), $2, 'purge', $3",
+    )
+    .bind(&ids)
+    .bind(by)
+    .bind(ip)
+    .execute(&mut *tx)
+    .await?;
+    Ok(ids.len() as u64)
+}
+
+async fn delete_rows(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
+    for sql in [
+        "DELETE FROM stars WHERE entity = 'contact' AND record_id = ANY($1)",
+        "DELETE FROM record_members WHERE entity = 'contact' AND record_id = ANY($1)",
+        "DELETE FROM record_shares WHERE entity = 'contact' AND record_id = ANY($1)",
+        "DELETE FROM attachments WHERE entity = 'contact' AND record_id = ANY($1)",
+        "DELETE FROM contacts WHERE id = ANY($1)",
+    ] {
+        sqlx::query(sql).bind(ids).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// For the customers' permanent delete: remove every contact of these customers (live or
+/// deleted) with their stars, team places and shares, before the customers themselves go.
+pub async fn purge_for_customers(tx: &mut PgConnection, customer_ids: &[i64]) -> sqlx::Result<u64> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE customer_id = ANY($1) FOR UPDATE")
+        .bind(customer_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    delete_rows(tx, &ids).await?;
+    Ok(ids.len() as u64)
+}
+
+/// Give the contacts a new owner and mark them transferred on their own (they no longer follow
+/// their customer's owner). Returns (id, name, old owner name) of the contacts that changed.
+pub async fn transfer(tx: &mut PgConnection, ids: &[i64], to: i64) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
+    sqlx::query_as(
+        "WITH old AS (
+           SELECT ct.id, o.name AS old_owner FROM contacts ct LEFT JOIN users o ON o.id = ct.owner_id
+           WHERE ct.id = ANY($1) AND ct.deleted_at IS NULL FOR UPDATE OF ct)
+         UPDATE contacts ct SET owner_id = $2, owner_locked = true
+         FROM old WHERE ct.id = old.id
+         RETURNING ct.id, ct.name, old.old_owner",
+    )
+    .bind(ids)
+    .bind(to)
+    .fetch_all(tx)
+    .await
+}
