@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod app;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -11,10 +12,13 @@ pub mod db;
 pub mod dicts;
 pub mod error;
 pub mod fields;
+pub mod jobs;
 pub mod list;
 pub mod modules;
+pub mod notify;
 pub mod numbering;
 pub mod seed;
+pub mod timeline;
 pub mod web;
 
 pub use app::{AppState, router};

@@ -71,6 +71,8 @@ impl fmt::Display for Action {
 pub enum Module {
     Dashboard,
     Customers,
+    Contacts,
+    Followups,
     Org,
     Roles,
     Logs,
@@ -133,6 +135,7 @@ pub struct ModuleDef {
 use Action::*;
 
 const VIEW: &[Action] = &[View];
+const CONTACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const MANAGE: &[Action] = &[Manage];
 
@@ -157,6 +160,29 @@ pub const MODULES: &[ModuleDef] = &[
             ("rep", &[View, Create, Edit, Delete, Transfer]),
             ("readonly", VIEW),
         ],
+    },
+    ModuleDef {
+        module: Module::Contacts,
+        code: "contacts",
+        group: Group::Business,
+        actions: CONTACT_ACTIONS,
+        scoped: true,
+        defaults: &[
+            ("director", CONTACT_ACTIONS),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Import, Export]),
+            ("rep", &[View, Create, Edit, Delete, Transfer]),
+            ("readonly", VIEW),
+        ],
+    },
+    // Follow-up records (跟进记录): who may read the follow-up pages; adding one needs the right
+    // to change the record it is about.
+    ModuleDef {
+        module: Module::Followups,
+        code: "followups",
+        group: Group::Business,
+        actions: VIEW,
+        scoped: true,
+        defaults: &[("director", VIEW), ("manager", VIEW), ("rep", VIEW), ("readonly", VIEW)],
     },
     ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {

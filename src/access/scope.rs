@@ -68,6 +68,30 @@ impl DataScope {
         qb.push("))) ");
     }
 
+    /// The predicate for records that hang under a parent (contacts under a customer): visible
+    /// when owned by someone in scope (contacts follow their customer's owner), or reachable through
+    /// their own team or shares, or through the team or shares of their parent.
+    pub fn push_visible_child(
+        &self,
+        qb: &mut QueryBuilder<'_, Postgres>,
+        alias: &str,
+        entity: &str,
+        parent_column: &str,
+        parent_entity: &str,
+    ) {
+        let Some(owners) = &self.owners else {
+            qb.push(" TRUE ");
+            return;
+        };
+        qb.push(format_args!(" ({alias}.owner_id = ANY("))
+            .push_bind(owners.clone())
+            .push(format_args!(") OR {alias}.id = ANY(ARRAY("));
+        self.push_extra_ids(qb, entity);
+        qb.push(format_args!(")) OR {alias}.{parent_column} = ANY(ARRAY("));
+        self.push_extra_ids(qb, parent_entity);
+        qb.push("))) ");
+    }
+
     /// `SELECT record_id ...` of records of `entity` reachable through team or shares.
     pub fn push_extra_ids(&self, qb: &mut QueryBuilder<'_, Postgres>, entity: &str) {
         qb.push("SELECT m.record_id FROM record_members m WHERE m.entity = ")

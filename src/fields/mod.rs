@@ -29,7 +29,7 @@ use crate::web::{FormErrors, SelectOpt};
 /// has landed (uniqueness checks and filters need it).
 pub const ENTITIES: &[(&str, Option<&str>)] = &[
     ("customer", Some("customers")),
-    ("contact", None),
+    ("contact", Some("contacts")),
     ("lead", None),
     ("opportunity", None),
     ("contract", None),

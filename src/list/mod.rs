@@ -71,6 +71,15 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Read the selection out of a form that also carries other fields.
+    pub fn from_form(form: &crate::web::FormData) -> Selection {
+        Selection {
+            ids: form.all("ids").iter().filter_map(|v| v.trim().parse().ok()).collect(),
+            all: Some(form.get("all").to_string()).filter(|a| !a.is_empty()),
+            filter: form.get("filter").to_string(),
+        }
+    }
+
     pub fn all_matching(&self) -> bool {
         self.all.as_deref().is_some_and(|a| a == "1" || a == "on")
     }

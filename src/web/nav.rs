@@ -29,6 +29,20 @@ const MAIN: &[Entry] = &[
         guard: Guard::Perm(Module::Customers, Action::View),
         prefixes: &["/customers"],
     },
+    Entry {
+        href: "/contacts",
+        label_key: "nav.contacts",
+        icon: "contact",
+        guard: Guard::Perm(Module::Contacts, Action::View),
+        prefixes: &["/contacts"],
+    },
+    Entry {
+        href: "/followups",
+        label_key: "nav.followups",
+        icon: "list",
+        guard: Guard::Perm(Module::Followups, Action::View),
+        prefixes: &["/followups"],
+    },
 ];
 
 const ADMIN: &[Entry] = &[

@@ -18,6 +18,25 @@ async fn delete_restore_and_purge() {
         .execute(&app.db)
         .await
         .unwrap();
+    // Things hanging off the customer go with it on permanent delete.
+    sqlx::query("INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, '联系人', $2)")
+        .bind(id)
+        .bind(mgr)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO followups (entity, entity_id, customer_id, content, created_by) VALUES ('customer', $1, $1, '打过电话', $2)")
+        .bind(id)
+        .bind(mgr)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO attachments (entity, record_id, name, content_type, size, sha256, data, uploaded_by) VALUES ('customer', $1, 'a.txt', 'text/plain', 1, 'x', 'a', $2)")
+        .bind(id)
+        .bind(mgr)
+        .execute(&app.db)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO stars (user_id, entity, record_id) VALUES ($1, 'customer', $2)")
         .bind(mgr)
         .bind(id)
@@ -42,6 +61,9 @@ async fn delete_restore_and_purge() {
     a.post("/customers/recycle/purge", &[("ids", &id.to_string())]).await;
     assert_eq!(app.count(&format!("SELECT count(*) FROM customers WHERE id = {id}")).await, 0);
     assert_eq!(app.count("SELECT count(*) FROM stars").await, 0, "dependent rows go too");
+    assert_eq!(app.count("SELECT count(*) FROM contacts").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM followups").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM attachments").await, 0);
     let parent: Option<i64> = sqlx::query_scalar("SELECT parent_id FROM customers WHERE id = $1")
         .bind(child)
         .fetch_one(&app.db)

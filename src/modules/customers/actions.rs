@@ -21,7 +21,12 @@ use crate::web::flash::Kind;
 use crate::web::{PageCtx, Pager, RequestCtx, render};
 
 /// The selection's ids that `scope` may see: ticked ones, or every live row matching the filter.
-async fn selected(st: &AppState, user: &CurrentUser, scope: &DataScope, sel: &Selection) -> AppResult<Vec<i64>> {
+pub(super) async fn selected(
+    st: &AppState,
+    user: &CurrentUser,
+    scope: &DataScope,
+    sel: &Selection,
+) -> AppResult<Vec<i64>> {
     if !sel.all_matching() {
         return Ok(list::visible_ids(&st.db, "customers", ENTITY, scope, &sel.ids).await?);
     }
@@ -36,7 +41,7 @@ async fn selected(st: &AppState, user: &CurrentUser, scope: &DataScope, sel: &Se
 }
 
 /// Of `ids`, those the user may change: owner in scope or a live read-write team place, not frozen.
-async fn writable_ids(st: &AppState, scope: &DataScope, ids: &[i64]) -> AppResult<Vec<i64>> {
+pub(super) async fn writable_ids(st: &AppState, scope: &DataScope, ids: &[i64]) -> AppResult<Vec<i64>> {
     let mut q = QueryBuilder::new("SELECT c.id FROM customers c WHERE c.id = ANY(");
     q.push_bind(ids.to_vec()).push(") AND NOT c.frozen");
     if let Some(owners) = &scope.owners {

@@ -375,6 +375,28 @@ pub async fn index(
             danger: false,
         },
     ];
+    if user.can(Module::Customers, Action::Transfer) {
+        bulk.push(BulkAction {
+            label: ctx.t("transfer.action").into(),
+            action: "/customers/bulk/transfer".into(),
+            confirm: None,
+            danger: false,
+        });
+    }
+    if user.can(Module::Customers, Action::Edit) {
+        bulk.push(BulkAction {
+            label: ctx.t("team.add").into(),
+            action: "/customers/bulk/team".into(),
+            confirm: None,
+            danger: false,
+        });
+        bulk.push(BulkAction {
+            label: ctx.t("share.add").into(),
+            action: "/customers/bulk/share".into(),
+            confirm: None,
+            danger: false,
+        });
+    }
     if user.can(Module::Customers, Action::Delete) {
         bulk.push(BulkAction {
             label: ctx.t("common.delete").into(),

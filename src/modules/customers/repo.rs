@@ -267,9 +267,11 @@ pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>
             .bind(ids)
             .fetch_all(&mut *tx)
             .await?;
+    crate::modules::contacts::repo::purge_for_customers(tx, &ids).await?;
     for sql in [
         "UPDATE customers SET parent_id = NULL WHERE parent_id = ANY($1)",
         "DELETE FROM stars WHERE entity = 'customer' AND record_id = ANY($1)",
+        "DELETE FROM attachments WHERE entity = 'customer' AND record_id = ANY($1)",
         "DELETE FROM record_members WHERE entity = 'customer' AND record_id = ANY($1)",
         "DELETE FROM record_shares WHERE entity = 'customer' AND record_id = ANY($1)",
         "DELETE FROM customers WHERE id = ANY($1)",

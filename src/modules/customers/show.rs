@@ -9,23 +9,35 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use super::model::{Address, Customer, DICT_FIELDS, DICTS, ENTITY};
-use super::repo;
+use super::{repo, team};
 use crate::access::{Action, DataScope, Module};
 use crate::app::AppState;
 use crate::audit::history::{self, LogRow};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
-use crate::web::{PageCtx, RequestCtx, render};
+use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::timeline::TimelineView;
+use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
 /// (tab key, i18n label). Later modules (contacts, timeline, team, ...) add theirs here.
-const TABS: &[(&str, &str)] =
-    &[("basic", "customer.tab.basic"), ("related", "customer.tab.related"), ("history", "customer.tab.history")];
+const TABS: &[(&str, &str)] = &[
+    ("basic", "customer.tab.basic"),
+    ("timeline", "customer.tab.timeline"),
+    ("contacts", "customer.tab.contacts"),
+    ("team", "customer.tab.team"),
+    ("attachments", "customer.tab.attachments"),
+    ("related", "customer.tab.related"),
+    ("history", "customer.tab.history"),
+];
 
 #[derive(Deserialize, Default)]
 pub struct TabQuery {
     #[serde(default)]
     tab: String,
+    /// Timeline filter: "", "followup" or "history".
+    #[serde(default)]
+    kind: String,
 }
 
 #[derive(Template)]
@@ -40,6 +52,19 @@ struct ShowPage {
     starred: bool,
     can_edit: bool,
     can_delete: bool,
+    can_transfer: bool,
+    /// Owner in scope or read-write member (frozen or not): lock / freeze buttons.
+    can_change_state: bool,
+    can_freeze: bool,
+    timeline: Option<TimelineView>,
+    contacts: Vec<crate::modules::contacts::ContactRow>,
+    can_add_contact: bool,
+    /// Loaded only on the attachments tab.
+    attachments: crate::attachments::Panel,
+    members: Vec<team::Member>,
+    shares: Vec<team::Share>,
+    users: Vec<SelectOpt>,
+    depts: Vec<SelectOpt>,
     children: Vec<(i64, String, String)>,
     hidden_children: i64,
     parent_visible: bool,
@@ -135,12 +160,49 @@ pub async fn show(
     let history = if tab == "history" { history::for_record(&st.db, ENTITY, id, 200).await? } else { Vec::new() };
     let defs = fields::defs(&st.db, ENTITY).await?;
     let user_names = super::list::user_names_for(&st, &defs, std::slice::from_ref(&c)).await?;
+    let can_edit = can_write && user.can(Module::Customers, Action::Edit) && !c.frozen;
+    let timeline = if tab == "timeline" {
+        let base = format!("/customers/{id}");
+        Some(TimelineView::load(&st.db, &ctx.session, ctx.lang, ENTITY, id, Some(id), &q.kind, can_edit, base).await?)
+    } else {
+        None
+    };
+    let (members, shares, users_opts, dept_opts) = if tab == "team" {
+        (
+            team::members(&st.db, id).await?,
+            team::shares(&st.db, id).await?,
+            users::options(&st.db, true).await?,
+            depts::options(&st.db).await?,
+        )
+    } else {
+        Default::default()
+    };
+    let contacts =
+        if tab == "contacts" { crate::modules::contacts::for_customer(&st.db, id).await? } else { Vec::new() };
+    let can_add_contact = can_write && !c.frozen && user.can(Module::Contacts, Action::Create);
+    let attachments = if tab == "attachments" {
+        crate::attachments::Panel::load::<super::AttachmentHost>(&st, user, id).await?
+    } else {
+        crate::attachments::Panel { list: Vec::new(), base: String::new(), can_edit: false, limit_mb: 0 }
+    };
+    let dicts = Dicts::load(&st.db, DICTS).await?;
     let page = ShowPage {
+        attachments,
+        contacts,
+        can_add_contact,
         starred: repo::is_starred(&st.db, user.id, id).await?,
-        can_edit: can_write && user.can(Module::Customers, Action::Edit) && !c.frozen,
-        can_delete: can_write && user.can(Module::Customers, Action::Delete),
+        can_edit,
+        can_delete: can_write && user.can(Module::Customers, Action::Delete) && !c.frozen,
+        can_transfer: can_write && user.can(Module::Customers, Action::Transfer) && !c.frozen,
+        can_change_state: can_write && user.can(Module::Customers, Action::Edit),
+        can_freeze: dicts.get(c.status_id).is_some_and(|s| s.flag("can_freeze")),
+        timeline,
+        members,
+        shares,
+        users: users_opts,
+        depts: dept_opts,
         addresses: repo::addresses(&st.db, id).await?,
-        dicts: Dicts::load(&st.db, DICTS).await?,
+        dicts,
         defs,
         user_names,
         children,

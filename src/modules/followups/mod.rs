@@ -1,0 +1,271 @@
+//! Follow-up pages: every follow-up the user may see (回访记录查询), and customers not followed up
+//! for N days, per rep, with "remind the rep" (未回访客户查询).
+
+use askama::Template;
+use axum::extract::{Query, RawQuery, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::access::{Action, DataScope, Guard, Module, Routes};
+use crate::app::AppState;
+use crate::dicts::Dicts;
+use crate::error::{AppError, AppResult};
+use crate::list::{self, Sort};
+use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::web::flash::Kind;
+use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, render};
+
+const VIEW: Guard = Guard::Perm(Module::Followups, Action::View);
+
+pub fn routes() -> Routes {
+    Routes::new().get("/followups", VIEW, index).get("/followups/overdue", VIEW, overdue).post(
+        "/followups/overdue/remind",
+        VIEW,
+        remind,
+    )
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct Filter {
+    pub from: String,
+    pub to: String,
+    pub dept: String,
+    pub rep: String,
+    pub method: String,
+    pub customer: String,
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct Row {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub author: String,
+    pub author_dept: String,
+    pub method_id: Option<i64>,
+    pub content: String,
+    pub next_contact_at: Option<DateTime<Utc>>,
+    pub customer_id: Option<i64>,
+    pub customer_name: Option<String>,
+}
+
+fn local_day(d: &str, tz: chrono::FixedOffset, next: bool) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let day = chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
+    let day = if next { day.succ_opt()? } else { day };
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
+}
+
+/// `FROM ... WHERE` of follow-ups on customers the scope sees, narrowed by the filter.
+fn push_from_where(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, f: &Filter, tz: chrono::FixedOffset) {
+    q.push(
+        "FROM followups fu JOIN customers c ON c.id = fu.customer_id JOIN users a ON a.id = fu.created_by
+         JOIN departments ad ON ad.id = a.dept_id WHERE c.deleted_at IS NULL AND ",
+    );
+    scope.push_visible(q, "c", "customer");
+    if let Some(at) = local_day(&f.from, tz, false) {
+        q.push(" AND fu.created_at >= ").push_bind(at);
+    }
+    if let Some(at) = local_day(&f.to, tz, true) {
+        q.push(" AND fu.created_at < ").push_bind(at);
+    }
+    if let Ok(rep) = f.rep.trim().parse::<i64>() {
+        q.push(" AND fu.created_by = ").push_bind(rep);
+    }
+    if let Ok(m) = f.method.trim().parse::<i64>() {
+        q.push(" AND fu.method_id = ").push_bind(m);
+    }
+    if let Ok(d) = f.dept.trim().parse::<i64>() {
+        q.push(" AND a.dept_id = ANY(ARRAY(WITH RECURSIVE t AS (SELECT id FROM departments WHERE id = ")
+            .push_bind(d)
+            .push(" UNION SELECT x.id FROM departments x JOIN t ON x.parent_id = t.id) SELECT id FROM t))");
+    }
+    if !f.customer.trim().is_empty() {
+        q.push(" AND c.search ILIKE ").push_bind(format!("%{}%", crate::fields::escape_like(f.customer.trim())));
+    }
+}
+
+#[derive(Template)]
+#[template(path = "followups/index.html")]
+struct IndexPage {
+    ctx: PageCtx,
+    rows: Vec<Row>,
+    pager: Pager,
+    filter: Filter,
+    dicts: Dicts,
+    methods: Vec<SelectOpt>,
+    reps: Vec<SelectOpt>,
+    depts: Vec<SelectOpt>,
+}
+
+impl IndexPage {
+    fn method(&self, id: &Option<i64>) -> String {
+        self.dicts.label(*id, self.ctx.lang)
+    }
+}
+
+async fn index(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Query(filter): Query<Filter>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let scope = DataScope::resolve(&st.db, user, Module::Followups).await?;
+    let tz = st.config.timezone;
+    let sort = Sort { key: "at", sql: "fu.created_at", desc: true };
+    let (pager, rows): (Pager, Vec<Row>) = list::fetch_page(
+        &st.db,
+        "SELECT fu.id, fu.created_at, a.name AS author, ad.name AS author_dept, fu.method_id, fu.content,
+                fu.next_contact_at, fu.customer_id, c.name AS customer_name",
+        "fu",
+        |q| push_from_where(q, &scope, &filter, tz),
+        &sort,
+        raw.as_deref(),
+    )
+    .await?;
+    let dicts = Dicts::load(&st.db, &["followup_method"]).await?;
+    let page = IndexPage {
+        methods: dicts.options("followup_method", ctx.lang, None),
+        reps: users::options(&st.db, false).await?,
+        depts: depts::options(&st.db).await?,
+        ctx,
+        rows,
+        pager,
+        filter,
+        dicts,
+    };
+    render(page)
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct OverdueQuery {
+    pub days: String,
+    pub owner: String,
+}
+
+impl OverdueQuery {
+    pub fn days(&self) -> i32 {
+        self.days.trim().parse::<i32>().ok().filter(|d| (1..=3650).contains(d)).unwrap_or(30)
+    }
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct RepRow {
+    pub owner_id: i64,
+    pub owner: String,
+    pub dept: String,
+    pub customers: i64,
+    pub never: i64,
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub name: String,
+    pub code: String,
+    pub last_followup_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Template)]
+#[template(path = "followups/overdue.html")]
+struct OverduePage {
+    ctx: PageCtx,
+    days: i32,
+    reps: Vec<RepRow>,
+    owner: Option<(i64, String)>,
+    customers: Vec<CustomerRow>,
+    pager: Pager,
+}
+
+impl OverduePage {
+    fn days_ago(&self, at: &Option<DateTime<Utc>>) -> String {
+        match at {
+            Some(a) => self.ctx.tf1("followup.days_ago", "n", &(Utc::now() - *a).num_days().to_string()),
+            None => self.ctx.t("followup.never").to_string(),
+        }
+    }
+}
+
+/// Live customers visible to `scope`, owned by someone, not followed up since `days` ago.
+fn push_overdue(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, days: i32) {
+    q.push(" FROM customers c JOIN users o ON o.id = c.owner_id JOIN departments od ON od.id = o.dept_id
+             WHERE c.deleted_at IS NULL AND (c.last_followup_at IS NULL OR c.last_followup_at < now() - make_interval(days => ");
+    q.push_bind(days).push(")) AND ");
+    scope.push_visible(q, "c", "customer");
+}
+
+async fn overdue(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Query(oq): Query<OverdueQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let scope = DataScope::resolve(&st.db, user, Module::Followups).await?;
+    let days = oq.days();
+    let mut q = QueryBuilder::new(
+        "SELECT c.owner_id, o.name AS owner, od.name AS dept, count(*) AS customers,
+                count(*) FILTER (WHERE c.last_followup_at IS NULL) AS never",
+    );
+    push_overdue(&mut q, &scope, days);
+    q.push(" GROUP BY c.owner_id, o.name, od.name ORDER BY count(*) DESC, o.name LIMIT 500");
+    let reps: Vec<RepRow> = q.build_query_as().fetch_all(&st.db).await?;
+    let owner_id = oq.owner.trim().parse::<i64>().ok();
+    let (owner, customers, pager) = match owner_id.and_then(|o| reps.iter().find(|r| r.owner_id == o)) {
+        Some(r) => {
+            let sort = Sort { key: "followup", sql: "c.last_followup_at", desc: false };
+            let (pager, rows) = list::fetch_page(
+                &st.db,
+                "SELECT c.id, c.name, c.code, c.last_followup_at",
+                "c",
+                |q| {
+                    push_overdue(q, &scope, days);
+                    q.push(" AND c.owner_id = ").push_bind(r.owner_id);
+                },
+                &sort,
+                raw.as_deref(),
+            )
+            .await?;
+            (Some((r.owner_id, r.owner.clone())), rows, pager)
+        }
+        None => (None, Vec::new(), Pager::new(None, None, None, 0)),
+    };
+    render(OverduePage { ctx, days, reps, owner, customers, pager })
+}
+
+/// "Remind the rep": a reminder for the owner about their customers not followed up.
+async fn remind(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
+    let user = req.user()?;
+    let scope = DataScope::resolve(&st.db, user, Module::Followups).await?;
+    let owner: i64 = form.get("owner_id").trim().parse().map_err(|_| AppError::BadRequest("form.invalid"))?;
+    let days = OverdueQuery { days: form.get("days").to_string(), owner: String::new() }.days();
+    let mut q = QueryBuilder::new("SELECT count(*)");
+    push_overdue(&mut q, &scope, days);
+    q.push(" AND c.owner_id = ").push_bind(owner);
+    let n: i64 = q.build_query_scalar().fetch_one(&st.db).await?;
+    // Only reps whose overdue customers the user can see may be reminded.
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = st.db.begin().await?;
+    crate::notify::remind(
+        &mut tx,
+        owner,
+        Utc::now(),
+        "remind_followup",
+        json!({ "actor": user.name, "n": n, "days": days }),
+        Some(&format!("/followups/overdue?days={days}&owner={owner}")),
+        Some(user.id),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.flash(Kind::Success, "followup.reminded").await;
+    Ok(Redirect::to(&format!("/followups/overdue?days={days}")).into_response())
+}

@@ -1,0 +1,385 @@
+//! Follow-ups (跟进记录) and the timeline every record shows.
+//!
+//! - `add` writes a follow-up, moves the target's (and its customer's) last / next contact times,
+//!   and turns a next contact time into a reminder for the author;
+//! - `Host` + `routes::<H>()` give any record type its "add follow-up" route;
+//! - `TimelineView::load` merges follow-ups with the operation history (tasks and approvals join
+//!   as they land), newest first, filterable by kind; `templates/partials/timeline.html` shows it.
+
+use std::future::Future;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use tower_sessions::Session;
+
+use crate::access::{Guard, Routes};
+use crate::app::AppState;
+use crate::audit::history::{self, LogRow};
+use crate::auth::CurrentUser;
+use crate::dicts::Dicts;
+use crate::error::{AppError, AppResult};
+use crate::web::flash::Kind as Flash;
+use crate::web::i18n::Lang;
+use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt};
+
+/// Tables whose rows carry `last_followup_at` / `next_contact_at`, by entity.
+pub const TARGETS: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts")];
+
+fn table_of(entity: &str) -> Option<&'static str> {
+    TARGETS.iter().find(|(e, _)| *e == entity).map(|(_, t)| *t)
+}
+
+#[derive(Clone, Debug)]
+pub struct NewFollowup {
+    pub entity: &'static str,
+    pub entity_id: i64,
+    pub customer_id: Option<i64>,
+    pub method_id: Option<i64>,
+    pub content: String,
+    pub next_contact_at: Option<DateTime<Utc>>,
+    pub contact_ids: Vec<i64>,
+}
+
+/// Write a follow-up in the caller's transaction. `name` and `link` describe the record for the
+/// reminder ("联系 上海华信 的时间到了").
+pub async fn add(conn: &mut PgConnection, f: &NewFollowup, author: i64, name: &str, link: &str) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO followups (entity, entity_id, customer_id, method_id, content, next_contact_at, contact_ids, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(f.entity)
+    .bind(f.entity_id)
+    .bind(f.customer_id)
+    .bind(f.method_id)
+    .bind(&f.content)
+    .bind(f.next_contact_at)
+    .bind(&f.contact_ids)
+    .bind(author)
+    .fetch_one(&mut *conn)
+    .await?;
+    // The record itself, and the customer it belongs to, were just followed up.
+    let mut touched: Vec<(&str, i64)> = vec![(f.entity, f.entity_id)];
+    if let Some(c) = f.customer_id.filter(|_| f.entity != "customer") {
+        touched.push(("customer", c));
+    }
+    for (entity, rid) in touched {
+        if let Some(table) = table_of(entity) {
+            sqlx::query(&format!(
+                "UPDATE {table} SET last_followup_at = now(), next_contact_at = COALESCE($2, next_contact_at) WHERE id = $1"
+            ))
+            .bind(rid)
+            .bind(f.next_contact_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    if let Some(at) = f.next_contact_at {
+        crate::notify::remind(conn, author, at, "followup_due", json!({ "name": name }), Some(link), Some(author))
+            .await?;
+    }
+    Ok(id)
+}
+
+/// What the add-follow-up form submits, before checking.
+pub struct Parsed {
+    pub method_id: Option<i64>,
+    pub content: String,
+    pub next_contact_at: Option<DateTime<Utc>>,
+    pub contact_ids: Vec<i64>,
+}
+
+/// Check the form; errors are i18n keys by field.
+pub fn parse(
+    form: &FormData,
+    dicts: &Dicts,
+    tz: chrono::FixedOffset,
+) -> Result<Parsed, Vec<(&'static str, &'static str)>> {
+    let mut errors = Vec::new();
+    let content = form.get("content").trim().to_string();
+    if content.is_empty() {
+        errors.push(("content", "form.required"));
+    } else if content.chars().count() > 5000 {
+        errors.push(("content", "customer.error.too_long"));
+    }
+    let method_id = match form.get("method_id").trim() {
+        "" => {
+            errors.push(("method_id", "form.required"));
+            None
+        }
+        v => match v.parse::<i64>() {
+            Ok(id) if dicts.allows("followup_method", id, None) => Some(id),
+            _ => {
+                errors.push(("method_id", "customer.error.dict"));
+                None
+            }
+        },
+    };
+    let next_contact_at = match form.get("next_contact_at").trim() {
+        "" => None,
+        v => match crate::fields::parse_local_datetime(v, tz) {
+            Some(at) if at > Utc::now() => Some(at),
+            Some(_) => {
+                errors.push(("next_contact_at", "timeline.error.past"));
+                None
+            }
+            None => {
+                errors.push(("next_contact_at", "fields.error.datetime"));
+                None
+            }
+        },
+    };
+    let contact_ids = form.all("contact_ids").iter().filter_map(|v| v.parse().ok()).collect();
+    if errors.is_empty() { Ok(Parsed { method_id, content, next_contact_at, contact_ids }) } else { Err(errors) }
+}
+
+/// A record type that has follow-ups.
+pub trait Host: Send + Sync + 'static {
+    const ENTITY: &'static str;
+    const PATH: &'static str;
+    const GUARD: Guard;
+    /// Whether the user may add follow-ups (change the record); Err(NotFound) when not visible.
+    fn check_writable(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<()>> + Send;
+    /// (display name, customer it belongs to, the customer's contacts a follow-up may name).
+    fn describe(st: &AppState, id: i64) -> impl Future<Output = AppResult<(String, Option<i64>)>> + Send;
+}
+
+fn leak(s: String) -> &'static str {
+    // Built once per host at start-up, to meet Routes' `&'static str`.
+    Box::leak(s.into_boxed_str())
+}
+
+pub fn routes<H: Host>() -> Routes {
+    Routes::new().post(leak(format!("{}/{{id}}/followups", H::PATH)), H::GUARD, add_followup::<H>)
+}
+
+/// A failed submission kept in the session, so the form shows it again with the errors.
+#[derive(Serialize, Deserialize, Default, Clone, Debug)]
+pub struct Draft {
+    pub entity: String,
+    pub entity_id: i64,
+    pub pairs: Vec<(String, String)>,
+    pub errors: Vec<(String, String)>,
+}
+
+const DRAFT_KEY: &str = "followup_draft";
+
+async fn add_followup<H: Host>(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    session: Session,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> AppResult<Response> {
+    let user = req.user()?;
+    H::check_writable(&st, user, id).await?;
+    let back = format!("{}/{id}?tab=timeline", H::PATH);
+    let dicts = Dicts::load(&st.db, &["followup_method"]).await?;
+    let parsed = match parse(&form, &dicts, st.config.timezone) {
+        Ok(p) => p,
+        Err(errors) => {
+            let draft = Draft {
+                entity: H::ENTITY.to_string(),
+                entity_id: id,
+                pairs: form.pairs().to_vec(),
+                errors: errors.into_iter().map(|(f, k)| (f.to_string(), ctx.t(k).to_string())).collect(),
+            };
+            session.insert(DRAFT_KEY, draft).await.map_err(anyhow::Error::from)?;
+            ctx.flash(Flash::Error, "form.fix_errors").await;
+            return Ok(Redirect::to(&back).into_response());
+        }
+    };
+    let (name, customer_id) = H::describe(&st, id).await?;
+    let customer_id = if H::ENTITY == "customer" { Some(id) } else { customer_id };
+    // Only contacts of this customer can be named.
+    let contact_ids: Vec<i64> = match customer_id {
+        Some(c) if !parsed.contact_ids.is_empty() => {
+            sqlx::query_scalar("SELECT id FROM contacts WHERE customer_id = $1 AND id = ANY($2) AND deleted_at IS NULL")
+                .bind(c)
+                .bind(&parsed.contact_ids)
+                .fetch_all(&st.db)
+                .await?
+        }
+        _ => Vec::new(),
+    };
+    let f = NewFollowup {
+        entity: H::ENTITY,
+        entity_id: id,
+        customer_id,
+        method_id: parsed.method_id,
+        content: parsed.content,
+        next_contact_at: parsed.next_contact_at,
+        contact_ids,
+    };
+    let mut tx = st.db.begin().await?;
+    add(&mut tx, &f, user.id, &name, &format!("{}/{id}", H::PATH)).await?;
+    tx.commit().await?;
+    ctx.flash(Flash::Success, "timeline.added").await;
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Followup,
+    History,
+}
+
+impl ItemKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ItemKind::Followup => "followup",
+            ItemKind::History => "history",
+        }
+    }
+}
+
+/// One entry of a timeline.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub at: DateTime<Utc>,
+    pub kind: ItemKind,
+    pub actor: String,
+    /// Follow-up method, or empty for history.
+    pub title: String,
+    pub lines: Vec<String>,
+    pub next_contact_at: Option<DateTime<Utc>>,
+    /// Contacts named on a follow-up; the record it was written on when not the page's own.
+    pub about: Vec<String>,
+}
+
+impl Item {
+    pub fn kind_code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FollowupRow {
+    entity: String,
+    method_id: Option<i64>,
+    content: String,
+    next_contact_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    author: String,
+    contacts: Vec<String>,
+    contact_name: Option<String>,
+}
+
+/// Everything a timeline tab needs: items, the filter, the add form.
+pub struct TimelineView {
+    pub items: Vec<Item>,
+    /// "" (all), "followup" or "history".
+    pub filter: String,
+    pub base: String,
+    pub can_add: bool,
+    pub methods: Vec<SelectOpt>,
+    /// Contacts of the customer the follow-up may name.
+    pub contacts: Vec<SelectOpt>,
+    pub draft: FormData,
+    pub errors: Vec<(String, String)>,
+}
+
+impl TimelineView {
+    /// `entity`/`id`: the page's record. For a customer, follow-ups written on its contacts are
+    /// included; `customer_id` is the customer whose contacts the form offers.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn load(
+        db: &PgPool,
+        session: &Session,
+        lang: Lang,
+        entity: &str,
+        id: i64,
+        customer_id: Option<i64>,
+        filter: &str,
+        can_add: bool,
+        base: String,
+    ) -> AppResult<TimelineView> {
+        let dicts = Dicts::load(db, &["followup_method"]).await?;
+        let mut items = Vec::new();
+        if filter != "history" {
+            let rows: Vec<FollowupRow> = sqlx::query_as(
+                "SELECT f.entity, f.method_id, f.content, f.next_contact_at, f.created_at, u.name AS author,
+                        ARRAY(SELECT ct.name FROM contacts ct WHERE ct.id = ANY(f.contact_ids) ORDER BY ct.name) AS contacts,
+                        CASE WHEN f.entity = 'contact' THEN (SELECT name FROM contacts WHERE id = f.entity_id) END AS contact_name
+                 FROM followups f JOIN users u ON u.id = f.created_by
+                 WHERE (f.entity = $1 AND f.entity_id = $2) OR ($1 = 'customer' AND f.customer_id = $2)
+                 ORDER BY f.created_at DESC LIMIT 300",
+            )
+            .bind(entity)
+            .bind(id)
+            .fetch_all(db)
+            .await?;
+            items.extend(rows.into_iter().map(|r| {
+                let mut about = r.contacts;
+                if entity == "customer" && r.entity == "contact" {
+                    if let Some(n) = r.contact_name {
+                        about.insert(0, n);
+                    }
+                }
+                Item {
+                    at: r.created_at,
+                    kind: ItemKind::Followup,
+                    actor: r.author,
+                    title: dicts.label(r.method_id, lang),
+                    lines: r.content.lines().map(str::to_string).collect(),
+                    next_contact_at: r.next_contact_at,
+                    about,
+                }
+            }));
+        }
+        if filter != "followup" {
+            let logs: Vec<LogRow> = history::for_record(db, entity, id, 300).await?;
+            items.extend(logs.into_iter().map(|l| Item {
+                at: l.at,
+                kind: ItemKind::History,
+                actor: l.actor_name.clone().unwrap_or_default(),
+                title: String::new(),
+                lines: l.sentences(lang),
+                next_contact_at: None,
+                about: Vec::new(),
+            }));
+        }
+        items.sort_by(|a, b| b.at.cmp(&a.at));
+        let contacts = match customer_id {
+            Some(c) => sqlx::query_as::<_, (i64, String)>(
+                "SELECT id, name FROM contacts WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY is_primary DESC, name",
+            )
+            .bind(c)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .map(|(cid, n)| SelectOpt::new(cid, n))
+            .collect(),
+            None => Vec::new(),
+        };
+        let draft: Option<Draft> = session.remove(DRAFT_KEY).await.ok().flatten();
+        let draft = draft.filter(|d| d.entity == entity && d.entity_id == id);
+        Ok(TimelineView {
+            items,
+            filter: filter.to_string(),
+            base,
+            can_add,
+            methods: dicts.options("followup_method", lang, None),
+            contacts,
+            draft: draft.as_ref().map(|d| FormData::from_pairs(d.pairs.clone())).unwrap_or_default(),
+            errors: draft.map(|d| d.errors).unwrap_or_default(),
+        })
+    }
+
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, e)| e.as_str())
+    }
+}
+
+/// Turn "not visible" into 404 and "not writable" into 403 for hosts built on a scope check.
+pub fn require(visible: bool, writable: bool) -> AppResult<()> {
+    match (visible, writable) {
+        (false, _) => Err(AppError::NotFound),
+        (true, false) => Err(AppError::Forbidden),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,292 @@
+//! Working a customer: team (read vs read-write, expiry), sharing (department, expiry, revoke),
+//! transfer (options, cap, scope), lock and freeze.
+
+use super::common::{Client, TestApp};
+
+pub struct Org {
+    pub app: TestApp,
+    pub east: i64,
+    pub north: i64,
+    pub rep1: i64,
+    pub rep2: i64,
+    pub north_rep: i64,
+    pub mgr: i64,
+}
+
+/// 华东 (mgr, rep1, rep2) and 华北 (north_rep). rep1 owns "甲公司".
+pub async fn org() -> Org {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let east = app.dept("华东", Some(root)).await;
+    let north = app.dept("华北", Some(root)).await;
+    let mgr = app.user("mgr", east, None, &["manager"]).await;
+    let rep1 = app.user("rep1", east, Some(mgr), &["rep"]).await;
+    let rep2 = app.user("rep2", east, Some(mgr), &["rep"]).await;
+    let north_rep = app.user("north_rep", north, None, &["rep"]).await;
+    Org { app, east, north, rep1, rep2, north_rep, mgr }
+}
+
+pub async fn customer(app: &TestApp, name: &str, owner: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO customers (code, name, name_norm, status_id, owner_id)
+         VALUES ('C-' || $1, $1, $1, (SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1), $2)
+         RETURNING id",
+    )
+    .bind(name)
+    .bind(owner)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+async fn notifications(app: &TestApp, user: i64, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = $2")
+        .bind(user)
+        .bind(kind)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+fn edit_form(name: &str) -> Vec<(&str, &str)> {
+    vec![("name", name), ("kind", "enterprise"), ("level", "2")]
+}
+
+#[tokio::test]
+async fn team_members_read_or_write_until_they_expire() {
+    let o = org().await;
+    let id = customer(&o.app, "甲公司", o.rep1).await;
+    let mut owner: Client = o.app.login("rep1").await;
+    let mut north = o.app.login("north_rep").await;
+    north.get(&format!("/customers/{id}")).await.assert_status(404);
+
+    owner.post(&format!("/customers/{id}/team"), &[("user_id", &o.north_rep.to_string()), ("access", "read")]).await;
+    assert_eq!(notifications(&o.app, o.north_rep, "team_added").await, 1);
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    north.post(&format!("/customers/{id}"), &edit_form("改名")).await.assert_status(403);
+
+    // Upgrade to read-write: edits go through.
+    owner.post(&format!("/customers/{id}/team"), &[("user_id", &o.north_rep.to_string()), ("access", "write")]).await;
+    north.post(&format!("/customers/{id}"), &edit_form("甲公司")).await.assert_redirect(&format!("/customers/{id}"));
+    let team = owner.get(&format!("/customers/{id}?tab=team")).await;
+    assert!(team.text_of("#team-members").contains("读写"));
+
+    // Expired: access ends without any job.
+    sqlx::query("UPDATE record_members SET expires_at = now() - interval '1 second'").execute(&o.app.db).await.unwrap();
+    north.get(&format!("/customers/{id}")).await.assert_status(404);
+    // A past date is refused.
+    owner
+        .post(
+            &format!("/customers/{id}/team"),
+            &[("user_id", &o.rep2.to_string()), ("access", "read"), ("until", "2020-01-01")],
+        )
+        .await;
+    assert!(owner.get(&format!("/customers/{id}?tab=team")).await.text_of(".flash-error").contains("不能早于今天"));
+    // Remove.
+    owner.post(&format!("/customers/{id}/team/{}/remove", o.north_rep), &[]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM record_members").await, 0);
+    assert!(o.app.count("SELECT count(*) FROM operation_logs WHERE action IN ('team_add', 'team_remove')").await >= 3);
+}
+
+#[tokio::test]
+async fn shares_with_a_department_are_read_only_expire_and_can_be_revoked() {
+    let o = org().await;
+    let id = customer(&o.app, "乙公司", o.north_rep).await;
+    let mut owner = o.app.login("north_rep").await;
+    let mut rep2 = o.app.login("rep2").await;
+    rep2.get(&format!("/customers/{id}")).await.assert_status(404);
+    owner.post(&format!("/customers/{id}/shares"), &[("dept_ids", &o.east.to_string())]).await;
+    // Everyone active in 华东 is told.
+    assert_eq!(notifications(&o.app, o.rep2, "shared").await, 1);
+    assert_eq!(notifications(&o.app, o.mgr, "shared").await, 1);
+    rep2.get(&format!("/customers/{id}")).await.assert_status(200);
+    rep2.get(&format!("/customers/{id}/edit")).await.assert_status(403);
+    let shared = rep2.get("/customers?scene=shared").await;
+    assert!(shared.text_of("#list-table").contains("乙公司"));
+    // Expiry ends it.
+    sqlx::query("UPDATE record_shares SET expires_at = now() - interval '1 second'").execute(&o.app.db).await.unwrap();
+    rep2.get(&format!("/customers/{id}")).await.assert_status(404);
+    // Revoke.
+    let share_id: i64 = sqlx::query_scalar("SELECT id FROM record_shares").fetch_one(&o.app.db).await.unwrap();
+    owner.post(&format!("/customers/{id}/shares/{share_id}/revoke"), &[]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM record_shares").await, 0);
+    // Nobody chosen: a clear message, nothing stored.
+    owner.post(&format!("/customers/{id}/shares"), &[("until", "")]).await;
+    assert!(owner.get(&format!("/customers/{id}?tab=team")).await.text_of(".flash-error").contains("至少选择"));
+}
+
+#[tokio::test]
+async fn transfer_moves_contacts_and_keeps_the_old_owner_as_asked() {
+    let o = org().await;
+    let id = customer(&o.app, "丙公司", o.rep1).await;
+    for (name, locked) in [("联系人甲", false), ("联系人乙", true)] {
+        sqlx::query("INSERT INTO contacts (customer_id, name, owner_id, owner_locked) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(name)
+            .bind(if locked { o.rep2 } else { o.rep1 })
+            .bind(locked)
+            .execute(&o.app.db)
+            .await
+            .unwrap();
+    }
+    let mut mgr = o.app.login("mgr").await;
+    let r = mgr
+        .post(
+            &format!("/customers/{id}/transfer"),
+            &[("new_owner", &o.rep2.to_string()), ("move_contacts", "1"), ("keep_old", "read")],
+        )
+        .await;
+    r.assert_redirect(&format!("/customers/{id}"));
+    let owner: i64 =
+        sqlx::query_scalar("SELECT owner_id FROM customers WHERE id = $1").bind(id).fetch_one(&o.app.db).await.unwrap();
+    assert_eq!(owner, o.rep2);
+    let contact_owners: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, owner_id FROM contacts ORDER BY name").fetch_all(&o.app.db).await.unwrap();
+    assert_eq!(contact_owners, vec![("联系人乙".to_string(), o.rep2), ("联系人甲".to_string(), o.rep2)]);
+    let kept: String = sqlx::query_scalar("SELECT access FROM record_members WHERE user_id = $1")
+        .bind(o.rep1)
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, "read");
+    assert_eq!(notifications(&o.app, o.rep2, "transfer_in").await, 1);
+    // The old owner still sees it (read-only team place) but cannot edit.
+    let mut rep1 = o.app.login("rep1").await;
+    rep1.get(&format!("/customers/{id}")).await.assert_status(200);
+    rep1.get(&format!("/customers/{id}/edit")).await.assert_status(403);
+    let history = mgr.get(&format!("/customers/{id}?tab=history")).await.text_of("#tab-history");
+    assert!(history.contains("把 负责人 从 用户rep1 改为 用户rep2"), "{history}");
+
+    // Without options: contacts stay, no team place.
+    let id2 = customer(&o.app, "丁公司", o.rep1).await;
+    sqlx::query("INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, '联系人丙', $2)")
+        .bind(id2)
+        .bind(o.rep1)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    mgr.post(&format!("/customers/{id2}/transfer"), &[("new_owner", &o.rep2.to_string()), ("keep_old", "")]).await;
+    let c_owner: i64 =
+        sqlx::query_scalar("SELECT owner_id FROM contacts WHERE name = '联系人丙'").fetch_one(&o.app.db).await.unwrap();
+    assert_eq!(c_owner, o.rep1);
+    assert_eq!(o.app.count(&format!("SELECT count(*) FROM record_members WHERE record_id = {id2}")).await, 0);
+}
+
+#[tokio::test]
+async fn transfer_respects_caps_and_scope() {
+    let o = org().await;
+    let a = customer(&o.app, "戊公司", o.rep1).await;
+    let b = customer(&o.app, "己公司", o.rep1).await;
+    customer(&o.app, "北方公司", o.north_rep).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned) VALUES ($1, 1)")
+        .bind(o.north_rep)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let mut mgr = o.app.login("mgr").await;
+    let r = mgr.post(&format!("/customers/{a}/transfer"), &[("new_owner", &o.north_rep.to_string())]).await;
+    r.assert_status(422);
+    assert!(r.text_of("#transfer-error").contains("上限"));
+    // Bulk: both refused together (the cap covers the whole batch).
+    let ids = [a.to_string(), b.to_string()];
+    mgr.post(
+        "/customers/bulk/transfer",
+        &[("ids", &ids[0]), ("ids", &ids[1]), ("new_owner", &o.north_rep.to_string()), ("filter", "")],
+    )
+    .await;
+    assert_eq!(o.app.count(&format!("SELECT count(*) FROM customers WHERE owner_id = {}", o.north_rep)).await, 1);
+    // Out of scope: a rep cannot transfer another rep's customer (404), nor reach it by bulk.
+    let mut rep2 = o.app.login("rep2").await;
+    rep2.post(&format!("/customers/{a}/transfer"), &[("new_owner", &o.rep2.to_string())]).await.assert_status(404);
+    rep2.post("/customers/bulk/transfer", &[("ids", &ids[0]), ("new_owner", &o.rep2.to_string())]).await;
+    let owner: i64 =
+        sqlx::query_scalar("SELECT owner_id FROM customers WHERE id = $1").bind(a).fetch_one(&o.app.db).await.unwrap();
+    assert_eq!(owner, o.rep1);
+    // Bulk transfer without a new owner shows the options page first.
+    let page = mgr.post("/customers/bulk/transfer", &[("ids", &ids[0]), ("ids", &ids[1])]).await;
+    page.assert_status(200);
+    assert!(page.has("#bulk-options select[name=new_owner]"));
+    assert_eq!(page.count("#bulk-options input[name=ids]"), 2);
+    mgr.post("/customers/bulk/transfer", &[("ids", &ids[0]), ("ids", &ids[1]), ("new_owner", &o.rep2.to_string())])
+        .await;
+    assert_eq!(o.app.count(&format!("SELECT count(*) FROM customers WHERE owner_id = {}", o.rep2)).await, 2);
+}
+
+#[tokio::test]
+async fn a_frozen_customer_refuses_every_write_until_unfrozen() {
+    let o = org().await;
+    let id = customer(&o.app, "冻结公司", o.rep1).await;
+    let mut rep1 = o.app.login("rep1").await;
+    // The first status (无效客户) may not be frozen.
+    rep1.post(&format!("/customers/{id}/freeze"), &[]).await;
+    assert!(
+        !sqlx::query_scalar::<_, bool>("SELECT frozen FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap()
+    );
+    sqlx::query("UPDATE customers SET status_id = (SELECT id FROM dict_items WHERE dict = 'customer_status' AND code = 'potential') WHERE id = $1")
+        .bind(id)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    rep1.post(&format!("/customers/{id}/freeze"), &[]).await;
+    let page = rep1.get(&format!("/customers/{id}")).await;
+    assert!(page.has(".banner"), "a banner says it is frozen");
+    assert!(!page.has("a[href$=\"/edit\"]"));
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    let writes: Vec<(String, Vec<(&str, String)>)> = vec![
+        (format!("/customers/{id}"), vec![("name", "改".into()), ("kind", "enterprise".into())]),
+        (format!("/customers/{id}/followups"), vec![("method_id", method.to_string()), ("content", "打了电话".into())]),
+        (format!("/customers/{id}/transfer"), vec![("new_owner", o.rep2.to_string())]),
+        (format!("/customers/{id}/team"), vec![("user_id", o.rep2.to_string()), ("access", "read".into())]),
+        (format!("/customers/{id}/shares"), vec![("user_ids", o.rep2.to_string())]),
+        (format!("/customers/{id}/lock"), vec![]),
+    ];
+    for (path, form) in &writes {
+        let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = rep1.post(path, &f).await;
+        assert_eq!(r.status.as_u16(), 409, "{path} on a frozen customer");
+    }
+    rep1.post(&format!("/customers/{id}/delete"), &[]).await;
+    rep1.get(&format!("/customers/{id}/edit")).await.assert_status(409);
+    assert_eq!(o.app.count("SELECT count(*) FROM followups").await, 0);
+    assert_eq!(o.app.count("SELECT count(*) FROM record_members").await, 0);
+    assert_eq!(o.app.count("SELECT count(*) FROM customers WHERE deleted_at IS NOT NULL").await, 0);
+    rep1.post(&format!("/customers/{id}/unfreeze"), &[]).await;
+    rep1.post(&format!("/customers/{id}"), &edit_form("冻结公司")).await.assert_redirect(&format!("/customers/{id}"));
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM operation_logs WHERE entity_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(&o.app.db)
+        .await
+        .unwrap();
+    assert!(actions.contains(&"freeze".to_string()) && actions.contains(&"unfreeze".to_string()));
+}
+
+#[tokio::test]
+async fn the_lock_cap_is_respected() {
+    let o = org().await;
+    let a = customer(&o.app, "锁一", o.rep1).await;
+    let b = customer(&o.app, "锁二", o.rep1).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_locked) VALUES ($1, 1)")
+        .bind(o.rep1)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let mut rep1 = o.app.login("rep1").await;
+    rep1.post(&format!("/customers/{a}/lock"), &[]).await;
+    rep1.post(&format!("/customers/{b}/lock"), &[]).await;
+    assert!(rep1.get(&format!("/customers/{b}")).await.text_of(".flash-error").contains("上限"));
+    assert_eq!(o.app.count("SELECT count(*) FROM customers WHERE locked").await, 1);
+    rep1.post(&format!("/customers/{a}/unlock"), &[]).await;
+    rep1.post(&format!("/customers/{b}/lock"), &[]).await;
+    let locked: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM customers WHERE locked").fetch_all(&o.app.db).await.unwrap();
+    assert_eq!(locked, ["锁二"]);
+    let _ = (o.north, o.mgr);
+}
