@@ -20,5 +20,6 @@ pub mod numbering;
 pub mod seed;
 pub mod timeline;
 pub mod web;
+pub mod workflow;
 
 pub use app::{AppState, router};

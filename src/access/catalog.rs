@@ -73,6 +73,8 @@ pub enum Module {
     Customers,
     Contacts,
     Followups,
+    Leads,
+    Pool,
     Org,
     Roles,
     Logs,
@@ -80,6 +82,8 @@ pub enum Module {
     Fields,
     Numbering,
     CustomerRules,
+    Pools,
+    Flows,
 }
 
 /// Which records of a module a role sees.
@@ -136,6 +140,7 @@ use Action::*;
 
 const VIEW: &[Action] = &[View];
 const CONTACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
+const LEAD_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const MANAGE: &[Action] = &[Manage];
 
@@ -184,6 +189,29 @@ pub const MODULES: &[ModuleDef] = &[
         scoped: true,
         defaults: &[("director", VIEW), ("manager", VIEW), ("rep", VIEW), ("readonly", VIEW)],
     },
+    ModuleDef {
+        module: Module::Leads,
+        code: "leads",
+        group: Group::Business,
+        actions: LEAD_ACTIONS,
+        scoped: true,
+        defaults: &[
+            ("director", LEAD_ACTIONS),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Import, Export]),
+            ("rep", &[View, Create, Edit, Delete, Transfer]),
+            ("readonly", VIEW),
+        ],
+    },
+    // The public pool (公海): view = see the pools one is a member of and claim from them;
+    // assign = hand pool customers to users (pool admins always may, in their pools).
+    ModuleDef {
+        module: Module::Pool,
+        code: "pool",
+        group: Group::Business,
+        actions: &[View, Assign],
+        scoped: false,
+        defaults: &[("director", &[View, Assign]), ("manager", &[View, Assign]), ("rep", VIEW)],
+    },
     ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {
         module: Module::Roles,
@@ -225,6 +253,8 @@ pub const MODULES: &[ModuleDef] = &[
         scoped: false,
         defaults: &[],
     },
+    ModuleDef { module: Module::Pools, code: "pools", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
+    ModuleDef { module: Module::Flows, code: "flows", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {
         module: Module::Logs,
         code: "logs",

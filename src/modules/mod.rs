@@ -1,11 +1,14 @@
 //! Feature modules. Each has its own folder with `mod.rs` (routes), handlers, SQL and templates.
 
 pub mod admin;
+pub mod approvals;
 pub mod contacts;
 pub mod customers;
 pub mod followups;
 pub mod home;
+pub mod leads;
 pub mod notifications;
+pub mod pool;
 pub mod search;
 
 use crate::access::Routes;
@@ -18,5 +21,8 @@ pub fn routes() -> Routes {
         .merge(contacts::routes())
         .merge(followups::routes())
         .merge(notifications::routes())
+        .merge(leads::routes())
+        .merge(pool::routes())
+        .merge(approvals::routes())
         .merge(admin::routes())
 }

@@ -37,6 +37,21 @@ const MAIN: &[Entry] = &[
         prefixes: &["/contacts"],
     },
     Entry {
+        href: "/leads",
+        label_key: "nav.leads",
+        icon: "list",
+        guard: Guard::Perm(Module::Leads, Action::View),
+        prefixes: &["/leads"],
+    },
+    Entry {
+        href: "/pool",
+        label_key: "nav.pool",
+        icon: "pool",
+        guard: Guard::Perm(Module::Pool, Action::View),
+        prefixes: &["/pool"],
+    },
+    Entry { href: "/approvals", label_key: "nav.approvals", icon: "check", guard: Guard::Login, prefixes: &["/approvals"] },
+    Entry {
         href: "/followups",
         label_key: "nav.followups",
         icon: "list",
@@ -94,6 +109,20 @@ const ADMIN: &[Entry] = &[
         icon: "settings",
         guard: Guard::Perm(Module::CustomerRules, Action::Manage),
         prefixes: &["/admin/customer-rules"],
+    },
+    Entry {
+        href: "/admin/pools",
+        label_key: "nav.pools",
+        icon: "pool",
+        guard: Guard::Perm(Module::Pools, Action::Manage),
+        prefixes: &["/admin/pools"],
+    },
+    Entry {
+        href: "/admin/flows",
+        label_key: "nav.flows",
+        icon: "check",
+        guard: Guard::Perm(Module::Flows, Action::Manage),
+        prefixes: &["/admin/flows"],
     },
     Entry {
         href: "/admin/logs",

@@ -4,8 +4,10 @@ pub mod customer_rules;
 pub mod departments;
 pub mod dicts;
 pub mod fields;
+pub mod flows;
 pub mod logs;
 pub mod numbering;
+pub mod pools;
 pub mod roles;
 pub mod users;
 
@@ -21,4 +23,6 @@ pub fn routes() -> Routes {
         .merge(fields::routes())
         .merge(numbering::routes())
         .merge(customer_rules::routes())
+        .merge(pools::routes())
+        .merge(flows::routes())
 }

@@ -1,0 +1,5 @@
+use crate::access::Routes;
+
+pub fn routes() -> Routes {
+    Routes::new()
+}
