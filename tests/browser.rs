@@ -157,3 +157,74 @@ async fn customers_in_the_browser() {
     b.screenshot("customer-form-en-narrow").await;
     b.close().await;
 }
+
+/// A rep works a customer: adds a contact and a follow-up with a next contact time, then the
+/// manager transfers the customer keeping the rep on the team; screenshots of every tab.
+#[tokio::test]
+async fn working_a_customer_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE name = '上海华信科技有限公司'").fetch_one(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
+
+    // A contact from the customer's Contacts tab.
+    b.goto(&format!("/customers/{id}?tab=contacts")).await;
+    b.click("#tab-contacts a[href^=\"/contacts/new\"]").await;
+    b.wait_for("form input[name=name]").await;
+    b.fill("input[name=name]", "王经理").await;
+    b.fill("input[name=mobile]", "13911112222").await;
+    b.fill("input[name=position]", "采购经理").await;
+    b.submit_and_wait("form button[type=submit].btn-primary", "h1").await;
+    b.goto(&format!("/customers/{id}?tab=contacts")).await;
+    assert!(b.text("#tab-contacts").await.contains("王经理"));
+    b.screenshot("customer-contacts-zh").await;
+
+    // A follow-up with a next contact time, naming the contact.
+    b.goto(&format!("/customers/{id}?tab=timeline")).await;
+    b.client
+        .execute(
+            "document.querySelector('#followup-form select[name=method_id]').selectedIndex = 1;
+             document.querySelector('#followup-form input[name=next_contact_at]').value = arguments[0];",
+            vec![serde_json::json!((chrono::Utc::now() + chrono::Duration::days(3)).with_timezone(&app.config.timezone).format("%Y-%m-%dT%H:%M").to_string())],
+        )
+        .await
+        .unwrap();
+    b.fill("#followup-form textarea[name=content]", "电话沟通了年度采购计划，约下周上门拜访。").await;
+    b.click("#followup-form input[name=contact_ids]").await;
+    b.submit_and_wait("#followup-form button[type=submit]", "#timeline").await;
+    assert!(b.text("#timeline").await.contains("年度采购计划"));
+    b.screenshot("customer-timeline-zh").await;
+    let next: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT next_contact_at FROM customers WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    assert!(next.is_some(), "the next contact time is on the customer");
+
+    // The manager transfers it to another rep, keeping 张伟 as a read-only member.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/customers/{id}/transfer")).await;
+    let liu: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = '13800000004'").fetch_one(&app.db).await.unwrap();
+    b.client
+        .execute("document.querySelector('#transfer-form select[name=new_owner]').value = arguments[0];", vec![serde_json::json!(liu.to_string())])
+        .await
+        .unwrap();
+    b.click("#transfer-form input[name=keep_old][value=read]").await;
+    b.screenshot("customer-transfer-zh").await;
+    b.submit_and_wait("#transfer-form button[type=submit]", "h1").await;
+    b.goto(&format!("/customers/{id}?tab=team")).await;
+    let team = b.text("#team-members").await;
+    assert!(team.contains("刘洋") && team.contains("张伟") && team.contains("只读"), "{team}");
+    b.screenshot("customer-team-zh").await;
+    b.goto(&format!("/customers/{id}?tab=attachments")).await;
+    b.screenshot("customer-attachments-zh").await;
+    b.goto("/followups").await;
+    b.screenshot("followups-zh").await;
+    b.goto("/followups/overdue?days=7").await;
+    b.screenshot("followups-overdue-zh").await;
+    b.goto("/contacts").await;
+    b.screenshot("contacts-list-zh").await;
+    b.goto("/notifications").await;
+    b.screenshot("notifications-zh").await;
+    b.close().await;
+}
