@@ -1,0 +1,202 @@
+//! Customer level and status (客户级别与状态). A customer has a status (the ordered
+//! `customer_status` dictionary) and a level 1–7 within it. The owner or a read-write team member
+//! changes the level directly; reaching level 7 submits a status upgrade (`customer_status`
+//! approval, by default to the owner's direct superior). Approval moves the status to the next
+//! one and restarts at level 1; rejection changes nothing. The top status cannot be raised.
+//! Every level or status change tells the owner's direct superior.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::model::{Customer, ENTITY, dict_audit};
+use crate::audit::Entry;
+use crate::auth::CurrentUser;
+use crate::dicts::Dicts;
+use crate::error::AppResult;
+use crate::web::i18n::Lang;
+use crate::workflow::{self, FlowError, Instance, Subject, Submission};
+
+pub const TOP_LEVEL: i16 = 7;
+const DICT: &str = "customer_status";
+
+/// After an edit of `cur` saved `level` and `status` (same transaction): the owner's superior is
+/// told of each change, and a level reaching 7 from below asks for the next status.
+pub async fn after_save(
+    tx: &mut PgConnection,
+    dicts: &Dicts,
+    cur: &Customer,
+    level: i16,
+    status: i64,
+    actor: &CurrentUser,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    let link = format!("/customers/{}", cur.id);
+    if level != cur.level {
+        let params = json!({ "actor": actor.name, "name": cur.name, "from": cur.level, "to": level });
+        tell_superior(tx, cur.owner_id, "customer_level_changed", params, &link, actor.id).await?;
+    }
+    if status != cur.status_id {
+        let head = Head {
+            id: cur.id,
+            name: cur.name.clone(),
+            status_id: cur.status_id,
+            level: cur.level,
+            owner_id: cur.owner_id,
+        };
+        tell_status(tx, dicts, &head, cur.status_id, status, actor.id).await?;
+    }
+    if level == TOP_LEVEL && cur.level < TOP_LEVEL {
+        request_upgrade(tx, dicts, cur, status, actor.id, ip).await?;
+    }
+    Ok(())
+}
+
+/// Submit the upgrade from `status` to the next one, unless it is the top status or a request
+/// is already pending.
+async fn request_upgrade(
+    tx: &mut PgConnection,
+    dicts: &Dicts,
+    cur: &Customer,
+    status: i64,
+    actor: i64,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    let Some(next) = dicts.next_after(DICT, status) else {
+        return Ok(());
+    };
+    let submission = Submission {
+        subject: Subject::CustomerStatus,
+        record_id: cur.id,
+        submitted_by: actor,
+        owner_id: cur.owner_id,
+        payload: json!({ "from_status": status, "to_status": next.id }),
+        picks: Default::default(),
+    };
+    match workflow::submit(tx, submission, ip).await {
+        Ok(_) | Err(FlowError::AlreadyPending) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn tell_superior(
+    tx: &mut PgConnection,
+    owner: Option<i64>,
+    kind: &str,
+    params: serde_json::Value,
+    link: &str,
+    actor: i64,
+) -> AppResult<()> {
+    let Some(owner) = owner else { return Ok(()) };
+    let superior: Option<i64> = sqlx::query_scalar("SELECT superior_id FROM users WHERE id = $1")
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    if let Some(s) = superior {
+        crate::notify::send(tx, s, kind, params, Some(link), Some(actor)).await?;
+    }
+    Ok(())
+}
+
+/// The few columns status changes need.
+#[derive(sqlx::FromRow)]
+struct Head {
+    id: i64,
+    name: String,
+    status_id: i64,
+    level: i16,
+    owner_id: Option<i64>,
+}
+
+async fn tell_status(tx: &mut PgConnection, dicts: &Dicts, c: &Head, from: i64, to: i64, actor: i64) -> AppResult<()> {
+    let params = json!({
+        "name": c.name,
+        "from_zh": dicts.label(Some(from), Lang::Zh), "from_en": dicts.label(Some(from), Lang::En),
+        "to_zh": dicts.label(Some(to), Lang::Zh), "to_en": dicts.label(Some(to), Lang::En),
+    });
+    tell_superior(tx, c.owner_id, "customer_status_changed", params, &format!("/customers/{}", c.id), actor).await
+}
+
+/// The upgrade was approved: the status moves to the requested one and the level restarts at 1
+/// (unless the status changed meanwhile, e.g. set by a super admin: then nothing moves).
+pub async fn on_approved(
+    tx: &mut PgConnection,
+    inst: &Instance,
+    actor: Option<i64>,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    let cur: Option<Head> =
+        sqlx::query_as("SELECT id, name, status_id, level, owner_id FROM customers WHERE id = $1 FOR UPDATE")
+            .bind(inst.record_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(cur) = cur else { return Ok(()) };
+    let (Some(from), Some(to)) = (inst.payload_id("from_status"), inst.payload_id("to_status")) else {
+        return Ok(());
+    };
+    if cur.status_id != from {
+        return Ok(());
+    }
+    sqlx::query("UPDATE customers SET status_id = $2, level = 1 WHERE id = $1")
+        .bind(cur.id)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    let dicts = workflow::summary_dicts(tx).await?;
+    Entry::new(ENTITY, cur.id, "status_upgrade")
+        .change("status", dict_audit(&dicts, Some(from)), dict_audit(&dicts, Some(to)))
+        .change("level", cur.level, 1)
+        .write(tx, actor, ip)
+        .await?;
+    tell_status(tx, &dicts, &cur, from, to, actor.unwrap_or(inst.submitted_by)).await
+}
+
+/// A rejected or withdrawn upgrade may go again while the customer still holds the status it
+/// started from and a next status exists.
+pub async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult<Result<(), &'static str>> {
+    let row: Option<(i64, bool)> =
+        sqlx::query_as("SELECT status_id, deleted_at IS NOT NULL FROM customers WHERE id = $1")
+            .bind(inst.record_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, deleted)) = row else { return Ok(Err("approval.error.stale")) };
+    if deleted || Some(status) != inst.payload_id("from_status") {
+        return Ok(Err("approval.error.stale"));
+    }
+    let dicts = workflow::summary_dicts(tx).await?;
+    if dicts.next_after(DICT, status).map(|n| n.id) != inst.payload_id("to_status") {
+        return Ok(Err("approval.error.stale"));
+    }
+    Ok(Ok(()))
+}
+
+/// What the customer card shows about the upgrade: pending, or rejected (with a resubmit link).
+pub struct Card {
+    pub instance_id: i64,
+    pub pending: bool,
+    pub text: String,
+    pub can_resubmit: bool,
+}
+
+pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, user: i64) -> AppResult<Option<Card>> {
+    let mut conn = db.acquire().await?;
+    let Some(inst) = workflow::latest(&mut conn, Subject::CustomerStatus, c.id).await? else { return Ok(None) };
+    let from = dicts.label(inst.payload_id("from_status"), lang);
+    let to = dicts.label(inst.payload_id("to_status"), lang);
+    let args = [("from", from.as_str()), ("to", to.as_str())];
+    Ok(match inst.status() {
+        workflow::Status::Pending => Some(Card {
+            instance_id: inst.id,
+            pending: true,
+            text: lang.tf("approval.card.pending", &args),
+            can_resubmit: false,
+        }),
+        workflow::Status::Rejected if inst.payload_id("from_status") == Some(c.status_id) => Some(Card {
+            instance_id: inst.id,
+            pending: false,
+            text: lang.tf("approval.card.rejected", &args),
+            can_resubmit: inst.is_submitter_side(user),
+        }),
+        _ => None,
+    })
+}

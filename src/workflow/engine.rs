@@ -1,0 +1,502 @@
+//! State transitions of an approval: submit, decide, withdraw, resubmit. Each runs inside the
+//! caller's transaction and starts by locking the instance row (`FOR UPDATE`), so concurrent
+//! actions on one instance are serialised: the first wins and the second learns who handled it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use sqlx::{Connection, PgConnection};
+
+use super::model::{FLOW_COLUMNS, Flow, INSTANCE_COLUMNS, Instance, Mode, STEP_COLUMNS, Stage, Status, Step};
+use super::resolve::{self, Facts};
+use super::{Subject, summary_dicts};
+use crate::audit::Entry;
+use crate::error::AppError;
+use crate::web::i18n::Lang;
+
+pub use super::resolve::allowed_set;
+
+/// A new approval.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub subject: Subject,
+    pub record_id: i64,
+    pub submitted_by: i64,
+    /// Whose superior chain superior steps follow (the record's owner); None → the submitter.
+    pub owner_id: Option<i64>,
+    /// Subject facts: {"from_status", "to_status"} for customers, {"amount"} for money.
+    pub payload: Value,
+    /// Approvers the submitter picked, by step seq (submitter-picks steps).
+    pub picks: BTreeMap<i32, Vec<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Waiting for (further) approvers.
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub instance_id: i64,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("the record already has a pending approval")]
+    AlreadyPending,
+    #[error("no such approval")]
+    NotFound,
+    #[error("not an approver or submitter of this approval")]
+    Forbidden,
+    /// Someone else decided (or the submitter withdrew) first; their name.
+    #[error("already handled by {0}")]
+    HandledBy(String),
+    /// The instance is not in a state that allows this (withdraw after a decision, ...).
+    #[error("not allowed in this state: {0}")]
+    State(&'static str),
+    /// Refused input; an i18n key.
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<sqlx::Error> for FlowError {
+    fn from(e: sqlx::Error) -> Self {
+        FlowError::App(e.into())
+    }
+}
+
+impl From<FlowError> for AppError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::AlreadyPending => AppError::Conflict("approval.error.already_pending"),
+            FlowError::NotFound => AppError::NotFound,
+            FlowError::Forbidden => AppError::Forbidden,
+            FlowError::HandledBy(_) => AppError::Conflict("approval.error.handled"),
+            FlowError::State(k) => AppError::Conflict(k),
+            FlowError::Invalid(k) => AppError::BadRequest(k),
+            FlowError::App(e) => e,
+        }
+    }
+}
+
+fn is_pending_conflict(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.constraint() == Some("approval_instances_one_pending"))
+}
+
+/// Start an approval. The subject's enabled flow is planned (conditions, approvers); no enabled
+/// flow or no applicable step → approved at once, the subject's callback running in this
+/// transaction. A record has at most one pending approval per subject.
+pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> Result<Done, FlowError> {
+    if super::has_pending(tx, s.subject, s.record_id).await? {
+        return Err(FlowError::AlreadyPending);
+    }
+    let flow: Option<Flow> =
+        sqlx::query_as(&format!("SELECT {FLOW_COLUMNS} FROM approval_flows WHERE subject = $1 AND enabled"))
+            .bind(s.subject.code())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let steps: Vec<Step> = match &flow {
+        Some(f) => {
+            sqlx::query_as(&format!("SELECT {STEP_COLUMNS} FROM approval_steps WHERE flow_id = $1 ORDER BY seq"))
+                .bind(f.id)
+                .fetch_all(&mut *tx)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let facts = Facts {
+        submitted_by: s.submitted_by,
+        chain_user: s.owner_id.unwrap_or(s.submitted_by),
+        payload: &s.payload,
+        picks: &s.picks,
+    };
+    let plan = resolve::plan(tx, &steps, &facts).await?;
+    // A savepoint, so losing a race to the one-pending index leaves the caller's transaction usable.
+    let mut sp = tx.begin().await?;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO approval_instances
+           (subject, record_id, flow_id, flow_name, status, current_step, resubmit_from, plan, submitted_by, owner_id, payload)
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(s.subject.code())
+    .bind(s.record_id)
+    .bind(flow.as_ref().map(|f| f.id))
+    .bind(flow.as_ref().map(|f| f.name.clone()).unwrap_or_default())
+    .bind(flow.as_ref().map(|f| f.resubmit_from.clone()).unwrap_or_else(|| "first".into()))
+    .bind(Json(&plan))
+    .bind(s.submitted_by)
+    .bind(s.owner_id)
+    .bind(Json(&s.payload))
+    .fetch_one(&mut *sp)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_pending_conflict(&e) => {
+            sp.rollback().await?;
+            return Err(FlowError::AlreadyPending);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    sp.commit().await?;
+    let inst = lock(tx, id).await?;
+    let dicts = summary_dicts(tx).await?;
+    let what = json!({
+        "zh": format!("{}：{}", Lang::Zh.t(s.subject.label_key()), s.subject.summary(&s.payload, &dicts, Lang::Zh)),
+        "en": format!("{}: {}", Lang::En.t(s.subject.label_key()), s.subject.summary(&s.payload, &dicts, Lang::En)),
+    });
+    Entry::new(s.subject.entity(), s.record_id, "approval_submit")
+        .change("approval", Value::Null, what)
+        .write(tx, Some(s.submitted_by), ip)
+        .await?;
+    if plan.is_empty() {
+        // Nothing to ask anyone: approved by the system.
+        Entry::new(s.subject.entity(), s.record_id, "approval_approve").write(tx, None, ip).await?;
+        finish(tx, &inst, Status::Approved, None, "", ip).await?;
+        return Ok(Done { instance_id: id, outcome: Outcome::Approved });
+    }
+    activate(tx, &inst, 1, inst.round).await?;
+    Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Lock and read an instance for the rest of the transaction.
+pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Instance, FlowError> {
+    sqlx::query_as(&format!("SELECT {INSTANCE_COLUMNS} FROM approval_instances WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(FlowError::NotFound)
+}
+
+/// Start stage `stage_no` (1-based) of the plan: a task for each approver still active, or for
+/// each active super admin when none is left; each approver is told.
+async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: i32) -> Result<(), FlowError> {
+    let stage: &Stage = inst.plan.0.get((stage_no - 1) as usize).ok_or(FlowError::NotFound)?;
+    let mut approvers = resolve::active(tx, &stage.approvers).await?;
+    let fallback = approvers.is_empty();
+    if fallback {
+        approvers = resolve::super_admins(tx).await?;
+    }
+    if approvers.is_empty() {
+        return Err(FlowError::Invalid("approval.error.no_approver"));
+    }
+    sqlx::query("UPDATE approval_instances SET current_step = $2 WHERE id = $1")
+        .bind(inst.id)
+        .bind(stage_no)
+        .execute(&mut *tx)
+        .await?;
+    let params = notice_params(tx, inst, None, "").await?;
+    let link = format!("/approvals/{}", inst.id);
+    for a in approvers {
+        sqlx::query(
+            "INSERT INTO approval_tasks (instance_id, stage, step_seq, round, approver_id, fallback)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(inst.id)
+        .bind(stage_no)
+        .bind(stage.step_seq)
+        .bind(round)
+        .bind(a)
+        .bind(fallback)
+        .execute(&mut *tx)
+        .await?;
+        crate::notify::send(tx, a, "approval_task", params.clone(), Some(&link), Some(inst.submitted_by)).await?;
+    }
+    Ok(())
+}
+
+/// Approve or reject the actor's pending task on the instance's current stage, with a comment.
+/// Any-one: the first decision settles the stage and cancels the others' tasks. All: the stage
+/// moves on when every task is approved. A rejection ends the instance.
+pub async fn decide(
+    tx: &mut PgConnection,
+    id: i64,
+    actor: i64,
+    approve: bool,
+    comment: &str,
+    ip: Option<&str>,
+) -> Result<Done, FlowError> {
+    let inst = lock(tx, id).await?;
+    let task: Option<(i64, bool)> = sqlx::query_as(
+        "SELECT id, fallback FROM approval_tasks
+         WHERE instance_id = $1 AND approver_id = $2 AND status = 'pending' AND stage = $3 AND round = $4
+         ORDER BY id LIMIT 1",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(inst.current_step)
+    .bind(inst.round)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((task_id, fallback)) = task.filter(|_| inst.is_pending()) else {
+        return Err(why_not(tx, &inst, actor).await?);
+    };
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    let comment = comment.trim();
+    sqlx::query("UPDATE approval_tasks SET status = $2, comment = $3, decided_at = now() WHERE id = $1")
+        .bind(task_id)
+        .bind(if approve { "approved" } else { "rejected" })
+        .bind(comment)
+        .execute(&mut *tx)
+        .await?;
+    let mut entry =
+        Entry::new(subject.entity(), inst.record_id, if approve { "approval_approve" } else { "approval_reject" });
+    if !comment.is_empty() {
+        entry = entry.note(comment);
+    }
+    entry.write(tx, Some(actor), ip).await?;
+
+    if !approve {
+        finish(tx, &inst, Status::Rejected, Some(actor), comment, ip).await?;
+        return Ok(Done { instance_id: id, outcome: Outcome::Rejected });
+    }
+    let stage = inst.plan.0.get((inst.current_step - 1) as usize);
+    let mode = if fallback { Mode::Any } else { stage.map(|s| s.mode()).unwrap_or(Mode::Any) };
+    if mode == Mode::Any {
+        cancel_pending(tx, id).await?;
+    } else {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM approval_tasks WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(inst.current_step)
+        .bind(inst.round)
+        .fetch_one(&mut *tx)
+        .await?;
+        if left > 0 {
+            return Ok(Done { instance_id: id, outcome: Outcome::Pending });
+        }
+    }
+    let next = inst.current_step + 1;
+    if next as usize > inst.plan.0.len() {
+        finish(tx, &inst, Status::Approved, Some(actor), comment, ip).await?;
+        return Ok(Done { instance_id: id, outcome: Outcome::Approved });
+    }
+    activate(tx, &inst, next, inst.round).await?;
+    Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Whether `user` holds a pending task on the instance's current stage.
+pub async fn pending_task_of(tx: &mut PgConnection, inst: &Instance, user: i64) -> sqlx::Result<bool> {
+    if !inst.is_pending() {
+        return Ok(false);
+    }
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM approval_tasks WHERE instance_id = $1 AND approver_id = $2
+           AND status = 'pending' AND stage = $3 AND round = $4)",
+    )
+    .bind(inst.id)
+    .bind(user)
+    .bind(inst.current_step)
+    .bind(inst.round)
+    .fetch_one(tx)
+    .await
+}
+
+/// Why the actor has nothing to decide: not theirs at all (403), or someone got there first.
+async fn why_not(tx: &mut PgConnection, inst: &Instance, actor: i64) -> Result<FlowError, FlowError> {
+    let involved: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM approval_tasks WHERE instance_id = $1 AND approver_id = $2)")
+            .bind(inst.id)
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !involved {
+        return Ok(FlowError::Forbidden);
+    }
+    let name: Option<String> = if inst.status() == Status::Withdrawn {
+        sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
+            .bind(inst.submitted_by)
+            .fetch_optional(&mut *tx)
+            .await?
+    } else {
+        sqlx::query_scalar(
+            "SELECT u.name FROM approval_tasks t JOIN users u ON u.id = t.approver_id
+             WHERE t.instance_id = $1 AND t.status IN ('approved', 'rejected')
+             ORDER BY t.decided_at DESC, t.id DESC LIMIT 1",
+        )
+        .bind(inst.id)
+        .fetch_optional(&mut *tx)
+        .await?
+    };
+    Ok(match name {
+        Some(n) => FlowError::HandledBy(n),
+        None => FlowError::State("approval.error.not_pending"),
+    })
+}
+
+async fn cancel_pending(tx: &mut PgConnection, id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "UPDATE approval_tasks SET status = 'cancelled', decided_at = now()
+         WHERE instance_id = $1 AND status = 'pending' RETURNING approver_id",
+    )
+    .bind(id)
+    .fetch_all(tx)
+    .await
+}
+
+/// A final state: remaining tasks cancelled, the subject's callback, the submitter (and the owner
+/// it was submitted for) told.
+async fn finish(
+    tx: &mut PgConnection,
+    inst: &Instance,
+    status: Status,
+    actor: Option<i64>,
+    comment: &str,
+    ip: Option<&str>,
+) -> Result<(), FlowError> {
+    cancel_pending(tx, inst.id).await?;
+    sqlx::query("UPDATE approval_instances SET status = $2, decided_at = now() WHERE id = $1")
+        .bind(inst.id)
+        .bind(status.code())
+        .execute(&mut *tx)
+        .await?;
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    let kind = match status {
+        Status::Approved => {
+            subject.on_approved(tx, inst, actor, ip).await?;
+            "approval_approved"
+        }
+        Status::Rejected => {
+            subject.on_rejected(tx, inst, actor, ip).await?;
+            "approval_rejected"
+        }
+        _ => return Ok(()),
+    };
+    let params = notice_params(tx, inst, actor, comment).await?;
+    let link = format!("/approvals/{}", inst.id);
+    let mut told = Vec::new();
+    for u in std::iter::once(inst.submitted_by).chain(inst.owner_id) {
+        if !told.contains(&u) {
+            told.push(u);
+            // Approved at once: the submitter knows already; the owner is told it came from them.
+            crate::notify::send(tx, u, kind, params.clone(), Some(&link), actor.or(Some(inst.submitted_by))).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The submitter (or the owner it was submitted for) takes a pending instance back.
+pub async fn withdraw(tx: &mut PgConnection, id: i64, actor: i64, ip: Option<&str>) -> Result<Done, FlowError> {
+    let inst = lock(tx, id).await?;
+    if !inst.is_submitter_side(actor) {
+        return Err(FlowError::Forbidden);
+    }
+    if !inst.is_pending() {
+        return Err(FlowError::State("approval.error.not_pending"));
+    }
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    let approvers = cancel_pending(tx, id).await?;
+    sqlx::query("UPDATE approval_instances SET status = 'withdrawn', decided_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Entry::new(subject.entity(), inst.record_id, "approval_withdraw").write(tx, Some(actor), ip).await?;
+    subject.on_withdrawn(tx, &inst).await?;
+    let params = notice_params(tx, &inst, Some(actor), "").await?;
+    let link = format!("/approvals/{id}");
+    for a in approvers {
+        crate::notify::send(tx, a, "approval_withdrawn", params.clone(), Some(&link), Some(actor)).await?;
+    }
+    Ok(Done { instance_id: id, outcome: Outcome::Withdrawn })
+}
+
+/// Send a rejected (or withdrawn) instance round again: from the first stage, or — when the flow
+/// says so and it was rejected — from the stage that rejected it. `picks` replaces the approvers
+/// of submitter-picks stages (by step seq) when given.
+pub async fn resubmit(
+    tx: &mut PgConnection,
+    id: i64,
+    actor: i64,
+    picks: Option<&BTreeMap<i32, Vec<i64>>>,
+    ip: Option<&str>,
+) -> Result<Done, FlowError> {
+    let inst = lock(tx, id).await?;
+    if !inst.is_submitter_side(actor) {
+        return Err(FlowError::Forbidden);
+    }
+    if !matches!(inst.status(), Status::Rejected | Status::Withdrawn) {
+        return Err(FlowError::State("approval.error.not_resubmittable"));
+    }
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    if let Err(key) = subject.check_resubmit(tx, &inst).await? {
+        return Err(FlowError::State(key));
+    }
+    let mut plan = inst.plan.0.clone();
+    if let Some(picks) = picks {
+        for stage in plan.iter_mut().filter(|s| s.kind() == super::StepKind::SubmitterPicks) {
+            if let Some(p) = picks.get(&stage.step_seq) {
+                stage.approvers = resolve::check_picks(tx, stage, p).await?;
+            }
+        }
+    }
+    let start = if inst.status() == Status::Rejected && inst.resubmit_from == "rejected_step" {
+        inst.current_step.clamp(1, plan.len().max(1) as i32)
+    } else {
+        1
+    };
+    let round = inst.round + 1;
+    let mut sp = tx.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE approval_instances SET status = 'pending', decided_at = NULL, round = $2, plan = $3,
+                submitted_at = now(), current_step = 0
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(round)
+    .bind(Json(&plan))
+    .execute(&mut *sp)
+    .await;
+    match updated {
+        Ok(_) => sp.commit().await?,
+        Err(e) if is_pending_conflict(&e) => {
+            sp.rollback().await?;
+            return Err(FlowError::AlreadyPending);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Entry::new(subject.entity(), inst.record_id, "approval_resubmit").write(tx, Some(actor), ip).await?;
+    let inst = lock(tx, id).await?;
+    if plan.is_empty() {
+        finish(tx, &inst, Status::Approved, None, "", ip).await?;
+        return Ok(Done { instance_id: id, outcome: Outcome::Approved });
+    }
+    activate(tx, &inst, start, round).await?;
+    Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Params of approval notifications: the record's title, the subject and the summary in both
+/// languages (each reader sees theirs), the submitter, the deciding user and the comment.
+async fn notice_params(
+    tx: &mut PgConnection,
+    inst: &Instance,
+    actor: Option<i64>,
+    comment: &str,
+) -> Result<Value, FlowError> {
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    let titles = subject.describe(tx, &[inst.record_id]).await?;
+    let title = titles.get(&inst.record_id).map(|t| t.0.clone()).unwrap_or_default();
+    let dicts = summary_dicts(tx).await?;
+    let names: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)")
+        .bind(vec![inst.submitted_by, actor.unwrap_or(inst.submitted_by)])
+        .fetch_all(&mut *tx)
+        .await?;
+    let name = |id: i64| names.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone()).unwrap_or_default();
+    Ok(json!({
+        "title": title,
+        "subject_zh": Lang::Zh.t(subject.label_key()),
+        "subject_en": Lang::En.t(subject.label_key()),
+        "summary_zh": subject.summary(&inst.payload.0, &dicts, Lang::Zh),
+        "summary_en": subject.summary(&inst.payload.0, &dicts, Lang::En),
+        "submitter": name(inst.submitted_by),
+        "actor": actor.map(name).unwrap_or_default(),
+        "comment": if comment.is_empty() { "—".to_string() } else { comment.to_string() },
+    }))
+}
