@@ -1,0 +1,190 @@
+//! Lead SQL. Every read of leads goes through `DataScope::push_visible` (module "leads").
+
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+
+use super::model::{ENTITY, Lead, LeadInput};
+use crate::access::DataScope;
+
+/// Columns of `Lead`; the FROM clause joins what the row shows by name.
+pub const SELECT: &str = "SELECT l.id, l.name, l.contact_name, l.phone, l.mobile, l.email, l.address, l.source_id,
+       l.industry_id, l.region_id, l.level, l.notes, l.owner_id, o.name AS owner_name, od.name AS owner_dept,
+       l.last_followup_at, l.next_contact_at, l.custom, l.converted_at, cv.name AS converted_by_name, l.customer_id,
+       cu.name AS customer_name, cb.name AS created_by_name, l.created_at, l.updated_at, l.deleted_at,
+       db.name AS deleted_by_name";
+
+pub const FROM: &str = "FROM leads l
+       LEFT JOIN users o ON o.id = l.owner_id
+       LEFT JOIN departments od ON od.id = o.dept_id
+       LEFT JOIN users cv ON cv.id = l.converted_by
+       LEFT JOIN customers cu ON cu.id = l.customer_id
+       LEFT JOIN users cb ON cb.id = l.created_by
+       LEFT JOIN users db ON db.id = l.deleted_by";
+
+/// A lead the scope may see; `deleted` picks the recycle bin instead of live records.
+pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Lead>> {
+    let mut q = QueryBuilder::new(SELECT);
+    q.push(" ").push(FROM).push(" WHERE l.id = ").push_bind(id);
+    q.push(if deleted { " AND l.deleted_at IS NOT NULL AND " } else { " AND l.deleted_at IS NULL AND " });
+    scope.push_visible(&mut q, "l", ENTITY);
+    q.build_query_as().fetch_optional(db).await
+}
+
+/// One lead by id, whoever may see it (inside a write that has checked access).
+pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Lead> {
+    let mut q = QueryBuilder::new(SELECT);
+    q.push(" ").push(FROM).push(" WHERE l.id = ").push_bind(id);
+    q.build_query_as().fetch_one(conn).await
+}
+
+/// Lock the row for a write in this transaction; whether it is converted (None: gone).
+pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar("SELECT converted_at IS NOT NULL FROM leads WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+        .bind(id)
+        .fetch_optional(tx)
+        .await
+}
+
+fn columns(input: &LeadInput) -> String {
+    let mut cols = vec!["name", "level"];
+    cols.extend(input.dicts.iter().map(|(c, _)| *c));
+    cols.extend(input.texts.iter().map(|(c, _)| *c));
+    cols.extend(["next_contact_at", "custom"]);
+    cols.join(", ")
+}
+
+fn push_values(q: &mut QueryBuilder<'_, Postgres>, input: &LeadInput) {
+    let mut s = q.separated(", ");
+    s.push_bind(input.name.clone());
+    s.push_bind(input.level);
+    for (_, v) in &input.dicts {
+        s.push_bind(*v);
+    }
+    for (_, v) in &input.texts {
+        s.push_bind(v.clone());
+    }
+    s.push_bind(input.next_contact_at);
+    s.push_bind(sqlx::types::Json(input.custom.clone()));
+}
+
+pub async fn insert(tx: &mut PgConnection, input: &LeadInput, owner_id: i64, created_by: i64) -> sqlx::Result<i64> {
+    let mut q = QueryBuilder::new(format!("INSERT INTO leads ({}, owner_id, created_by) VALUES (", columns(input)));
+    push_values(&mut q, input);
+    q.push(", ").push_bind(owner_id);
+    q.push(", ").push_bind(created_by);
+    q.push(") RETURNING id");
+    q.build_query_scalar().fetch_one(tx).await
+}
+
+pub async fn update(tx: &mut PgConnection, id: i64, input: &LeadInput) -> sqlx::Result<()> {
+    let mut q = QueryBuilder::new(format!("UPDATE leads SET ({}) = ROW(", columns(input)));
+    push_values(&mut q, input);
+    q.push(") WHERE id = ").push_bind(id);
+    q.build().execute(tx).await?;
+    Ok(())
+}
+
+/// Of `ids`, the live, unconverted leads the user may change: owner in scope or a live
+/// read-write team place.
+pub async fn writable_ids(db: &PgPool, scope: &DataScope, ids: &[i64], deleted: bool) -> sqlx::Result<Vec<i64>> {
+    let mut q = QueryBuilder::new("SELECT l.id FROM leads l WHERE l.id = ANY(");
+    q.push_bind(ids.to_vec()).push(") AND l.converted_at IS NULL");
+    q.push(if deleted { " AND l.deleted_at IS NOT NULL" } else { " AND l.deleted_at IS NULL" });
+    if let Some(owners) = &scope.owners {
+        q.push(" AND (l.owner_id = ANY(").push_bind(owners.clone());
+        q.push(") OR l.id = ANY(ARRAY(SELECT record_id FROM record_members WHERE entity = 'lead' AND access = 'write' AND user_id = ")
+            .push_bind(scope.user_id)
+            .push(" AND (expires_at IS NULL OR expires_at > now()))))");
+    }
+    q.push(" ORDER BY l.id");
+    q.build_query_scalar().fetch_all(db).await
+}
+
+pub async fn is_starred(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn starred_among(db: &PgPool, user_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
+        .bind(user_id)
+        .bind(ENTITY)
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn set_star(db: &PgPool, user_id: i64, ids: &[i64], on: bool) -> sqlx::Result<()> {
+    let sql = if on {
+        "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)"
+    };
+    sqlx::query(sql).bind(user_id).bind(ENTITY).bind(ids).execute(db).await?;
+    Ok(())
+}
+
+/// Move to the recycle bin, with one audit row per lead.
+pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "WITH gone AS (
+           UPDATE leads SET deleted_at = now(), deleted_by = $2
+           WHERE id = ANY($1) AND deleted_at IS NULL AND converted_at IS NULL RETURNING id)
+         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+         SELECT 'lead', id, $2, 'delete', $3 FROM gone",
+    )
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .execute(tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "WITH back AS (
+           UPDATE leads SET deleted_at = NULL, deleted_by = NULL
+           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id)
+         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+         SELECT 'lead', id, $2, 'restore', $3 FROM back",
+    )
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .execute(tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Remove deleted leads for good with what hangs off them (follow-ups already carried to a
+/// customer stay with it). The history rows stay.
+pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM leads WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    for sql in [
+        "DELETE FROM followups WHERE entity = 'lead' AND entity_id = ANY($1) AND customer_id IS NULL",
+        "DELETE FROM stars WHERE entity = 'lead' AND record_id = ANY($1)",
+        "DELETE FROM attachments WHERE entity = 'lead' AND record_id = ANY($1)",
+        "DELETE FROM record_members WHERE entity = 'lead' AND record_id = ANY($1)",
+        "DELETE FROM record_shares WHERE entity = 'lead' AND record_id = ANY($1)",
+        "DELETE FROM leads WHERE id = ANY($1)",
+    ] {
+        sqlx::query(sql).bind(&ids).execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT 'lead', unnest($1::bigint[]), $2, 'purge', $3",
+    )
+    .bind(&ids)
+    .bind(by)
+    .bind(ip)
+    .execute(&mut *tx)
+    .await?;
+    Ok(ids.len() as u64)
+}

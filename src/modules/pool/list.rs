@@ -1,0 +1,372 @@
+//! A pool's page: its customers (owner empty) with the previous owner, when and why they entered,
+//! on the shared list mechanism (filters, saved scenes, sorting, columns, bulk claim / assign).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sqlx::{Postgres, QueryBuilder};
+
+use super::repo::{self, Pool};
+use super::rules;
+use crate::access::{Action, Module};
+use crate::app::AppState;
+use crate::dicts::Dicts;
+use crate::error::{AppError, AppResult};
+use crate::fields::{self, FieldDef};
+use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Sort, SortKey};
+use crate::web::i18n::Lang;
+use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
+
+/// The list-preference module code (saved scenes, columns).
+pub const MODULE: &str = "pool";
+
+pub const SORT_KEYS: &[SortKey] = &[
+    SortKey { key: "entered", sql: "c.pool_entered_at" },
+    SortKey { key: "name", sql: "c.name" },
+    SortKey { key: "level", sql: "c.level" },
+    SortKey { key: "followup", sql: "c.last_followup_at" },
+    SortKey { key: "created", sql: "c.created_at" },
+];
+
+pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.level, c.status_id, c.industry_id, c.region_id, c.source_id,
+       c.phone, c.mobile, c.previous_owner_id, po.name AS previous_owner_name, c.pool_entered_at, c.pool_reason,
+       c.last_followup_at, c.created_at, c.custom";
+
+pub const FROM: &str = "FROM customers c LEFT JOIN users po ON po.id = c.previous_owner_id";
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct PoolRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: i16,
+    pub status_id: i64,
+    pub industry_id: Option<i64>,
+    pub region_id: Option<i64>,
+    pub source_id: Option<i64>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub previous_owner_id: Option<i64>,
+    pub previous_owner_name: Option<String>,
+    pub pool_entered_at: Option<DateTime<Utc>>,
+    pub pool_reason: Option<sqlx::types::Json<Value>>,
+    pub last_followup_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub custom: sqlx::types::Json<Map<String, Value>>,
+}
+
+/// The filter form. Empty strings mean "no filter".
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct PoolFilter {
+    pub pool: String,
+    pub q: String,
+    pub level: String,
+    pub status: String,
+    pub industry: String,
+    pub region: String,
+    pub previous_owner: String,
+    /// "manual" (put back) or "auto" (recycled by a rule).
+    pub reason: String,
+    pub entered_from: String,
+    pub entered_to: String,
+    pub sort: String,
+    pub dir: String,
+}
+
+impl PoolFilter {
+    pub fn has_more(&self) -> bool {
+        [&self.previous_owner, &self.reason, &self.entered_from, &self.entered_to].iter().any(|v| !v.trim().is_empty())
+    }
+}
+
+fn id_of(v: &str) -> Option<i64> {
+    v.trim().parse().ok()
+}
+
+fn day_start(d: &str, tz: FixedOffset, next_day: bool) -> Option<DateTime<Utc>> {
+    let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
+    let date = if next_day { date.succ_opt()? } else { date };
+    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
+}
+
+/// `FROM ... WHERE` for the live customers of `pool`, narrowed by the filter.
+pub fn push_from_where(
+    q: &mut QueryBuilder<'_, Postgres>,
+    pool: &Pool,
+    f: &PoolFilter,
+    dicts: &Dicts,
+    tz: FixedOffset,
+) {
+    q.push(FROM).push(" WHERE c.deleted_at IS NULL AND c.owner_id IS NULL AND c.pool_id = ").push_bind(pool.id);
+    let kw = f.q.trim();
+    if !kw.is_empty() {
+        q.push(" AND c.search ILIKE ").push_bind(format!("%{}%", fields::escape_like(kw)));
+    }
+    if let Ok(l) = f.level.trim().parse::<i16>() {
+        q.push(" AND c.level = ").push_bind(l);
+    }
+    if let Some(s) = id_of(&f.status) {
+        q.push(" AND c.status_id = ").push_bind(s);
+    }
+    if let Some(i) = id_of(&f.industry) {
+        q.push(" AND c.industry_id = ").push_bind(i);
+    }
+    if let Some(r) = id_of(&f.region) {
+        let items = dicts.items("region");
+        let mut ids = vec![r];
+        let mut i = 0;
+        while i < ids.len() {
+            let parent = ids[i];
+            ids.extend(items.iter().filter(|it| it.parent_id == Some(parent)).map(|it| it.id));
+            i += 1;
+        }
+        q.push(" AND c.region_id = ANY(").push_bind(ids).push(")");
+    }
+    if let Some(p) = id_of(&f.previous_owner) {
+        q.push(" AND c.previous_owner_id = ").push_bind(p);
+    }
+    match f.reason.as_str() {
+        "manual" => {
+            q.push(" AND c.pool_reason->>'kind' = 'put_back'");
+        }
+        "auto" => {
+            q.push(" AND c.pool_reason->>'kind' IN ('no_followup', 'no_opportunity', 'no_deal')");
+        }
+        _ => {}
+    }
+    if let Some(at) = day_start(&f.entered_from, tz, false) {
+        q.push(" AND c.pool_entered_at >= ").push_bind(at);
+    }
+    if let Some(at) = day_start(&f.entered_to, tz, true) {
+        q.push(" AND c.pool_entered_at < ").push_bind(at);
+    }
+}
+
+/// Every column the pool list can show; custom fields of customers come last.
+pub fn available_columns(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+    let mut cols = vec![
+        Column::new("name", "customer.name", Some("name"), true),
+        Column::new("code", "customer.code", None, false),
+        Column::new("level", "customer.level", Some("level"), true),
+        Column::new("status", "customer.status", None, true),
+        Column::new("industry", "customer.industry", None, true),
+        Column::new("region", "customer.region", None, true),
+        Column::new("source", "customer.source", None, false),
+        Column::new("phone", "customer.phone", None, false),
+        Column::new("previous_owner", "pool.previous_owner", None, true),
+        Column::new("entered_at", "pool.entered_at", Some("entered"), true),
+        Column::new("reason", "pool.reason", None, true),
+        Column::new("last_followup", "customer.last_followup", Some("followup"), false),
+        Column::new("created_at", "customer.created_at", Some("created"), false),
+    ];
+    for d in defs {
+        cols.push(Column {
+            key: format!("cf:{}", d.key),
+            label: d.label(lang).to_string(),
+            label_is_text: true,
+            sort: None,
+            default_visible: false,
+        });
+    }
+    cols
+}
+
+fn cell(r: &PoolRow, key: &str, dicts: &Dicts, defs: &[FieldDef], ctx: &PageCtx) -> Cell {
+    let lang = ctx.lang;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    match key {
+        "name" => Cell::link(r.name.clone(), format!("/customers/{}", r.id)),
+        "code" => Cell::text(r.code.clone()),
+        "level" => Cell::num(format!("L{}", r.level)),
+        "status" => Cell::text(dicts.label(Some(r.status_id), lang)),
+        "industry" => Cell::text(dicts.label(r.industry_id, lang)),
+        "region" => Cell::text(dicts.path_label(r.region_id, lang)),
+        "source" => Cell::text(dicts.label(r.source_id, lang)),
+        "phone" => Cell::text(r.phone.clone().or_else(|| r.mobile.clone()).unwrap_or_default()),
+        "previous_owner" => Cell::text(opt(&r.previous_owner_name)),
+        "entered_at" => Cell::text(ctx.opt_datetime(&r.pool_entered_at)),
+        "reason" => Cell::text(r.pool_reason.as_ref().map(|v| rules::reason_text(lang, &v.0)).unwrap_or_default()),
+        "last_followup" => Cell::text(ctx.opt_datetime(&r.last_followup_at)),
+        "created_at" => Cell::text(ctx.datetime(&r.created_at)),
+        k => match k.strip_prefix("cf:").and_then(|key| defs.iter().find(|d| d.key == key)) {
+            Some(def) => Cell::text(fields::display(def, r.custom.get(&def.key), lang, ctx.tz, &HashMap::new())),
+            None => Cell::default(),
+        },
+    }
+}
+
+pub fn column_label(c: &Column, lang: Lang) -> String {
+    if c.label_is_text { c.label.clone() } else { lang.t(&c.label).to_string() }
+}
+
+/// One tab of the pool bar.
+pub struct PoolTab {
+    pub id: i64,
+    pub name: String,
+    pub count: i64,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pool/index.html")]
+struct IndexPage {
+    ctx: PageCtx,
+    pools: Vec<PoolTab>,
+    pool: Option<Pool>,
+    list: ListView,
+    filter: PoolFilter,
+    status_options: Vec<SelectOpt>,
+    industry_options: Vec<SelectOpt>,
+    region_options: Vec<SelectOpt>,
+    previous_owner_options: Vec<SelectOpt>,
+    is_pool_admin: bool,
+}
+
+impl IndexPage {
+    fn pool_id(&self) -> i64 {
+        self.pool.as_ref().map(|p| p.id).unwrap_or_default()
+    }
+
+    fn rules_hint(&self) -> String {
+        let Some(p) = &self.pool else { return String::new() };
+        let mut parts = vec![match p.claim_cap_per_day {
+            Some(n) => self.ctx.tf1("pool.hint_cap", "n", &n.to_string()),
+            None => self.ctx.t("pool.hint_no_cap").to_string(),
+        }];
+        if p.reclaim_cooldown_days > 0 {
+            parts.push(self.ctx.tf1("pool.hint_cooldown", "n", &p.reclaim_cooldown_days.to_string()));
+        }
+        parts.join(if self.ctx.lang == Lang::En { "; " } else { "；" })
+    }
+}
+
+/// The pool to show: the one asked for if the user may open it, else the first they may.
+fn pick(pools: &[Pool], asked: &str) -> AppResult<Option<Pool>> {
+    match id_of(asked) {
+        Some(id) => pools.iter().find(|p| p.id == id).cloned().map(Some).ok_or(AppError::NotFound),
+        None => Ok(pools.first().cloned()),
+    }
+}
+
+pub async fn index(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Query(filter): Query<PoolFilter>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let user = req.user()?;
+    let raw = raw.unwrap_or_default();
+    if raw.is_empty()
+        && let Some(q) = list::scenes::default_query(&st.db, user.id, MODULE).await?
+    {
+        return Ok(Redirect::to(&format!("/pool?{q}")).into_response());
+    }
+    let pools = repo::visible(&st.db, user).await?;
+    let pool = pick(&pools, &filter.pool)?;
+    let counts: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT pool_id, count(*) FROM customers WHERE deleted_at IS NULL AND owner_id IS NULL AND pool_id = ANY($1)
+         GROUP BY pool_id",
+    )
+    .bind(pools.iter().map(|p| p.id).collect::<Vec<_>>())
+    .fetch_all(&st.db)
+    .await?;
+    let tabs = pools
+        .iter()
+        .map(|p| PoolTab {
+            id: p.id,
+            name: p.name.clone(),
+            count: counts.iter().find(|c| c.0 == p.id).map(|c| c.1).unwrap_or(0),
+            active: pool.as_ref().is_some_and(|x| x.id == p.id),
+        })
+        .collect();
+    let dicts = Dicts::load(&st.db, &["customer_status", "industry", "region", "customer_source"]).await?;
+    let defs = fields::defs(&st.db, "customer").await?;
+    let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("entered", true));
+    let tz = st.config.timezone;
+    let (pager, rows): (_, Vec<PoolRow>) = match &pool {
+        Some(p) => {
+            list::fetch_page(&st.db, SELECT, "c", |q| push_from_where(q, p, &filter, &dicts, tz), &sort, Some(&raw))
+                .await?
+        }
+        None => (crate::web::Pager::from_query(Some(&raw), 0), Vec::new()),
+    };
+    let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
+    let columns = choice.columns();
+    let rows = rows
+        .iter()
+        .map(|r| Row {
+            id: r.id,
+            cells: columns.iter().map(|col| cell(r, &col.key, &dicts, &defs, &ctx)).collect(),
+            badges: Vec::new(),
+        })
+        .collect();
+    let (mut is_pool_admin, mut can_assign) = (false, false);
+    if let Some(p) = &pool {
+        let mut conn = st.db.acquire().await?;
+        is_pool_admin = repo::is_admin(&mut conn, p.id, user.id).await?;
+        can_assign = repo::can_assign(&mut conn, p, user).await?;
+    }
+    let mut bulk = Vec::new();
+    if pool.is_some() && user.can(Module::Pool, Action::View) {
+        bulk.push(BulkAction {
+            label: ctx.t("pool.claim").into(),
+            action: "/pool/claim".into(),
+            confirm: Some(ctx.t("pool.confirm_claim").into()),
+            danger: false,
+        });
+    }
+    if can_assign {
+        bulk.push(BulkAction {
+            label: ctx.t("pool.assign").into(),
+            action: "/pool/assign".into(),
+            confirm: None,
+            danger: false,
+        });
+    }
+    let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
+    // Pools have no owners, so of the system scenes only "all" makes sense here.
+    let mut scenes: Vec<list::scenes::SceneTab> = list::scenes::tabs("/pool", &raw, &saved, ctx.lang)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| *i == 0 || t.saved_id.is_some())
+        .map(|(_, t)| t)
+        .collect();
+    let saved_active = scenes.iter().any(|t| t.saved_id.is_some() && t.active);
+    if let (Some(all), Some(p)) = (scenes.first_mut(), &pool) {
+        all.label = ctx.t("pool.scene_all").to_string();
+        all.href = format!("/pool?pool={}", p.id);
+        all.active = !saved_active;
+    }
+    let lang = ctx.lang;
+    let list = ListView {
+        path: "/pool".into(),
+        raw_query: raw.clone(),
+        scenes,
+        headers: list::headers(&columns, &raw, &sort, |c| column_label(c, lang)),
+        rows,
+        pager,
+        bulk,
+        columns_href: "/pool/columns".into(),
+    };
+    let previous_owner_options = crate::modules::admin::users::repo::options(&st.db, false).await?;
+    let page = IndexPage {
+        status_options: dicts.options("customer_status", lang, None),
+        industry_options: dicts.options("industry", lang, None),
+        region_options: dicts.options("region", lang, None),
+        previous_owner_options,
+        pools: tabs,
+        pool,
+        is_pool_admin,
+        ctx,
+        list,
+        filter,
+    };
+    Ok(render(page)?.into_response())
+}
