@@ -165,7 +165,10 @@ async fn working_a_customer_in_the_browser() {
     common::init_logging();
     let app = TestApp::new().await;
     crm::seed::demo::seed(&app.db).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE name = '上海华信科技有限公司'").fetch_one(&app.db).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE name = '上海华信科技有限公司'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     let b = Browser::start(&app).await;
     b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
 
@@ -187,7 +190,12 @@ async fn working_a_customer_in_the_browser() {
         .execute(
             "document.querySelector('#followup-form select[name=method_id]').selectedIndex = 1;
              document.querySelector('#followup-form input[name=next_contact_at]').value = arguments[0];",
-            vec![serde_json::json!((chrono::Utc::now() + chrono::Duration::days(3)).with_timezone(&app.config.timezone).format("%Y-%m-%dT%H:%M").to_string())],
+            vec![serde_json::json!(
+                (chrono::Utc::now() + chrono::Duration::days(3))
+                    .with_timezone(&app.config.timezone)
+                    .format("%Y-%m-%dT%H:%M")
+                    .to_string()
+            )],
         )
         .await
         .unwrap();
@@ -197,16 +205,24 @@ async fn working_a_customer_in_the_browser() {
     assert!(b.text("#timeline").await.contains("年度采购计划"));
     b.screenshot("customer-timeline-zh").await;
     let next: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT next_contact_at FROM customers WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+        sqlx::query_scalar("SELECT next_contact_at FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert!(next.is_some(), "the next contact time is on the customer");
 
     // The manager transfers it to another rep, keeping 张伟 as a read-only member.
     b.client.delete_all_cookies().await.unwrap();
     b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
     b.goto(&format!("/customers/{id}/transfer")).await;
-    let liu: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = '13800000004'").fetch_one(&app.db).await.unwrap();
+    let liu: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE login = '13800000004'").fetch_one(&app.db).await.unwrap();
     b.client
-        .execute("document.querySelector('#transfer-form select[name=new_owner]').value = arguments[0];", vec![serde_json::json!(liu.to_string())])
+        .execute(
+            "document.querySelector('#transfer-form select[name=new_owner]').value = arguments[0];",
+            vec![serde_json::json!(liu.to_string())],
+        )
         .await
         .unwrap();
     b.click("#transfer-form input[name=keep_old][value=read]").await;
@@ -226,5 +242,150 @@ async fn working_a_customer_in_the_browser() {
     b.screenshot("contacts-list-zh").await;
     b.goto("/notifications").await;
     b.screenshot("notifications-zh").await;
+    b.close().await;
+}
+
+/// A rep raises a customer to level 7, which asks the manager to raise its status; the manager
+/// approves from the inbox; screenshots of the pending card, the inbox and the upgraded card.
+#[tokio::test]
+async fn customer_status_upgrade_approved_from_the_inbox() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let (id, from): (i64, String) = sqlx::query_as(
+        "SELECT c.id, s.label_zh FROM customers c JOIN dict_items s ON s.id = c.status_id
+         WHERE c.name = '上海华信科技有限公司'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let to: String = sqlx::query_scalar(
+        "SELECT label_zh FROM dict_items WHERE dict = 'customer_status'
+           AND position > (SELECT s.position FROM customers c JOIN dict_items s ON s.id = c.status_id WHERE c.id = $1)
+         ORDER BY position LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let b = Browser::start(&app).await;
+
+    // 张伟 sets the level to 7 on the customer.
+    b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/customers/{id}/edit")).await;
+    b.client.execute("document.querySelector('#customer-form select[name=level]').value = '7';", vec![]).await.unwrap();
+    b.submit_and_wait("#customer-form button[type=submit]", "#approval-badge").await;
+    assert_eq!(b.text("#approval-badge").await, format!("待审批：{from} → {to}"));
+    assert_eq!(b.text("#level-badge").await, "L7");
+    b.screenshot("customer-pending-zh").await;
+
+    // 李娜, his manager, finds it in her inbox and approves it.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto("/approvals").await;
+    b.wait_for("#approvals").await;
+    assert!(b.text("#approvals").await.contains("上海华信科技有限公司"));
+    b.screenshot("approvals-inbox-zh").await;
+    b.submit_and_wait("#approvals tbody tr:first-child a.btn", "#decide-form").await;
+    b.fill("#decide-form textarea[name=comment]", "跟进充分，同意升级。").await;
+    b.submit_and_wait("#approve-btn", ".flash-success").await;
+    assert!(b.text("#approval-progress").await.contains("跟进充分"));
+    b.screenshot("approval-approved-zh").await;
+
+    b.goto(&format!("/customers/{id}")).await;
+    assert_eq!(b.text("#status-badge").await, to);
+    assert_eq!(b.text("#level-badge").await, "L1");
+    b.screenshot("customer-upgraded-zh").await;
+    b.goto(&format!("/customers/{id}?tab=timeline&kind=approval")).await;
+    b.screenshot("customer-approval-timeline-zh").await;
+
+    // The flows admin page, where the default flow lives.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("admin", crm::seed::demo::ADMIN.1).await;
+    b.goto("/admin/flows").await;
+    assert!(b.text("#subject-customer_status").await.contains("1. 直属上级"));
+    b.screenshot("admin-flows-zh").await;
+    let flow: i64 = sqlx::query_scalar("SELECT id FROM approval_flows WHERE subject = 'customer_status'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    b.goto(&format!("/admin/flows/{flow}/edit")).await;
+    b.screenshot("admin-flow-edit-zh").await;
+    b.close().await;
+}
+
+/// A rep converts a lead into a customer and puts the customer back into the pool; another rep
+/// claims it from there; screenshots of the lead list and detail, the pool, and the pool admin.
+#[tokio::test]
+async fn a_lead_becomes_a_customer_goes_to_the_pool_and_is_claimed() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let lead: i64 = sqlx::query_scalar("SELECT id FROM leads WHERE name = '上海浦江数据服务有限公司'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
+
+    b.goto("/leads").await;
+    b.wait_for("#list-table").await;
+    assert!(b.text("#list-table").await.contains("上海浦江数据服务有限公司"));
+    b.screenshot("leads-list-zh").await;
+    b.goto(&format!("/leads/{lead}")).await;
+    b.wait_for("#convert-btn").await;
+    b.screenshot("lead-detail-zh").await;
+
+    // Convert: the customer page opens, linked back to the lead.
+    b.submit_and_wait("#convert-btn", "#convert-form").await;
+    b.screenshot("lead-convert-zh").await;
+    b.submit_and_wait("#convert-form button[type=submit]", "#status-badge").await;
+    assert!(b.text("h1").await.contains("上海浦江数据服务有限公司"));
+    let customer: i64 = b.path().await.trim_start_matches("/customers/").parse().unwrap();
+    b.wait_for("#lead-link").await;
+
+    // Put it back into the pool with a reason.
+    b.submit_and_wait("#put-back-btn", "#put-back-form").await;
+    b.fill("#put-back-form textarea[name=reason]", "预算推迟到明年").await;
+    b.submit_and_wait("#put-back-form button[type=submit]", "#claim-btn").await;
+    b.goto("/pool").await;
+    b.wait_for("#list-table").await;
+    assert!(b.text("#list-table").await.contains("预算推迟到明年"));
+    b.screenshot("pool-list-zh").await;
+
+    // Another rep claims it from the customer page.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("13800000004", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/customers/{customer}")).await;
+    b.submit_and_wait("#claim-btn", "#put-back-btn").await;
+    assert!(b.text(".flash-success").await.contains("已领取"));
+    let owner: String =
+        sqlx::query_scalar("SELECT u.name FROM customers c JOIN users u ON u.id = c.owner_id WHERE c.id = $1")
+            .bind(customer)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(owner, "刘洋");
+    // One of 刘洋's customers has gone 27 days without a follow-up: three days left.
+    sqlx::query(
+        "UPDATE customers SET owner_since = now() - interval '60 days', last_followup_at = now() - interval '27 days'
+         WHERE name = '杭州云帆网络科技有限公司'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    b.goto("/pool/upcoming").await;
+    assert!(b.text("#upcoming").await.contains("还剩 3 天"));
+    b.screenshot("pool-upcoming-zh").await;
+
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("admin", crm::seed::demo::ADMIN.1).await;
+    b.goto("/admin/pools").await;
+    b.wait_for("#pools").await;
+    b.screenshot("pool-admin-zh").await;
+    let default: i64 = sqlx::query_scalar("SELECT id FROM pools WHERE is_default").fetch_one(&app.db).await.unwrap();
+    b.goto(&format!("/admin/pools/{default}")).await;
+    b.wait_for("#pool-rules").await;
+    b.screenshot("pool-admin-rules-zh").await;
     b.close().await;
 }

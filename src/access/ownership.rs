@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 
 /// (entity name used in audit/team/share tables, table with an `owner_id` column).
-pub const OWNED: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts")];
+pub const OWNED: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts"), ("lead", "leads")];
 
 #[derive(Clone, Debug, Default)]
 pub struct Holdings {

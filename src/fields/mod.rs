@@ -30,7 +30,7 @@ use crate::web::{FormErrors, SelectOpt};
 pub const ENTITIES: &[(&str, Option<&str>)] = &[
     ("customer", Some("customers")),
     ("contact", Some("contacts")),
-    ("lead", None),
+    ("lead", Some("leads")),
     ("opportunity", None),
     ("contract", None),
     ("payment", None),

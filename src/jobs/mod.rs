@@ -50,6 +50,8 @@ pub fn all() -> Vec<Job> {
             every: Duration::from_secs(24 * 3600),
             run: |ctx| prune_notifications(ctx).boxed(),
         },
+        Job { name: "pool_recycle", every: Duration::from_secs(3600), run: |ctx| pool_recycle(ctx).boxed() },
+        Job { name: "pool_warnings", every: Duration::from_secs(3600), run: |ctx| pool_warnings(ctx).boxed() },
     ]
 }
 
@@ -75,6 +77,17 @@ pub async fn run_due(ctx: JobCtx, force: bool) -> Vec<(&'static str, bool, Strin
                 (false, format!("error: {e:#}"))
             }
         };
+        out.push((job.name, ran, message));
+    }
+    out
+}
+
+/// Run the named jobs now (whether due or not), each under its advisory lock, e.g. the pool
+/// admin's "run now". Same results as `run_due`.
+pub async fn run_named(ctx: JobCtx, names: &[&str]) -> Vec<(&'static str, bool, String)> {
+    let mut out = Vec::new();
+    for job in all().into_iter().filter(|j| names.contains(&j.name)) {
+        let (ran, message) = run_one(&job, &ctx, true).await.unwrap_or_else(|e| (false, format!("error: {e:#}")));
         out.push((job.name, ran, message));
     }
     out
@@ -176,4 +189,16 @@ async fn prune_notifications(ctx: JobCtx) -> anyhow::Result<String> {
             .execute(&ctx.db)
             .await?;
     Ok(format!("deleted {}", done.rows_affected()))
+}
+
+/// Customers the pool rules make due move into their pool (see `crate::modules::pool::rules`).
+async fn pool_recycle(ctx: JobCtx) -> anyhow::Result<String> {
+    let n = crate::modules::pool::rules::recycle(&ctx.db, ctx.now).await?;
+    Ok(format!("recycled {n}"))
+}
+
+/// Owners hear, once, about customers their pool's rules will recycle within the reminder days.
+async fn pool_warnings(ctx: JobCtx) -> anyhow::Result<String> {
+    let n = crate::modules::pool::rules::warn(&ctx.db, ctx.now).await?;
+    Ok(format!("warned about {n}"))
 }

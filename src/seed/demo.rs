@@ -78,6 +78,7 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
     .execute(&mut *tx)
     .await?;
     seed_customers(&mut tx).await?;
+    seed_leads(&mut tx).await?;
     sqlx::query("INSERT INTO app_meta (key, value) VALUES ('demo', 'yes') ON CONFLICT (key) DO NOTHING")
         .execute(&mut *tx)
         .await?;
@@ -144,5 +145,50 @@ pub async fn seed_customers(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
         .execute(&mut *tx)
         .await?;
     }
+    Ok(())
+}
+
+/// (name, contact person, mobile, lead source code, industry code, city, level, owner login)
+#[allow(clippy::type_complexity)]
+const LEADS: &[(&str, &str, &str, &str, &str, &str, i16, &str)] = &[
+    ("上海浦江数据服务有限公司", "陈经理", "13911110001", "website", "it", "上海", 3, "13800000003"),
+    ("杭州西溪智能家居有限公司", "林总", "13911110002", "trade_show", "manufacturing", "杭州", 2, "13800000003"),
+    ("苏州园区生物科技有限公司", "黄博士", "13911110003", "referral", "healthcare", "苏州", 4, "13800000004"),
+    ("南京秦淮文化传播有限公司", "马女士", "13911110004", "social", "media", "南京", 1, "13800000004"),
+    ("北京中关村云计算有限公司", "郭先生", "13911110005", "search", "it", "北京", 3, "13800000006"),
+];
+
+/// A few open leads for the sales users, and a recycle rule on the default pool (30 days without
+/// a follow-up, owners told 3 days ahead), so the lead and pool pages have something to show.
+pub async fn seed_leads(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    for (i, (name, contact, mobile, source, industry, city, level, owner)) in LEADS.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO leads (name, contact_name, mobile, source_id, industry_id, region_id, level, owner_id, created_by,
+                                next_contact_at)
+             SELECT $1, $2, $3,
+                    (SELECT id FROM dict_items WHERE dict = 'lead_source' AND code = $4),
+                    (SELECT id FROM dict_items WHERE dict = 'industry' AND code = $5),
+                    (SELECT id FROM dict_items WHERE dict = 'region' AND label_zh = $6 ORDER BY parent_id NULLS LAST LIMIT 1),
+                    $7, u.id, u.id, now() + make_interval(days => $8)
+             FROM users u WHERE u.login = $9",
+        )
+        .bind(name)
+        .bind(contact)
+        .bind(mobile)
+        .bind(source)
+        .bind(industry)
+        .bind(city)
+        .bind(level)
+        .bind(i as i32 + 1)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO pool_rules (pool_id, kind, days) SELECT id, 'no_followup', 30 FROM pools WHERE is_default
+           AND NOT EXISTS (SELECT 1 FROM pool_rules)",
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

@@ -27,7 +27,7 @@ use crate::web::i18n::Lang;
 use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt};
 
 /// Tables whose rows carry `last_followup_at` / `next_contact_at`, by entity.
-pub const TARGETS: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts")];
+pub const TARGETS: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts"), ("lead", "leads")];
 
 fn table_of(entity: &str) -> Option<&'static str> {
     TARGETS.iter().find(|(e, _)| *e == entity).map(|(_, t)| *t)
@@ -226,6 +226,8 @@ async fn add_followup<H: Host>(
 pub enum ItemKind {
     Followup,
     History,
+    /// A submission or decision of an approval on the record (src/workflow).
+    Approval,
 }
 
 impl ItemKind {
@@ -233,6 +235,7 @@ impl ItemKind {
         match self {
             ItemKind::Followup => "followup",
             ItemKind::History => "history",
+            ItemKind::Approval => "approval",
         }
     }
 }
@@ -249,6 +252,8 @@ pub struct Item {
     pub next_contact_at: Option<DateTime<Utc>>,
     /// Contacts named on a follow-up; the record it was written on when not the page's own.
     pub about: Vec<String>,
+    /// Where the entry leads (an approval's page).
+    pub link: Option<String>,
 }
 
 impl Item {
@@ -281,6 +286,8 @@ pub struct TimelineView {
     pub contacts: Vec<SelectOpt>,
     pub draft: FormData,
     pub errors: Vec<(String, String)>,
+    /// The record type has approvals (an "approvals" filter is offered).
+    pub has_approvals: bool,
 }
 
 impl TimelineView {
@@ -300,7 +307,7 @@ impl TimelineView {
     ) -> AppResult<TimelineView> {
         let dicts = Dicts::load(db, &["followup_method"]).await?;
         let mut items = Vec::new();
-        if filter != "history" {
+        if filter != "history" && filter != "approval" {
             let rows: Vec<FollowupRow> = sqlx::query_as(
                 "SELECT f.entity, f.method_id, f.content, f.next_contact_at, f.created_at, u.name AS author,
                         ARRAY(SELECT ct.name FROM contacts ct WHERE ct.id = ANY(f.contact_ids) ORDER BY ct.name) AS contacts,
@@ -328,12 +335,14 @@ impl TimelineView {
                     lines: r.content.lines().map(str::to_string).collect(),
                     next_contact_at: r.next_contact_at,
                     about,
+                    link: None,
                 }
             }));
         }
-        if filter != "followup" {
+        if filter != "followup" && filter != "approval" {
             let logs: Vec<LogRow> = history::for_record(db, entity, id, 300).await?;
-            items.extend(logs.into_iter().map(|l| Item {
+            // Approval steps show as approval entries (below), not twice.
+            items.extend(logs.into_iter().filter(|l| !l.action.starts_with("approval_")).map(|l| Item {
                 at: l.at,
                 kind: ItemKind::History,
                 actor: l.actor_name.clone().unwrap_or_default(),
@@ -341,7 +350,11 @@ impl TimelineView {
                 lines: l.sentences(lang),
                 next_contact_at: None,
                 about: Vec::new(),
+                link: None,
             }));
+        }
+        if filter != "followup" && filter != "history" {
+            items.extend(approval_items(db, lang, entity, id).await?);
         }
         items.sort_by(|a, b| b.at.cmp(&a.at));
         let contacts = match customer_id {
@@ -356,7 +369,10 @@ impl TimelineView {
             .collect(),
             None => Vec::new(),
         };
-        let draft: Option<Draft> = session.remove(DRAFT_KEY).await.ok().flatten();
+        let draft: Option<Draft> = session.get(DRAFT_KEY).await.ok().flatten();
+        if draft.is_some() {
+            let _ = session.remove::<Draft>(DRAFT_KEY).await;
+        }
         let draft = draft.filter(|d| d.entity == entity && d.entity_id == id);
         Ok(TimelineView {
             items,
@@ -367,12 +383,103 @@ impl TimelineView {
             contacts,
             draft: draft.as_ref().map(|d| FormData::from_pairs(d.pairs.clone())).unwrap_or_default(),
             errors: draft.map(|d| d.errors).unwrap_or_default(),
+            has_approvals: !crate::workflow::Subject::for_entity(entity).is_empty(),
         })
     }
 
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| f == field).map(|(_, e)| e.as_str())
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ApprovalRow {
+    id: i64,
+    subject: String,
+    status: String,
+    payload: sqlx::types::Json<serde_json::Value>,
+    submitted_at: DateTime<Utc>,
+    decided_at: Option<DateTime<Utc>>,
+    auto: bool,
+    submitter: String,
+}
+
+/// The record's approvals as timeline entries: each submission (the latest round), each decision
+/// with its comment, a withdrawal, an approval without steps.
+async fn approval_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppResult<Vec<Item>> {
+    use crate::workflow::Subject;
+    let subjects: Vec<&str> = Subject::for_entity(entity).iter().map(|s| s.code()).collect();
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = db.acquire().await?;
+    let rows: Vec<ApprovalRow> = sqlx::query_as(
+        "SELECT i.id, i.subject, i.status, i.payload, i.submitted_at, i.decided_at,
+                jsonb_array_length(i.plan) = 0 AS auto, u.name AS submitter
+           FROM approval_instances i JOIN users u ON u.id = i.submitted_by
+          WHERE i.subject = ANY($1) AND i.record_id = $2 ORDER BY i.id DESC LIMIT 50",
+    )
+    .bind(&subjects)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let decisions: Vec<(i64, String, String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT t.instance_id, u.name, t.status, t.comment, t.decided_at
+           FROM approval_tasks t JOIN users u ON u.id = t.approver_id
+          WHERE t.instance_id = ANY($1) AND t.status IN ('approved', 'rejected') AND t.decided_at IS NOT NULL",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let dicts = crate::workflow::summary_dicts(&mut conn).await?;
+    let mut items = Vec::new();
+    for r in rows {
+        let Some(subject) = Subject::from_code(&r.subject) else { continue };
+        let title = lang.t(subject.label_key()).to_string();
+        let link = Some(format!("/approvals/{}", r.id));
+        let item = |at, actor: String, lines: Vec<String>| Item {
+            at,
+            kind: ItemKind::Approval,
+            actor,
+            title: title.clone(),
+            lines,
+            next_contact_at: None,
+            about: Vec::new(),
+            link: link.clone(),
+        };
+        let summary = subject.summary(&r.payload.0, &dicts, lang);
+        items.push(item(
+            r.submitted_at,
+            r.submitter.clone(),
+            vec![lang.tf("approval.timeline.submitted", &[("summary", &summary)])],
+        ));
+        for (_, who, status, comment, at) in decisions.iter().filter(|d| d.0 == r.id) {
+            let mut lines = vec![
+                lang.t(if status == "approved" { "approval.timeline.approved" } else { "approval.timeline.rejected" })
+                    .to_string(),
+            ];
+            if !comment.is_empty() {
+                lines.push(lang.tf("approval.timeline.comment", &[("comment", comment)]));
+            }
+            items.push(item(*at, who.clone(), lines));
+        }
+        match (r.status.as_str(), r.decided_at) {
+            ("withdrawn", Some(at)) => {
+                items.push(item(at, r.submitter.clone(), vec![lang.t("approval.timeline.withdrawn").to_string()]))
+            }
+            ("approved", Some(at)) if r.auto => items.push(item(
+                at,
+                lang.t("audit.system").to_string(),
+                vec![lang.t("approval.timeline.auto").to_string()],
+            )),
+            _ => {}
+        }
+    }
+    Ok(items)
 }
 
 /// Turn "not visible" into 404 and "not writable" into 403 for hosts built on a scope check.

@@ -50,7 +50,13 @@ const MAIN: &[Entry] = &[
         guard: Guard::Perm(Module::Pool, Action::View),
         prefixes: &["/pool"],
     },
-    Entry { href: "/approvals", label_key: "nav.approvals", icon: "check", guard: Guard::Login, prefixes: &["/approvals"] },
+    Entry {
+        href: "/approvals",
+        label_key: "nav.approvals",
+        icon: "check",
+        guard: Guard::Login,
+        prefixes: &["/approvals"],
+    },
     Entry {
         href: "/followups",
         label_key: "nav.followups",

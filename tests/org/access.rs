@@ -35,6 +35,15 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
             .fetch_one(&app.db)
             .await
             .unwrap();
+    let any_pool: i64 = sqlx::query_scalar("SELECT id FROM pools WHERE is_default").fetch_one(&app.db).await.unwrap();
+    let any_rule: i64 =
+        sqlx::query_scalar("INSERT INTO pool_rules (pool_id, kind, days) VALUES ($1, 'no_followup', 30) RETURNING id")
+            .bind(any_pool)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let any_flow: i64 =
+        sqlx::query_scalar("SELECT id FROM approval_flows ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
     let admin_routes: Vec<_> = crm::app::route_specs().into_iter().filter(|s| s.path.starts_with("/admin")).collect();
     assert!(admin_routes.len() >= 10, "admin routes are registered");
 
@@ -52,11 +61,19 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
                 any_field
             } else if spec.path.contains("/caps/") {
                 any_cap
+            } else if spec.path.contains("/pools/") {
+                any_pool
+            } else if spec.path.contains("/flows/") {
+                any_flow
             } else {
                 any_user
             };
-            let path =
-                spec.path.replace("{id}", &id.to_string()).replace("{code}", "industry").replace("{kind}", "customer");
+            let path = spec
+                .path
+                .replace("{id}", &id.to_string())
+                .replace("{code}", "industry")
+                .replace("{kind}", "customer")
+                .replace("{rule_id}", &any_rule.to_string());
             let expected_ok = match code {
                 "admin" => true,
                 "director" => matches!(spec.guard, Guard::Perm(crm::access::Module::Logs, _)),

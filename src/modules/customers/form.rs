@@ -229,6 +229,10 @@ async fn save(
     if !user.is_super || current.is_none() {
         input.status_id = None;
     }
+    if current.is_none() {
+        // New customers start at the first status, level 1.
+        input.level = 1;
+    }
     input.owner_id = match &current {
         Some(cur) => cur.owner_id,
         None => Some(pick_owner(&c, &input, &mut errors)),
@@ -261,6 +265,8 @@ async fn save(
         None => insert(&mut tx, &c, &input, req).await?,
         Some(cur) => {
             update_existing(&mut tx, &c, cur, &input, req).await?;
+            let status = input.status_id.unwrap_or(cur.status_id);
+            super::status::after_save(&mut tx, &c.dicts, cur, input.level, status, user, req.ip.as_deref()).await?;
             cur.id
         }
     };

@@ -12,6 +12,7 @@ pub mod normalize;
 pub mod repo;
 mod show;
 mod state;
+pub mod status;
 pub mod team;
 pub mod transfer;
 

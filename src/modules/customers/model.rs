@@ -107,6 +107,8 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub deleted_by_name: Option<String>,
+    /// The lead it was converted from (src/modules/leads).
+    pub lead_id: Option<i64>,
 }
 
 impl Customer {

@@ -12,7 +12,7 @@ pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.short_name, c.kind, c.p
        c.email, c.website, c.description, c.birth_date, c.id_number, c.native_place, c.ethnicity, c.gender,
        c.owner_id, o.name AS owner_name, od.name AS owner_dept, c.locked, c.frozen, c.deal_status,
        c.last_followup_at, c.next_contact_at, c.custom, cb.name AS created_by_name, c.created_at, c.updated_at,
-       c.deleted_at, db.name AS deleted_by_name";
+       c.deleted_at, db.name AS deleted_by_name, c.lead_id";
 
 pub const FROM: &str = "FROM customers c
        LEFT JOIN customers p ON p.id = c.parent_id
@@ -22,11 +22,18 @@ pub const FROM: &str = "FROM customers c
        LEFT JOIN users db ON db.id = c.deleted_by";
 
 /// A customer the scope may see; `deleted` picks the recycle bin instead of live records.
+/// Customers sitting in a pool (no owner) are also visible to that pool's members and admins
+/// (`crate::modules::pool::repo::push_in_member_pool`), so they can open them before claiming.
 pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Customer>> {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" ").push(FROM).push(" WHERE c.id = ").push_bind(id);
-    q.push(if deleted { " AND c.deleted_at IS NOT NULL AND " } else { " AND c.deleted_at IS NULL AND " });
+    q.push(if deleted { " AND c.deleted_at IS NOT NULL AND (" } else { " AND c.deleted_at IS NULL AND (" });
     scope.push_visible(&mut q, "c", ENTITY);
+    if !scope.is_all() {
+        q.push(" OR ");
+        crate::modules::pool::repo::push_in_member_pool(&mut q, "c", scope);
+    }
+    q.push(")");
     q.build_query_as().fetch_optional(db).await
 }
 

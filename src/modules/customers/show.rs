@@ -70,6 +70,8 @@ struct ShowPage {
     parent_visible: bool,
     history: Vec<LogRow>,
     user_names: HashMap<i64, String>,
+    /// A pending or rejected status upgrade (src/modules/customers/status.rs).
+    approval: Option<super::status::Card>,
 }
 
 impl ShowPage {
@@ -186,7 +188,9 @@ pub async fn show(
         crate::attachments::Panel { list: Vec::new(), base: String::new(), can_edit: false, limit_mb: 0 }
     };
     let dicts = Dicts::load(&st.db, DICTS).await?;
+    let approval = super::status::card(&st.db, &c, &dicts, ctx.lang, user.id).await?;
     let page = ShowPage {
+        approval,
         attachments,
         contacts,
         can_add_contact,
