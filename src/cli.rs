@@ -31,8 +31,12 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
-    /// Fill an empty database with the demo company.
-    Seed,
+    /// Fill an empty database with the demo company, or with `--scale N` a generated data set
+    /// for benchmarks (N = 1: 2,000 users, 1M customers, 3M contacts, 5M follow-ups, 1M leads).
+    Seed {
+        #[arg(long)]
+        scale: Option<f64>,
+    },
     /// Manage users from the shell.
     User {
         #[command(subcommand)]
@@ -117,9 +121,16 @@ async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Res
             println!("migrations applied");
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { scale: None } => {
             seed::demo::seed(&pool).await?;
             seed::demo::print_logins();
+            Ok(())
+        }
+        Command::Seed { scale: Some(n) } => {
+            let t = std::time::Instant::now();
+            println!("generating scale {n}:");
+            seed::scale::seed(&pool, n).await?;
+            println!("done in {:.1} s; every user's password is {}", t.elapsed().as_secs_f64(), seed::scale::PASSWORD);
             Ok(())
         }
         Command::Serve { demo } => {

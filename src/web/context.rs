@@ -47,6 +47,9 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         Ok(u) => u.map(Arc::new),
         Err(e) => return AppError::Internal(e).into_response(),
     };
+    if user.is_some() {
+        keep_alive(&session).await;
+    }
     let session_lang = session.get::<String>(SESSION_LANG).await.ok().flatten();
     let lang = pick_lang(&st, user.as_deref(), session_lang.as_deref(), req.headers());
     let ctx = RequestCtx {
@@ -90,4 +93,17 @@ async fn error_page(st: &AppState, ctx: &RequestCtx, session: &Session, path: &s
     let page = PageCtx::build(st, ctx, session, path).await;
     let body = page::render_error(&page, err.status, err.message);
     (err.status, body).into_response()
+}
+
+const SESSION_SEEN: &str = "seen";
+
+/// Idle expiry counts from the last write of the session, and sessions are written only when
+/// changed. Touch a timestamp every few minutes so active users stay logged in, without writing
+/// the session on every request.
+async fn keep_alive(session: &Session) {
+    let now = chrono::Utc::now().timestamp();
+    let seen: Option<i64> = session.get(SESSION_SEEN).await.ok().flatten();
+    if seen.is_none_or(|s| now - s > 300) {
+        let _ = session.insert(SESSION_SEEN, now).await;
+    }
 }

@@ -36,6 +36,15 @@ pub async fn push(session: &Session, kind: Kind, text: String) {
     let _ = session.insert(KEY, list).await;
 }
 
+/// The pending messages, removed from the session. Reading when there are none leaves the
+/// session untouched, so an ordinary page view does not write the session back.
 pub async fn take(session: &Session) -> Vec<Flash> {
-    session.remove::<Vec<Flash>>(KEY).await.ok().flatten().unwrap_or_default()
+    let pending: Option<Vec<Flash>> = session.get(KEY).await.ok().flatten();
+    match pending {
+        Some(list) => {
+            let _ = session.remove::<Vec<Flash>>(KEY).await;
+            list
+        }
+        None => Vec::new(),
+    }
 }

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""The benchmark: generated data at a scale, the release server, wrk against each page as a
+logged-in user, and pgbench replaying that page's own SQL at the same concurrency.
+
+Called by scripts/bench (which builds and installs what is missing). Results go to stdout as a
+table and to bench/results/<timestamp>.md.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CRM = os.path.join(ROOT, "target", "release", "crm")
+PORT = 18080
+
+# Budgets from ARCHITECTURE §5 (p95 server time, ms), by scenario kind.
+BUDGETS = {"list": 20, "search": 30, "detail": 15, "dashboard": 200, "write": 50}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def find_pg_bin(name):
+    for d in sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: int(v) if v.isdigit() else 0, reverse=True):
+        p = os.path.join("/usr/lib/postgresql", d, "bin", name)
+        if os.path.exists(p):
+            return p
+    p = shutil.which(name)
+    if p:
+        return p
+    sys.exit(f"{name} not found (install postgresql)")
+
+
+class Cluster:
+    """The private benchmark cluster, one data folder per scale."""
+
+    def __init__(self, scale):
+        self.dir = os.path.join(ROOT, "bench", "data", f"scale-{scale}")
+        os.makedirs(self.dir, exist_ok=True)
+        self.args = [CRM, "--data-dir", self.dir, "--pg-port", "55440"]
+
+    def start(self):
+        out = sh(self.args + ["db", "start"], env=self.env())
+        self.url = out.strip().split("DATABASE_URL=", 1)[1]
+        return self.url
+
+    def stop(self):
+        subprocess.run(self.args + ["db", "stop"], env=self.env(), capture_output=True)
+
+    def env(self):
+        e = dict(os.environ)
+        e.pop("DATABASE_URL", None)
+        e["CRM_LOG"] = "warn"
+        return e
+
+    def pgdata(self):
+        link = os.path.join(self.dir, "pg")
+        return os.path.realpath(link)
+
+    def psql(self, sql, db_url=None):
+        return sh([find_pg_bin("psql"), db_url or self.url, "-Atqc", sql])
+
+    def tune(self):
+        """Settings a production server of this size would have; applied once, then restart."""
+        marker = os.path.join(self.dir, "tuned")
+        if os.path.exists(marker):
+            return
+        for s in [
+            "shared_buffers = '2GB'",
+            "effective_cache_size = '12GB'",
+            "work_mem = '16MB'",
+            "random_page_cost = 1.1",
+            "effective_io_concurrency = 200",
+            "max_connections = 200",
+            "log_line_prefix = '@@ '",
+        ]:
+            self.psql(f"ALTER SYSTEM SET {s}")
+        self.stop()
+        self.start()
+        open(marker, "w").write("yes\n")
+
+
+def serve(db_url):
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": db_url,
+        "CRM_BIND": f"127.0.0.1:{PORT}",
+        "CRM_LOG": "warn",
+        "CRM_DB_MAX_CONNECTIONS": "10",
+        "CRM_LOGIN_MAX_FAILURES_PER_IP": "100000",
+    })
+    p = subprocess.Popen([CRM, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(ROOT, "bench", "server.log"), "w"))
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                return p
+        except OSError:
+            pass
+        time.sleep(0.1)
+    p.kill()
+    sys.exit("the server did not start; see bench/server.log")
+
+
+class Session:
+    """A logged-in browser: cookie and CSRF token."""
+
+    def __init__(self, login, password):
+        self.cookie = ""
+        self.csrf = ""
+        self.get("/login")
+        r, _ = self.post("/login", {"login": login, "password": password})
+        if r.status != 303:
+            sys.exit(f"login as {login} failed ({r.status})")
+        self.get("/")
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        h = {"Host": f"127.0.0.1:{PORT}"}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        h.update(headers or {})
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                self.cookie = v.split(";", 1)[0]
+        m = re.search(r'name="_csrf" value="([0-9a-f]+)"', data)
+        if m:
+            self.csrf = m.group(1)
+        return r, data
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def form(self, fields):
+        return urllib.parse.urlencode({"_csrf": self.csrf, **fields})
+
+    def post(self, path, fields):
+        return self.request("POST", path, self.form(fields), {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": f"http://127.0.0.1:{PORT}",
+        })
+
+
+def capture_sql(cluster, session, method, path, fields):
+    """The statements one request runs, with their parameters filled in (from the server log)."""
+    log_path = os.path.join(cluster.pgdata(), "server.log")
+    start = os.path.getsize(log_path)
+    cluster.psql("ALTER SYSTEM SET log_min_duration_statement = 0")
+    cluster.psql("SELECT pg_reload_conf()")
+    time.sleep(0.3)
+    if method == "GET":
+        session.get(path)
+    else:
+        session.post(path, fields)
+    time.sleep(0.3)
+    cluster.psql("ALTER SYSTEM RESET log_min_duration_statement")
+    cluster.psql("SELECT pg_reload_conf()")
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        f.seek(start)
+        text = f.read()
+    entries = re.split(r"^@@ ", text, flags=re.M)
+    statements = []
+    pending = None
+    current = None
+    for e in entries:
+        m = re.match(r"LOG:\s+duration: [\d.]+ ms\s+(?:execute [^:]+|statement): (.*)", e, flags=re.S)
+        if m:
+            if pending:
+                statements.append(pending)
+            pending = [m.group(1).strip(), {}]
+            current = pending
+            continue
+        if e.startswith("LOG:"):
+            # parse / bind lines and others: their DETAIL lines are not ours.
+            current = None
+            continue
+        d = re.match(r"DETAIL:\s+parameters: (.*)", e, flags=re.S)
+        if d and current:
+            for k, v in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", d.group(1)):
+                current[1][int(k)] = v
+    if pending:
+        statements.append(pending)
+    out = []
+    for sql, params in statements:
+        # Skip our own probes and the reload.
+        if "pg_reload_conf" in sql or "log_min_duration_statement" in sql:
+            continue
+        for k in sorted(params, reverse=True):
+            sql = re.sub(rf"\${k}(?!\d)", params[k].replace("\\", "\\\\"), sql)
+        out.append(sql.rstrip().rstrip(";") + ";")
+    return out
+
+
+def wrk(session, method, path, fields, duration, connections):
+    lua = os.path.join(ROOT, "bench", "wrk.lua")
+    body = session.form(fields) if method == "POST" else ""
+    with open(lua, "w") as f:
+        f.write(f"""
+wrk.method = "{method}"
+wrk.body = {json.dumps(body)}
+wrk.headers["Cookie"] = {json.dumps(session.cookie)}
+wrk.headers["Origin"] = "http://127.0.0.1:{PORT}"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+local bad = 0
+response = function(status, headers, body)
+  if status >= 400 then bad = bad + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.3f %.3f %.3f %.2f %d\\n",
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.requests / (summary.duration / 1e6),
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+""")
+    out = sh(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", lua, f"http://127.0.0.1:{PORT}{path}"])
+    m = re.search(r"RESULT ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out)
+    return tuple(float(x) for x in m.groups())
+
+
+def pgbench(cluster, statements, duration, connections):
+    script = os.path.join(ROOT, "bench", "page.sql")
+    with open(script, "w") as f:
+        f.write("\n".join(statements) + "\n")
+    out = sh([find_pg_bin("pgbench"), "-n", "-M", "extended", f"-c{connections}", "-j2", f"-T{duration}", "-f", script, cluster.url])
+    m = re.search(r"tps = ([\d.]+)", out)
+    return float(m.group(1)) if m else 0.0
+
+
+def peak_rss_mb(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    ap.add_argument("--connections", type=int, default=10, help="concurrency (the app's DB pool size)")
+    ap.add_argument("--only", default="", help="run scenarios whose name contains this")
+    ap.add_argument("--keep", action="store_true", help="leave the cluster running")
+    a = ap.parse_args()
+    scale = ("%g" % a.scale)
+
+    cluster = Cluster(scale)
+    cluster.start()
+    cluster.tune()
+    have = cluster.psql("SELECT value FROM app_meta WHERE key = 'scale'") if cluster.psql("SELECT to_regclass('app_meta') IS NOT NULL").strip() == "t" else ""
+    if have.strip() != scale:
+        log(f"generating data at scale {scale} (once; reused afterwards)")
+        env = cluster.env()
+        env["DATABASE_URL"] = cluster.url
+        subprocess.run([CRM, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([CRM, "seed", "--scale", scale], env=env, check=True)
+    else:
+        env = cluster.env()
+        env["DATABASE_URL"] = cluster.url
+        subprocess.run([CRM, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    env = cluster.env()
+    env["DATABASE_URL"] = cluster.url
+    if cluster.psql("SELECT count(*) FROM users WHERE login = 'bench_admin'").strip() == "0":
+        env["CRM_ADMIN_PASSWORD"] = "bench1234admin"
+        subprocess.run([CRM, "user", "create-admin", "--login", "bench_admin", "--name", "Bench Admin"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+    # Who to be: a rep with a typical book, a region head (~5% of customers), a super admin.
+    rep = cluster.psql("""SELECT u.login FROM users u JOIN customers c ON c.owner_id = u.id AND c.deleted_at IS NULL
+        WHERE u.login ~ '^b[0-9]{4}$' GROUP BY u.login ORDER BY count(*) DESC OFFSET (SELECT count(*) / 4 FROM users) LIMIT 1""").strip()
+    manager = cluster.psql("""SELECT h.login FROM departments r JOIN users h ON h.id = r.head_id
+        WHERE r.parent_id = (SELECT id FROM departments WHERE parent_id IS NULL ORDER BY id LIMIT 1) ORDER BY r.id LIMIT 1""").strip()
+    total = int(cluster.psql("SELECT count(*) FROM customers WHERE deleted_at IS NULL"))
+    rep_customer = cluster.psql(f"SELECT c.id FROM customers c JOIN users u ON u.id = c.owner_id WHERE u.login = '{rep}' ORDER BY c.id LIMIT 1").strip()
+    some_customer = cluster.psql("SELECT id FROM customers ORDER BY id OFFSET (SELECT count(*) / 2 FROM customers) LIMIT 1").strip()
+    status = cluster.psql("SELECT id FROM dict_items WHERE dict = 'customer_status' AND code = 'basic'").strip()
+    province = cluster.psql("SELECT id FROM dict_items WHERE dict = 'region' AND label_zh = '广东'").strip()
+    method = cluster.psql("SELECT id FROM dict_items WHERE dict = 'followup_method' AND code = 'phone'").strip()
+
+    server = serve(cluster.url)
+    try:
+        users = {"rep": Session(rep, "bench1234"), "manager": Session(manager, "bench1234"), "admin": Session("bench_admin", "bench1234admin")}
+        visible = {}
+        for who, s in users.items():
+            _, page = s.get("/customers?scene=all")
+            m = re.search(r'class="muted">\D*([\d,]+)\s*·', page)
+            visible[who] = m.group(1) if m else "?"
+        deep = {"rep": 2, "manager": 100, "admin": 1000}
+        scenarios = []
+        for who in ["rep", "manager", "admin"]:
+            scenarios += [
+                (f"customer list, {who}", "list", who, "GET", "/customers?scene=all", {}),
+                (f"list status+region, {who}", "list", who, "GET", f"/customers?scene=all&status={status}&region={province}", {}),
+                (f"list deep page {deep[who]}, {who}", "list", who, "GET", f"/customers?scene=all&page={deep[who]}", {}),
+            ]
+        for who in ["manager", "admin"]:
+            scenarios += [
+                (f"search 4 chars 华信科技, {who}", "search", who, "GET", "/customers?scene=all&q=" + urllib.parse.quote("华信科技"), {}),
+                (f"search 2 chars 华信, {who}", "search", who, "GET", "/customers?scene=all&q=" + urllib.parse.quote("华信"), {}),
+                (f"search phone 1388, {who}", "search", who, "GET", "/customers?scene=all&q=1388", {}),
+            ]
+        scenarios += [
+            ("customer detail, admin", "detail", "admin", "GET", f"/customers/{some_customer}", {}),
+            ("customer timeline, admin", "detail", "admin", "GET", f"/customers/{some_customer}?tab=timeline", {}),
+            ("global search 华信, manager", "search", "manager", "GET", "/search?q=" + urllib.parse.quote("华信"), {}),
+            ("add a follow-up, rep", "write", "rep", "POST", f"/customers/{rep_customer}/followups",
+             {"method_id": method, "content": "benchmark follow-up"}),
+            ("contact list, manager", "list", "manager", "GET", "/contacts?scene=all", {}),
+            ("follow-up records, manager", "list", "manager", "GET", "/followups", {}),
+        ]
+        # Pages of modules that have landed.
+        for path, kind, name in [("/leads?scene=all", "list", "lead list"), ("/pool", "list", "pool list"),
+                                 ("/opportunities?scene=all", "list", "opportunity list"), ("/dashboard", "dashboard", "dashboard")]:
+            r, _ = users["manager"].get(path)
+            if r.status == 200:
+                scenarios.append((f"{name}, manager", kind, "manager", "GET", path, {}))
+        if a.only:
+            scenarios = [s for s in scenarios if a.only in s[0]]
+
+        rows = []
+        for name, kind, who, method_, path, fields in scenarios:
+            s = users[who]
+            r, _ = s.post(path, fields) if method_ == "POST" else s.get(path)
+            if r.status >= 400:
+                log(f"  {name}: HTTP {r.status}, skipped")
+                continue
+            statements = capture_sql(cluster, s, method_, path, fields)
+            p50, p95, p99, rps, errors = wrk(s, method_, path, fields, a.duration, a.connections)
+            tps = pgbench(cluster, statements, a.duration, a.connections) if statements else 0.0
+            ratio = rps / tps if tps else 0.0
+            budget = BUDGETS[kind]
+            ok = "ok" if p95 <= budget and errors == 0 else "OVER" if errors == 0 else "ERRORS"
+            rows.append((name, p50, p95, p99, rps, tps, ratio, len(statements), budget, ok))
+            log(f"  {name:<36} p50 {p50:7.2f}  p95 {p95:7.2f}  p99 {p99:7.2f} ms  {rps:8.1f} req/s  SQL {tps:8.1f}/s  ratio {ratio:4.2f}  [{ok}]")
+        rss = peak_rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        if not a.keep:
+            cluster.stop()
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    head = (f"# Benchmark {stamp}\n\nScale {scale}: {total:,} customers. Users: rep `{rep}` sees {visible['rep']}, "
+            f"manager `{manager}` sees {visible['manager']}, admin sees {visible['admin']}.\n"
+            f"{a.connections} connections, {a.duration} s per measurement, release build, wrk + pgbench on "
+            f"{os.cpu_count()} cores. Server peak RSS: {rss:.0f} MB (budget 100 MB).\n\n")
+    table = ("| scenario | p50 ms | p95 ms | p99 ms | req/s | page SQL/s (pgbench) | page/SQL | statements | budget p95 | |\n"
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+    for r in rows:
+        table += f"| {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]:.2f} | {r[7]} | {r[8]} | {r[9]} |\n"
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    path = os.path.join(ROOT, "bench", "results", f"{stamp}-scale-{scale}.md")
+    open(path, "w").write(head + table)
+    print()
+    print(head + table)
+    print(f"written to {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

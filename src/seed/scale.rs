@@ -1,0 +1,359 @@
+//! `crm seed --scale N`: a realistic, internally consistent data set for benchmarks.
+//!
+//! At N = 1: 2,000 users in 200 departments (a CEO, 20 regions, 179 sales departments, a
+//! manager chain), 1M customers, ~3M contacts, ~5M follow-ups, and 1M leads when the leads table
+//! exists. Fractional N scales everything down. Data is skewed like real data: a few reps own far
+//! more than others, recent records dominate, most customers were followed up at some point.
+//!
+//! Everything is set-based SQL (`INSERT ... SELECT generate_series`), with the big tables'
+//! secondary indexes dropped during the load and rebuilt after, then ANALYZE.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use crate::auth::password;
+
+/// The password of every generated user (logins b0001, b0002, ...).
+pub const PASSWORD: &str = "bench1234";
+
+pub struct Sizes {
+    pub users: i64,
+    pub depts: i64,
+    pub regions: i64,
+    pub customers: i64,
+    pub leads: i64,
+}
+
+impl Sizes {
+    pub fn for_scale(n: f64) -> Sizes {
+        let r = |x: f64, min: i64| ((x * n).round() as i64).max(min);
+        let depts = r(200.0, 6);
+        Sizes {
+            users: r(2000.0, 30),
+            depts,
+            regions: (depts / 10).max(2),
+            customers: r(1_000_000.0, 100),
+            leads: r(1_000_000.0, 100),
+        }
+    }
+}
+
+const BIG_TABLES: &[&str] = &["customers", "contacts", "followups", "leads"];
+
+pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
+    if !(scale > 0.0 && scale <= 10.0) {
+        bail!("--scale must be between 0 and 10");
+    }
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM customers").fetch_one(db).await?;
+    if existing > 0 {
+        bail!("the database already has customers; generate into an empty (migrated) database");
+    }
+    let sizes = Sizes::for_scale(scale);
+    let hash = password::hash(PASSWORD.to_string()).await?;
+    // One transaction: a failed run leaves nothing behind. Long statements are the point here,
+    // so sqlx's slow-statement warnings are off on this connection.
+    let opts = db
+        .connect_options()
+        .as_ref()
+        .clone()
+        .log_slow_statements(log::LevelFilter::Off, std::time::Duration::from_secs(3600))
+        .log_statements(log::LevelFilter::Off);
+    let mut conn_owned = PgConnection::connect_with(&opts).await?;
+    let mut conn = conn_owned.begin().await?;
+    for s in [
+        "SET synchronous_commit = off",
+        "SET maintenance_work_mem = '1GB'",
+        "SET max_parallel_maintenance_workers = 2",
+        "SET work_mem = '256MB'",
+    ] {
+        sqlx::query(s).execute(&mut *conn).await?;
+    }
+    sqlx::query("SELECT setseed(0.4242)").execute(&mut *conn).await?;
+    let leads = table_exists(&mut conn, "leads").await?;
+
+    step("organisation", org(&mut conn, &sizes, &hash)).await?;
+    let dropped = step("drop indexes", drop_indexes(&mut conn)).await?;
+    // Per-row count triggers would double the load time; the totals are recounted at the end.
+    for t in ["customers", "contacts"] {
+        sqlx::query(&format!("ALTER TABLE {t} DISABLE TRIGGER USER")).execute(&mut *conn).await?;
+    }
+    step("customers", customers(&mut conn, sizes.customers)).await?;
+    step("contacts", contacts(&mut conn)).await?;
+    step("follow-ups", followups(&mut conn)).await?;
+    if leads {
+        step("leads", generate_leads(&mut conn, sizes.leads)).await?;
+    }
+    step("rebuild indexes", rebuild_indexes(&mut conn, &dropped)).await?;
+    step("owner totals", async {
+        for (t, e) in [("customers", "customer"), ("contacts", "contact")] {
+            sqlx::query(&format!("ALTER TABLE {t} ENABLE TRIGGER USER")).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM owner_counts WHERE entity = $1").bind(e).execute(&mut *conn).await?;
+            sqlx::query(&format!(
+                "INSERT INTO owner_counts (entity, owner_id, n)
+                 SELECT $1, coalesce(owner_id, 0), count(*) FROM {t} WHERE deleted_at IS NULL GROUP BY 2"
+            ))
+            .bind(e)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    })
+    .await?;
+    step("analyze", async {
+        sqlx::query("ANALYZE").execute(&mut *conn).await?;
+        Ok(())
+    })
+    .await?;
+    sqlx::query(
+        "INSERT INTO app_meta (key, value) VALUES ('scale', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    )
+    .bind(scale.to_string())
+    .execute(&mut *conn)
+    .await?;
+    conn.commit().await?;
+    conn_owned.close().await?;
+    Ok(())
+}
+
+async fn step<T>(name: &str, f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let t = Instant::now();
+    let out = f.await.with_context(|| format!("generating {name}"))?;
+    println!("  {name:<16} {:>7.1} s", t.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+async fn table_exists(conn: &mut PgConnection, table: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table).fetch_one(conn).await
+}
+
+/// Departments: root → regions → sales departments; users: a CEO, a head per region and per
+/// department (managers), and reps reporting to their department head.
+async fn org(conn: &mut PgConnection, s: &Sizes, hash: &str) -> anyhow::Result<()> {
+    let sql = r#"
+WITH root AS (SELECT id FROM departments WHERE parent_id IS NULL ORDER BY id LIMIT 1),
+regions AS (
+  INSERT INTO departments (name, parent_id)
+  SELECT (ARRAY['华东','华北','华南','华中','西南','西北','东北','京津','长三角','珠三角'])[1 + (r - 1) % 10]
+         || CASE WHEN r > 10 THEN (r / 10 + 1)::text ELSE '' END || '大区', (SELECT id FROM root)
+  FROM generate_series(1, $1::int) r RETURNING id)
+INSERT INTO departments (name, parent_id)
+SELECT (ARRAY['上海','杭州','南京','苏州','宁波','北京','天津','石家庄','济南','青岛','广州','深圳','东莞','佛山','武汉',
+              '长沙','郑州','成都','重庆','昆明','西安','兰州','沈阳','大连','长春','哈尔滨','合肥','福州','厦门','南昌'])[1 + d % 30]
+       || '销售' || (ARRAY['一','二','三','四','五','六','七','八','九','十'])[1 + (d / 30) % 10] || '部',
+       (SELECT id FROM regions ORDER BY id OFFSET (d % $1::int) LIMIT 1)
+FROM generate_series(0, $2::int - 1) d"#;
+    sqlx::query(sql).bind(s.regions as i32).bind((s.depts - s.regions - 1).max(1) as i32).execute(&mut *conn).await?;
+
+    // CEO.
+    let root: i64 = sqlx::query_scalar("SELECT id FROM departments WHERE parent_id IS NULL ORDER BY id LIMIT 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let ceo: i64 = sqlx::query_scalar(
+        "INSERT INTO users (login, name, dept_id, position, password_hash) VALUES ('b0000', '总经理', $1, '总经理', $2) RETURNING id",
+    )
+    .bind(root)
+    .bind(hash)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE code = 'director'")
+        .bind(ceo)
+        .execute(&mut *conn)
+        .await?;
+    // One head per department (regions report to the CEO, departments to their region head).
+    let heads = r#"
+INSERT INTO users (login, name, dept_id, position, password_hash)
+SELECT 'h' || lpad(d.id::text, 5, '0'), d.name || '负责人', d.id,
+       CASE WHEN d.parent_id = $1 THEN '大区总监' ELSE '销售经理' END, $2
+FROM departments d WHERE d.parent_id IS NOT NULL ORDER BY d.id"#;
+    sqlx::query(heads).bind(root).bind(hash).execute(&mut *conn).await?;
+    sqlx::query("UPDATE departments d SET head_id = u.id FROM users u WHERE u.login = 'h' || lpad(d.id::text, 5, '0')")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE users u SET superior_id = CASE WHEN d.parent_id = $1 THEN $2 ELSE p.head_id END
+         FROM departments d LEFT JOIN departments p ON p.id = d.parent_id
+         WHERE u.dept_id = d.id AND u.login LIKE 'h%'",
+    )
+    .bind(root)
+    .bind(ceo)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM users u, roles r WHERE u.login LIKE 'h%' AND r.code = 'manager'")
+        .execute(&mut *conn)
+        .await?;
+    // Reps, spread over the sales departments, each reporting to the department head.
+    let heads_count: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *conn).await?;
+    let reps = (s.users - heads_count).max(s.depts);
+    let reps_sql = r#"
+WITH sales AS (SELECT id, head_id, row_number() OVER (ORDER BY id) - 1 AS n
+               FROM departments WHERE parent_id IS NOT NULL AND parent_id <> $1),
+cnt AS (SELECT count(*) AS c FROM sales)
+INSERT INTO users (login, mobile, name, dept_id, superior_id, position, password_hash)
+SELECT 'b' || lpad(i::text, 4, '0'), '139' || lpad((10000000 + i * 7919 % 89999999)::text, 8, '0'),
+       (ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周','徐','孙','马','朱','胡','郭','何','高','林','罗'])[1 + i % 20]
+       || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','军','洋','勇','艳','杰','娟','涛','明','超','秀英','霞','平','刚','桂英'])[1 + (i / 20) % 22]
+       || CASE WHEN i > 440 THEN (i / 440)::text ELSE '' END,
+       s.id, s.head_id, '销售代表', $2
+FROM generate_series(1, $3::int) i CROSS JOIN cnt JOIN sales s ON s.n = (i % cnt.c)"#;
+    sqlx::query(reps_sql).bind(root).bind(hash).bind(reps as i32).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM users u, roles r WHERE u.login ~ '^b[0-9]{4}$' AND u.login <> 'b0000' AND r.code = 'rep'")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Drop the secondary indexes of the big tables; returns their definitions for the rebuild.
+async fn drop_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    let defs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i
+         JOIN pg_class c ON c.relname = i.indexname
+         JOIN pg_index x ON x.indexrelid = c.oid
+         WHERE i.schemaname = 'public' AND i.tablename = ANY($1) AND NOT x.indisprimary
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)",
+    )
+    .bind(BIG_TABLES)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (name, _) in &defs {
+        sqlx::query(&format!("DROP INDEX \"{name}\"")).execute(&mut *conn).await?;
+    }
+    Ok(defs.into_iter().map(|(_, d)| d).collect())
+}
+
+async fn rebuild_indexes(conn: &mut PgConnection, defs: &[String]) -> anyhow::Result<()> {
+    for d in defs {
+        sqlx::query(d).execute(&mut *conn).await.with_context(|| d.clone())?;
+    }
+    Ok(())
+}
+
+/// Customers with skewed owners, recent-heavy dates, varied names, phones, regions, industries.
+async fn customers(conn: &mut PgConnection, n: i64) -> anyhow::Result<()> {
+    let sql = r#"
+WITH reps AS (SELECT array_agg(id ORDER BY id) AS a FROM users WHERE login ~ '^b[0-9]{4}$' AND login <> 'b0000'),
+d AS (SELECT
+  (SELECT array_agg(id ORDER BY position) FROM dict_items WHERE dict = 'customer_status') AS status,
+  (SELECT array_agg(id ORDER BY position) FROM dict_items WHERE dict = 'industry') AS industry,
+  (SELECT array_agg(id ORDER BY id) FROM dict_items WHERE dict = 'region' AND parent_id IS NOT NULL) AS city,
+  (SELECT array_agg(id ORDER BY position) FROM dict_items WHERE dict = 'customer_source') AS source,
+  (SELECT array_agg(id ORDER BY position) FROM dict_items WHERE dict = 'company_size') AS size,
+  (SELECT array_agg(id ORDER BY position) FROM dict_items WHERE dict = 'customer_category' AND parent_id IS NOT NULL) AS category),
+w AS (SELECT
+  ARRAY['上海','北京','深圳','广州','杭州','南京','苏州','成都','武汉','西安','重庆','天津','青岛','宁波','厦门','长沙','郑州','合肥','济南','福州','无锡','东莞','佛山','昆明'] AS city,
+  ARRAY['华信','宏达','恒通','金桥','博远','新锐','东方','瑞丰','天成','鼎盛','众合','明德','汇丰','嘉禾','中科','盛世','和谐','安泰','永兴','宇航','腾飞','卓越','凯达','联创','润泽','海纳','星辰','远航','光明','振华','通达','立信','德胜','华美','长城','银河','先锋','未来','蓝天','绿源'] AS brand,
+  ARRAY['科技','网络','电子','机械','医药','物流','教育','建设','食品','传媒','新材料','能源','贸易','咨询','软件','环保','汽车配件','智能','生物','纺织'] AS trade,
+  ARRAY['有限公司','股份有限公司','集团有限公司','科技有限公司','实业有限公司','贸易有限公司'] AS suffix),
+g AS (SELECT i, random() AS r_owner, random() AS r_age, random() AS r_upd, random() AS r_fu, random() AS r_next,
+             random() AS r1, random() AS r2, random() AS r3 FROM generate_series(1, $1::bigint) i)
+INSERT INTO customers (code, name, name_norm, short_name, kind, category_id, status_id, level, source_id, industry_id,
+                       region_id, size_id, phone, mobile, email, owner_id, locked, deal_status, last_followup_at,
+                       next_contact_at, created_by, created_at, updated_at)
+SELECT 'KB' || lpad(g.i::text, 9, '0'),
+       x.name, x.name, x.brand || x.trade,
+       CASE WHEN g.r1 < 0.08 THEN 'individual' ELSE 'enterprise' END,
+       d.category[1 + (g.i % array_length(d.category, 1))],
+       d.status[1 + least(floor(g.r2 * g.r2 * array_length(d.status, 1))::int, array_length(d.status, 1) - 1)],
+       1 + (g.i % 7),
+       d.source[1 + (g.i / 7) % array_length(d.source, 1)],
+       d.industry[1 + floor(g.r3 * g.r3 * array_length(d.industry, 1))::int],
+       d.city[1 + (g.i * 31) % array_length(d.city, 1)],
+       d.size[1 + (g.i / 3) % array_length(d.size, 1)],
+       '0' || (10 + g.i % 90)::text || '-' || lpad((g.i * 7919 % 100000000)::text, 8, '0'),
+       '1' || (ARRAY['38','39','37','58','59','86','88','35'])[1 + g.i % 8] || lpad((g.i * 104729 % 100000000)::text, 8, '0'),
+       CASE WHEN g.r1 < 0.4 THEN 'info' || g.i || '@example.cn' END,
+       reps.a[1 + floor(g.r_owner * g.r_owner * array_length(reps.a, 1))::int],
+       g.r2 > 0.98, CASE WHEN g.r3 < 0.15 THEN 'dealt' ELSE 'none' END,
+       CASE WHEN g.r_fu < 0.9 THEN x.created_at + (now() - x.created_at) * (0.3 + 0.7 * g.r_fu / 0.9) END,
+       CASE WHEN g.r_next < 0.3 THEN now() + (g.r_next * 100) * interval '1 day' END,
+       reps.a[1 + floor(g.r_owner * g.r_owner * array_length(reps.a, 1))::int],
+       x.created_at, x.created_at + (now() - x.created_at) * g.r_upd
+FROM g, reps, d, w,
+LATERAL (SELECT w.brand[1 + (g.i * 13) % array_length(w.brand, 1)] AS brand,
+                w.trade[1 + (g.i * 7) % array_length(w.trade, 1)] AS trade,
+                w.city[1 + (g.i / 5) % array_length(w.city, 1)]
+                  || w.brand[1 + (g.i * 13) % array_length(w.brand, 1)]
+                  || w.trade[1 + (g.i * 7) % array_length(w.trade, 1)]
+                  || CASE WHEN g.i > 19200 THEN (g.i % 997)::text ELSE '' END
+                  || w.suffix[1 + g.i % array_length(w.suffix, 1)] AS name,
+                now() - (g.r_age * g.r_age * g.r_age) * interval '1095 days' - interval '1 hour' AS created_at) x"#;
+    sqlx::query(sql).bind(n).execute(conn).await?;
+    Ok(())
+}
+
+/// One to five contacts per customer (three on average), the first one primary.
+async fn contacts(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let sql = r#"
+INSERT INTO contacts (customer_id, name, gender, position, phone, mobile, email, decision_maker, is_primary, owner_id,
+                      birthday, created_by, created_at, updated_at)
+SELECT c.id,
+       (ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周','徐','孙','马','朱','胡','郭','何','高','林','罗','郑','梁','谢','宋','唐'])[1 + (c.id * 3 + k) % 25]
+       || (ARRAY['经理','总','工','主任','老师','先生','女士','伟','芳','静','强','磊','洋','敏','婷','杰'])[1 + (c.id + k * 7) % 16],
+       CASE WHEN (c.id + k) % 2 = 0 THEN 'male' ELSE 'female' END,
+       (ARRAY['总经理','采购经理','技术总监','财务经理','行政主管','项目经理','销售总监','工程师'])[1 + (c.id + k) % 8],
+       c.phone,
+       '13' || lpad(((c.id * 7 + k) * 7919 % 1000000000)::text, 9, '0'),
+       CASE WHEN k = 1 THEN 'contact' || c.id || '@example.cn' END,
+       k = 1 AND c.id % 3 = 0, k = 1, c.owner_id,
+       CASE WHEN (c.id + k) % 4 = 0 THEN date '1970-01-01' + ((c.id * 37 + k) % 12000)::int END,
+       c.owner_id, c.created_at, c.updated_at
+FROM customers c, generate_series(1, 1 + (c.id * 2654435761 % 5)::int) k"#;
+    sqlx::query(sql).execute(conn).await?;
+    Ok(())
+}
+
+/// Follow-ups on customers that were followed up, the latest one at `last_followup_at`.
+async fn followups(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let sql = r#"
+WITH m AS (SELECT array_agg(id ORDER BY position) AS a FROM dict_items WHERE dict = 'followup_method'),
+p AS (SELECT ARRAY['电话沟通了合作意向，客户需要内部讨论','上门拜访，介绍了新产品方案','发送了报价单，等待客户反馈',
+                   '客户反馈价格偏高，约下周再谈','微信确认了需求细节','参加客户组织的技术交流会',
+                   '客户同意试用，安排了演示','催收上期货款，客户承诺月底付清','节日问候，维护关系',
+                   '了解到客户明年有扩产计划'] AS t)
+INSERT INTO followups (entity, entity_id, customer_id, method_id, content, next_contact_at, created_by, created_at)
+SELECT 'customer', c.id, c.id, m.a[1 + (c.id + k) % array_length(m.a, 1)], p.t[1 + (c.id * 7 + k) % 10],
+       CASE WHEN k = 1 THEN c.next_contact_at END, c.owner_id,
+       c.last_followup_at - (k - 1) * ((c.last_followup_at - c.created_at) / 12)
+FROM customers c, m, p,
+     generate_series(1, 1 + floor(power(((c.id * 2246822519) % 1000) / 1000.0, 1.5) * 13)::int) k
+WHERE c.last_followup_at IS NOT NULL"#;
+    sqlx::query(sql).execute(conn).await?;
+    Ok(())
+}
+
+/// Leads with the same skew as customers (when the leads module has landed).
+async fn generate_leads(conn: &mut PgConnection, n: i64) -> anyhow::Result<()> {
+    let cols: Vec<String> =
+        sqlx::query_scalar("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'leads'")
+            .fetch_all(&mut *conn)
+            .await?;
+    let has = |c: &str| cols.iter().any(|x| x == c);
+    if !(has("name") && has("owner_id")) {
+        println!("  (leads table has an unexpected shape; skipped)");
+        return Ok(());
+    }
+    let contact = if has("contact_name") { ", contact_name" } else { "" };
+    let contact_v = if has("contact_name") {
+        ", (ARRAY['王','李','张','刘','陈'])[1 + g.i % 5] || (ARRAY['先生','女士','经理','总'])[1 + g.i % 4]"
+    } else {
+        ""
+    };
+    let sql = format!(
+        r#"
+WITH reps AS (SELECT array_agg(id ORDER BY id) AS a FROM users WHERE login ~ '^b[0-9]{{4}}$' AND login <> 'b0000'),
+g AS (SELECT i, random() AS r, random() AS r2 FROM generate_series(1, $1::bigint) i)
+INSERT INTO leads (name, phone, mobile, owner_id, created_by, created_at, updated_at{contact})
+SELECT (ARRAY['苏州','无锡','常州','嘉兴','绍兴','温州','台州','金华','泉州','漳州'])[1 + g.i % 10]
+       || (ARRAY['精密','智造','数码','云端','恒泰','嘉信','鑫源','华腾'])[1 + (g.i / 10) % 8]
+       || (ARRAY['科技','电子','贸易','制造','服务'])[1 + (g.i / 80) % 5] || '有限公司',
+       '0512-' || lpad((g.i * 7919 % 100000000)::text, 8, '0'),
+       '15' || lpad((g.i * 104729 % 1000000000)::text, 9, '0'),
+       reps.a[1 + floor(g.r * g.r * array_length(reps.a, 1))::int],
+       reps.a[1 + floor(g.r * g.r * array_length(reps.a, 1))::int],
+       now() - (g.r2 * g.r2) * interval '730 days', now() - (g.r2 * g.r2) * interval '700 days'{contact_v}
+FROM g, reps"#
+    );
+    sqlx::query(&sql).bind(n).execute(conn).await?;
+    Ok(())
+}
