@@ -107,7 +107,10 @@ async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, 
         .flatten();
     let every = chrono::Duration::from_std(job.every)?;
     // A last start far in the future means a wrong clock somewhere: run rather than stall.
-    let due = last.is_none_or(|l| ctx.now >= l + every || l > ctx.now + every);
+    // Postgres keeps microseconds and rounds, so a stored start can sit a hair after `ctx.now`;
+    // a second of slack keeps "exactly one interval later" due.
+    let slack = chrono::Duration::seconds(1);
+    let due = last.is_none_or(|l| ctx.now + slack >= l + every || l > ctx.now + every);
     if !force && !due {
         return Ok((false, "not due".into()));
     }

@@ -189,30 +189,53 @@ pub fn headers(columns: &[Column], raw_query: &str, sort: &Sort, label: impl Fn(
         .collect()
 }
 
-/// Count, then fetch one page of rows. `from_where` writes `FROM <table> <alias> ... WHERE ...`
-/// (scope, scene and filters included); `select` is the `SELECT ...` list for the rows.
+/// What a list shows for its rows: the select list and the FROM clause with the joins that
+/// decorate a row (owner name, department...). `alias` is the main table's alias.
+pub struct Page<'a> {
+    pub select: &'a str,
+    pub from: &'a str,
+    pub alias: &'a str,
+}
+
+/// One page of a list, in three steps that each stay cheap at a million rows:
+/// 1. the total (`known_total`, e.g. from `owner_total`, or a count over `core`);
+/// 2. the page's ids: `core` (`FROM ... WHERE ...`, scope and filters) sorted and limited, so the
+///    sort runs on the bare table and its index, not on joined rows;
+/// 3. the rows for those ids only, with their decorating joins.
 pub async fn fetch_page<T>(
     db: &PgPool,
-    select: &str,
-    alias: &str,
-    from_where: impl Fn(&mut QueryBuilder<'_, Postgres>),
+    page: Page<'_>,
+    core: impl Fn(&mut QueryBuilder<'_, Postgres>),
     sort: &Sort,
     raw_query: Option<&str>,
+    known_total: Option<i64>,
 ) -> sqlx::Result<(Pager, Vec<T>)>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
-    let mut count = QueryBuilder::new("SELECT count(*) ");
-    from_where(&mut count);
-    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    let alias = page.alias;
+    let total = match known_total {
+        Some(t) => t,
+        None => {
+            let mut count = QueryBuilder::new("SELECT count(*) ");
+            core(&mut count);
+            count.build_query_scalar().fetch_one(db).await?
+        }
+    };
     let pager = Pager::from_query(raw_query, total);
-    let mut q = QueryBuilder::new(select);
-    q.push(" ");
-    from_where(&mut q);
+    let mut q = QueryBuilder::new(format!("SELECT {alias}.id "));
+    core(&mut q);
     sort.push(&mut q, alias);
     q.push(" LIMIT ").push_bind(pager.limit()).push(" OFFSET ").push_bind(pager.offset());
-    let rows = q.build_query_as().fetch_all(db).await?;
-    Ok((pager, rows))
+    let ids: Vec<i64> = q.build_query_scalar().fetch_all(db).await?;
+    if ids.is_empty() {
+        return Ok((pager, Vec::new()));
+    }
+    let mut rows = QueryBuilder::new(page.select);
+    rows.push(" ").push(page.from).push(format_args!(" WHERE {alias}.id = ANY("));
+    rows.push_bind(ids.clone()).push(format_args!(") ORDER BY array_position("));
+    rows.push_bind(ids).push(format_args!(", {alias}.id)"));
+    Ok((pager, rows.build_query_as().fetch_all(db).await?))
 }
 
 /// Keep only ids visible to `scope` (for bulk actions on ticked rows).
@@ -227,4 +250,41 @@ pub async fn visible_ids(
     q.push_bind(ids.to_vec()).push(") AND t.deleted_at IS NULL AND ");
     scope.push_visible(&mut q, "t", entity);
     q.build_query_scalar().fetch_all(db).await
+}
+
+/// The total of an unfiltered list of owned records without counting rows: the per-owner
+/// counters (kept by a trigger, see migration 0013) summed over the owners in scope, plus the few
+/// records reached through team places or shares whose owner is not in scope. `table` and
+/// `entity` are code constants.
+pub async fn owner_total(db: &PgPool, entity: &str, table: &str, scope: &DataScope) -> sqlx::Result<i64> {
+    let Some(owners) = &scope.owners else {
+        return sqlx::query_scalar(
+            "SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = $1 AND owner_id <> 0",
+        )
+        .bind(entity)
+        .fetch_one(db)
+        .await;
+    };
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = $1 AND owner_id = ANY($2)",
+    )
+    .bind(entity)
+    .bind(owners)
+    .fetch_one(db)
+    .await?;
+    let mut q =
+        QueryBuilder::new(format!("SELECT count(*) FROM {table} t WHERE t.deleted_at IS NULL AND t.id = ANY(ARRAY("));
+    scope.push_extra_ids(&mut q, entity);
+    q.push(")) AND t.owner_id IS NOT NULL AND NOT t.owner_id = ANY(").push_bind(owners.clone()).push(")");
+    let reached: i64 = q.build_query_scalar().fetch_one(db).await?;
+    Ok(owned + reached)
+}
+
+/// Records owned by the user (the "mine" scene) from the counters.
+pub async fn own_total(db: &PgPool, entity: &str, user_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = $1 AND owner_id = $2")
+        .bind(entity)
+        .bind(user_id)
+        .fetch_one(db)
+        .await
 }

@@ -241,3 +241,66 @@ async fn bulk_actions_on_ticked_rows_and_on_everything_matching() {
     );
     let _ = id_of;
 }
+
+/// Unfiltered totals come from per-owner counters; they must always equal a real count.
+#[tokio::test]
+async fn unfiltered_totals_match_a_real_count_through_every_change() {
+    let (app, mut c, admin) = setup().await;
+    let root = app.root_dept().await;
+    let rep = app.user("rep", root, None, &["rep"]).await;
+    let mut r = app.login("rep").await;
+    let total = |body: &super::common::Resp| -> String {
+        body.text_of(".pager > span").split_whitespace().nth(1).unwrap_or("").to_string()
+    };
+    let check = |c: &mut super::common::Client| {
+        let mut c = c.clone();
+        async move {
+            let fast = c.get("/customers?scene=all").await;
+            // A filter that matches everything takes the counting path.
+            let counted = c.get("/customers?scene=all&created_from=2000-01-01").await;
+            (total(&fast), total(&counted))
+        }
+    };
+    for i in 0..5 {
+        super::customer(&app, &format!("计数{i}"), Some(if i < 3 { admin } else { rep })).await;
+    }
+    let (fast, counted) = check(&mut c).await;
+    assert_eq!((fast.as_str(), counted.as_str()), ("5", "5"));
+    let (fast, counted) = check(&mut r).await;
+    assert_eq!((fast.as_str(), counted.as_str()), ("2", "2"));
+    // Delete, transfer, share: the counters follow.
+    let a = id_of(&app, "计数0").await;
+    c.post(&format!("/customers/{a}/delete"), &[]).await;
+    let b = id_of(&app, "计数1").await;
+    c.post(&format!("/customers/{b}/transfer"), &[("new_owner", &rep.to_string())]).await;
+    let s = id_of(&app, "计数2").await;
+    c.post(&format!("/customers/{s}/shares"), &[("user_ids", &rep.to_string())]).await;
+    let (fast, counted) = check(&mut c).await;
+    assert_eq!((fast.as_str(), counted.as_str()), ("4", "4"));
+    let (fast, counted) = check(&mut r).await;
+    assert_eq!((fast.as_str(), counted.as_str()), ("4", "4"), "own three plus one shared");
+    let mine = r.get("/customers?scene=mine").await;
+    assert_eq!(total(&mine), "3");
+    c.post("/customers/recycle/restore", &[("ids", &a.to_string())]).await;
+    let (fast, counted) = check(&mut c).await;
+    assert_eq!((fast.as_str(), counted.as_str()), ("5", "5"));
+}
+
+/// Two Chinese characters are found through the name bigram index, three or more through trigrams.
+#[tokio::test]
+async fn short_chinese_terms_find_names_and_short_names() {
+    let (app, mut c, admin) = setup().await;
+    let a = customer(&app, "深圳华信科技有限公司", Some(admin)).await;
+    customer(&app, "北京博远教育", Some(admin)).await;
+    let b = customer(&app, "宏达实业", Some(admin)).await;
+    sqlx::query("UPDATE customers SET short_name = '华信宏达' WHERE id = $1").bind(b).execute(&app.db).await.unwrap();
+    let mut got = names(&c.get("/customers?scene=all&q=华信").await);
+    got.sort();
+    assert_eq!(got, ["宏达实业", "深圳华信科技有限公司"]);
+    assert_eq!(names(&c.get("/customers?scene=all&q=华信科技").await), ["深圳华信科技有限公司"]);
+    // Across the gap between name and short name there is no match.
+    assert!(names(&c.get("/customers?scene=all&q=业华").await).is_empty());
+    let search = c.get("/search?q=华信").await;
+    assert!(search.text_of(".search-hits").contains("深圳华信科技有限公司"));
+    let _ = a;
+}

@@ -180,14 +180,14 @@ pub async fn recycle(
     let sort = list::Sort { key: "deleted", sql: "ct.deleted_at", desc: true };
     let (pager, rows) = list::fetch_page(
         &st.db,
-        repo::SELECT,
-        "ct",
+        list::Page { select: repo::SELECT, from: repo::FROM, alias: "ct" },
         |q| {
             q.push(repo::FROM).push(" WHERE ct.deleted_at IS NOT NULL AND ");
             repo::push_visible(q, &scope);
         },
         &sort,
         raw.as_deref(),
+        None,
     )
     .await?;
     render(RecyclePage { can_purge: user.can(Module::Contacts, Action::Purge), ctx, rows, pager })

@@ -277,9 +277,15 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let (pager, rows): (_, Vec<Contact>) =
-        list::fetch_page(&st.db, repo::SELECT, "ct", |q| narrowing.push_from_where(q, &scope, user), &sort, Some(&raw))
-            .await?;
+    let (pager, rows): (_, Vec<Contact>) = list::fetch_page(
+        &st.db,
+        list::Page { select: repo::SELECT, from: repo::FROM, alias: "ct" },
+        |q| narrowing.push_from_where(q, &scope, user),
+        &sort,
+        Some(&raw),
+        None,
+    )
+    .await?;
 
     let lang = ctx.lang;
     let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, lang)).await?;

@@ -160,14 +160,14 @@ pub async fn recycle(
     let sort = list::Sort { key: "deleted", sql: "c.deleted_at", desc: true };
     let (pager, rows) = list::fetch_page(
         &st.db,
-        repo::SELECT,
-        "c",
+        list::Page { select: repo::SELECT, from: repo::FROM, alias: "c" },
         |q| {
             q.push(repo::FROM).push(" WHERE c.deleted_at IS NOT NULL AND ");
             scope.push_visible(q, "c", ENTITY);
         },
         &sort,
         raw.as_deref(),
+        None,
     )
     .await?;
     render(RecyclePage { can_purge: user.can(Module::Customers, crate::access::Action::Purge), ctx, rows, pager })

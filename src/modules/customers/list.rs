@@ -23,6 +23,9 @@ use crate::modules::admin::{departments::repo as depts, users::repo as users};
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
+/// Up to this many candidate owners the owner filter is a select; beyond, a search box.
+const OWNER_SELECT_MAX: usize = 200;
+
 pub const SORT_KEYS: &[SortKey] = &[
     SortKey { key: "updated", sql: "c.updated_at" },
     SortKey { key: "created", sql: "c.created_at" },
@@ -39,6 +42,8 @@ pub const SORT_KEYS: &[SortKey] = &[
 pub struct CustomerFilter {
     pub q: String,
     pub owner: String,
+    /// The owner's name as typed when the owner filter is a search box (many users).
+    pub owner_q: String,
     pub dept: String,
     pub status: String,
     pub level: String,
@@ -62,6 +67,33 @@ pub struct CustomerFilter {
 }
 
 impl CustomerFilter {
+    /// Nothing narrows the list beyond its scene: the total can come from the owner counters.
+    pub fn is_unfiltered(&self) -> bool {
+        [
+            &self.q,
+            &self.owner,
+            &self.dept,
+            &self.status,
+            &self.level,
+            &self.category,
+            &self.source,
+            &self.industry,
+            &self.region,
+            &self.stage,
+            &self.created_from,
+            &self.created_to,
+            &self.updated_from,
+            &self.updated_to,
+            &self.followup_from,
+            &self.followup_to,
+            &self.next_from,
+            &self.next_to,
+            &self.locked,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
     pub fn scene(&self) -> Scene {
         Scene::from_code(&self.scene).unwrap_or(Scene::All)
     }
@@ -126,10 +158,7 @@ impl Narrowing<'_> {
     pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
         let f = self.filter;
         f.scene().push(q, "c", ENTITY, user);
-        let kw = f.q.trim();
-        if !kw.is_empty() {
-            q.push(" AND c.search ILIKE ").push_bind(format!("%{}%", fields::escape_like(kw)));
-        }
+        repo::push_keyword(q, "c", &f.q);
         if let Some(o) = id_of(&f.owner) {
             q.push(" AND c.owner_id = ").push_bind(o);
         }
@@ -196,7 +225,9 @@ impl Narrowing<'_> {
 
     /// `FROM ... WHERE` for live customers visible to `scope`, narrowed.
     pub fn push_from_where(&self, q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, user: &CurrentUser) {
-        q.push(repo::FROM).push(" WHERE c.deleted_at IS NULL AND ");
+        // Only the bare table: filters never need the decorating joins (see list::fetch_page).
+        // Pool customers (no owner) are listed on the pool pages, not here.
+        q.push("FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL AND ");
         scope.push_visible(q, "c", ENTITY);
         self.push(q, user);
     }
@@ -315,7 +346,7 @@ pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
-    Query(filter): Query<CustomerFilter>,
+    Query(mut filter): Query<CustomerFilter>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let user = req.user()?;
@@ -326,14 +357,29 @@ pub async fn index(
         }
     }
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
+    if filter.owner.trim().is_empty() && !filter.owner_q.trim().is_empty() {
+        filter.owner =
+            users::id_by_name(&st.db, &filter.owner_q).await?.map(|id| id.to_string()).unwrap_or_else(|| "0".into());
+    }
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let defs = fields::defs(&st.db, ENTITY).await?;
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let (pager, rows): (_, Vec<Customer>) =
-        list::fetch_page(&st.db, repo::SELECT, "c", |q| narrowing.push_from_where(q, &scope, user), &sort, Some(&raw))
-            .await?;
+    let known_total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
+        (true, Scene::All) => Some(list::owner_total(&st.db, ENTITY, "customers", &scope).await?),
+        (true, Scene::Mine) => Some(list::own_total(&st.db, ENTITY, user.id).await?),
+        _ => None,
+    };
+    let (pager, rows): (_, Vec<Customer>) = list::fetch_page(
+        &st.db,
+        list::Page { select: repo::SELECT, from: repo::FROM, alias: "c" },
+        |q| narrowing.push_from_where(q, &scope, user),
+        &sort,
+        Some(&raw),
+        known_total,
+    )
+    .await?;
 
     let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
     let columns = choice.columns();
@@ -416,16 +462,22 @@ pub async fn index(
         bulk,
         columns_href: "/customers/columns".into(),
     };
-    let owner_options = if scope.is_all() {
-        users::options(&st.db, false).await?
-    } else {
-        let owners = scope.owners.clone().unwrap_or_default();
-        users::options(&st.db, false)
+    // A select for a small team; with many users (a large company's admin) a search box, so the
+    // page does not carry thousands of options.
+    let owner_options = match &scope.owners {
+        Some(owners) if owners.len() <= OWNER_SELECT_MAX => users::options(&st.db, false)
             .await?
             .into_iter()
             .filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id)))
-            .collect()
+            .collect(),
+        _ => Vec::new(),
     };
+    if filter.owner_q.is_empty() {
+        if let Ok(id) = filter.owner.trim().parse::<i64>() {
+            let mut conn = st.db.acquire().await?;
+            filter.owner_q = users::name_of(&mut conn, Some(id)).await?.unwrap_or_default();
+        }
+    }
     let custom_filters = defs
         .iter()
         .map(|d| {

@@ -177,11 +177,9 @@ pub async fn lookup(
     text: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String, String)>> {
-    let like = format!("%{}%", crate::fields::escape_like(text.trim()));
-    let mut q = QueryBuilder::new(
-        "SELECT c.id, c.code, c.name FROM customers c WHERE c.deleted_at IS NULL AND c.search ILIKE ",
-    );
-    q.push_bind(like).push(" AND ");
+    let mut q = QueryBuilder::new("SELECT c.id, c.code, c.name FROM customers c WHERE c.deleted_at IS NULL");
+    push_keyword(&mut q, "c", text);
+    q.push(" AND ");
     scope.push_visible(&mut q, "c", ENTITY);
     q.push(" ORDER BY c.updated_at DESC LIMIT ").push_bind(limit);
     q.build_query_as().fetch_all(db).await
@@ -305,9 +303,10 @@ pub async fn search(
     text: &str,
     limit: i64,
 ) -> sqlx::Result<(i64, Vec<(i64, String, String, Option<String>, Option<String>)>)> {
-    let like = format!("%{}%", crate::fields::escape_like(text.trim()));
     let push_where = |q: &mut QueryBuilder<'_, Postgres>| {
-        q.push(" WHERE c.deleted_at IS NULL AND c.search ILIKE ").push_bind(like.clone()).push(" AND ");
+        q.push(" WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL");
+        push_keyword(q, "c", text);
+        q.push(" AND ");
         scope.push_visible(q, "c", ENTITY);
     };
     let mut count = QueryBuilder::new("SELECT count(*) FROM customers c");
@@ -319,4 +318,21 @@ pub async fn search(
     push_where(&mut q);
     q.push(" ORDER BY c.updated_at DESC LIMIT ").push_bind(limit);
     Ok((total, q.build_query_as().fetch_all(db).await?))
+}
+
+/// ` AND <keyword matches>` on name, short name, code, phones and e-mail. Two Chinese characters
+/// ("华信") are too short for the trigram index, so they use the name bigram index (migration
+/// 0013); such a term can only occur in the name or short name anyway.
+pub fn push_keyword(q: &mut QueryBuilder<'_, Postgres>, alias: &str, keyword: &str) {
+    let kw = keyword.trim();
+    if kw.is_empty() {
+        return;
+    }
+    if kw.chars().count() == 2 && kw.chars().all(|c| !c.is_ascii() && !c.is_whitespace()) {
+        q.push(format_args!(" AND name_bigrams({alias}.name || ' ' || coalesce({alias}.short_name, '')) @> ARRAY["))
+            .push_bind(kw.to_lowercase())
+            .push("]::text[]");
+    } else {
+        q.push(format_args!(" AND {alias}.search ILIKE ")).push_bind(format!("%{}%", crate::fields::escape_like(kw)));
+    }
 }

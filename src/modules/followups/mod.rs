@@ -59,12 +59,13 @@ fn local_day(d: &str, tz: chrono::FixedOffset, next: bool) -> Option<DateTime<Ut
     tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
 }
 
+const FOLLOWUPS_FROM: &str =
+    "FROM followups fu JOIN customers c ON c.id = fu.customer_id JOIN users a ON a.id = fu.created_by
+         JOIN departments ad ON ad.id = a.dept_id";
+
 /// `FROM ... WHERE` of follow-ups on customers the scope sees, narrowed by the filter.
 fn push_from_where(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, f: &Filter, tz: chrono::FixedOffset) {
-    q.push(
-        "FROM followups fu JOIN customers c ON c.id = fu.customer_id JOIN users a ON a.id = fu.created_by
-         JOIN departments ad ON ad.id = a.dept_id WHERE c.deleted_at IS NULL AND ",
-    );
+    q.push(FOLLOWUPS_FROM).push(" WHERE c.deleted_at IS NULL AND ");
     scope.push_visible(q, "c", "customer");
     if let Some(at) = local_day(&f.from, tz, false) {
         q.push(" AND fu.created_at >= ").push_bind(at);
@@ -120,12 +121,16 @@ async fn index(
     let sort = Sort { key: "at", sql: "fu.created_at", desc: true };
     let (pager, rows): (Pager, Vec<Row>) = list::fetch_page(
         &st.db,
-        "SELECT fu.id, fu.created_at, a.name AS author, ad.name AS author_dept, fu.method_id, fu.content,
-                fu.next_contact_at, fu.customer_id, c.name AS customer_name",
-        "fu",
+        list::Page {
+            select: "SELECT fu.id, fu.created_at, a.name AS author, ad.name AS author_dept, fu.method_id, fu.content,
+                            fu.next_contact_at, fu.customer_id, c.name AS customer_name",
+            from: FOLLOWUPS_FROM,
+            alias: "fu",
+        },
         |q| push_from_where(q, &scope, &filter, tz),
         &sort,
         raw.as_deref(),
+        None,
     )
     .await?;
     let dicts = Dicts::load(&st.db, &["followup_method"]).await?;
@@ -223,14 +228,18 @@ async fn overdue(
             let sort = Sort { key: "followup", sql: "c.last_followup_at", desc: false };
             let (pager, rows) = list::fetch_page(
                 &st.db,
-                "SELECT c.id, c.name, c.code, c.last_followup_at",
-                "c",
+                list::Page {
+                    select: "SELECT c.id, c.name, c.code, c.last_followup_at",
+                    from: "FROM customers c",
+                    alias: "c",
+                },
                 |q| {
                     push_overdue(q, &scope, days);
                     q.push(" AND c.owner_id = ").push_bind(r.owner_id);
                 },
                 &sort,
                 raw.as_deref(),
+                None,
             )
             .await?;
             (Some((r.owner_id, r.owner.clone())), rows, pager)

@@ -143,14 +143,14 @@ pub async fn recycle(
     let sort = list::Sort { key: "deleted", sql: "l.deleted_at", desc: true };
     let (pager, rows) = list::fetch_page(
         &st.db,
-        repo::SELECT,
-        "l",
+        list::Page { select: repo::SELECT, from: repo::FROM, alias: "l" },
         |q| {
             q.push(repo::FROM).push(" WHERE l.deleted_at IS NOT NULL AND ");
             scope.push_visible(q, "l", ENTITY);
         },
         &sort,
         raw.as_deref(),
+        None,
     )
     .await?;
     render(RecyclePage { can_purge: user.can(Module::Leads, Action::Purge), ctx, rows, pager })

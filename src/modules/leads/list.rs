@@ -267,9 +267,15 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let (pager, rows): (_, Vec<Lead>) =
-        list::fetch_page(&st.db, repo::SELECT, "l", |q| narrowing.push_from_where(q, &scope, user), &sort, Some(&raw))
-            .await?;
+    let (pager, rows): (_, Vec<Lead>) = list::fetch_page(
+        &st.db,
+        list::Page { select: repo::SELECT, from: repo::FROM, alias: "l" },
+        |q| narrowing.push_from_where(q, &scope, user),
+        &sort,
+        Some(&raw),
+        None,
+    )
+    .await?;
     let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
     let columns = choice.columns();
     let user_names = user_names_for(&st, &defs, &rows).await?;

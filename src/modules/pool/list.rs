@@ -292,8 +292,15 @@ pub async fn index(
     let tz = st.config.timezone;
     let (pager, rows): (_, Vec<PoolRow>) = match &pool {
         Some(p) => {
-            list::fetch_page(&st.db, SELECT, "c", |q| push_from_where(q, p, &filter, &dicts, tz), &sort, Some(&raw))
-                .await?
+            list::fetch_page(
+                &st.db,
+                list::Page { select: SELECT, from: FROM, alias: "c" },
+                |q| push_from_where(q, p, &filter, &dicts, tz),
+                &sort,
+                Some(&raw),
+                None,
+            )
+            .await?
         }
         None => (crate::web::Pager::from_query(Some(&raw), 0), Vec::new()),
     };

@@ -61,7 +61,14 @@ pub fn tree(rows: Vec<DeptRow>) -> Vec<DeptNode> {
 
 /// Departments as select options, indented by depth.
 pub async fn options(db: &PgPool) -> sqlx::Result<Vec<SelectOpt>> {
-    Ok(tree(all(db).await?)
+    // Pickers need no head counts; skip the per-department counting of `all`.
+    let rows: Vec<DeptRow> = sqlx::query_as(
+        "SELECT id, parent_id, name, head_id, NULL::text AS head_name, 0::bigint AS members
+         FROM departments ORDER BY sort, name, id",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(tree(rows)
         .into_iter()
         .map(|n| SelectOpt::new(n.row.id, format!("{}{}", "　".repeat(n.depth), n.row.name)))
         .collect())

@@ -424,3 +424,22 @@ pub async fn tree(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<St
     visit(&rows, None, 0, &mut nodes);
     render(TreePage { ctx, nodes })
 }
+
+#[derive(serde::Deserialize, Default)]
+pub struct LookupQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Suggestions for user pickers (filters, assignees): active users whose name, login or mobile
+/// contains the text. Any logged-in user may look colleagues up by name.
+pub async fn lookup(
+    State(st): State<AppState>,
+    Query(q): Query<LookupQuery>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    let rows = repo::lookup(&st.db, q.q.trim(), 15).await?;
+    Ok(axum::Json(serde_json::json!(rows
+        .into_iter()
+        .map(|(id, name, login, dept)| serde_json::json!({"id": id, "name": name, "code": format!("{login} · {dept}")}))
+        .collect::<Vec<_>>())))
+}

@@ -21,4 +21,5 @@ pub fn routes() -> Routes {
         .get("/admin/users/{id}/disable", MANAGE, handlers::disable_page)
         .post("/admin/users/{id}/disable", MANAGE, handlers::disable)
         .post("/admin/users/{id}/enable", MANAGE, handlers::enable)
+        .get("/users/lookup", Guard::Login, handlers::lookup)
 }

@@ -261,3 +261,29 @@ pub async fn all_for_tree(db: &PgPool) -> sqlx::Result<Vec<TreeRow>> {
     .fetch_all(db)
     .await
 }
+
+/// (id, name, login, department) of active users matching the text; for pickers.
+pub async fn lookup(db: &PgPool, text: &str, limit: i64) -> sqlx::Result<Vec<(i64, String, String, String)>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let like = format!("%{}%", crate::fields::escape_like(text));
+    sqlx::query_as(
+        "SELECT u.id, u.name, u.login, d.name FROM users u JOIN departments d ON d.id = u.dept_id
+         WHERE u.status = 'active' AND (u.name ILIKE $1 OR u.login ILIKE $1 OR u.mobile ILIKE $1)
+         ORDER BY (u.name = $2) DESC, u.name LIMIT $3",
+    )
+    .bind(like)
+    .bind(text)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The user a typed name or login stands for (exact match), for filters filled in by hand.
+pub async fn id_by_name(db: &PgPool, text: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM users WHERE name = $1 OR lower(login) = lower($1) ORDER BY id LIMIT 1")
+        .bind(text.trim())
+        .fetch_optional(db)
+        .await
+}
