@@ -17,6 +17,7 @@ pub mod list;
 pub mod modules;
 pub mod notify;
 pub mod numbering;
+pub mod records;
 pub mod seed;
 pub mod timeline;
 pub mod web;

@@ -5,6 +5,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::model::{Contact, ContactInput, ENTITY, TEXT_FIELDS};
 use crate::access::DataScope;
+use crate::records;
 
 /// Columns of `Contact`; the FROM clause joins the customer and the names the row shows.
 pub const SELECT: &str = "SELECT ct.id, ct.customer_id, cu.name AS customer_name, cu.code AS customer_code,
@@ -199,126 +200,36 @@ pub async fn ensure_primary(tx: &mut PgConnection, customer_ids: &[i64]) -> sqlx
     Ok(())
 }
 
-pub async fn is_starred(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(id)
-        .fetch_one(db)
-        .await
-}
-
-pub async fn starred_among(db: &PgPool, user_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(ids)
-        .fetch_all(db)
-        .await
-}
-
-/// Star (`on`) or unstar the contacts.
-pub async fn set_star(db: &PgPool, user_id: i64, ids: &[i64], on: bool) -> sqlx::Result<()> {
-    if on {
-        sqlx::query(
-            "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(ids)
-        .execute(db)
-        .await?;
-    } else {
-        sqlx::query("DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
-            .bind(user_id)
-            .bind(ENTITY)
-            .bind(ids)
-            .execute(db)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Move to the recycle bin, with one audit row per contact. A deleted primary contact hands the
 /// flag to its customer's earliest remaining contact.
 pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let customers: Vec<i64> = sqlx::query_scalar(
-        "WITH gone AS (
-           UPDATE contacts SET deleted_at = now(), deleted_by = $2, is_primary = false
-           WHERE id = ANY($1) AND deleted_at IS NULL RETURNING id, customer_id),
-         logged AS (
-           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-           SELECT 'contact', id, $2, 'delete', $3 FROM gone)
-         SELECT customer_id FROM gone",
-    )
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .fetch_all(&mut *tx)
-    .await?;
-    let n = customers.len() as u64;
-    let mut customers = customers;
-    customers.sort_unstable();
-    customers.dedup();
-    ensure_primary(tx, &customers).await?;
-    Ok(n)
+    let moved = records::soft_delete(tx, "contacts", ENTITY, ids, by, ip, "", ", is_primary = false").await?;
+    repair_primary(tx, &moved).await?;
+    Ok(moved.len() as u64)
 }
 
 pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let customers: Vec<i64> = sqlx::query_scalar(
-        "WITH back AS (
-           UPDATE contacts SET deleted_at = NULL, deleted_by = NULL, is_primary = false
-           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id, customer_id),
-         logged AS (
-           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-           SELECT 'contact', id, $2, 'restore', $3 FROM back)
-         SELECT customer_id FROM back",
-    )
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .fetch_all(&mut *tx)
-    .await?;
-    let n = customers.len() as u64;
-    let mut customers = customers;
-    customers.sort_unstable();
-    customers.dedup();
-    ensure_primary(tx, &customers).await?;
-    Ok(n)
+    let back = records::restore(tx, "contacts", ENTITY, ids, by, ip, ", is_primary = false").await?;
+    repair_primary(tx, &back).await?;
+    Ok(back.len() as u64)
+}
+
+/// Give every customer of these contacts a primary contact again if it lost it.
+async fn repair_primary(tx: &mut PgConnection, contact_ids: &[i64]) -> sqlx::Result<()> {
+    let customers: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT customer_id FROM contacts WHERE id = ANY($1)")
+        .bind(contact_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    ensure_primary(tx, &customers).await
 }
 
 /// Remove deleted contacts for good, with their stars, team places and shares. The history rows
 /// stay (the audit trail outlives the record), and so do follow-ups (they belong to the
 /// customer's timeline too).
 pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM contacts WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE")
-            .bind(ids)
-            .fetch_all(&mut *tx)
-            .await?;
-    delete_rows(tx, &ids).await?;
-    sqlx::query(
-        "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT 'contact', unnest($1::bigint[]), $2, 'purge', $3",
-    )
-    .bind(&ids)
-    .bind(by)
-    .bind(ip)
-    .execute(&mut *tx)
-    .await?;
+    let ids = records::lock_deleted(tx, "contacts", ids).await?;
+    records::purge(tx, "contacts", ENTITY, &ids, Some(by), ip).await?;
     Ok(ids.len() as u64)
-}
-
-async fn delete_rows(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
-    for sql in [
-        "DELETE FROM stars WHERE entity = 'contact' AND record_id = ANY($1)",
-        "DELETE FROM record_members WHERE entity = 'contact' AND record_id = ANY($1)",
-        "DELETE FROM record_shares WHERE entity = 'contact' AND record_id = ANY($1)",
-        "DELETE FROM attachments WHERE entity = 'contact' AND record_id = ANY($1)",
-        "DELETE FROM contacts WHERE id = ANY($1)",
-    ] {
-        sqlx::query(sql).bind(ids).execute(&mut *tx).await?;
-    }
-    Ok(())
 }
 
 /// For the customers' permanent delete: remove every contact of these customers (live or
@@ -328,7 +239,7 @@ pub async fn purge_for_customers(tx: &mut PgConnection, customer_ids: &[i64]) ->
         .bind(customer_ids)
         .fetch_all(&mut *tx)
         .await?;
-    delete_rows(tx, &ids).await?;
+    records::purge(tx, "contacts", ENTITY, &ids, None, None).await?;
     Ok(ids.len() as u64)
 }
 

@@ -134,7 +134,7 @@ pub async fn show(
     let defs = fields::defs(&st.db, ENTITY).await?;
     let user_names = list::user_names_for(&st, &defs, std::slice::from_ref(&c)).await?;
     let page = ShowPage {
-        starred: repo::is_starred(&st.db, user.id, id).await?,
+        starred: crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?,
         can_edit: can_write && user.can(Module::Contacts, Action::Edit),
         can_delete: can_write && user.can(Module::Contacts, Action::Delete),
         can_transfer,

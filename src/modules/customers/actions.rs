@@ -57,8 +57,8 @@ pub async fn toggle_star(State(st): State<AppState>, req: RequestCtx, Path(id): 
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let on = !repo::is_starred(&st.db, user.id, id).await?;
-    repo::set_star(&st.db, user.id, &[id], on).await?;
+    let on = !crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?;
+    crate::records::stars::set(&st.db, user.id, ENTITY, &[id], on).await?;
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
@@ -66,7 +66,7 @@ async fn bulk_star(st: AppState, ctx: PageCtx, req: RequestCtx, sel: Selection, 
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let ids = selected(&st, user, &scope, &sel).await?;
-    repo::set_star(&st.db, user.id, &ids, on).await?;
+    crate::records::stars::set(&st.db, user.id, ENTITY, &ids, on).await?;
     let key = if on { "customer.starred_n" } else { "customer.unstarred_n" };
     ctx.flash_text(Kind::Success, ctx.tf1(key, "n", &ids.len().to_string())).await;
     Ok(Redirect::to(&sel.back("/customers")).into_response())

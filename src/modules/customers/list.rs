@@ -385,7 +385,7 @@ pub async fn index(
     let columns = choice.columns();
     let user_names = user_names_for(&st, &defs, &rows).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let starred = repo::starred_among(&st.db, user.id, &ids).await?;
+    let starred = crate::records::stars::starred_among(&st.db, user.id, ENTITY, &ids).await?;
     let rows = rows
         .iter()
         .map(|c| {

@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::model::{Address, Customer, CustomerInput, ENTITY};
 use crate::access::DataScope;
+use crate::records;
 
 /// Columns of `Customer`; the FROM clause joins what the row shows by name.
 pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.short_name, c.kind, c.parent_id, p.name AS parent_name,
@@ -185,46 +186,6 @@ pub async fn lookup(
     q.build_query_as().fetch_all(db).await
 }
 
-pub async fn is_starred(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(id)
-        .fetch_one(db)
-        .await
-}
-
-pub async fn starred_among(db: &PgPool, user_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(ids)
-        .fetch_all(db)
-        .await
-}
-
-/// Star or unstar; returns whether it is starred now.
-pub async fn set_star(db: &PgPool, user_id: i64, ids: &[i64], on: bool) -> sqlx::Result<()> {
-    if on {
-        sqlx::query(
-            "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(ids)
-        .execute(db)
-        .await?;
-    } else {
-        sqlx::query("DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
-            .bind(user_id)
-            .bind(ENTITY)
-            .bind(ids)
-            .execute(db)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Customers among `ids` that may not be deleted, with the reason's i18n key. Effective
 /// contracts and payments block deletion; the contracts module adds its check here.
 pub async fn delete_blockers(_tx: &mut PgConnection, _ids: &[i64]) -> sqlx::Result<Vec<(i64, &'static str)>> {
@@ -233,64 +194,21 @@ pub async fn delete_blockers(_tx: &mut PgConnection, _ids: &[i64]) -> sqlx::Resu
 
 /// Move to the recycle bin, with one audit row per customer.
 pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let r = sqlx::query(
-        "WITH gone AS (
-           UPDATE customers SET deleted_at = now(), deleted_by = $2
-           WHERE id = ANY($1) AND deleted_at IS NULL RETURNING id)
-         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-         SELECT 'customer', id, $2, 'delete', $3 FROM gone",
-    )
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .execute(tx)
-    .await?;
-    Ok(r.rows_affected())
+    Ok(records::soft_delete(tx, "customers", ENTITY, ids, by, ip, "", "").await?.len() as u64)
 }
 
 pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let r = sqlx::query(
-        "WITH back AS (
-           UPDATE customers SET deleted_at = NULL, deleted_by = NULL
-           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id)
-         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-         SELECT 'customer', id, $2, 'restore', $3 FROM back",
-    )
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .execute(tx)
-    .await?;
-    Ok(r.rows_affected())
+    Ok(records::restore(tx, "customers", ENTITY, ids, by, ip, "").await?.len() as u64)
 }
 
 /// Remove deleted customers for good, with everything that hangs off them. The history rows
 /// stay (the audit trail outlives the record). Modules with rows under a customer add them here.
 pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE")
-            .bind(ids)
-            .fetch_all(&mut *tx)
-            .await?;
+    let ids = records::lock_deleted(tx, "customers", ids).await?;
     crate::modules::contacts::repo::purge_for_customers(tx, &ids).await?;
-    for sql in [
-        "UPDATE customers SET parent_id = NULL WHERE parent_id = ANY($1)",
-        "DELETE FROM stars WHERE entity = 'customer' AND record_id = ANY($1)",
-        "DELETE FROM attachments WHERE entity = 'customer' AND record_id = ANY($1)",
-        "DELETE FROM record_members WHERE entity = 'customer' AND record_id = ANY($1)",
-        "DELETE FROM record_shares WHERE entity = 'customer' AND record_id = ANY($1)",
-        "DELETE FROM customers WHERE id = ANY($1)",
-    ] {
-        sqlx::query(sql).bind(&ids).execute(&mut *tx).await?;
-    }
-    sqlx::query(
-        "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT 'customer', unnest($1::bigint[]), $2, 'purge', $3",
-    )
-    .bind(&ids)
-    .bind(by)
-    .bind(ip)
-    .execute(&mut *tx)
-    .await?;
+    // Follow-ups go with the customer (ON DELETE CASCADE); subsidiaries lose their parent.
+    sqlx::query("UPDATE customers SET parent_id = NULL WHERE parent_id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+    records::purge(tx, "customers", ENTITY, &ids, Some(by), ip).await?;
     Ok(ids.len() as u64)
 }
 

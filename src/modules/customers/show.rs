@@ -194,7 +194,7 @@ pub async fn show(
         attachments,
         contacts,
         can_add_contact,
-        starred: repo::is_starred(&st.db, user.id, id).await?,
+        starred: crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?,
         can_edit,
         can_delete: can_write && user.can(Module::Customers, Action::Delete) && !c.frozen,
         can_transfer: can_write && user.can(Module::Customers, Action::Transfer) && !c.frozen,

@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::model::{ENTITY, Lead, LeadInput};
 use crate::access::DataScope;
+use crate::records;
 
 /// Columns of `Lead`; the FROM clause joins what the row shows by name.
 pub const SELECT: &str = "SELECT l.id, l.name, l.contact_name, l.phone, l.mobile, l.email, l.address, l.source_id,
@@ -99,92 +100,23 @@ pub async fn writable_ids(db: &PgPool, scope: &DataScope, ids: &[i64], deleted: 
     q.build_query_scalar().fetch_all(db).await
 }
 
-pub async fn is_starred(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(id)
-        .fetch_one(db)
-        .await
-}
-
-pub async fn starred_among(db: &PgPool, user_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
-        .bind(user_id)
-        .bind(ENTITY)
-        .bind(ids)
-        .fetch_all(db)
-        .await
-}
-
-pub async fn set_star(db: &PgPool, user_id: i64, ids: &[i64], on: bool) -> sqlx::Result<()> {
-    let sql = if on {
-        "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING"
-    } else {
-        "DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)"
-    };
-    sqlx::query(sql).bind(user_id).bind(ENTITY).bind(ids).execute(db).await?;
-    Ok(())
-}
-
-/// Move to the recycle bin, with one audit row per lead.
+/// Move to the recycle bin, with one audit row per lead; converted leads stay (read-only).
 pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let r = sqlx::query(
-        "WITH gone AS (
-           UPDATE leads SET deleted_at = now(), deleted_by = $2
-           WHERE id = ANY($1) AND deleted_at IS NULL AND converted_at IS NULL RETURNING id)
-         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-         SELECT 'lead', id, $2, 'delete', $3 FROM gone",
-    )
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .execute(tx)
-    .await?;
-    Ok(r.rows_affected())
+    Ok(records::soft_delete(tx, "leads", ENTITY, ids, by, ip, " AND converted_at IS NULL", "").await?.len() as u64)
 }
 
 pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let r = sqlx::query(
-        "WITH back AS (
-           UPDATE leads SET deleted_at = NULL, deleted_by = NULL
-           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id)
-         INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-         SELECT 'lead', id, $2, 'restore', $3 FROM back",
-    )
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .execute(tx)
-    .await?;
-    Ok(r.rows_affected())
+    Ok(records::restore(tx, "leads", ENTITY, ids, by, ip, "").await?.len() as u64)
 }
 
 /// Remove deleted leads for good with what hangs off them (follow-ups already carried to a
 /// customer stay with it). The history rows stay.
 pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM leads WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE")
-            .bind(ids)
-            .fetch_all(&mut *tx)
-            .await?;
-    for sql in [
-        "DELETE FROM followups WHERE entity = 'lead' AND entity_id = ANY($1) AND customer_id IS NULL",
-        "DELETE FROM stars WHERE entity = 'lead' AND record_id = ANY($1)",
-        "DELETE FROM attachments WHERE entity = 'lead' AND record_id = ANY($1)",
-        "DELETE FROM record_members WHERE entity = 'lead' AND record_id = ANY($1)",
-        "DELETE FROM record_shares WHERE entity = 'lead' AND record_id = ANY($1)",
-        "DELETE FROM leads WHERE id = ANY($1)",
-    ] {
-        sqlx::query(sql).bind(&ids).execute(&mut *tx).await?;
-    }
-    sqlx::query(
-        "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT 'lead', unnest($1::bigint[]), $2, 'purge', $3",
-    )
-    .bind(&ids)
-    .bind(by)
-    .bind(ip)
-    .execute(&mut *tx)
-    .await?;
+    let ids = records::lock_deleted(tx, "leads", ids).await?;
+    sqlx::query("DELETE FROM followups WHERE entity = 'lead' AND entity_id = ANY($1) AND customer_id IS NULL")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    records::purge(tx, "leads", ENTITY, &ids, Some(by), ip).await?;
     Ok(ids.len() as u64)
 }

@@ -134,7 +134,7 @@ pub async fn show(
     let defs = fields::defs(&st.db, ENTITY).await?;
     let user_names = super::list::user_names_for(&st, &defs, std::slice::from_ref(&l)).await?;
     let page = ShowPage {
-        starred: repo::is_starred(&st.db, user.id, id).await?,
+        starred: crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?,
         can_edit,
         can_delete: can_write && user.can(Module::Leads, Action::Delete),
         can_transfer: can_write && user.can(Module::Leads, Action::Transfer),

@@ -1,0 +1,138 @@
+//! What every owned record type (customers, contacts, leads, and later opportunities, contracts)
+//! shares besides the scope predicate: stars (关注) and the recycle bin. Tables and entity names
+//! passed here are code constants, never user input.
+
+use sqlx::{PgConnection, PgPool};
+
+/// Stars: each user's own marks on records of any entity.
+pub mod stars {
+    use super::*;
+
+    pub async fn is_starred(db: &PgPool, user_id: i64, entity: &str, id: i64) -> sqlx::Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
+            .bind(user_id)
+            .bind(entity)
+            .bind(id)
+            .fetch_one(db)
+            .await
+    }
+
+    /// Which of `ids` the user has starred (one query for a list page).
+    pub async fn starred_among(db: &PgPool, user_id: i64, entity: &str, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+        sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
+            .bind(user_id)
+            .bind(entity)
+            .bind(ids)
+            .fetch_all(db)
+            .await
+    }
+
+    /// Star (`on`) or unstar the records.
+    pub async fn set(db: &PgPool, user_id: i64, entity: &str, ids: &[i64], on: bool) -> sqlx::Result<()> {
+        let sql = if on {
+            "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)"
+        };
+        sqlx::query(sql).bind(user_id).bind(entity).bind(ids).execute(db).await?;
+        Ok(())
+    }
+}
+
+/// Move live records among `ids` to the recycle bin, with one audit row each; returns the ids
+/// that moved. `only_if` narrows which may go (e.g. " AND converted_at IS NULL"); `also_set`
+/// changes more columns on the way (e.g. ", is_primary = false").
+pub async fn soft_delete(
+    tx: &mut PgConnection,
+    table: &str,
+    entity: &str,
+    ids: &[i64],
+    by: i64,
+    ip: Option<&str>,
+    only_if: &str,
+    also_set: &str,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(&format!(
+        "WITH gone AS (
+           UPDATE {table} SET deleted_at = now(), deleted_by = $2{also_set}
+           WHERE id = ANY($1) AND deleted_at IS NULL{only_if} RETURNING id),
+         logged AS (
+           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+           SELECT $4, id, $2, 'delete', $3 FROM gone)
+         SELECT id FROM gone"
+    ))
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .bind(entity)
+    .fetch_all(tx)
+    .await
+}
+
+/// Bring records back from the recycle bin, with one audit row each; returns the ids restored.
+pub async fn restore(
+    tx: &mut PgConnection,
+    table: &str,
+    entity: &str,
+    ids: &[i64],
+    by: i64,
+    ip: Option<&str>,
+    also_set: &str,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(&format!(
+        "WITH back AS (
+           UPDATE {table} SET deleted_at = NULL, deleted_by = NULL{also_set}
+           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id),
+         logged AS (
+           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
+           SELECT $4, id, $2, 'restore', $3 FROM back)
+         SELECT id FROM back"
+    ))
+    .bind(ids)
+    .bind(by)
+    .bind(ip)
+    .bind(entity)
+    .fetch_all(tx)
+    .await
+}
+
+/// Of `ids`, the records in the recycle bin, locked for a permanent delete.
+pub async fn lock_deleted(tx: &mut PgConnection, table: &str, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = ANY($1) AND deleted_at IS NOT NULL FOR UPDATE"))
+        .bind(ids)
+        .fetch_all(tx)
+        .await
+}
+
+/// Remove the rows every record type has around it (stars, attachments, team places, shares)
+/// and then the records themselves, writing a 'purge' audit row for each. The history rows stay:
+/// the audit trail outlives the record. Module-specific rows must be gone before this runs.
+pub async fn purge(
+    tx: &mut PgConnection,
+    table: &str,
+    entity: &str,
+    ids: &[i64],
+    by: Option<i64>,
+    ip: Option<&str>,
+) -> sqlx::Result<()> {
+    for side in ["stars", "attachments", "record_members", "record_shares"] {
+        sqlx::query(&format!("DELETE FROM {side} WHERE entity = $1 AND record_id = ANY($2)"))
+            .bind(entity)
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(&format!("DELETE FROM {table} WHERE id = ANY($1)")).bind(ids).execute(&mut *tx).await?;
+    if let Some(by) = by {
+        sqlx::query(
+            "INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip) SELECT $1, unnest($2::bigint[]), $3, 'purge', $4",
+        )
+        .bind(entity)
+        .bind(ids)
+        .bind(by)
+        .bind(ip)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
