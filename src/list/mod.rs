@@ -28,6 +28,9 @@ pub use scenes::{SavedScene, Scene};
 pub struct SortKey {
     pub key: &'static str,
     pub sql: &'static str,
+    /// The column may be NULL: empty values go last. Non-null columns get a plain ORDER BY so
+    /// it matches their index and the page is read in order instead of sorted.
+    pub nullable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +38,7 @@ pub struct Sort {
     pub key: &'static str,
     pub sql: &'static str,
     pub desc: bool,
+    pub nullable: bool,
 }
 
 impl Sort {
@@ -42,10 +46,10 @@ impl Sort {
     pub fn from_query(keys: &'static [SortKey], sort: &str, dir: &str, default: (&'static str, bool)) -> Sort {
         let pick = |k: &str| keys.iter().find(|s| s.key == k);
         match pick(sort) {
-            Some(s) => Sort { key: s.key, sql: s.sql, desc: dir != "asc" },
+            Some(s) => Sort { key: s.key, sql: s.sql, desc: dir != "asc", nullable: s.nullable },
             None => {
                 let s = pick(default.0).unwrap_or(&keys[0]);
-                Sort { key: s.key, sql: s.sql, desc: default.1 }
+                Sort { key: s.key, sql: s.sql, desc: default.1, nullable: s.nullable }
             }
         }
     }
@@ -53,8 +57,12 @@ impl Sort {
     /// ` ORDER BY <expr> <dir>, <alias>.id <dir>` (the id keeps pages stable).
     pub fn push(&self, qb: &mut QueryBuilder<'_, Postgres>, alias: &str) {
         let dir = if self.desc { "DESC" } else { "ASC" };
-        let nulls = if self.desc { "NULLS LAST" } else { "NULLS FIRST" };
-        qb.push(format_args!(" ORDER BY {} {dir} {nulls}, {alias}.id {dir}", self.sql));
+        let nulls = match (self.nullable, self.desc) {
+            (false, _) => "",
+            (true, true) => " NULLS LAST",
+            (true, false) => " NULLS FIRST",
+        };
+        qb.push(format_args!(" ORDER BY {} {dir}{nulls}, {alias}.id {dir}", self.sql));
     }
 }
 
@@ -255,13 +263,22 @@ pub async fn visible_ids(
 /// The total of an unfiltered list of owned records without counting rows: the per-owner
 /// counters (kept by a trigger, see migration 0013) summed over the owners in scope, plus the few
 /// records reached through team places or shares whose owner is not in scope. `table` and
-/// `entity` are code constants.
-pub async fn owner_total(db: &PgPool, entity: &str, table: &str, scope: &DataScope) -> sqlx::Result<i64> {
+/// `entity` are code constants. `with_unowned` says whether the list shows records without an
+/// owner (leads do; customers without one are in the pool, listed elsewhere) — counted under
+/// owner 0, and only seen by an all-data scope.
+pub async fn owner_total(
+    db: &PgPool,
+    entity: &str,
+    table: &str,
+    scope: &DataScope,
+    with_unowned: bool,
+) -> sqlx::Result<i64> {
     let Some(owners) = &scope.owners else {
         return sqlx::query_scalar(
-            "SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = $1 AND owner_id <> 0",
+            "SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = $1 AND (owner_id <> 0 OR $2)",
         )
         .bind(entity)
+        .bind(with_unowned)
         .fetch_one(db)
         .await;
     };
@@ -275,7 +292,11 @@ pub async fn owner_total(db: &PgPool, entity: &str, table: &str, scope: &DataSco
     let mut q =
         QueryBuilder::new(format!("SELECT count(*) FROM {table} t WHERE t.deleted_at IS NULL AND t.id = ANY(ARRAY("));
     scope.push_extra_ids(&mut q, entity);
-    q.push(")) AND t.owner_id IS NOT NULL AND NOT t.owner_id = ANY(").push_bind(owners.clone()).push(")");
+    q.push(")) AND ");
+    if !with_unowned {
+        q.push("t.owner_id IS NOT NULL AND ");
+    }
+    q.push("(t.owner_id IS NULL OR NOT t.owner_id = ANY(").push_bind(owners.clone()).push("))");
     let reached: i64 = q.build_query_scalar().fetch_one(db).await?;
     Ok(owned + reached)
 }

@@ -177,7 +177,7 @@ pub async fn recycle(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-    let sort = list::Sort { key: "deleted", sql: "ct.deleted_at", desc: true };
+    let sort = list::Sort { key: "deleted", sql: "ct.deleted_at", desc: true, nullable: false };
     let (pager, rows) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "ct" },

@@ -157,7 +157,7 @@ pub async fn recycle(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    let sort = list::Sort { key: "deleted", sql: "c.deleted_at", desc: true };
+    let sort = list::Sort { key: "deleted", sql: "c.deleted_at", desc: true, nullable: false };
     let (pager, rows) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "c" },

@@ -27,13 +27,13 @@ use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 const OWNER_SELECT_MAX: usize = 200;
 
 pub const SORT_KEYS: &[SortKey] = &[
-    SortKey { key: "updated", sql: "c.updated_at" },
-    SortKey { key: "created", sql: "c.created_at" },
-    SortKey { key: "name", sql: "c.name" },
-    SortKey { key: "code", sql: "c.code" },
-    SortKey { key: "level", sql: "c.level" },
-    SortKey { key: "followup", sql: "c.last_followup_at" },
-    SortKey { key: "next_contact", sql: "c.next_contact_at" },
+    SortKey { key: "updated", sql: "c.updated_at", nullable: false },
+    SortKey { key: "created", sql: "c.created_at", nullable: false },
+    SortKey { key: "name", sql: "c.name", nullable: false },
+    SortKey { key: "code", sql: "c.code", nullable: false },
+    SortKey { key: "level", sql: "c.level", nullable: false },
+    SortKey { key: "followup", sql: "c.last_followup_at", nullable: true },
+    SortKey { key: "next_contact", sql: "c.next_contact_at", nullable: true },
 ];
 
 /// The filter form. Empty strings mean "no filter".
@@ -367,7 +367,7 @@ pub async fn index(
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
     let known_total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
-        (true, Scene::All) => Some(list::owner_total(&st.db, ENTITY, "customers", &scope).await?),
+        (true, Scene::All) => Some(list::owner_total(&st.db, ENTITY, "customers", &scope, false).await?),
         (true, Scene::Mine) => Some(list::own_total(&st.db, ENTITY, user.id).await?),
         _ => None,
     };
@@ -465,11 +465,7 @@ pub async fn index(
     // A select for a small team; with many users (a large company's admin) a search box, so the
     // page does not carry thousands of options.
     let owner_options = match &scope.owners {
-        Some(owners) if owners.len() <= OWNER_SELECT_MAX => users::options(&st.db, false)
-            .await?
-            .into_iter()
-            .filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id)))
-            .collect(),
+        Some(owners) if owners.len() <= OWNER_SELECT_MAX => users::options_for(&st.db, owners).await?,
         _ => Vec::new(),
     };
     if filter.owner_q.is_empty() {

@@ -118,7 +118,7 @@ async fn index(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Followups).await?;
     let tz = st.config.timezone;
-    let sort = Sort { key: "at", sql: "fu.created_at", desc: true };
+    let sort = Sort { key: "at", sql: "fu.created_at", desc: true, nullable: false };
     let (pager, rows): (Pager, Vec<Row>) = list::fetch_page(
         &st.db,
         list::Page {
@@ -225,7 +225,7 @@ async fn overdue(
     let owner_id = oq.owner.trim().parse::<i64>().ok();
     let (owner, customers, pager) = match owner_id.and_then(|o| reps.iter().find(|r| r.owner_id == o)) {
         Some(r) => {
-            let sort = Sort { key: "followup", sql: "c.last_followup_at", desc: false };
+            let sort = Sort { key: "followup", sql: "c.last_followup_at", desc: false, nullable: true };
             let (pager, rows) = list::fetch_page(
                 &st.db,
                 list::Page {

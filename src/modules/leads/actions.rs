@@ -140,7 +140,7 @@ pub async fn recycle(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-    let sort = list::Sort { key: "deleted", sql: "l.deleted_at", desc: true };
+    let sort = list::Sort { key: "deleted", sql: "l.deleted_at", desc: true, nullable: false };
     let (pager, rows) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "l" },

@@ -26,11 +26,11 @@ use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 pub const MODULE: &str = "pool";
 
 pub const SORT_KEYS: &[SortKey] = &[
-    SortKey { key: "entered", sql: "c.pool_entered_at" },
-    SortKey { key: "name", sql: "c.name" },
-    SortKey { key: "level", sql: "c.level" },
-    SortKey { key: "followup", sql: "c.last_followup_at" },
-    SortKey { key: "created", sql: "c.created_at" },
+    SortKey { key: "entered", sql: "c.pool_entered_at", nullable: false },
+    SortKey { key: "name", sql: "c.name", nullable: false },
+    SortKey { key: "level", sql: "c.level", nullable: false },
+    SortKey { key: "followup", sql: "c.last_followup_at", nullable: true },
+    SortKey { key: "created", sql: "c.created_at", nullable: false },
 ];
 
 pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.level, c.status_id, c.industry_id, c.region_id, c.source_id,

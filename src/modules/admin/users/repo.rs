@@ -18,6 +18,18 @@ pub async fn options(db: &PgPool, active_only: bool) -> sqlx::Result<Vec<SelectO
     Ok(rows.into_iter().map(|(id, name, dept)| SelectOpt::new(id, format!("{name}（{dept}）"))).collect())
 }
 
+/// Select options for just these users ("name（department）"), e.g. the owners in a scope.
+pub async fn options_for(db: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<SelectOpt>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.name, d.name FROM users u JOIN departments d ON d.id = u.dept_id
+         WHERE u.id = ANY($1) ORDER BY d.name, u.name",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id, name, dept)| SelectOpt::new(id, format!("{name}（{dept}）"))).collect())
+}
+
 pub async fn name_of(db: &mut PgConnection, id: Option<i64>) -> sqlx::Result<Option<String>> {
     match id {
         None => Ok(None),
