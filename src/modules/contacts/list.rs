@@ -25,13 +25,13 @@ use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
 pub const SORT_KEYS: &[SortKey] = &[
-    SortKey { key: "updated", sql: "ct.updated_at" },
-    SortKey { key: "created", sql: "ct.created_at" },
-    SortKey { key: "name", sql: "ct.name" },
-    SortKey { key: "customer", sql: "cu.name" },
-    SortKey { key: "birthday", sql: "ct.birthday" },
-    SortKey { key: "followup", sql: "ct.last_followup_at" },
-    SortKey { key: "next_contact", sql: "ct.next_contact_at" },
+    SortKey { key: "updated", sql: "ct.updated_at", nullable: false },
+    SortKey { key: "created", sql: "ct.created_at", nullable: false },
+    SortKey { key: "name", sql: "ct.name", nullable: false },
+    SortKey { key: "customer", sql: "cu.name", nullable: false },
+    SortKey { key: "birthday", sql: "ct.birthday", nullable: true },
+    SortKey { key: "followup", sql: "ct.last_followup_at", nullable: true },
+    SortKey { key: "next_contact", sql: "ct.next_contact_at", nullable: true },
 ];
 
 /// The filter form. Empty strings mean "no filter".
@@ -55,6 +55,14 @@ pub struct ContactFilter {
 impl ContactFilter {
     pub fn scene(&self) -> Scene {
         Scene::from_code(&self.scene).unwrap_or(Scene::All)
+    }
+
+    /// Nothing narrows the list beyond its scene: the total can be worked out from the owner
+    /// counters (see `repo::unfiltered_total`).
+    pub fn is_unfiltered(&self) -> bool {
+        [&self.q, &self.customer, &self.owner, &self.decision, &self.birth_month, &self.salutation]
+            .iter()
+            .all(|v| v.trim().is_empty())
     }
 
     /// Whether any of the "more filters" are set (keeps that panel open).
@@ -277,13 +285,18 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
+    let known_total = if filter.is_unfiltered() && custom.is_empty() && filter.scene() == Scene::All {
+        Some(repo::unfiltered_total(&st.db, &scope).await?)
+    } else {
+        None
+    };
     let (pager, rows): (_, Vec<Contact>) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "ct" },
         |q| narrowing.push_from_where(q, &scope, user),
         &sort,
         Some(&raw),
-        None,
+        known_total,
     )
     .await?;
 

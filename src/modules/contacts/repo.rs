@@ -30,6 +30,41 @@ pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
     scope.push_visible_child(q, "ct", ENTITY, "customer_id", "customer");
 }
 
+/// The total of the unfiltered contact list without counting a million joined rows: the
+/// per-owner counters (migration 0013) for the owners in scope, less their live contacts under
+/// customers in the recycle bin (few, found from those customers), plus the contacts reached
+/// through their own or their customer's team and shares whose owner is out of scope.
+pub async fn unfiltered_total(db: &PgPool, scope: &DataScope) -> sqlx::Result<i64> {
+    let owners = &scope.owners; // None: every owner, and contacts without one
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(n), 0)::bigint FROM owner_counts
+          WHERE entity = 'contact' AND ($1::bigint[] IS NULL OR owner_id = ANY($1))",
+    )
+    .bind(owners)
+    .fetch_one(db)
+    .await?;
+    let hidden: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM contacts ct
+          WHERE ct.customer_id = ANY(ARRAY(SELECT id FROM customers WHERE deleted_at IS NOT NULL))
+            AND ct.deleted_at IS NULL AND ($1::bigint[] IS NULL OR ct.owner_id = ANY($1))",
+    )
+    .bind(owners)
+    .fetch_one(db)
+    .await?;
+    let Some(owners) = owners else {
+        return Ok(counted - hidden);
+    };
+    let mut q =
+        QueryBuilder::new("SELECT count(*) FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ");
+    q.push(LIVE).push(" AND (ct.id = ANY(ARRAY(");
+    scope.push_extra_ids(&mut q, ENTITY);
+    q.push(")) OR ct.customer_id = ANY(ARRAY(");
+    scope.push_extra_ids(&mut q, "customer");
+    q.push("))) AND (ct.owner_id IS NULL OR NOT ct.owner_id = ANY(").push_bind(owners.clone()).push("))");
+    let reached: i64 = q.build_query_scalar().fetch_one(db).await?;
+    Ok(counted - hidden + reached)
+}
+
 /// A contact the scope may see; `deleted` picks the recycle bin instead of live records.
 pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Contact>> {
     let mut q = QueryBuilder::new(SELECT);

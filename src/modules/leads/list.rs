@@ -23,12 +23,12 @@ use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
 pub const SORT_KEYS: &[SortKey] = &[
-    SortKey { key: "updated", sql: "l.updated_at" },
-    SortKey { key: "created", sql: "l.created_at" },
-    SortKey { key: "name", sql: "l.name" },
-    SortKey { key: "level", sql: "l.level" },
-    SortKey { key: "followup", sql: "l.last_followup_at" },
-    SortKey { key: "next_contact", sql: "l.next_contact_at" },
+    SortKey { key: "updated", sql: "l.updated_at", nullable: false },
+    SortKey { key: "created", sql: "l.created_at", nullable: false },
+    SortKey { key: "name", sql: "l.name", nullable: false },
+    SortKey { key: "level", sql: "l.level", nullable: false },
+    SortKey { key: "followup", sql: "l.last_followup_at", nullable: true },
+    SortKey { key: "next_contact", sql: "l.next_contact_at", nullable: true },
 ];
 
 /// The filter form. Empty strings mean "no filter".
@@ -56,6 +56,28 @@ pub struct LeadFilter {
 }
 
 impl LeadFilter {
+    /// Nothing narrows the list beyond its scene: the total can come from the owner counters.
+    pub fn is_unfiltered(&self) -> bool {
+        [
+            &self.q,
+            &self.owner,
+            &self.dept,
+            &self.source,
+            &self.industry,
+            &self.region,
+            &self.level,
+            &self.state,
+            &self.created_from,
+            &self.created_to,
+            &self.followup_from,
+            &self.followup_to,
+            &self.next_from,
+            &self.next_to,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
     pub fn scene(&self) -> Scene {
         Scene::from_code(&self.scene).unwrap_or(Scene::All)
     }
@@ -267,13 +289,18 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
+    let known_total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
+        (true, Scene::All) => Some(list::owner_total(&st.db, ENTITY, "leads", &scope, true).await?),
+        (true, Scene::Mine) => Some(list::own_total(&st.db, ENTITY, user.id).await?),
+        _ => None,
+    };
     let (pager, rows): (_, Vec<Lead>) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "l" },
         |q| narrowing.push_from_where(q, &scope, user),
         &sort,
         Some(&raw),
-        None,
+        known_total,
     )
     .await?;
     let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
