@@ -264,11 +264,13 @@ def peak_rss_mb(pid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scale", type=float, default=0.1)
-    ap.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    ap.add_argument("--duration", type=int, default=0, help="seconds per measurement (default 10; 3 below scale 0.5)")
     ap.add_argument("--connections", type=int, default=10, help="concurrency (the app's DB pool size)")
     ap.add_argument("--only", default="", help="run scenarios whose name contains this")
     ap.add_argument("--keep", action="store_true", help="leave the cluster running")
     a = ap.parse_args()
+    if a.duration <= 0:
+        a.duration = 10 if a.scale >= 0.5 else 3
     scale = ("%g" % a.scale)
 
     cluster = Cluster(scale)
@@ -352,7 +354,7 @@ def main():
                 continue
             statements = capture_sql(cluster, s, method_, path, fields)
             # Server time: one request at a time (no queueing behind other clients on 2 cores).
-            p50, p95, p99, _, errors1 = wrk(s, method_, path, fields, max(3, a.duration // 2), 1)
+            p50, p95, p99, _, errors1 = wrk(s, method_, path, fields, max(2, a.duration // 2), 1)
             # Throughput at the database's concurrency, beside the page's own SQL at the same.
             _, _, _, rps, errors = wrk(s, method_, path, fields, a.duration, a.connections)
             tps = pgbench(cluster, statements, a.duration, a.connections) if statements else 0.0

@@ -1,8 +1,7 @@
 //! `crm seed --scale N`: a realistic, internally consistent data set for benchmarks.
 //!
 //! At N = 1: 2,000 users in 200 departments (a CEO, 20 regions, 179 sales departments, a
-//! manager chain), 1M customers, ~3M contacts, ~5M follow-ups, and 1M leads when the leads table
-//! exists. Fractional N scales everything down. Data is skewed like real data: a few reps own far
+//! manager chain), 1M customers, ~3M contacts, ~5M follow-ups and 1M leads. Fractional N scales everything down. Data is skewed like real data: a few reps own far
 //! more than others, recent records dominate, most customers were followed up at some point.
 //!
 //! Everything is set-based SQL (`INSERT ... SELECT generate_series`), with the big tables'
@@ -71,23 +70,21 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
         sqlx::query(s).execute(&mut *conn).await?;
     }
     sqlx::query("SELECT setseed(0.4242)").execute(&mut *conn).await?;
-    let leads = table_exists(&mut conn, "leads").await?;
 
     step("organisation", org(&mut conn, &sizes, &hash)).await?;
     let dropped = step("drop indexes", drop_indexes(&mut conn)).await?;
     // Per-row count triggers would double the load time; the totals are recounted at the end.
-    for t in ["customers", "contacts"] {
+    let counted = [("customers", "customer"), ("contacts", "contact"), ("leads", "lead")];
+    for (t, _) in counted {
         sqlx::query(&format!("ALTER TABLE {t} DISABLE TRIGGER USER")).execute(&mut *conn).await?;
     }
     step("customers", customers(&mut conn, sizes.customers)).await?;
     step("contacts", contacts(&mut conn)).await?;
     step("follow-ups", followups(&mut conn)).await?;
-    if leads {
-        step("leads", generate_leads(&mut conn, sizes.leads)).await?;
-    }
+    step("leads", generate_leads(&mut conn, sizes.leads)).await?;
     step("rebuild indexes", rebuild_indexes(&mut conn, &dropped)).await?;
     step("owner totals", async {
-        for (t, e) in [("customers", "customer"), ("contacts", "contact")] {
+        for (t, e) in counted {
             sqlx::query(&format!("ALTER TABLE {t} ENABLE TRIGGER USER")).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM owner_counts WHERE entity = $1").bind(e).execute(&mut *conn).await?;
             sqlx::query(&format!(
@@ -122,10 +119,6 @@ async fn step<T>(name: &str, f: impl std::future::Future<Output = anyhow::Result
     let out = f.await.with_context(|| format!("generating {name}"))?;
     println!("  {name:<16} {:>7.1} s", t.elapsed().as_secs_f64());
     Ok(out)
-}
-
-async fn table_exists(conn: &mut PgConnection, table: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table).fetch_one(conn).await
 }
 
 /// Departments: root → regions → sales departments; users: a CEO, a head per region and per
@@ -322,28 +315,12 @@ WHERE c.last_followup_at IS NOT NULL"#;
     Ok(())
 }
 
-/// Leads with the same skew as customers (when the leads module has landed).
+/// Leads with the same skew as customers.
 async fn generate_leads(conn: &mut PgConnection, n: i64) -> anyhow::Result<()> {
-    let cols: Vec<String> =
-        sqlx::query_scalar("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'leads'")
-            .fetch_all(&mut *conn)
-            .await?;
-    let has = |c: &str| cols.iter().any(|x| x == c);
-    if !(has("name") && has("owner_id")) {
-        println!("  (leads table has an unexpected shape; skipped)");
-        return Ok(());
-    }
-    let contact = if has("contact_name") { ", contact_name" } else { "" };
-    let contact_v = if has("contact_name") {
-        ", (ARRAY['王','李','张','刘','陈'])[1 + g.i % 5] || (ARRAY['先生','女士','经理','总'])[1 + g.i % 4]"
-    } else {
-        ""
-    };
-    let sql = format!(
-        r#"
-WITH reps AS (SELECT array_agg(id ORDER BY id) AS a FROM users WHERE login ~ '^b[0-9]{{4}}$' AND login <> 'b0000'),
+    let sql = r#"
+WITH reps AS (SELECT array_agg(id ORDER BY id) AS a FROM users WHERE login ~ '^b[0-9]{4}$' AND login <> 'b0000'),
 g AS (SELECT i, random() AS r, random() AS r2 FROM generate_series(1, $1::bigint) i)
-INSERT INTO leads (name, phone, mobile, owner_id, created_by, created_at, updated_at{contact})
+INSERT INTO leads (name, phone, mobile, owner_id, created_by, created_at, updated_at, contact_name)
 SELECT (ARRAY['苏州','无锡','常州','嘉兴','绍兴','温州','台州','金华','泉州','漳州'])[1 + g.i % 10]
        || (ARRAY['精密','智造','数码','云端','恒泰','嘉信','鑫源','华腾'])[1 + (g.i / 10) % 8]
        || (ARRAY['科技','电子','贸易','制造','服务'])[1 + (g.i / 80) % 5] || '有限公司',
@@ -351,9 +328,9 @@ SELECT (ARRAY['苏州','无锡','常州','嘉兴','绍兴','温州','台州','�
        '15' || lpad((g.i * 104729 % 1000000000)::text, 9, '0'),
        reps.a[1 + floor(g.r * g.r * array_length(reps.a, 1))::int],
        reps.a[1 + floor(g.r * g.r * array_length(reps.a, 1))::int],
-       now() - (g.r2 * g.r2) * interval '730 days', now() - (g.r2 * g.r2) * interval '700 days'{contact_v}
-FROM g, reps"#
-    );
-    sqlx::query(&sql).bind(n).execute(conn).await?;
+       now() - (g.r2 * g.r2) * interval '730 days', now() - (g.r2 * g.r2) * interval '700 days',
+       (ARRAY['王','李','张','刘','陈'])[1 + g.i % 5] || (ARRAY['先生','女士','经理','总'])[1 + g.i % 4]
+FROM g, reps"#;
+    sqlx::query(sql).bind(n).execute(conn).await?;
     Ok(())
 }
