@@ -2,42 +2,9 @@
 //! shares besides the scope predicate: stars (关注) and the recycle bin. Tables and entity names
 //! passed here are code constants, never user input.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
-/// Stars: each user's own marks on records of any entity.
-pub mod stars {
-    use super::*;
-
-    pub async fn is_starred(db: &PgPool, user_id: i64, entity: &str, id: i64) -> sqlx::Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = $3)")
-            .bind(user_id)
-            .bind(entity)
-            .bind(id)
-            .fetch_one(db)
-            .await
-    }
-
-    /// Which of `ids` the user has starred (one query for a list page).
-    pub async fn starred_among(db: &PgPool, user_id: i64, entity: &str, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
-        sqlx::query_scalar("SELECT record_id FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)")
-            .bind(user_id)
-            .bind(entity)
-            .bind(ids)
-            .fetch_all(db)
-            .await
-    }
-
-    /// Star (`on`) or unstar the records.
-    pub async fn set(db: &PgPool, user_id: i64, entity: &str, ids: &[i64], on: bool) -> sqlx::Result<()> {
-        let sql = if on {
-            "INSERT INTO stars (user_id, entity, record_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING"
-        } else {
-            "DELETE FROM stars WHERE user_id = $1 AND entity = $2 AND record_id = ANY($3)"
-        };
-        sqlx::query(sql).bind(user_id).bind(entity).bind(ids).execute(db).await?;
-        Ok(())
-    }
-}
+pub mod stars;
 
 /// Move live records among `ids` to the recycle bin, with one audit row each; returns the ids
 /// that moved. `only_if` narrows which may go (e.g. " AND converted_at IS NULL"); `also_set`

@@ -25,7 +25,12 @@ use crate::web::flash::Kind;
 use crate::web::{PageCtx, Pager, RequestCtx, SelectOpt, render};
 
 /// The selection's ids that `scope` may see: ticked ones, or every live row matching the filter.
-async fn selected(st: &AppState, user: &CurrentUser, scope: &DataScope, sel: &Selection) -> AppResult<Vec<i64>> {
+pub(super) async fn selected(
+    st: &AppState,
+    user: &CurrentUser,
+    scope: &DataScope,
+    sel: &Selection,
+) -> AppResult<Vec<i64>> {
     let mut q = QueryBuilder::new("SELECT ct.id ");
     if sel.all_matching() {
         let filter: ContactFilter = serde_html_form::from_str(sel.filter.trim_start_matches('?')).unwrap_or_default();
@@ -39,43 +44,6 @@ async fn selected(st: &AppState, user: &CurrentUser, scope: &DataScope, sel: &Se
         repo::push_visible(&mut q, scope);
     }
     Ok(q.build_query_scalar().fetch_all(&st.db).await?)
-}
-
-pub async fn toggle_star(State(st): State<AppState>, req: RequestCtx, Path(id): Path<i64>) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-    repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let on = !crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?;
-    crate::records::stars::set(&st.db, user.id, ENTITY, &[id], on).await?;
-    Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
-}
-
-async fn bulk_star(st: AppState, ctx: PageCtx, req: RequestCtx, sel: Selection, on: bool) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-    let ids = selected(&st, user, &scope, &sel).await?;
-    crate::records::stars::set(&st.db, user.id, ENTITY, &ids, on).await?;
-    let key = if on { "contact.starred_n" } else { "contact.unstarred_n" };
-    ctx.flash_text(Kind::Success, ctx.tf1(key, "n", &ids.len().to_string())).await;
-    Ok(Redirect::to(&sel.back("/contacts")).into_response())
-}
-
-pub async fn bulk_star_on(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    req: RequestCtx,
-    Form(sel): Form<Selection>,
-) -> AppResult<Response> {
-    bulk_star(st, ctx, req, sel, true).await
-}
-
-pub async fn bulk_star_off(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    req: RequestCtx,
-    Form(sel): Form<Selection>,
-) -> AppResult<Response> {
-    bulk_star(st, ctx, req, sel, false).await
 }
 
 /// Make this contact its customer's primary contact (the previous one stops being primary).
@@ -187,7 +155,7 @@ pub async fn recycle(
         },
         &sort,
         raw.as_deref(),
-        None,
+        list::Total::Count,
     )
     .await?;
     render(RecyclePage { can_purge: user.can(Module::Contacts, Action::Purge), ctx, rows, pager })

@@ -38,18 +38,16 @@ pub fn routes() -> Routes {
         .get("/contacts/recycle", VIEW, actions::recycle)
         .post("/contacts/recycle/restore", DELETE, actions::restore)
         .post("/contacts/recycle/purge", PURGE, actions::purge)
-        .post("/contacts/bulk/star", VIEW, actions::bulk_star_on)
-        .post("/contacts/bulk/unstar", VIEW, actions::bulk_star_off)
         .post("/contacts/bulk/delete", DELETE, actions::bulk_delete)
         .post("/contacts/bulk/transfer", TRANSFER, actions::bulk_transfer)
         .get("/contacts/{id}", VIEW, show::show)
         .get("/contacts/{id}/edit", EDIT, form::edit)
         .post("/contacts/{id}", EDIT, form::update)
-        .post("/contacts/{id}/star", VIEW, actions::toggle_star)
         .post("/contacts/{id}/primary", EDIT, actions::set_primary)
         .post("/contacts/{id}/transfer", TRANSFER, actions::transfer_one)
         .post("/contacts/{id}/delete", DELETE, actions::delete_one)
         .merge(prefs::routes::<Contacts>())
+        .merge(crate::records::stars::routes::<Contacts>())
         .merge(timeline::routes::<ContactTimeline>())
         .merge(crate::attachments::routes::<ContactAttachments>())
 }
@@ -72,6 +70,21 @@ impl ListModule for Contacts {
     async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
         Ok(list::available_columns(&defs, lang))
+    }
+}
+
+impl crate::records::stars::Starrable for Contacts {
+    const ENTITY: &'static str = model::ENTITY;
+    const KEY: &'static str = "contact";
+
+    async fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
+        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
+        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
+    }
+
+    async fn selected(st: &AppState, user: &CurrentUser, sel: &crate::list::Selection) -> AppResult<Vec<i64>> {
+        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
+        actions::selected(st, user, &scope, sel).await
     }
 }
 

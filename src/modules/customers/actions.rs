@@ -53,43 +53,6 @@ pub(super) async fn writable_ids(st: &AppState, scope: &DataScope, ids: &[i64]) 
     Ok(q.build_query_scalar().fetch_all(&st.db).await?)
 }
 
-pub async fn toggle_star(State(st): State<AppState>, req: RequestCtx, Path(id): Path<i64>) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let on = !crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?;
-    crate::records::stars::set(&st.db, user.id, ENTITY, &[id], on).await?;
-    Ok(Redirect::to(&format!("/customers/{id}")).into_response())
-}
-
-async fn bulk_star(st: AppState, ctx: PageCtx, req: RequestCtx, sel: Selection, on: bool) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    let ids = selected(&st, user, &scope, &sel).await?;
-    crate::records::stars::set(&st.db, user.id, ENTITY, &ids, on).await?;
-    let key = if on { "customer.starred_n" } else { "customer.unstarred_n" };
-    ctx.flash_text(Kind::Success, ctx.tf1(key, "n", &ids.len().to_string())).await;
-    Ok(Redirect::to(&sel.back("/customers")).into_response())
-}
-
-pub async fn bulk_star_on(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    req: RequestCtx,
-    Form(sel): Form<Selection>,
-) -> AppResult<Response> {
-    bulk_star(st, ctx, req, sel, true).await
-}
-
-pub async fn bulk_star_off(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    req: RequestCtx,
-    Form(sel): Form<Selection>,
-) -> AppResult<Response> {
-    bulk_star(st, ctx, req, sel, false).await
-}
-
 pub async fn delete_one(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -167,7 +130,7 @@ pub async fn recycle(
         },
         &sort,
         raw.as_deref(),
-        None,
+        list::Total::Count,
     )
     .await?;
     render(RecyclePage { can_purge: user.can(Module::Customers, crate::access::Action::Purge), ctx, rows, pager })

@@ -16,8 +16,9 @@ pub mod status;
 pub mod team;
 pub mod transfer;
 
-use crate::access::{Action, Guard, Module, Routes};
+use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::list::Column;
 use crate::list::prefs::{self, ListModule};
@@ -40,8 +41,6 @@ pub fn routes() -> Routes {
         .get("/customers/recycle", VIEW, actions::recycle)
         .post("/customers/recycle/restore", DELETE, actions::restore)
         .post("/customers/recycle/purge", PURGE, actions::purge)
-        .post("/customers/bulk/star", VIEW, actions::bulk_star_on)
-        .post("/customers/bulk/unstar", VIEW, actions::bulk_star_off)
         .post("/customers/bulk/delete", DELETE, actions::bulk_delete)
         .post("/customers/bulk/transfer", TRANSFER, transfer::bulk)
         .post("/customers/bulk/team", EDIT, team::bulk_team)
@@ -49,7 +48,6 @@ pub fn routes() -> Routes {
         .get("/customers/{id}", VIEW, show::show)
         .get("/customers/{id}/edit", EDIT, form::edit)
         .post("/customers/{id}", EDIT, form::update)
-        .post("/customers/{id}/star", VIEW, actions::toggle_star)
         .post("/customers/{id}/delete", DELETE, actions::delete_one)
         .get("/customers/{id}/transfer", TRANSFER, transfer::page)
         .post("/customers/{id}/transfer", TRANSFER, transfer::submit)
@@ -63,6 +61,7 @@ pub fn routes() -> Routes {
         .post("/customers/{id}/unfreeze", EDIT, state::unfreeze)
         .merge(crate::timeline::routes::<CustomerTimeline>())
         .merge(prefs::routes::<Customers>())
+        .merge(crate::records::stars::routes::<Customers>())
         .merge(crate::attachments::routes::<AttachmentHost>())
 }
 
@@ -78,6 +77,21 @@ impl ListModule for Customers {
     async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
         Ok(list::available_columns(&defs, lang))
+    }
+}
+
+impl crate::records::stars::Starrable for Customers {
+    const ENTITY: &'static str = model::ENTITY;
+    const KEY: &'static str = "customer";
+
+    async fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
+        let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
+        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
+    }
+
+    async fn selected(st: &AppState, user: &CurrentUser, sel: &crate::list::Selection) -> AppResult<Vec<i64>> {
+        let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
+        actions::selected(st, user, &scope, sel).await
     }
 }
 

@@ -35,15 +35,12 @@ pub fn routes() -> Routes {
         .get("/leads/recycle", VIEW, actions::recycle)
         .post("/leads/recycle/restore", DELETE, actions::restore)
         .post("/leads/recycle/purge", PURGE, actions::purge)
-        .post("/leads/bulk/star", VIEW, actions::bulk_star_on)
-        .post("/leads/bulk/unstar", VIEW, actions::bulk_star_off)
         .post("/leads/bulk/delete", DELETE, actions::bulk_delete)
         .post("/leads/bulk/transfer", TRANSFER, transfer::bulk)
         .post("/leads/bulk/convert", EDIT, convert::bulk)
         .get("/leads/{id}", VIEW, show::show)
         .get("/leads/{id}/edit", EDIT, form::edit)
         .post("/leads/{id}", EDIT, form::update)
-        .post("/leads/{id}/star", VIEW, actions::toggle_star)
         .post("/leads/{id}/delete", DELETE, actions::delete_one)
         .get("/leads/{id}/transfer", TRANSFER, transfer::page)
         .post("/leads/{id}/transfer", TRANSFER, transfer::submit)
@@ -51,6 +48,7 @@ pub fn routes() -> Routes {
         .post("/leads/{id}/convert", EDIT, convert::submit)
         .merge(crate::timeline::routes::<LeadTimeline>())
         .merge(prefs::routes::<Leads>())
+        .merge(crate::records::stars::routes::<Leads>())
         .merge(crate::attachments::routes::<AttachmentHost>())
 }
 
@@ -66,6 +64,21 @@ impl ListModule for Leads {
     async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
         Ok(list::available_columns(&defs, lang))
+    }
+}
+
+impl crate::records::stars::Starrable for Leads {
+    const ENTITY: &'static str = model::ENTITY;
+    const KEY: &'static str = "lead";
+
+    async fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
+        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
+        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
+    }
+
+    async fn selected(st: &AppState, user: &CurrentUser, sel: &crate::list::Selection) -> AppResult<Vec<i64>> {
+        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
+        actions::selected(st, user, &scope, sel).await
     }
 }
 
