@@ -205,8 +205,24 @@ pub struct Page<'a> {
     pub alias: &'a str,
 }
 
+/// How a list gets its total.
+#[derive(Clone, Copy, Debug)]
+pub enum Total {
+    /// Already known, e.g. from `owner_total`.
+    Known(i64),
+    /// Count the rows `core` matches.
+    Count,
+    /// Count, but stop past this many and show "1,000+": for keyword searches and logs, where a
+    /// common term or a big department would otherwise cost a scan of most of the table on every
+    /// page, and nobody pages through more anyway.
+    UpTo(i64),
+}
+
+/// Where a list with a keyword stops counting.
+pub const KEYWORD_COUNT_CAP: i64 = 1_000;
+
 /// One page of a list, in three steps that each stay cheap at a million rows:
-/// 1. the total (`known_total`, e.g. from `owner_total`, or a count over `core`);
+/// 1. the total (see `Total`);
 /// 2. the page's ids: `core` (`FROM ... WHERE ...`, scope and filters) sorted and limited, so the
 ///    sort runs on the bare table and its index, not on joined rows;
 /// 3. the rows for those ids only, with their decorating joins.
@@ -216,21 +232,28 @@ pub async fn fetch_page<T>(
     core: impl Fn(&mut QueryBuilder<'_, Postgres>),
     sort: &Sort,
     raw_query: Option<&str>,
-    known_total: Option<i64>,
+    total: Total,
 ) -> sqlx::Result<(Pager, Vec<T>)>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
     let alias = page.alias;
-    let total = match known_total {
-        Some(t) => t,
-        None => {
+    let (total, capped) = match total {
+        Total::Known(t) => (t, false),
+        Total::Count => {
             let mut count = QueryBuilder::new("SELECT count(*) ");
             core(&mut count);
-            count.build_query_scalar().fetch_one(db).await?
+            (count.build_query_scalar().fetch_one(db).await?, false)
+        }
+        Total::UpTo(cap) => {
+            let mut count = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 ");
+            core(&mut count);
+            count.push(" LIMIT ").push_bind(cap + 1).push(") up_to");
+            let n: i64 = count.build_query_scalar().fetch_one(db).await?;
+            (n.min(cap), n > cap)
         }
     };
-    let pager = Pager::from_query(raw_query, total);
+    let pager = Pager::from_query(raw_query, total).capped(capped);
     let mut q = QueryBuilder::new(format!("SELECT {alias}.id "));
     core(&mut q);
     sort.push(&mut q, alias);

@@ -8,6 +8,8 @@ pub struct Pager {
     pub page: i64,
     pub per_page: i64,
     pub total: i64,
+    /// `total` is a floor: counting stopped there (see `list::Total::UpTo`).
+    pub at_least: bool,
     /// The request's query string without `page` (and `per_page`), for building links.
     base: String,
 }
@@ -24,7 +26,7 @@ impl Pager {
                     .filter(|(k, _)| k != "page" && k != "per_page"),
             )
             .finish();
-        Pager { page, per_page, total, base }
+        Pager { page, per_page, total, at_least: false, base }
     }
 
     /// Read `page` and `per_page` straight from the query string.
@@ -35,6 +37,12 @@ impl Pager {
                 .and_then(|(_, v)| v.parse::<i64>().ok())
         };
         Pager::new(raw_query, get("page"), get("per_page"), total)
+    }
+
+    /// Mark the total as a floor ("1,000+").
+    pub fn capped(mut self, at_least: bool) -> Pager {
+        self.at_least = at_least;
+        self
     }
 
     pub fn offset(&self) -> i64 {
@@ -72,7 +80,8 @@ impl Pager {
     }
 
     pub fn total_display(&self) -> String {
-        super::format::thousands(self.total)
+        let n = super::format::thousands(self.total);
+        if self.at_least { format!("{n}+") } else { n }
     }
 
     pub fn sizes(&self) -> &'static [i64] {

@@ -336,3 +336,29 @@ async fn the_benchmark_data_set_keeps_the_owner_counters_true() {
     assert!(fast.parse::<i64>().unwrap() > 0);
     assert_eq!(fast, counted);
 }
+
+/// A keyword matching a large part of the table is counted up to 1,000 ("1,000+"), on the list
+/// and in the top bar's search; narrower terms get their exact count.
+#[tokio::test]
+async fn a_common_keyword_is_counted_up_to_a_thousand() {
+    let (app, mut c, admin) = setup().await;
+    sqlx::query(
+        "INSERT INTO customers (code, name, name_norm, status_id, owner_id)
+         SELECT 'K' || i, '常见科技' || i, '常见科技' || i,
+                (SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1), $1
+         FROM generate_series(1, 1001) i",
+    )
+    .bind(admin)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let total =
+        |r: &super::common::Resp| r.text_of(".pager > span").split_whitespace().nth(1).unwrap_or("").to_string();
+    assert_eq!(total(&c.get("/customers?scene=all&q=%E5%B8%B8%E8%A7%81").await), "1,000+");
+    // "常见科技10" matches 10, 100–109 and 1000–1001.
+    assert_eq!(total(&c.get("/customers?scene=all&q=%E5%B8%B8%E8%A7%81%E7%A7%91%E6%8A%8010").await), "13");
+    let search = c.get("/search?q=%E5%B8%B8%E8%A7%81").await;
+    assert!(search.text_of("h2").contains("(1,000+)"), "{}", search.text_of("h2"));
+    // Without a keyword the count is exact.
+    assert_eq!(total(&c.get("/customers?scene=all").await), "1,001");
+}

@@ -19,7 +19,7 @@ use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{self, CustomFilter, FieldDef};
 use crate::list::scenes::SceneTab;
-use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey};
+use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
 use crate::modules::admin::users::repo as users;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
@@ -285,10 +285,12 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let known_total = if filter.is_unfiltered() && custom.is_empty() && filter.scene() == Scene::All {
-        Some(repo::unfiltered_total(&st.db, &scope).await?)
+    let total = if filter.is_unfiltered() && custom.is_empty() && filter.scene() == Scene::All {
+        Total::Known(repo::unfiltered_total(&st.db, &scope).await?)
+    } else if !filter.q.trim().is_empty() {
+        Total::UpTo(list::KEYWORD_COUNT_CAP)
     } else {
-        None
+        Total::Count
     };
     let (pager, rows): (_, Vec<Contact>) = list::fetch_page(
         &st.db,
@@ -296,7 +298,7 @@ pub async fn index(
         |q| narrowing.push_from_where(q, &scope, user),
         &sort,
         Some(&raw),
-        known_total,
+        total,
     )
     .await?;
 

@@ -18,7 +18,7 @@ use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{self, CustomFilter, FieldDef};
-use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey};
+use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
 use crate::modules::admin::{departments::repo as depts, users::repo as users};
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
@@ -366,10 +366,11 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let known_total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
-        (true, Scene::All) => Some(list::owner_total(&st.db, ENTITY, "customers", &scope, false).await?),
-        (true, Scene::Mine) => Some(list::own_total(&st.db, ENTITY, user.id).await?),
-        _ => None,
+    let total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
+        (true, Scene::All) => Total::Known(list::owner_total(&st.db, ENTITY, "customers", &scope, false).await?),
+        (true, Scene::Mine) => Total::Known(list::own_total(&st.db, ENTITY, user.id).await?),
+        _ if !filter.q.trim().is_empty() => Total::UpTo(list::KEYWORD_COUNT_CAP),
+        _ => Total::Count,
     };
     let (pager, rows): (_, Vec<Customer>) = list::fetch_page(
         &st.db,
@@ -377,7 +378,7 @@ pub async fn index(
         |q| narrowing.push_from_where(q, &scope, user),
         &sort,
         Some(&raw),
-        known_total,
+        total,
     )
     .await?;
 

@@ -298,7 +298,7 @@ pub async fn index(
                 |q| push_from_where(q, p, &filter, &dicts, tz),
                 &sort,
                 Some(&raw),
-                None,
+                list::Total::Count,
             )
             .await?
         }

@@ -53,6 +53,8 @@ pub struct Hit {
 pub struct Group {
     pub title: &'static str,
     pub total: i64,
+    /// "1,000" or, when counting stopped there, "1,000+".
+    pub total_display: String,
     pub all_href: String,
     pub hits: Vec<Hit>,
 }
@@ -82,13 +84,16 @@ async fn search(
     let mut groups = Vec::new();
     if !q.is_empty() && user.can(Module::Customers, Action::View) {
         let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-        let (total, rows) = customers::repo::search(&st.db, &scope, &q, 10).await?;
+        let found = customers::repo::search(&st.db, &scope, &q, 10).await?;
+        let total_display = crate::web::format::thousands(found.total) + if found.at_least { "+" } else { "" };
         let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
         groups.push(Group {
             title: ctx.t("nav.customers"),
-            total,
+            total: found.total,
+            total_display,
             all_href: format!("/customers?scene=all&q={enc}"),
-            hits: rows
+            hits: found
+                .rows
                 .into_iter()
                 .map(|(id, code, name, phone, owner)| {
                     let detail = [Some(code), phone, owner].into_iter().flatten().collect::<Vec<_>>().join(" · ");
