@@ -235,7 +235,10 @@ d AS (SELECT
   (SELECT array_agg(id ORDER BY position) FROM dict_items WHERE dict = 'customer_category' AND parent_id IS NOT NULL) AS category),
 w AS (SELECT
   ARRAY['上海','北京','深圳','广州','杭州','南京','苏州','成都','武汉','西安','重庆','天津','青岛','宁波','厦门','长沙','郑州','合肥','济南','福州','无锡','东莞','佛山','昆明'] AS city,
-  ARRAY['华信','宏达','恒通','金桥','博远','新锐','东方','瑞丰','天成','鼎盛','众合','明德','汇丰','嘉禾','中科','盛世','和谐','安泰','永兴','宇航','腾飞','卓越','凯达','联创','润泽','海纳','星辰','远航','光明','振华','通达','立信','德胜','华美','长城','银河','先锋','未来','蓝天','绿源'] AS brand,
+  -- Brand names ("华信", "宏达"...) from 60 x 60 characters: as in real data, a given brand is
+  -- shared by a few hundred companies of a million, not by one in forty.
+  regexp_split_to_array('华宏恒金博新东瑞天鼎众明汇嘉中盛和安永宇腾卓凯联润海星远光振通立德美长银先未蓝绿富佳信兴隆泰丰源盈晨益鑫创启智锦宝欣豪', '') AS brand1,
+  regexp_split_to_array('信达通桥远锐方丰成盛合德禾科世谐泰兴航飞越创泽纳辰明华利美城河锋来天源辉耀业诚邦晟隆祥瑞昌茂森林峰宸鸿翔凯豪力康', '') AS brand2,
   ARRAY['科技','网络','电子','机械','医药','物流','教育','建设','食品','传媒','新材料','能源','贸易','咨询','软件','环保','汽车配件','智能','生物','纺织'] AS trade,
   ARRAY['有限公司','股份有限公司','集团有限公司','科技有限公司','实业有限公司','贸易有限公司'] AS suffix),
 g AS (SELECT i, random() AS r_owner, random() AS r_age, random() AS r_upd, random() AS r_fu, random() AS r_next,
@@ -263,11 +266,12 @@ SELECT 'KB' || lpad(g.i::text, 9, '0'),
        reps.a[1 + floor(g.r_owner * g.r_owner * array_length(reps.a, 1))::int],
        x.created_at, x.created_at + (now() - x.created_at) * g.r_upd
 FROM g, reps, d, w,
-LATERAL (SELECT w.brand[1 + (g.i * 13) % array_length(w.brand, 1)] AS brand,
-                w.trade[1 + (g.i * 7) % array_length(w.trade, 1)] AS trade,
-                w.city[1 + (g.i / 5) % array_length(w.city, 1)]
-                  || w.brand[1 + (g.i * 13) % array_length(w.brand, 1)]
-                  || w.trade[1 + (g.i * 7) % array_length(w.trade, 1)]
+LATERAL (SELECT hashint8(g.i) & 2147483647 AS h) hb,
+LATERAL (SELECT w.brand1[1 + hb.h % array_length(w.brand1, 1)]
+                  || w.brand2[1 + (hb.h / 97) % array_length(w.brand2, 1)] AS brand,
+                w.trade[1 + (g.i * 7) % array_length(w.trade, 1)] AS trade) b,
+LATERAL (SELECT b.brand, b.trade,
+                w.city[1 + (g.i / 5) % array_length(w.city, 1)] || b.brand || b.trade
                   || CASE WHEN g.i > 19200 THEN (g.i % 997)::text ELSE '' END
                   || w.suffix[1 + g.i % array_length(w.suffix, 1)] AS name,
                 now() - (g.r_age * g.r_age * g.r_age) * interval '1095 days' - interval '1 hour' AS created_at) x"#;
