@@ -68,11 +68,9 @@ fn path<S: Starrable>(suffix: &str) -> &'static str {
 /// Seeing a record is enough to star it: a star is the user's own bookmark.
 pub fn routes<S: Starrable>() -> Routes {
     let g = Guard::Perm(S::PERM, Action::View);
-    Routes::new().post(path::<S>("/bulk/star"), g, bulk_on::<S>).post(path::<S>("/bulk/unstar"), g, bulk_off::<S>).post(
-        path::<S>("/{id}/star"),
-        g,
-        toggle::<S>,
-    )
+    let bulk =
+        Routes::new().post(path::<S>("/bulk/star"), g, bulk_on::<S>).post(path::<S>("/bulk/unstar"), g, bulk_off::<S>);
+    bulk.post(path::<S>("/{id}/star"), g, toggle::<S>)
 }
 
 async fn toggle<S: Starrable>(State(st): State<AppState>, req: RequestCtx, Path(id): Path<i64>) -> AppResult<Response> {

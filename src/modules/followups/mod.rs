@@ -132,14 +132,19 @@ async fn index(
         |q| push_from_where(q, &scope, &filter, tz),
         &sort,
         raw.as_deref(),
-        // A department's follow-ups run to hundreds of thousands; past 10,000 the count stops.
-        list::Total::UpTo(10_000),
+        // A department's follow-ups run to hundreds of thousands; past 1,000 the count stops
+        // (the dashboard and reports give the real figures).
+        list::Total::UpTo(1_000),
     )
     .await?;
     let dicts = Dicts::load(&st.db, &["followup_method"]).await?;
     let page = IndexPage {
         methods: dicts.options("followup_method", ctx.lang, None),
-        reps: users::options(&st.db, false).await?,
+        // The people in the scope, not every user of a large company.
+        reps: match &scope.owners {
+            Some(owners) => users::options_for(&st.db, owners).await?,
+            None => users::options(&st.db, false).await?,
+        },
         depts: depts::options(&st.db).await?,
         ctx,
         rows,
