@@ -6,7 +6,8 @@
 //! - `check_unique(...)` — enforce fields marked unique;
 //! - `inputs(...)` + `templates/partials/custom_fields.html` — render form inputs;
 //! - `display(...)` — show a stored value on detail pages and list columns;
-//! - `CustomFilter` + `push_filter(...)` — list filters (equality, ranges, contains).
+//! - `CustomFilter` + `push_filter(...)` — list filters (equality, ranges, contains);
+//! - `cells` — spreadsheet columns for import and export.
 //!
 //! Stored shapes: text-like → string; integer → number; decimal → string ("1234.50", exact);
 //! date → "YYYY-MM-DD"; datetime → RFC 3339 UTC; select → option value; multiselect → array of
@@ -24,6 +25,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use crate::web::forms::{is_email, is_mobile};
 use crate::web::i18n::Lang;
 use crate::web::{FormErrors, SelectOpt};
+
+pub mod cells;
 
 /// Entities that can carry custom fields, with their tables. A table is listed once its module
 /// has landed (uniqueness checks and filters need it).
