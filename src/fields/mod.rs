@@ -2,7 +2,8 @@
 //!
 //! Every module uses these pieces the same way:
 //! - `defs(db, entity)` — the active field definitions, in order;
-//! - `parse(...)` — read submitted `cf_<key>` values into a JSON object, with per-field errors;
+//! - `parse(...)` — read submitted `cf_<key>` values into a JSON object, with per-field errors,
+//!   and `keep_hidden(...)` — carry over stored values of deactivated fields when saving;
 //! - `check_unique(...)` — enforce fields marked unique;
 //! - `inputs(...)` + `templates/partials/custom_fields.html` — render form inputs;
 //! - `display(...)` — show a stored value on detail pages and list columns;
@@ -320,6 +321,16 @@ pub fn parse_local_datetime(v: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M"))
         .ok()?;
     tz.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc))
+}
+
+/// Keep in `parsed` what the form could not show: stored values of fields that are not among the
+/// active `defs` (deactivated since), so deactivating a field never loses data on the next save.
+pub fn keep_hidden(defs: &[FieldDef], stored: &Map<String, Value>, parsed: &mut Map<String, Value>) {
+    for (key, v) in stored {
+        if !defs.iter().any(|d| &d.key == key) {
+            parsed.insert(key.clone(), v.clone());
+        }
+    }
 }
 
 /// Fields marked unique must not repeat a value another (live) record holds.

@@ -301,3 +301,34 @@ async fn unique_custom_fields_refuse_a_repeated_value() {
     .await
     .assert_redirect(&format!("/customers/{first}"));
 }
+
+#[tokio::test]
+async fn a_deactivated_fields_value_survives_editing_and_returns_with_the_field() {
+    let (app, mut c) = setup().await;
+    define_fields(&mut c).await;
+    c.post(
+        "/customers",
+        &[("name", "华信科技"), ("kind", "enterprise"), ("cf_wechat", "hx-sales"), ("cf_budget", "5000")],
+    )
+    .await;
+    let id = id_of(&app, "华信科技").await;
+    let wechat: i64 = sqlx::query_scalar("SELECT id FROM field_defs WHERE entity = 'customer' AND key = 'wechat'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    c.post(&format!("/admin/fields/{wechat}/toggle"), &[]).await;
+
+    // The edit form no longer shows the field; saving it keeps the hidden value.
+    let form = c.get(&format!("/customers/{id}/edit")).await;
+    assert!(!form.has("input[name=cf_wechat]"));
+    c.post(&format!("/customers/{id}"), &[("name", "华信科技股份"), ("kind", "enterprise"), ("cf_budget", "6000")])
+        .await;
+    let custom: serde_json::Value =
+        sqlx::query_scalar("SELECT custom FROM customers WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    assert_eq!(custom, serde_json::json!({"wechat": "hx-sales", "budget": "6000", "vip": false}));
+
+    // Reactivated, the field shows the value again.
+    c.post(&format!("/admin/fields/{wechat}/toggle"), &[]).await;
+    let form = c.get(&format!("/customers/{id}/edit")).await;
+    assert_eq!(form.attr("input[name=cf_wechat]", "value").as_deref(), Some("hx-sales"));
+}

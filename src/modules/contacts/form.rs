@@ -244,6 +244,9 @@ async fn save(
     let active_users: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
     input.custom = fields::parse(&c.defs, form.pairs(), st.config.timezone, &active_users, &mut errors);
+    if let Some(cur) = &current {
+        fields::keep_hidden(&c.defs, &cur.custom, &mut input.custom);
+    }
     // The customer: a contact keeps its customer unless another one is chosen, which the user
     // must be allowed to change.
     let unchanged = current.as_ref().filter(|cur| {
