@@ -141,7 +141,7 @@ impl Rule {
 /// (this happens when an admin changes a rule, e.g. drops the date part, and the counter of the
 /// new period restarts). Modules add their table when they land. A kind may be listed more than
 /// once. Table and column names are trusted constants; they are put into SQL as they are.
-pub const TARGETS: &[(&str /*kind*/, &str /*table*/, &str /*column*/)] = &[];
+pub const TARGETS: &[(&str /*kind*/, &str /*table*/, &str /*column*/)] = &[("customer", "customers", "code")];
 
 /// How many candidate numbers are checked against the targets per query when skipping taken ones.
 const WINDOW: i64 = 256;

@@ -378,3 +378,27 @@ async fn a_sales_rep_cannot_reach_any_numbering_route() {
         .assert_status(403);
     assert_eq!(stored(&app, "customer").await, ("KH".into(), "yyyyMM".into(), 5, "monthly".into()));
 }
+
+#[tokio::test]
+async fn a_changed_rule_skips_numbers_customers_already_carry() {
+    let (app, mut c) = admin().await;
+    let month = Utc::now().with_timezone(&app.config.timezone).format("%Y%m").to_string();
+    c.post("/customers", &[("name", "华信科技"), ("kind", "enterprise")]).await.assert_status(303);
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE code = 'KH' || to_char(now(), 'YYYYMM') || '00001'").await,
+        1
+    );
+
+    // Same text, but the counter never resets: its new period starts again at 1, which the first
+    // customer already carries. The next customer gets the number after it instead of an error.
+    c.post(
+        "/admin/numbering/customer",
+        &[("prefix", "KH"), ("date_part", "yyyyMM"), ("width", "5"), ("reset", "never")],
+    )
+    .await
+    .assert_redirect("/admin/numbering");
+    c.post("/customers", &[("name", "宏达贸易"), ("kind", "enterprise")]).await.assert_status(303);
+    let code: String =
+        sqlx::query_scalar("SELECT code FROM customers WHERE name = '宏达贸易'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(code, format!("KH{month}00002"));
+}
