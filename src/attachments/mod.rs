@@ -5,7 +5,7 @@
 //! deletion by the uploader or an editor, and an audit row on the host record for each change.
 //!
 //! The detail page shows the tab with `templates/partials/attachments.html`
-//! (`{% call att::tab(ctx, list, base, can_edit, limit_mb) %}`); `Panel::load` gathers its values.
+//! (`{% call att::tab(ctx, list, base, can_edit, own_files, limit_mb) %}`); `Panel::load` gathers its values.
 
 use std::future::Future;
 
@@ -53,9 +53,10 @@ impl Attachment {
         human_size(self.size)
     }
 
-    /// Whether the tab shows a delete button: to editors of the record and to the uploader.
-    pub fn deletable(&self, ctx: &PageCtx, can_edit: &bool) -> bool {
-        *can_edit || ctx.user.as_deref().is_some_and(|u| u.id == self.uploaded_by)
+    /// Whether the tab shows a delete button: to editors of the record and to the uploader, unless
+    /// the record takes no changes (then `own_files` is false too).
+    pub fn deletable(&self, ctx: &PageCtx, can_edit: &bool, own_files: &bool) -> bool {
+        *can_edit || (*own_files && ctx.user.as_deref().is_some_and(|u| u.id == self.uploaded_by))
     }
 }
 
@@ -172,28 +173,55 @@ pub trait Host: Send + Sync + 'static {
     /// The record is visible to this user (else 404).
     fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<bool>> + Send;
 
-    /// The user may change the record (owner in scope / read-write team member, not frozen).
-    fn can_edit(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<bool>> + Send;
+    /// May the user change the record (owner in scope / read-write team member)? `Forbidden`
+    /// without rights, `Conflict` while the record takes no changes from anyone (a frozen
+    /// customer, a converted lead).
+    fn writable(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<()>> + Send;
+}
+
+/// What a user may do with a record's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rights {
+    /// Upload, and delete anyone's file.
+    Edit,
+    /// Delete the files they uploaded themselves (they may have lost edit rights since).
+    OwnFiles,
+    /// Nothing: the record is read-only for everyone (frozen, converted).
+    None,
+}
+
+async fn rights<H: Host>(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<Rights> {
+    match H::writable(st, user, id).await {
+        Ok(()) => Ok(Rights::Edit),
+        Err(AppError::Forbidden) => Ok(Rights::OwnFiles),
+        Err(AppError::Conflict(_) | AppError::NotFound) => Ok(Rights::None),
+        Err(e) => Err(e),
+    }
 }
 
 /// What the Attachments tab of a record shows, for a host's detail page:
-/// `{% call att::tab(ctx, p.list, p.base, p.can_edit, p.limit_mb) %}`.
-#[derive(Clone, Debug)]
+/// `{% call att::tab(ctx, p.list, p.base, p.can_edit, p.own_files, p.limit_mb) %}`.
+/// (`Default`: the empty panel of a page showing another tab.)
+#[derive(Clone, Debug, Default)]
 pub struct Panel {
     pub list: Vec<Attachment>,
     /// The record's path, e.g. "/customers/7".
     pub base: String,
     pub can_edit: bool,
+    /// The uploader may delete their own files (false while the record takes no changes).
+    pub own_files: bool,
     pub limit_mb: usize,
 }
 
 impl Panel {
     /// Load the tab of a record the caller has already found visible.
     pub async fn load<H: Host>(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<Panel> {
+        let rights = rights::<H>(st, user, id).await?;
         Ok(Panel {
             list: list(&st.db, H::ENTITY, id).await?,
             base: format!("{}/{id}", H::PATH),
-            can_edit: H::can_edit(st, user, id).await?,
+            can_edit: rights == Rights::Edit,
+            own_files: rights != Rights::None,
             limit_mb: st.config.upload_limit_mb,
         })
     }
@@ -346,7 +374,7 @@ async fn upload<H: Host>(
     if !H::can_view(&st, user, id).await? {
         return Err(AppError::NotFound);
     }
-    if !H::can_edit(&st, user, id).await? {
+    if rights::<H>(&st, user, id).await? != Rights::Edit {
         return Err(AppError::Forbidden);
     }
     let mp = mp.map_err(|_| AppError::BadRequest("attachments.error.broken"))?;
@@ -475,7 +503,12 @@ async fn delete<H: Host>(
         return Err(AppError::NotFound);
     }
     let a = find(&st.db, H::ENTITY, id, aid).await?.ok_or(AppError::NotFound)?;
-    if a.uploaded_by != user.id && !H::can_edit(&st, user, id).await? {
+    let allowed = match rights::<H>(&st, user, id).await? {
+        Rights::Edit => true,
+        Rights::OwnFiles => a.uploaded_by == user.id,
+        Rights::None => false,
+    };
+    if !allowed {
         return Err(AppError::Forbidden);
     }
     let mut tx = st.db.begin().await?;
@@ -502,7 +535,7 @@ async fn delete<H: Host>(
 /// partial fails the build here rather than in the first host page that uses it.
 #[derive(Template)]
 #[template(
-    source = r#"{% import "partials/attachments.html" as att %}{% call att::tab(ctx, p.list, p.base, p.can_edit, p.limit_mb) %}"#,
+    source = r#"{% import "partials/attachments.html" as att %}{% call att::tab(ctx, p.list, p.base, p.can_edit, p.own_files, p.limit_mb) %}"#,
     ext = "html"
 )]
 pub struct TabView {

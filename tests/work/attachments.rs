@@ -304,6 +304,11 @@ async fn a_reader_downloads_but_cannot_upload_or_delete_and_the_uploader_may_del
     sqlx::query("UPDATE customers SET frozen = true WHERE id = $1").bind(w.customer).execute(&w.app.db).await.unwrap();
     upload(&mut rep, w.customer, &[("late.txt", "text/plain", b"late".to_vec())]).await.assert_status(403);
     rep.get(&format!("{}/{owners}", base(w.customer))).await.assert_status(200);
+    // Not even the uploader removes a file from a frozen customer, and the tab offers no button.
+    rep.post(&format!("{}/{owners}/delete", base(w.customer)), &[]).await.assert_status(403);
+    let tab = rep.get(&format!("/customers/{}?tab=attachments", w.customer)).await;
+    assert!(tab.text_of("#tab-attachments").contains("报价单.xlsx"));
+    assert!(!tab.has(&format!("form[action=\"{}/{owners}/delete\"]", base(w.customer))));
 
     let left: Vec<String> =
         sqlx::query_scalar("SELECT name FROM attachments ORDER BY id").fetch_all(&w.app.db).await.unwrap();

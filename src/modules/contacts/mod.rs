@@ -134,12 +134,8 @@ impl crate::attachments::Host for ContactAttachments {
         Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
     }
 
-    async fn can_edit(st: &AppState, user: &crate::auth::CurrentUser, id: i64) -> AppResult<bool> {
+    async fn writable(st: &AppState, user: &crate::auth::CurrentUser, id: i64) -> AppResult<()> {
         let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-        match form::writable(st, &scope, id).await {
-            Ok(_) => Ok(true),
-            Err(AppError::Forbidden | AppError::NotFound | AppError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
+        form::writable(st, &scope, id).await.map(|_| ())
     }
 }

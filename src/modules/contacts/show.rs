@@ -127,7 +127,7 @@ pub async fn show(
     let attachments = if tab == "attachments" {
         crate::attachments::Panel::load::<super::ContactAttachments>(&st, user, id).await?
     } else {
-        crate::attachments::Panel { list: Vec::new(), base: String::new(), can_edit: false, limit_mb: 0 }
+        crate::attachments::Panel::default()
     };
     let can_transfer = can_write && user.can(Module::Contacts, Action::Transfer);
     let transfer_options = if can_transfer { users::options(&st.db, true).await? } else { Vec::new() };

@@ -109,17 +109,9 @@ impl crate::attachments::Host for AttachmentHost {
         Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
     }
 
-    async fn can_edit(st: &AppState, user: &crate::auth::CurrentUser, id: i64) -> AppResult<bool> {
+    async fn writable(st: &AppState, user: &crate::auth::CurrentUser, id: i64) -> AppResult<()> {
         let scope = crate::access::DataScope::resolve(&st.db, user, Module::Customers).await?;
-        match form::writable(st, &scope, id).await {
-            Ok(_) => Ok(true),
-            Err(
-                crate::error::AppError::Forbidden
-                | crate::error::AppError::NotFound
-                | crate::error::AppError::Conflict(_),
-            ) => Ok(false),
-            Err(e) => Err(e),
-        }
+        form::writable(st, &scope, id).await.map(|_| ())
     }
 }
 

@@ -185,7 +185,7 @@ pub async fn show(
     let attachments = if tab == "attachments" {
         crate::attachments::Panel::load::<super::AttachmentHost>(&st, user, id).await?
     } else {
-        crate::attachments::Panel { list: Vec::new(), base: String::new(), can_edit: false, limit_mb: 0 }
+        crate::attachments::Panel::default()
     };
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let approval = super::status::card(&st.db, &c, &dicts, ctx.lang, user.id).await?;

@@ -15,7 +15,7 @@ mod transfer;
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::list::Column;
 use crate::list::prefs::{self, ListModule};
 use crate::web::i18n::Lang;
@@ -97,13 +97,9 @@ impl crate::attachments::Host for AttachmentHost {
         Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
     }
 
-    async fn can_edit(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
+    async fn writable(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
         let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-        match form::writable(st, &scope, id).await {
-            Ok(_) => Ok(true),
-            Err(AppError::Forbidden | AppError::NotFound | AppError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
+        form::writable(st, &scope, id).await.map(|_| ())
     }
 }
 

@@ -122,7 +122,7 @@ pub async fn show(
     let attachments = if tab == "attachments" {
         crate::attachments::Panel::load::<super::AttachmentHost>(&st, user, id).await?
     } else {
-        crate::attachments::Panel { list: Vec::new(), base: String::new(), can_edit: false, limit_mb: 0 }
+        crate::attachments::Panel::default()
     };
     let customer_visible = match l.customer_id {
         Some(c) => {
