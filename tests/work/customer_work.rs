@@ -214,6 +214,52 @@ async fn transfer_respects_caps_and_scope() {
 }
 
 #[tokio::test]
+async fn transfer_counts_dealt_customers_only_when_the_cap_says_so_and_respects_the_lock_cap() {
+    let o = org().await;
+    let dealt = customer(&o.app, "成交公司", o.rep1).await;
+    let locked = customer(&o.app, "锁定公司", o.rep1).await;
+    customer(&o.app, "北方公司", o.north_rep).await;
+    sqlx::query("UPDATE customers SET deal_status = 'dealt' WHERE id = $1")
+        .bind(dealt)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE customers SET locked = true WHERE id = $1").bind(locked).execute(&o.app.db).await.unwrap();
+    // north_rep is full (1 of 1) but dealt customers do not count; they may lock nothing.
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned, count_dealt, max_locked) VALUES ($1, 1, false, 0)")
+        .bind(o.north_rep)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let mut mgr = o.app.login("mgr").await;
+    let north = o.north_rep.to_string();
+    let to_north = [("new_owner", north.as_str())];
+    mgr.post(&format!("/customers/{dealt}/transfer"), &to_north).await.assert_status(303);
+    let owner = |id: i64| {
+        let db = o.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT owner_id FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(owner(dealt).await, o.north_rep);
+
+    // A locked customer would pass the lock cap: refused with the reason, nothing moves.
+    sqlx::query("UPDATE customer_caps SET max_owned = NULL WHERE user_id = $1")
+        .bind(o.north_rep)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let r = mgr.post(&format!("/customers/{locked}/transfer"), &to_north).await;
+    r.assert_status(422);
+    assert!(r.text_of("#transfer-error").contains("锁定的客户已达上限"), "{}", r.text_of("#transfer-error"));
+    assert_eq!(owner(locked).await, o.rep1);
+}
+
+#[tokio::test]
 async fn a_frozen_customer_refuses_every_write_until_unfrozen() {
     let o = org().await;
     let id = customer(&o.app, "冻结公司", o.rep1).await;

@@ -135,3 +135,29 @@ pub async fn check_locked(conn: &mut PgConnection, user_id: i64, adding: i64) ->
     let current = locked_count(conn, user_id).await?;
     Ok(if current + adding > limit { Err(CapExceeded { limit, current }) } else { Ok(()) })
 }
+
+/// Would `user_id` receiving the customers `ids` (a transfer) pass a cap? The ownership cap
+/// counts only those that count (dealt ones only with `count_dealt`); the lock cap counts those
+/// that arrive locked. The error says which (`true`: the lock cap).
+pub async fn check_receiving(
+    conn: &mut PgConnection,
+    user_id: i64,
+    ids: &[i64],
+) -> sqlx::Result<Result<(), (CapExceeded, bool)>> {
+    let Some(cap) = effective(&mut *conn, user_id).await? else {
+        return Ok(Ok(()));
+    };
+    let (counting, locked): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE $3 OR deal_status <> 'dealt'), count(*) FILTER (WHERE locked)
+           FROM customers WHERE id = ANY($1) AND owner_id IS DISTINCT FROM $2",
+    )
+    .bind(ids)
+    .bind(user_id)
+    .bind(cap.count_dealt)
+    .fetch_one(&mut *conn)
+    .await?;
+    if let Err(over) = check_owned(&mut *conn, user_id, counting).await? {
+        return Ok(Err((over, false)));
+    }
+    Ok(check_locked(conn, user_id, locked).await?.map_err(|over| (over, true)))
+}

@@ -1,5 +1,6 @@
 //! Transfer (转移): a new owner for one or many customers, optionally with their contacts, and
-//! optionally keeping the old owner on the team. Respects the new owner's cap; one transaction.
+//! optionally keeping the old owner on the team. Respects the new owner's caps (owned, and locked
+//! for customers that arrive locked); one transaction.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -56,8 +57,9 @@ pub async fn apply(
         .await?
         .ok_or(AppError::BadRequest("transfer.error.owner"))?;
     let moving: Vec<&(i64, String, Option<i64>)> = customers.iter().filter(|c| c.2 != Some(plan.new_owner)).collect();
-    if let Err(over) = caps::check_owned(tx, plan.new_owner, moving.len() as i64).await? {
-        return Ok(Err(over.message(lang, &new_name, false)));
+    let ids: Vec<i64> = moving.iter().map(|c| c.0).collect();
+    if let Err((over, locked)) = caps::check_receiving(tx, plan.new_owner, &ids).await? {
+        return Ok(Err(over.message(lang, &new_name, locked)));
     }
     for (id, _, old_owner) in &moving {
         sqlx::query("UPDATE customers SET owner_id = $2 WHERE id = $1")
