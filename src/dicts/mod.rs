@@ -251,9 +251,20 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Array columns holding dict item ids, which no foreign key can cover: (table, column).
+/// Register a column here when a migration adds one.
+const ARRAY_REFERENCES: &[(&str, &str)] = &[("pool_rules", "status_ids")];
+
 /// Whether anything references the item: any foreign key pointing at dict_items(id) (found through
-/// pg_constraint, so tables added later count automatically), including child items.
+/// pg_constraint, so tables added later count automatically), including child items, and the
+/// `ARRAY_REFERENCES`.
 pub async fn in_use(conn: &mut PgConnection, item_id: i64) -> sqlx::Result<bool> {
+    for (table, column) in ARRAY_REFERENCES {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE $1 = ANY({column}))");
+        if sqlx::query_scalar::<_, bool>(&sql).bind(item_id).fetch_one(&mut *conn).await? {
+            return Ok(true);
+        }
+    }
     for r in references(&mut *conn).await? {
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM {}.{} WHERE {} = $1)",

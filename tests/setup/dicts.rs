@@ -343,6 +343,20 @@ async fn delete_is_refused_while_an_item_is_in_use() {
         .await,
         1
     );
+    // A status named only by a pool recycle rule (an id array, no foreign key) is in use too.
+    c.post("/admin/dicts/customer_status/items", &[("label_zh", "观察客户"), ("label_en", "Watched")]).await;
+    let watched = item_by_label(&app, "customer_status", "观察客户").await;
+    sqlx::query(
+        "INSERT INTO pool_rules (pool_id, kind, days, status_ids) SELECT id, 'no_followup', 30, ARRAY[$1] FROM pools LIMIT 1",
+    )
+    .bind(watched)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    c.post(&format!("/admin/dicts/customer_status/items/{watched}/delete"), &[]).await;
+    assert!(c.get("/admin/dicts/customer_status").await.text_of(".flash-error").contains("「观察客户」正在被使用"));
+    assert_eq!(app.count(&format!("SELECT count(*) FROM dict_items WHERE id = {watched}")).await, 1);
+
     // An item of another dictionary is not reachable through this one.
     let phone = item(&app, "followup_method", "phone").await;
     c.post(&format!("/admin/dicts/customer_group/items/{phone}/delete"), &[]).await.assert_status(404);
