@@ -239,3 +239,35 @@ async fn bulk_actions_and_the_recycle_bin_stay_in_scope() {
         assert_eq!(restored, want, "{login}: restores only what they may change");
     }
 }
+
+/// Scopes are resolved on every request: a changed superior, department or role applies to a
+/// session that is already logged in, on its very next page.
+#[tokio::test]
+async fn org_changes_apply_to_open_sessions_on_the_next_request() {
+    let w = world().await;
+    let db = &w.app.db;
+    let exec = |sql: &'static str| async move { sqlx::query(sql).execute(db).await.unwrap() };
+    let page = |id: i64| format!("/customers/{id}");
+
+    // lead (self + subordinates) sees east1's customer through the reporting line, until east1
+    // reports to someone else.
+    let mut lead = w.app.login("lead").await;
+    lead.get(&page(w.c["east1_own"])).await.assert_status(200);
+    exec("UPDATE users SET superior_id = (SELECT id FROM users WHERE login = 'east_mgr') WHERE login = 'east1'").await;
+    lead.get(&page(w.c["east1_own"])).await.assert_status(404);
+    assert!(!listed(&lead.get("/customers?scene=all").await).contains("east1_own"));
+
+    // east_mgr (华东 and below) loses east2's customer when east2 moves to 华北, and gets it back.
+    let mut mgr = w.app.login("east_mgr").await;
+    mgr.get(&page(w.c["east2_own"])).await.assert_status(200);
+    exec("UPDATE users SET dept_id = (SELECT id FROM departments WHERE name = '华北') WHERE login = 'east2'").await;
+    mgr.get(&page(w.c["east2_own"])).await.assert_status(404);
+    exec("UPDATE users SET dept_id = (SELECT id FROM departments WHERE name = '华东') WHERE login = 'east2'").await;
+    mgr.get(&page(w.c["east2_own"])).await.assert_status(200);
+
+    // A role granted to east2 (销售总监: all) widens their view at once.
+    let mut east2 = w.app.login("east2").await;
+    east2.get(&page(w.c["north1_own"])).await.assert_status(404);
+    exec("INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM users u, roles r WHERE u.login = 'east2' AND r.code = 'director'").await;
+    east2.get(&page(w.c["north1_own"])).await.assert_status(200);
+}

@@ -150,6 +150,17 @@ async fn disabling_ends_sessions_and_hands_over_records_in_one_audited_step() {
         .await
         .unwrap();
 
+    // Records they own: a customer with its contact, and a lead, made through the forms.
+    leaver_client.post("/customers", &[("name", "离职客户"), ("kind", "enterprise")]).await.assert_status(303);
+    let customer: i64 =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = '离职客户'").fetch_one(&app.db).await.unwrap();
+    let customer_s = customer.to_string();
+    leaver_client
+        .post("/contacts", &[("name", "王经理"), ("customer_q", "离职客户"), ("customer_id", &customer_s)])
+        .await
+        .assert_status(303);
+    leaver_client.post("/leads", &[("name", "离职线索"), ("level", "1")]).await.assert_status(303);
+
     let page = c.get(&format!("/admin/users/{leaver}/disable")).await;
     page.assert_status(200);
     assert!(page.text_of("#holdings").contains('2'), "shows the team places to hand over");
@@ -166,7 +177,26 @@ async fn disabling_ends_sessions_and_hands_over_records_in_one_audited_step() {
             .await
             .unwrap();
     assert_eq!(team, vec![(1, heir, "read".to_string()), (2, heir, "write".to_string())]);
-    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'handover'").await, 2);
+    for table in ["customers", "contacts", "leads"] {
+        let owners: Vec<i64> =
+            sqlx::query_scalar(&format!("SELECT owner_id FROM {table}")).fetch_all(&app.db).await.unwrap();
+        assert_eq!(owners, [heir], "{table} handed over");
+    }
+    // One audit row per moved record (customer, contact, lead) and per team place.
+    let handed: Vec<String> =
+        sqlx::query_scalar("SELECT entity FROM operation_logs WHERE action = 'handover' ORDER BY entity, entity_id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(handed, ["contact", "customer", "customer", "customer", "lead"]);
+    let change: serde_json::Value = sqlx::query_scalar(
+        "SELECT changes FROM operation_logs WHERE action = 'handover' AND entity = 'customer' AND entity_id = $1",
+    )
+    .bind(customer)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(change[0]["new"], "用户heir");
     assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE entity = 'user' AND action = 'disable'").await, 1);
 
     // Enabling brings the account back.
