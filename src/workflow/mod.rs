@@ -11,7 +11,9 @@
 //!   approvers acting at the same moment get one result and the second a clear "already handled".
 //!   A stage that finds nobody (top of the chain, disabled users) goes to the active super admins.
 //! - The subject's callbacks run in the same transaction when an instance reaches a final state;
-//!   `describe` names the record for the inbox. New subjects add an arm to each `match` below.
+//!   `describe` names the record for the inbox; `can_view_record` says who, besides the
+//!   participants, may follow an instance read-only (whoever can see the record it is about).
+//!   New subjects add an arm to each `match` below.
 //! - Every step writes an audit row on the record (`approval_*` actions) and notifies: a new task
 //!   its approver, the outcome the submitter.
 
@@ -22,11 +24,12 @@ mod resolve;
 
 use std::collections::HashMap;
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 pub use engine::{Done, FlowError, Outcome, Submission, decide, resubmit, submit, withdraw};
 pub use model::{Condition, Flow, Instance, Mode, Stage, Status, Step, StepKind, Task};
 
+use crate::auth::CurrentUser;
 use crate::dicts::{Dicts, ITEM_COLUMNS};
 use crate::error::AppResult;
 use crate::web::i18n::Lang;
@@ -101,6 +104,17 @@ impl Subject {
             Subject::Contract | Subject::Payment => {}
         }
         Ok(out)
+    }
+
+    /// Whether `user` can see the record itself (its module's view permission and data scope,
+    /// team, shares), and so may follow its approvals read-only: steps, decisions, comments, but
+    /// no actions (those stay with the approvers and the submitter). Subjects whose module has
+    /// not landed yet answer no: only their participants see them.
+    pub async fn can_view_record(self, db: &PgPool, user: &CurrentUser, record_id: i64) -> AppResult<bool> {
+        match self {
+            Subject::CustomerStatus => crate::modules::customers::status::can_view(db, user, record_id).await,
+            Subject::Contract | Subject::Payment => Ok(false),
+        }
     }
 
     /// A one-line summary of what is asked, e.g. "基础客户 → 潜在客户" or "金额 120,000.00".

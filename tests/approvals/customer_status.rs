@@ -6,7 +6,7 @@ use super::common::{Client, TestApp};
 use super::{notifications, org, status_of};
 
 /// A customer of `owner` at the status with `code`, at `level`.
-async fn customer(app: &TestApp, name: &str, owner: i64, status: &str, level: i16) -> i64 {
+pub async fn customer(app: &TestApp, name: &str, owner: i64, status: &str, level: i16) -> i64 {
     sqlx::query_scalar(
         "INSERT INTO customers (code, name, name_norm, status_id, level, owner_id)
          VALUES ('C-' || $1, $1, $1, (SELECT id FROM dict_items WHERE dict = 'customer_status' AND code = $2), $3, $4)
@@ -21,7 +21,7 @@ async fn customer(app: &TestApp, name: &str, owner: i64, status: &str, level: i1
     .unwrap()
 }
 
-async fn set_level(c: &mut Client, id: i64, name: &str, level: &str) {
+pub async fn set_level(c: &mut Client, id: i64, name: &str, level: &str) {
     c.post(&format!("/customers/{id}"), &[("name", name), ("kind", "enterprise"), ("level", level)])
         .await
         .assert_redirect(&format!("/customers/{id}"));
@@ -35,7 +35,7 @@ async fn state(app: &TestApp, id: i64) -> (String, i16) {
         .unwrap()
 }
 
-async fn instance_of(app: &TestApp, id: i64) -> i64 {
+pub async fn instance_of(app: &TestApp, id: i64) -> i64 {
     sqlx::query_scalar("SELECT id FROM approval_instances WHERE subject = 'customer_status' AND record_id = $1 ORDER BY id DESC LIMIT 1")
         .bind(id)
         .fetch_one(&app.db)
@@ -82,7 +82,9 @@ async fn level_seven_asks_the_owners_superior_and_approval_moves_the_status_up()
     assert_eq!(state(&o.app, id).await, ("potential".into(), 1), "next status, level 1");
     assert_eq!(notifications(&o.app, o.rep1, "approval_approved").await, 1);
     let card = rep.get(&format!("/customers/{id}")).await;
-    assert!(!card.has("#approval-badge"));
+    assert_eq!(card.text_of("#approval-badge"), "已通过：基础客户 → 潜在客户", "the card keeps the outcome");
+    assert_eq!(card.attr("#approval-badge", "href").unwrap(), format!("/approvals/{inst}"));
+    assert!(!card.has("#approval-resubmit"));
     assert_eq!(card.text_of("#status-badge"), "潜在客户");
     assert_eq!(card.text_of("#level-badge"), "L1");
 

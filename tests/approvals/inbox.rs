@@ -1,5 +1,7 @@
 //! The approvals inbox and an approval's page: tabs, who sees what, who may decide, messages.
 
+use super::common::{Client, TestApp};
+use super::customer_status::{customer, instance_of, set_level};
 use super::{S, contract, org, set_flow, status_of, submit};
 
 #[tokio::test]
@@ -117,4 +119,109 @@ async fn withdraw_and_resubmit_from_the_page() {
     rep.post(&format!("/approvals/{id}/resubmit"), &[]).await;
     assert_eq!(status_of(&o.app, id).await, "pending");
     assert!(mgr.get(&format!("/approvals/{id}")).await.has("#decide-form"));
+}
+
+/// The page of an approval `user` may only follow: 200, progress shown, no action offered.
+async fn read_only(c: &mut Client, who: &str, inst: i64) -> String {
+    let page = c.get(&format!("/approvals/{inst}")).await;
+    page.assert_status(200);
+    for form in ["#decide-form", "#approve-btn", "#reject-btn", "#withdraw-form", "#resubmit-form"] {
+        assert!(!page.has(form), "{who} is offered {form}");
+    }
+    page.text_of("#approval-progress")
+}
+
+/// Approve, reject, withdraw and resubmit are all refused, and nothing is written.
+async fn refused_everything(app: &TestApp, c: &mut Client, inst: i64) {
+    let decided = "SELECT count(*) FROM approval_tasks WHERE status <> 'pending'";
+    let logs = "SELECT count(*) FROM operation_logs WHERE action LIKE 'approval\\_%'";
+    let (before_tasks, before_logs) = (app.count(decided).await, app.count(logs).await);
+    let status = status_of(app, inst).await;
+    c.post(&format!("/approvals/{inst}/approve"), &[("comment", "我来批")]).await.assert_status(403);
+    c.post(&format!("/approvals/{inst}/reject"), &[("comment", "不行")]).await.assert_status(403);
+    c.post(&format!("/approvals/{inst}/reject"), &[]).await.assert_status(403);
+    c.post(&format!("/approvals/{inst}/withdraw"), &[]).await.assert_status(403);
+    c.post(&format!("/approvals/{inst}/resubmit"), &[]).await.assert_status(403);
+    assert_eq!(status_of(app, inst).await, status);
+    assert_eq!(app.count(decided).await, before_tasks);
+    assert_eq!(app.count(logs).await, before_logs);
+}
+
+#[tokio::test]
+async fn whoever_sees_the_customer_follows_its_approval_read_only() {
+    let o = org().await;
+    let id = customer(&o.app, "甲公司", o.rep1, "basic", 6).await;
+    // rep2: a read-only team member; director: sees all customers but is not the approver (mgr
+    // is, as rep1's direct superior); north_rep: cannot see the customer.
+    sqlx::query("INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'read')")
+        .bind(id)
+        .bind(o.rep2)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let mut rep1 = o.app.login("rep1").await;
+    set_level(&mut rep1, id, "甲公司", "7").await;
+    let inst = instance_of(&o.app, id).await;
+    let mut rep2 = o.app.login("rep2").await;
+    let mut director = o.app.login("director").await;
+    let mut north = o.app.login("north_rep").await;
+
+    // The badge on the card leads a reader to the progress page, which they may only follow.
+    let card = rep2.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.attr("#approval-badge", "href").unwrap(), format!("/approvals/{inst}"));
+    assert!(!card.has("#approval-resubmit"));
+    for (who, c) in [("rep2", &mut rep2), ("director", &mut director)] {
+        let progress = read_only(c, who, inst).await;
+        assert!(progress.contains("直属上级"), "{who}: {progress}");
+        assert!(progress.contains("用户mgr"), "{who}: {progress}");
+        assert!(progress.contains("待审批"), "{who}: {progress}");
+        refused_everything(&o.app, c, inst).await;
+    }
+    assert_eq!(status_of(&o.app, inst).await, "pending");
+    // Someone who cannot see the customer sees nothing of the approval either.
+    let page = north.get(&format!("/approvals/{inst}")).await;
+    page.assert_status(404);
+    assert!(!page.body.contains("甲公司") && !page.body.contains("用户mgr"));
+    north.post(&format!("/approvals/{inst}/approve"), &[]).await.assert_status(403);
+
+    // The approver decides; readers then see who decided, when, and why.
+    let mut mgr = o.app.login("mgr").await;
+    mgr.post(&format!("/approvals/{inst}/approve"), &[("comment", "跟进充分，同意升级")])
+        .await
+        .assert_redirect(&format!("/approvals/{inst}"));
+    assert_eq!(status_of(&o.app, inst).await, "approved");
+    for (who, c) in [("rep2", &mut rep2), ("director", &mut director)] {
+        let progress = read_only(c, who, inst).await;
+        assert!(progress.contains("用户mgr"), "{who}: {progress}");
+        assert!(progress.contains("同意"), "{who}: {progress}");
+        assert!(progress.contains("跟进充分，同意升级"), "{who}: {progress}");
+        assert!(c.get(&format!("/approvals/{inst}")).await.has("#approval-progress time"), "{who}: when");
+        refused_everything(&o.app, c, inst).await;
+    }
+    north.get(&format!("/approvals/{inst}")).await.assert_status(404);
+
+    // The card keeps the outcome, linked to the progress page, for every reader.
+    for (who, c) in [("rep1", &mut rep1), ("rep2", &mut rep2), ("director", &mut director)] {
+        let card = c.get(&format!("/customers/{id}")).await;
+        assert_eq!(card.text_of("#approval-badge"), "已通过：基础客户 → 潜在客户", "{who}");
+        assert!(card.has("#approval-badge.badge-green"), "{who}");
+        assert_eq!(card.attr("#approval-badge", "href").unwrap(), format!("/approvals/{inst}"), "{who}");
+        assert!(!card.has("#approval-resubmit"), "{who}");
+    }
+    sqlx::query("UPDATE users SET lang = 'en' WHERE id = $1").bind(o.rep2).execute(&o.app.db).await.unwrap();
+    let en = rep2.get(&format!("/customers/{id}")).await.text_of("#approval-badge");
+    assert!(en.starts_with("Approved: "), "{en}");
+
+    // Seeing the approval follows seeing the record: off the team, off the page.
+    sqlx::query("DELETE FROM record_members WHERE entity = 'customer' AND record_id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(o.rep2)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    rep2.get(&format!("/approvals/{inst}")).await.assert_status(404);
+    // Subjects whose module has not landed stay with their participants.
+    set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
+    let c = submit(&o.app, contract(id, o.rep1, "1")).await.unwrap().instance_id;
+    director.get(&format!("/approvals/{c}")).await.assert_status(404);
 }

@@ -183,15 +183,20 @@ struct ShowPage {
     picks: Vec<PickView>,
 }
 
-/// The instance, if the user may see it: its submitter or owner, an approver on it, a super admin.
+/// The instance, if the user may see it: its submitter or owner, an approver on it, a super admin,
+/// or anyone who can see the record it is about (read-only: the actions below check their own
+/// rights, and the page offers them only to those who have them).
 async fn visible(st: &AppState, req: &RequestCtx, id: i64) -> AppResult<Instance> {
     let user = req.user()?;
     let mut conn = st.db.acquire().await?;
     let inst = workflow::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    drop(conn);
     if user.is_super || inst.is_submitter_side(user.id) || repo::is_approver(&st.db, id, user.id).await? {
-        Ok(inst)
-    } else {
-        Err(AppError::NotFound)
+        return Ok(inst);
+    }
+    match inst.subject() {
+        Some(subject) if subject.can_view_record(&st.db, user, inst.record_id).await? => Ok(inst),
+        _ => Err(AppError::NotFound),
     }
 }
 

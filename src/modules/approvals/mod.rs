@@ -1,7 +1,9 @@
 //! The approvals inbox (审批): waiting for me, submitted by me, decided by me; an approval's page
 //! with its progress, and the approve / reject / withdraw / resubmit actions. Any logged-in user
-//! reaches the pages; who may see or act on an instance is decided per instance (the submitter
-//! and owner, its approvers, super admins), everyone else gets a 404 (seeing) or 403 (deciding).
+//! reaches the pages; who may see or act on an instance is decided per instance. Its page is seen
+//! by the submitter and owner, its approvers, super admins, and — read-only — whoever can see the
+//! record it is about (`Subject::can_view_record`); everyone else gets a 404. Only an assigned
+//! approver decides and only the submitter side withdraws or resubmits; anyone else gets a 403.
 
 mod handlers;
 mod repo;

@@ -70,7 +70,7 @@ struct ShowPage {
     parent_visible: bool,
     history: Vec<LogRow>,
     user_names: HashMap<i64, String>,
-    /// A pending or rejected status upgrade (src/modules/customers/status.rs).
+    /// The latest status upgrade request and its outcome (src/modules/customers/status.rs).
     approval: Option<super::status::Card>,
 }
 

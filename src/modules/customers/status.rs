@@ -9,12 +9,13 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::model::{Customer, ENTITY, dict_audit};
+use crate::access::{Action, DataScope, Module};
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::web::i18n::Lang;
-use crate::workflow::{self, FlowError, Instance, Subject, Submission};
+use crate::workflow::{self, FlowError, Instance, Subject, Submission, labels};
 
 pub const TOP_LEVEL: i16 = 7;
 const DICT: &str = "customer_status";
@@ -170,33 +171,47 @@ pub async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult
     Ok(Ok(()))
 }
 
-/// What the customer card shows about the upgrade: pending, or rejected (with a resubmit link).
+/// Whether `user` sees the customer as its detail page does (view permission, data scope, team,
+/// shares, pool): they may then follow its upgrade requests read-only.
+pub async fn can_view(db: &sqlx::PgPool, user: &CurrentUser, id: i64) -> AppResult<bool> {
+    if !user.can(Module::Customers, Action::View) {
+        return Ok(false);
+    }
+    let scope = DataScope::resolve(db, user, Module::Customers).await?;
+    Ok(super::repo::find_visible(db, &scope, id, false).await?.is_some())
+}
+
+/// What the customer card shows about its latest upgrade request: the outcome, linked to its
+/// progress page, and a resubmit link for the submitter side while it may go again.
 pub struct Card {
     pub instance_id: i64,
-    pub pending: bool,
+    /// Badge class of the outcome.
+    pub class: &'static str,
     pub text: String,
     pub can_resubmit: bool,
 }
 
+/// Pending and approved requests always show; a rejected or withdrawn one only while the customer
+/// still holds the status it started from (an outdated failure is no longer news).
 pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, user: i64) -> AppResult<Option<Card>> {
     let mut conn = db.acquire().await?;
     let Some(inst) = workflow::latest(&mut conn, Subject::CustomerStatus, c.id).await? else { return Ok(None) };
     let from = dicts.label(inst.payload_id("from_status"), lang);
     let to = dicts.label(inst.payload_id("to_status"), lang);
     let args = [("from", from.as_str()), ("to", to.as_str())];
-    Ok(match inst.status() {
-        workflow::Status::Pending => Some(Card {
-            instance_id: inst.id,
-            pending: true,
-            text: lang.tf("approval.card.pending", &args),
-            can_resubmit: false,
-        }),
-        workflow::Status::Rejected if inst.payload_id("from_status") == Some(c.status_id) => Some(Card {
-            instance_id: inst.id,
-            pending: false,
-            text: lang.tf("approval.card.rejected", &args),
-            can_resubmit: inst.is_submitter_side(user),
-        }),
-        _ => None,
-    })
+    let current = inst.payload_id("from_status") == Some(c.status_id);
+    let key = match inst.status() {
+        workflow::Status::Pending => "approval.card.pending",
+        workflow::Status::Approved => "approval.card.approved",
+        workflow::Status::Rejected if current => "approval.card.rejected",
+        workflow::Status::Withdrawn if current => "approval.card.withdrawn",
+        workflow::Status::Rejected | workflow::Status::Withdrawn => return Ok(None),
+    };
+    let closed = matches!(inst.status(), workflow::Status::Rejected | workflow::Status::Withdrawn);
+    Ok(Some(Card {
+        instance_id: inst.id,
+        class: labels::status_badge(&inst.status),
+        text: lang.tf(key, &args),
+        can_resubmit: closed && inst.is_submitter_side(user),
+    }))
 }
