@@ -69,16 +69,10 @@ impl DataScope {
     }
 
     /// The predicate for records that hang under a parent (contacts under a customer): visible
-    /// when owned by someone in scope (contacts follow their customer's owner), or reachable through
-    /// their own team or shares, or through the team or shares of their parent.
-    pub fn push_visible_child(
-        &self,
-        qb: &mut QueryBuilder<'_, Postgres>,
-        alias: &str,
-        entity: &str,
-        parent_column: &str,
-        parent_entity: &str,
-    ) {
+    /// when owned by someone in scope, or when their parent's owner is (visibility follows the
+    /// parent's scope; such records are flagged `owner_split`, see migration 0018), or reachable
+    /// through their own team or shares, or through the team or shares of their parent.
+    pub fn push_visible_child(&self, qb: &mut QueryBuilder<'_, Postgres>, alias: &str, child: &Child) {
         let Some(owners) = &self.owners else {
             qb.push(" TRUE ");
             return;
@@ -86,10 +80,26 @@ impl DataScope {
         qb.push(format_args!(" ({alias}.owner_id = ANY("))
             .push_bind(owners.clone())
             .push(format_args!(") OR {alias}.id = ANY(ARRAY("));
-        self.push_extra_ids(qb, entity);
-        qb.push(format_args!(")) OR {alias}.{parent_column} = ANY(ARRAY("));
-        self.push_extra_ids(qb, parent_entity);
+        self.push_child_extra_ids(qb, child);
+        qb.push(format_args!(")) OR {alias}.{} = ANY(ARRAY(", child.parent_column));
+        self.push_extra_ids(qb, child.parent_entity);
         qb.push("))) ");
+    }
+
+    /// `SELECT id ...` of child records reachable other than through their own owner or their
+    /// parent's team and shares: their own team or shares, and — for those owned by someone else
+    /// than their parent — their parent's owner being in scope.
+    pub fn push_child_extra_ids(&self, qb: &mut QueryBuilder<'_, Postgres>, child: &Child) {
+        self.push_extra_ids(qb, child.entity);
+        let Some(owners) = &self.owners else {
+            return;
+        };
+        qb.push(format_args!(
+            " UNION ALL SELECT s.id FROM {} s JOIN {} p ON p.id = s.{} WHERE s.owner_split AND p.owner_id = ANY(",
+            child.table, child.parent_table, child.parent_column
+        ))
+        .push_bind(owners.clone())
+        .push(")");
     }
 
     /// `SELECT record_id ...` of records of `entity` reachable through team or shares.
@@ -130,6 +140,15 @@ impl DataScope {
         .fetch_one(db)
         .await
     }
+}
+
+/// A kind of record hanging under a parent, for `push_visible_child`. Names are code constants.
+pub struct Child {
+    pub entity: &'static str,
+    pub table: &'static str,
+    pub parent_column: &'static str,
+    pub parent_entity: &'static str,
+    pub parent_table: &'static str,
 }
 
 /// The owner set for a union of scope kinds; `None` when one of them is `All`.

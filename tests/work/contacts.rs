@@ -446,6 +446,44 @@ async fn unfiltered_totals_match_a_real_count() {
     }
 }
 
+/// Contacts owned by someone else than their customer's owner (transferred on their own, or left
+/// behind when the customer changed hands) stay visible to whoever sees the customer.
+#[tokio::test]
+async fn a_contact_owned_apart_from_its_customer_is_seen_by_whoever_sees_the_customer() {
+    let w = world().await;
+    let exec = |sql: String| {
+        let db = w.app.db.clone();
+        async move { sqlx::query(&sql).execute(&db).await.unwrap() }
+    };
+    // east1's customer's contact goes to north1 (another department) on its own; east2's customer
+    // goes to north1 without its contact.
+    exec(format!("UPDATE contacts SET owner_id = {} WHERE id = {}", w.users["north1"], w.ct["ct_east1_own"])).await;
+    exec(format!(
+        "UPDATE customers SET owner_id = {} WHERE id = (SELECT customer_id FROM contacts WHERE id = {})",
+        w.users["north1"], w.ct["ct_east2_own"]
+    ))
+    .await;
+    for (login, sees_east1s, sees_east2s) in
+        [("east1", true, false), ("east_mgr", true, true), ("north1", true, true), ("east2", false, true)]
+    {
+        let mut u = w.app.login(login).await;
+        let list = listed(&u.get("/contacts?scene=all&per_page=100").await);
+        for (name, sees) in [("ct_east1_own", sees_east1s), ("ct_east2_own", sees_east2s)] {
+            assert_eq!(list.contains(name), sees, "{login}: {name} in the list");
+            let detail = u.get(&format!("/contacts/{}", w.ct[name])).await;
+            assert_eq!(detail.status.as_u16(), if sees { 200 } else { 404 }, "{login}: {name}");
+        }
+        // The quick total agrees with a real count.
+        let fast = total(&u.get("/contacts?scene=all").await);
+        let counted = total(&u.get("/contacts?scene=all&customer=C").await);
+        assert_eq!(fast, counted, "{login}: totals");
+    }
+    // Back together: the flag clears and east2 no longer sees the contact through north1's customer.
+    exec(format!("UPDATE contacts SET owner_id = {} WHERE id = {}", w.users["north1"], w.ct["ct_east2_own"])).await;
+    assert_eq!(w.app.count("SELECT count(*) FROM contacts WHERE owner_split").await, 1);
+    w.app.login("east2").await.get(&format!("/contacts/{}", w.ct["ct_east2_own"])).await.assert_status(404);
+}
+
 #[tokio::test]
 async fn visibility_follows_the_customers_scope_team_and_shares() {
     let w = world().await;

@@ -1,10 +1,12 @@
 //! Contact SQL. Every read of contacts goes through `DataScope::push_visible_child` (a contact is
-//! visible through its owner, its own team and shares, or its customer's team and shares).
+//! visible through its owner, its customer's owner, its own team and shares, or its customer's
+//! team and shares).
 
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::model::{Contact, ContactInput, ENTITY, TEXT_FIELDS};
 use crate::access::DataScope;
+use crate::access::scope::Child;
 use crate::records;
 
 /// Columns of `Contact`; the FROM clause joins the customer and the names the row shows.
@@ -25,15 +27,25 @@ pub const FROM: &str = "FROM contacts ct
 /// Live contacts: not deleted, and their customer not in the recycle bin either.
 pub const LIVE: &str = "ct.deleted_at IS NULL AND cu.deleted_at IS NULL";
 
+/// Contacts hang under customers: visibility follows the customer's scope, team and shares.
+const CHILD: Child = Child {
+    entity: ENTITY,
+    table: "contacts",
+    parent_column: "customer_id",
+    parent_entity: "customer",
+    parent_table: "customers",
+};
+
 /// Append the visibility predicate for alias `ct`.
 pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
-    scope.push_visible_child(q, "ct", ENTITY, "customer_id", "customer");
+    scope.push_visible_child(q, "ct", &CHILD);
 }
 
 /// The total of the unfiltered contact list without counting a million joined rows: the
 /// per-owner counters (migration 0013) for the owners in scope, less their live contacts under
 /// customers in the recycle bin (few, found from those customers), plus the contacts reached
-/// through their own or their customer's team and shares whose owner is out of scope.
+/// through their customer's owner, or their own or their customer's team and shares, whose owner is
+/// out of scope.
 pub async fn unfiltered_total(db: &PgPool, scope: &DataScope) -> sqlx::Result<i64> {
     let owners = &scope.owners; // None: every owner, and contacts without one
     let counted: i64 = sqlx::query_scalar(
@@ -57,7 +69,7 @@ pub async fn unfiltered_total(db: &PgPool, scope: &DataScope) -> sqlx::Result<i6
     let mut q =
         QueryBuilder::new("SELECT count(*) FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ");
     q.push(LIVE).push(" AND (ct.id = ANY(ARRAY(");
-    scope.push_extra_ids(&mut q, ENTITY);
+    scope.push_child_extra_ids(&mut q, &CHILD);
     q.push(")) OR ct.customer_id = ANY(ARRAY(");
     scope.push_extra_ids(&mut q, "customer");
     q.push("))) AND (ct.owner_id IS NULL OR NOT ct.owner_id = ANY(").push_bind(owners.clone()).push("))");
