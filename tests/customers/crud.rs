@@ -332,3 +332,78 @@ async fn a_deactivated_fields_value_survives_editing_and_returns_with_the_field(
     let form = c.get(&format!("/customers/{id}/edit")).await;
     assert_eq!(form.attr("input[name=cf_wechat]", "value").as_deref(), Some("hx-sales"));
 }
+
+/// An individual customer with every dictionary field and the personal fields: stored, shown on
+/// the detail page, and back in the edit form.
+#[tokio::test]
+async fn an_individual_customer_with_every_dictionary_and_personal_field() {
+    let (app, mut c) = setup().await;
+    let dicts = [
+        ("category_id", "customer_category"),
+        ("source_id", "customer_source"),
+        ("industry_id", "industry"),
+        ("size_id", "company_size"),
+        ("value_rating_id", "value_rating"),
+        ("credit_level_id", "credit_level"),
+        ("importance_id", "importance"),
+        ("relationship_id", "relationship_level"),
+        ("stage_id", "service_stage"),
+        ("group_id", "customer_group"),
+    ];
+    let mut chosen = Vec::new();
+    for (field, dict) in dicts {
+        let (id, label): (i64, String) = sqlx::query_as(
+            "SELECT id, label_zh FROM dict_items WHERE dict = $1 AND enabled ORDER BY parent_id NULLS FIRST, position DESC LIMIT 1",
+        )
+        .bind(dict)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        chosen.push((field, id.to_string(), label));
+    }
+    let city = dict_item(&app, "region", "杭州").await.to_string();
+    let mut form: Vec<(&str, &str)> = chosen.iter().map(|(f, id, _)| (*f, id.as_str())).collect();
+    form.extend([
+        ("name", "李明"),
+        ("kind", "individual"),
+        ("region_id", city.as_str()),
+        ("gender", "male"),
+        ("birth_date", "1985-06-15"),
+        ("id_number", "330106198506150011"),
+        ("native_place", "浙江绍兴"),
+        ("ethnicity", "汉族"),
+        ("mobile", "13800001111"),
+        ("fax", "0571-8765 4321"),
+    ]);
+    c.post("/customers", &form).await.assert_status(303);
+    let id = id_of(&app, "李明").await;
+    let row: (String, Option<String>, Option<chrono::NaiveDate>, Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT kind, gender, birth_date, id_number, native_place, fax FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(row.0, "individual");
+    assert_eq!(row.1.as_deref(), Some("male"));
+    assert_eq!(row.2.map(|d| d.to_string()).as_deref(), Some("1985-06-15"));
+    assert_eq!(
+        (row.3.as_deref(), row.4.as_deref(), row.5.as_deref()),
+        (Some("330106198506150011"), Some("浙江绍兴"), Some("0571-8765 4321"))
+    );
+
+    let basic = c.get(&format!("/customers/{id}")).await.text_of("#tab-basic");
+    for expected in ["1985-06-15", "330106198506150011", "浙江绍兴", "汉族", "0571-8765 4321", "杭州"] {
+        assert!(basic.contains(expected), "detail shows {expected}: {basic}");
+    }
+    let edit = c.get(&format!("/customers/{id}/edit")).await;
+    for (field, item, label) in &chosen {
+        assert!(basic.contains(label.as_str()), "detail shows {field} {label}: {basic}");
+        assert_eq!(
+            edit.attr(&format!("select[name={field}] option[selected]"), "value").as_deref(),
+            Some(item.as_str()),
+            "edit form keeps {field}"
+        );
+    }
+    assert_eq!(edit.attr("input[name=id_number]", "value").as_deref(), Some("330106198506150011"));
+    assert_eq!(edit.attr("input[name=birth_date]", "value").as_deref(), Some("1985-06-15"));
+}
