@@ -271,3 +271,56 @@ async fn org_changes_apply_to_open_sessions_on_the_next_request() {
     exec("INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM users u, roles r WHERE u.login = 'east2' AND r.code = 'director'").await;
     east2.get(&page(w.c["north1_own"])).await.assert_status(200);
 }
+
+/// Permanent delete is its own permission, and reaches only binned customers the user may change.
+#[tokio::test]
+async fn permanent_delete_needs_its_permission_and_stays_in_scope() {
+    let w = world().await;
+    sqlx::query("INSERT INTO role_permissions (role_id, module, action) SELECT id, 'customers', 'purge' FROM roles WHERE code = 'manager'")
+        .execute(&w.app.db)
+        .await
+        .unwrap();
+    let mut director = w.app.login("director").await;
+    director.post("/customers/bulk/delete", &[("all", "1"), ("filter", "scene=all")]).await;
+    let all_ids: Vec<String> = w.c.values().map(|id| id.to_string()).collect();
+    let form: Vec<(&str, &str)> = all_ids.iter().map(|id| ("ids", id.as_str())).collect();
+
+    // A rep has no purge permission at all.
+    w.app.login("east1").await.post("/customers/recycle/purge", &form).await.assert_status(403);
+    assert_eq!(w.app.count("SELECT count(*) FROM customers").await, 8);
+
+    // The manager (华东 and below) purges east1's and east2's, not the one shared with 华东.
+    w.app.login("east_mgr").await.post("/customers/recycle/purge", &form).await.assert_status(303);
+    let left: BTreeSet<String> = sqlx::query_scalar::<_, String>("SELECT name FROM customers")
+        .fetch_all(&w.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let want: BTreeSet<String> = ["north1_own", "team_r", "team_rw", "team_old", "shared_east", "director_own"]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(left, want);
+}
+
+/// The system scenes narrow "all I can see": mine, my subordinates', shared with me.
+#[tokio::test]
+async fn system_scenes_pick_the_right_rows_inside_the_scope() {
+    let w = world().await;
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    // director: east_mgr, north1 and (through lead) east1 report to them, east2 through east_mgr.
+    let mut director = w.app.login("director").await;
+    assert_eq!(listed(&director.get("/customers?scene=mine").await), names(&["director_own"]));
+    assert_eq!(
+        listed(&director.get("/customers?scene=subordinates&per_page=100").await),
+        names(&["east1_own", "east2_own", "north1_own", "team_r", "team_rw", "team_old", "shared_east"])
+    );
+    // lead (只读, self + subordinates): only east1 reports to them.
+    let mut lead = w.app.login("lead").await;
+    assert_eq!(listed(&lead.get("/customers?scene=subordinates").await), names(&["east1_own"]));
+    // east1 has no subordinates; what 华东 shares with them is "shared with me".
+    let mut east1 = w.app.login("east1").await;
+    assert_eq!(listed(&east1.get("/customers?scene=subordinates").await), names(&[]));
+    assert_eq!(listed(&east1.get("/customers?scene=shared").await), names(&["shared_east"]));
+}
