@@ -120,13 +120,15 @@ async fn parse_member(st: &AppState, f: &MemberForm) -> AppResult<NewMember> {
     Ok(NewMember { user_id, access, expires_at: until(&f.until, st.config.timezone)? })
 }
 
-/// Add (or update) a member on customers; notifies the member and audits each customer.
+/// Add (or update) a member on customers; notifies the member and audits each customer (the
+/// audit note in the actor's language, like every note).
 async fn add_members(
     tx: &mut PgConnection,
     ids: &[(i64, String, Option<i64>)],
     m: &NewMember,
     actor: &crate::auth::CurrentUser,
     ip: Option<&str>,
+    lang: crate::web::i18n::Lang,
 ) -> AppResult<usize> {
     let mut added = 0;
     for (id, name, owner) in ids {
@@ -149,7 +151,10 @@ async fn add_members(
         let member: String =
             sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(m.user_id).fetch_one(&mut *tx).await?;
         Entry::new(ENTITY, *id, "team_add")
-            .note(format!("{member} · {}", if m.access == "write" { "读写" } else { "只读" }))
+            .note(format!(
+                "{member} · {}",
+                lang.t(if m.access == "write" { "team.access.write" } else { "team.access.read" })
+            ))
             .write(tx, Some(actor.id), ip)
             .await?;
         crate::notify::send(
@@ -186,7 +191,7 @@ pub async fn add_member(
         Err(e) => return Err(e),
     };
     let mut tx = st.db.begin().await?;
-    let n = add_members(&mut tx, &[(id, c.name.clone(), c.owner_id)], &m, user, req.ip.as_deref()).await?;
+    let n = add_members(&mut tx, &[(id, c.name.clone(), c.owner_id)], &m, user, req.ip.as_deref(), ctx.lang).await?;
     tx.commit().await?;
     ctx.flash(if n > 0 { Kind::Success } else { Kind::Info }, if n > 0 { "team.added" } else { "team.owner_already" })
         .await;
@@ -399,7 +404,7 @@ pub async fn bulk_team(
     let rows = super::bulk::writable_rows(&st, user, &scope, &sel).await?;
     let mut tx = st.db.begin().await?;
     let targets: Vec<(i64, String, Option<i64>)> = rows.iter().map(|r| (r.0, r.1.clone(), r.2)).collect();
-    let n = add_members(&mut tx, &targets, &m, user, req.ip.as_deref()).await?;
+    let n = add_members(&mut tx, &targets, &m, user, req.ip.as_deref(), ctx.lang).await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("team.added_n", "n", &n.to_string())).await;
     Ok(Redirect::to(&sel.back("/customers")).into_response())
