@@ -338,20 +338,10 @@ async fn a_deactivated_fields_value_survives_editing_and_returns_with_the_field(
 #[tokio::test]
 async fn an_individual_customer_with_every_dictionary_and_personal_field() {
     let (app, mut c) = setup().await;
-    let dicts = [
-        ("category_id", "customer_category"),
-        ("source_id", "customer_source"),
-        ("industry_id", "industry"),
-        ("size_id", "company_size"),
-        ("value_rating_id", "value_rating"),
-        ("credit_level_id", "credit_level"),
-        ("importance_id", "importance"),
-        ("relationship_id", "relationship_level"),
-        ("stage_id", "service_stage"),
-        ("group_id", "customer_group"),
-    ];
+    // Every dictionary field but the region (a city below, shown as "province / city").
+    let dicts = crm::modules::customers::model::DICT_FIELDS.iter().filter(|(f, _)| *f != "region_id");
     let mut chosen = Vec::new();
-    for (field, dict) in dicts {
+    for &(field, dict) in dicts {
         let (id, label): (i64, String) = sqlx::query_as(
             "SELECT id, label_zh FROM dict_items WHERE dict = $1 AND enabled ORDER BY parent_id NULLS FIRST, position DESC LIMIT 1",
         )
