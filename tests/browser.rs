@@ -118,17 +118,43 @@ async fn customers_in_the_browser() {
     b.click("#star-toggle").await;
     b.wait_for("body:not([data-stale]) #star-toggle.on").await;
 
-    // Find it from the top bar.
+    // A contact at the subsidiary and a lead, as if entered earlier.
+    sqlx::query(
+        "INSERT INTO contacts (customer_id, name, mobile, owner_id)
+         SELECT id, '李经理', '139-5555-0101', owner_id FROM customers WHERE name = '东方测试子公司'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO leads (name, contact_name, phone, owner_id)
+         SELECT '东方测试贸易有限公司', '周经理', '021-55550202', id FROM users WHERE login = '13800000003'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    // Find it from the top bar: customers and leads by name.
     b.fill("form.global-search input[name=q]", "东方测试").await;
     b.enter_and_wait("form.global-search input[name=q]", ".search-hits").await;
-    let hits = b.text(".search-hits").await;
+    let hits = b.text("[data-group=customers] .search-hits").await;
     assert!(hits.contains("东方测试集团") && hits.contains("东方测试子公司"), "{hits}");
+    assert!(b.text("[data-group=leads] .search-hits").await.contains("东方测试贸易有限公司"));
     b.screenshot("search-zh").await;
 
     // The parent's related tab lists the subsidiary; history reads as sentences.
-    b.click(".search-hits li:first-child a").await;
+    b.click("[data-group=customers] .search-hits li:first-child a").await;
     b.goto(&format!("{}?tab=related", b.path().await)).await;
     b.screenshot("customer-related-zh").await;
+
+    // A phone fragment finds the customer, the contact and the lead.
+    b.fill("form.global-search input[name=q]", "5555").await;
+    b.enter_and_wait("form.global-search input[name=q]", ".search-hits").await;
+    for (group, name) in [("customers", "东方测试子公司"), ("contacts", "李经理"), ("leads", "东方测试贸易有限公司")]
+    {
+        assert!(b.text(&format!("[data-group={group}] .search-hits")).await.contains(name), "{group}");
+    }
+    b.screenshot("search-phone-zh").await;
 
     // Save the keyword filter as a scene.
     b.goto("/customers?q=东方测试").await;

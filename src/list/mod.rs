@@ -245,13 +245,7 @@ where
             core(&mut count);
             (count.build_query_scalar().fetch_one(db).await?, false)
         }
-        Total::UpTo(cap) => {
-            let mut count = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 ");
-            core(&mut count);
-            count.push(" LIMIT ").push_bind(cap + 1).push(") up_to");
-            let n: i64 = count.build_query_scalar().fetch_one(db).await?;
-            (n.min(cap), n > cap)
-        }
+        Total::UpTo(cap) => count_up_to(db, &core, cap).await?,
     };
     let pager = Pager::from_query(raw_query, total).capped(capped);
     let mut q = QueryBuilder::new(format!("SELECT {alias}.id "));
@@ -259,14 +253,71 @@ where
     sort.push(&mut q, alias);
     q.push(" LIMIT ").push_bind(pager.limit()).push(" OFFSET ").push_bind(pager.offset());
     let ids: Vec<i64> = q.build_query_scalar().fetch_all(db).await?;
+    Ok((pager, rows_for(db, &page, ids).await?))
+}
+
+/// How many rows `core` matches, counting no further than `cap`; and whether there were more.
+async fn count_up_to(
+    db: &PgPool,
+    core: &impl Fn(&mut QueryBuilder<'_, Postgres>),
+    cap: i64,
+) -> sqlx::Result<(i64, bool)> {
+    let mut count = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 ");
+    core(&mut count);
+    count.push(" LIMIT ").push_bind(cap + 1).push(") up_to");
+    let n: i64 = count.build_query_scalar().fetch_one(db).await?;
+    Ok((n.min(cap), n > cap))
+}
+
+/// The rows of `page` for these ids, in their order.
+async fn rows_for<T>(db: &PgPool, page: &Page<'_>, ids: Vec<i64>) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
     if ids.is_empty() {
-        return Ok((pager, Vec::new()));
+        return Ok(Vec::new());
     }
+    let alias = page.alias;
     let mut rows = QueryBuilder::new(page.select);
     rows.push(" ").push(page.from).push(format_args!(" WHERE {alias}.id = ANY("));
     rows.push_bind(ids.clone()).push(format_args!(") ORDER BY array_position("));
     rows.push_bind(ids).push(format_args!(", {alias}.id)"));
-    Ok((pager, rows.build_query_as().fetch_all(db).await?))
+    rows.build_query_as().fetch_all(db).await
+}
+
+/// What the top bar's search finds in one module.
+pub struct Hits<T> {
+    /// How many visible records match, counted up to `KEYWORD_COUNT_CAP`...
+    pub total: i64,
+    /// ...and whether there are more than that.
+    pub at_least: bool,
+    /// The most recently updated few.
+    pub rows: Vec<T>,
+}
+
+/// The top bar's search in one module: the records `core` matches (`FROM ... WHERE ...`: live,
+/// scoped, keyword; as the module's list filtered by the keyword), counted like a keyword list,
+/// and the `limit` most recently updated of them as `page` rows: the lists' default order, which
+/// each module's `<table>_owner_updated` and `<table>_updated` indexes serve.
+pub async fn search_hits<T>(
+    db: &PgPool,
+    page: Page<'_>,
+    core: impl Fn(&mut QueryBuilder<'_, Postgres>),
+    limit: i64,
+) -> sqlx::Result<Hits<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let (total, at_least) = count_up_to(db, &core, KEYWORD_COUNT_CAP).await?;
+    if total == 0 {
+        return Ok(Hits { total, at_least, rows: Vec::new() });
+    }
+    let alias = page.alias;
+    let mut q = QueryBuilder::new(format!("SELECT {alias}.id "));
+    core(&mut q);
+    q.push(format_args!(" ORDER BY {alias}.updated_at DESC, {alias}.id DESC LIMIT ")).push_bind(limit);
+    let ids: Vec<i64> = q.build_query_scalar().fetch_all(db).await?;
+    Ok(Hits { total, at_least, rows: rows_for(db, &page, ids).await? })
 }
 
 /// Keep only ids visible to `scope` (for bulk actions on ticked rows).

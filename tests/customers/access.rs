@@ -97,6 +97,12 @@ fn listed(r: &super::common::Resp) -> BTreeSet<String> {
         .collect()
 }
 
+/// The names a group of the search page lists ("customers", "contacts", "leads").
+fn search_group(r: &super::common::Resp, group: &str) -> BTreeSet<String> {
+    let sel = format!("[data-group={group}] .search-hits li > a");
+    r.text_of(&sel).lines().map(str::to_string).filter(|s| !s.is_empty()).collect()
+}
+
 #[tokio::test]
 async fn every_route_shows_and_changes_exactly_what_the_scope_allows() {
     let w = world().await;
@@ -111,8 +117,7 @@ async fn every_route_shows_and_changes_exactly_what_the_scope_allows() {
         assert!(mine.iter().all(|n| want.contains(n)), "{login}: mine ⊆ visible");
         // Global search and the picker lookup.
         let search = u.get("/search?q=_").await;
-        let found: BTreeSet<String> =
-            search.text_of(".search-hits a").lines().map(str::to_string).filter(|s| !s.is_empty()).collect();
+        let found = search_group(&search, "customers");
         assert_eq!(found, want, "{login}: search");
         let lookup: serde_json::Value = serde_json::from_str(&u.get("/customers/lookup?q=_").await.body).unwrap();
         let looked: BTreeSet<String> =
@@ -323,4 +328,147 @@ async fn system_scenes_pick_the_right_rows_inside_the_scope() {
     let mut east1 = w.app.login("east1").await;
     assert_eq!(listed(&east1.get("/customers?scene=subordinates").await), names(&[]));
     assert_eq!(listed(&east1.get("/customers?scene=shared").await), names(&["shared_east"]));
+}
+
+/// The top bar's search finds contacts and leads (here by a phone or e-mail fragment) within each
+/// user's scope for those modules, exactly as their lists filtered by the keyword; deleted ones,
+/// and contacts of customers in the recycle bin, are found by nobody; without the view
+/// permission on a module there is no group for it.
+#[tokio::test]
+async fn global_search_finds_contacts_and_leads_within_each_users_scope() {
+    let w = world().await;
+    let app = &w.app;
+    let user = |login: &'static str| async move {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE login = $1")
+            .bind(login)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    let (east1, east2, north1) = (user("east1").await, user("east2").await, user("north1").await);
+    let binned = customer(app, "binned", Some(east1)).await;
+    sqlx::query("UPDATE customers SET deleted_at = now() WHERE id = $1").bind(binned).execute(&app.db).await.unwrap();
+    // (name, customer, mobile, phone, email, deleted); each owned like its customer.
+    for (name, cust, mobile, phone, email, deleted) in [
+        ("ct_east1", w.c["east1_own"], Some("13900007788"), None, None, false),
+        ("ct_east2", w.c["east2_own"], None, None, Some("ct7788@east2.cn"), false),
+        ("ct_north1", w.c["north1_own"], None, Some("010-66667788"), None, false),
+        ("ct_shared", w.c["shared_east"], Some("13600007788"), None, None, false),
+        ("ct_binned", binned, Some("13500007788"), None, None, false),
+        ("ct_deleted", w.c["east1_own"], Some("13400007788"), None, None, true),
+        ("ct_other", w.c["east1_own"], Some("13900001234"), None, None, false),
+    ] {
+        sqlx::query(
+            "INSERT INTO contacts (customer_id, name, owner_id, mobile, phone, email, deleted_at)
+             SELECT id, $2, owner_id, $3, $4, $5, CASE WHEN $6 THEN now() END FROM customers WHERE id = $1",
+        )
+        .bind(cust)
+        .bind(name)
+        .bind(mobile)
+        .bind(phone)
+        .bind(email)
+        .bind(deleted)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    // (name, owner, contact name, phone, email, deleted)
+    for (name, owner, contact, phone, email, deleted) in [
+        ("ld_east1", east1, "王经理", Some("021-55557788"), None, false),
+        ("ld_east2", east2, "李经理", None, Some("buy7788@east2.cn"), false),
+        ("ld_north1", north1, "赵7788", None, None, false),
+        ("ld_deleted", east1, "钱经理", Some("021-44447788"), None, true),
+        ("ld_other", east1, "孙经理", Some("021-44441234"), None, false),
+    ] {
+        sqlx::query(
+            "INSERT INTO leads (name, owner_id, contact_name, phone, email, deleted_at)
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END)",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(contact)
+        .bind(phone)
+        .bind(email)
+        .bind(deleted)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    // (user, contacts found, leads found): contacts through the customer's scope, team and
+    // shares ("shared_east" is shared with 华东), leads by their owner.
+    let want: Vec<(&str, &[&str], &[&str])> = vec![
+        ("director", &["ct_east1", "ct_east2", "ct_north1", "ct_shared"], &["ld_east1", "ld_east2", "ld_north1"]),
+        ("east_mgr", &["ct_east1", "ct_east2", "ct_shared"], &["ld_east1", "ld_east2"]),
+        ("lead", &["ct_east1"], &["ld_east1"]),
+        ("east1", &["ct_east1", "ct_shared"], &["ld_east1"]),
+        ("east2", &["ct_east2", "ct_shared"], &["ld_east2"]),
+        ("north1", &["ct_north1", "ct_shared"], &["ld_north1"]),
+    ];
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    let listed_as = |r: &super::common::Resp, path: &str| -> BTreeSet<String> {
+        let sel = format!("#list-table tbody tr[data-id] td a[href^=\"/{path}/\"]");
+        r.html().select(&scraper::Selector::parse(&sel).unwrap()).map(|e| e.text().collect::<String>()).collect()
+    };
+    for (login, contacts, leads) in want {
+        let mut u = w.app.login(login).await;
+        let page = u.get("/search?q=7788").await;
+        page.assert_status(200);
+        for (group, want) in [("contacts", contacts), ("leads", leads)] {
+            let found = search_group(&page, group);
+            assert_eq!(found, names(want), "{login}: {group} found");
+            let head = page.text_of(&format!("[data-group={group}] h2"));
+            assert!(head.contains(&format!("({})", want.len())), "{login}: {group} count in {head}");
+            // "Show all" opens the module's list filtered by the keyword: the same records.
+            let all = page.attr(&format!("[data-group={group}] h2 a"), "href").unwrap();
+            assert_eq!(all, format!("/{group}?scene=all&q=7788"));
+            assert_eq!(listed_as(&u.get(&all).await, group), found, "{login}: {group} list behind show all");
+        }
+        // Every match is marked; nothing of another's records leaks into the page.
+        let marks = page.text_of("[data-group=contacts] mark, [data-group=leads] mark");
+        assert!(marks.lines().all(|m| m == "7788") && !marks.is_empty(), "{login}: marks {marks}");
+        for hidden in ["ct_east1", "ct_east2", "ct_north1", "ct_shared", "ld_east1", "ld_east2", "ld_north1"]
+            .into_iter()
+            .filter(|n| !contacts.contains(n) && !leads.contains(n))
+        {
+            page.assert_lacks(hidden);
+        }
+        for never in ["ct_binned", "ct_deleted", "ct_other", "ld_deleted", "ld_other"] {
+            page.assert_lacks(never);
+        }
+    }
+    // A contact's row names its customer; the detail shows the matching phone.
+    let mut east1_page = w.app.login("east1").await;
+    let page = east1_page.get("/search?q=7788").await;
+    let detail = page.text_of("[data-group=contacts] .search-hits .muted");
+    assert!(detail.lines().any(|d| d.starts_with("east1_own · 13900007788")), "{detail}");
+
+    // Without the view permission on contacts and leads: customers only.
+    let role: i64 = sqlx::query_scalar("INSERT INTO roles (name) VALUES ('客户专员') RETURNING id")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO role_permissions (role_id, module, action) VALUES ($1, 'customers', 'view')")
+        .bind(role)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO role_scopes (role_id, module, scope) VALUES ($1, 'customers', 'all')")
+        .bind(role)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let root = app.root_dept().await;
+    let only = app.user("cust_only", root, None, &[]).await;
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+        .bind(only)
+        .bind(role)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut c = w.app.login("cust_only").await;
+    let page = c.get("/search?q=7788").await;
+    page.assert_status(200);
+    assert!(page.has("[data-group=customers]"));
+    assert!(!page.has("[data-group=contacts]") && !page.has("[data-group=leads]"));
+    page.assert_lacks("ct_east1").assert_lacks("ld_east1");
 }

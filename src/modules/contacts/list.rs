@@ -98,10 +98,7 @@ impl Narrowing<'_> {
             }
             scene => scene.push(q, "ct", ENTITY, user),
         }
-        let kw = f.q.trim();
-        if !kw.is_empty() {
-            q.push(" AND ct.search ILIKE ").push_bind(format!("%{}%", fields::escape_like(kw)));
-        }
+        repo::push_keyword(q, &f.q);
         let customer = f.customer.trim();
         if !customer.is_empty() {
             let like = format!("%{}%", fields::escape_like(customer));

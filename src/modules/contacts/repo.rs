@@ -41,6 +41,37 @@ pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
     scope.push_visible_child(q, "ct", &CHILD);
 }
 
+/// ` AND <keyword matches>`: name, phones, e-mail or WeChat contain it (one trigram-indexed
+/// column, `contacts.search`).
+pub fn push_keyword(q: &mut QueryBuilder<'_, Postgres>, keyword: &str) {
+    let kw = keyword.trim();
+    if !kw.is_empty() {
+        q.push(" AND ct.search ILIKE ").push_bind(format!("%{}%", crate::fields::escape_like(kw)));
+    }
+}
+
+/// The top bar's search: live contacts visible to `scope` matching `text` (as the list's keyword
+/// filter).
+pub async fn search(
+    db: &PgPool,
+    scope: &DataScope,
+    text: &str,
+    limit: i64,
+) -> sqlx::Result<crate::list::Hits<Contact>> {
+    let page = crate::list::Page { select: SELECT, from: FROM, alias: "ct" };
+    crate::list::search_hits(
+        db,
+        page,
+        |q| {
+            q.push("FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ").push(LIVE).push(" AND ");
+            push_visible(q, scope);
+            push_keyword(q, text);
+        },
+        limit,
+    )
+    .await
+}
+
 /// The total of the unfiltered contact list without counting a million joined rows: the
 /// per-owner counters (migration 0013) for the owners in scope, less their live contacts under
 /// customers in the recycle bin (few, found from those customers), plus the contacts reached

@@ -212,36 +212,27 @@ pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>
     Ok(ids.len() as u64)
 }
 
-/// What the top bar's search finds among customers.
-pub struct SearchHits {
-    /// How many visible customers match, counted up to `list::KEYWORD_COUNT_CAP`...
-    pub total: i64,
-    /// ...and whether there are more than that.
-    pub at_least: bool,
-    /// The most recently updated few, as (id, code, name, phone, owner name).
-    pub rows: Vec<(i64, String, String, Option<String>, Option<String>)>,
-}
-
-/// Keyword search for the top bar.
-pub async fn search(db: &PgPool, scope: &DataScope, text: &str, limit: i64) -> sqlx::Result<SearchHits> {
-    let push_where = |q: &mut QueryBuilder<'_, Postgres>| {
-        q.push(" WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL");
-        push_keyword(q, "c", text);
-        q.push(" AND ");
-        scope.push_visible(q, "c", ENTITY);
-    };
-    let cap = crate::list::KEYWORD_COUNT_CAP;
-    let mut count = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM customers c");
-    push_where(&mut count);
-    count.push(" LIMIT ").push_bind(cap + 1).push(") up_to");
-    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
-    let mut q = QueryBuilder::new(
-        "SELECT c.id, c.code, c.name, coalesce(c.phone, c.mobile), o.name FROM customers c LEFT JOIN users o ON o.id = c.owner_id",
-    );
-    push_where(&mut q);
-    q.push(" ORDER BY c.updated_at DESC LIMIT ").push_bind(limit);
-    let rows = q.build_query_as().fetch_all(db).await?;
-    Ok(SearchHits { total: total.min(cap), at_least: total > cap, rows })
+/// The top bar's search: live, owned customers visible to `scope` whose name, short name, code,
+/// phones or e-mail contain `text` (as the list's keyword filter).
+pub async fn search(
+    db: &PgPool,
+    scope: &DataScope,
+    text: &str,
+    limit: i64,
+) -> sqlx::Result<crate::list::Hits<Customer>> {
+    let page = crate::list::Page { select: SELECT, from: FROM, alias: "c" };
+    crate::list::search_hits(
+        db,
+        page,
+        |q| {
+            q.push("FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL");
+            push_keyword(q, "c", text);
+            q.push(" AND ");
+            scope.push_visible(q, "c", ENTITY);
+        },
+        limit,
+    )
+    .await
 }
 
 /// ` AND <keyword matches>` on name, short name, code, phones and e-mail. Two Chinese characters

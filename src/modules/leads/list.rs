@@ -121,10 +121,7 @@ impl Narrowing<'_> {
     pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
         let f = self.filter;
         f.scene().push(q, "l", ENTITY, user);
-        let kw = f.q.trim();
-        if !kw.is_empty() {
-            q.push(" AND l.search ILIKE ").push_bind(format!("%{}%", fields::escape_like(kw)));
-        }
+        repo::push_keyword(q, &f.q);
         if let Some(o) = id_of(&f.owner) {
             q.push(" AND l.owner_id = ").push_bind(o);
         }
@@ -183,7 +180,7 @@ impl Narrowing<'_> {
     /// `FROM ... WHERE` for live leads visible to `scope`, narrowed.
     pub fn push_from_where(&self, q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, user: &CurrentUser) {
         q.push(repo::FROM).push(" WHERE l.deleted_at IS NULL AND ");
-        scope.push_visible(q, "l", ENTITY);
+        repo::push_visible(q, scope);
         self.push(q, user);
     }
 }

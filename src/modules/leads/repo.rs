@@ -1,4 +1,5 @@
-//! Lead SQL. Every read of leads goes through `DataScope::push_visible` (module "leads").
+//! Lead SQL. Every read of leads goes through `push_visible` (`DataScope::push_visible`, module
+//! "leads").
 
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
@@ -21,12 +22,43 @@ pub const FROM: &str = "FROM leads l
        LEFT JOIN users cb ON cb.id = l.created_by
        LEFT JOIN users db ON db.id = l.deleted_by";
 
+/// Append the visibility predicate for alias `l`.
+pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
+    scope.push_visible(q, "l", ENTITY);
+}
+
+/// ` AND <keyword matches>`: name, contact name, phones or e-mail contain it (one trigram-indexed
+/// column, `leads.search`).
+pub fn push_keyword(q: &mut QueryBuilder<'_, Postgres>, keyword: &str) {
+    let kw = keyword.trim();
+    if !kw.is_empty() {
+        q.push(" AND l.search ILIKE ").push_bind(format!("%{}%", crate::fields::escape_like(kw)));
+    }
+}
+
+/// The top bar's search: live leads (converted ones included, as on the list) visible to `scope`
+/// matching `text` (as the list's keyword filter).
+pub async fn search(db: &PgPool, scope: &DataScope, text: &str, limit: i64) -> sqlx::Result<crate::list::Hits<Lead>> {
+    let page = crate::list::Page { select: SELECT, from: FROM, alias: "l" };
+    crate::list::search_hits(
+        db,
+        page,
+        |q| {
+            q.push("FROM leads l WHERE l.deleted_at IS NULL AND ");
+            push_visible(q, scope);
+            push_keyword(q, text);
+        },
+        limit,
+    )
+    .await
+}
+
 /// A lead the scope may see; `deleted` picks the recycle bin instead of live records.
 pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Lead>> {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" ").push(FROM).push(" WHERE l.id = ").push_bind(id);
     q.push(if deleted { " AND l.deleted_at IS NOT NULL AND " } else { " AND l.deleted_at IS NULL AND " });
-    scope.push_visible(&mut q, "l", ENTITY);
+    push_visible(&mut q, scope);
     q.build_query_as().fetch_optional(db).await
 }
 

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::app::AppState;
 use crate::error::AppResult;
-use crate::modules::customers;
+use crate::list::Hits;
+use crate::modules::{contacts, customers, leads};
 use crate::web::{PageCtx, RequestCtx, render};
 
 pub fn routes() -> Routes {
@@ -44,19 +45,47 @@ pub fn highlight(text: &str, needle: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// How many rows each group shows; the rest are behind its "show all" link.
+const PER_GROUP: i64 = 10;
+
 pub struct Hit {
     pub href: String,
     pub title: Vec<(String, bool)>,
     pub detail: Vec<(String, bool)>,
 }
 
+impl Hit {
+    /// A row titled `title`, with the present `details` joined by " · ", both highlighted.
+    fn new(href: String, title: &str, details: &[Option<&str>], q: &str) -> Hit {
+        let detail = details.iter().flatten().filter(|d| !d.is_empty()).copied().collect::<Vec<_>>().join(" · ");
+        Hit { href, title: highlight(title, q), detail: highlight(&detail, q) }
+    }
+}
+
 pub struct Group {
+    /// Stable name for the page (`data-group`): the module's path.
+    pub key: &'static str,
     pub title: &'static str,
     pub total: i64,
     /// "1,000" or, when counting stopped there, "1,000+".
     pub total_display: String,
     pub all_href: String,
     pub hits: Vec<Hit>,
+}
+
+impl Group {
+    /// The group of module `key` (its list lives at `/<key>`) from what its repo's search found.
+    fn new<T>(key: &'static str, title: &'static str, q: &str, found: Hits<T>, hit: impl Fn(&T) -> Hit) -> Group {
+        let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        Group {
+            key,
+            title,
+            total: found.total,
+            total_display: crate::web::format::thousands(found.total) + if found.at_least { "+" } else { "" },
+            all_href: format!("/{key}?scene=all&q={enc}"),
+            hits: found.rows.iter().map(hit).collect(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -73,6 +102,7 @@ pub struct SearchQuery {
     q: String,
 }
 
+/// One group per module the user may view, each searched within the user's scope for it.
 async fn search(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -82,29 +112,37 @@ async fn search(
     let user = req.user()?;
     let q = sq.q.trim().to_string();
     let mut groups = Vec::new();
-    if !q.is_empty() && user.can(Module::Customers, Action::View) {
-        let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-        let found = customers::repo::search(&st.db, &scope, &q, 10).await?;
-        let total_display = crate::web::format::thousands(found.total) + if found.at_least { "+" } else { "" };
-        let enc: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-        groups.push(Group {
-            title: ctx.t("nav.customers"),
-            total: found.total,
-            total_display,
-            all_href: format!("/customers?scene=all&q={enc}"),
-            hits: found
-                .rows
-                .into_iter()
-                .map(|(id, code, name, phone, owner)| {
-                    let detail = [Some(code), phone, owner].into_iter().flatten().collect::<Vec<_>>().join(" · ");
-                    Hit {
-                        href: format!("/customers/{id}"),
-                        title: highlight(&name, &q),
-                        detail: highlight(&detail, &q),
-                    }
-                })
-                .collect(),
-        });
+    let db = &st.db;
+    let may = |m: Module| !q.is_empty() && user.can(m, Action::View);
+    if may(Module::Customers) {
+        let scope = DataScope::resolve(db, user, Module::Customers).await?;
+        let found = customers::repo::search(db, &scope, &q, PER_GROUP).await?;
+        groups.push(Group::new("customers", ctx.t("nav.customers"), &q, found, |c| {
+            let phone = c.phone.as_deref().or(c.mobile.as_deref());
+            Hit::new(
+                format!("/customers/{}", c.id),
+                &c.name,
+                &[Some(c.code.as_str()), phone, c.owner_name.as_deref()],
+                &q,
+            )
+        }));
+    }
+    if may(Module::Contacts) {
+        let scope = DataScope::resolve(db, user, Module::Contacts).await?;
+        let found = contacts::repo::search(db, &scope, &q, PER_GROUP).await?;
+        groups.push(Group::new("contacts", ctx.t("nav.contacts"), &q, found, |c| {
+            let customer = Some(c.customer_name.clone());
+            let details = [&customer, &c.mobile, &c.phone, &c.email, &c.wechat, &c.owner_name].map(|d| d.as_deref());
+            Hit::new(format!("/contacts/{}", c.id), &c.name, &details, &q)
+        }));
+    }
+    if may(Module::Leads) {
+        let scope = DataScope::resolve(db, user, Module::Leads).await?;
+        let found = leads::repo::search(db, &scope, &q, PER_GROUP).await?;
+        groups.push(Group::new("leads", ctx.t("nav.leads"), &q, found, |l| {
+            let details = [&l.contact_name, &l.mobile, &l.phone, &l.email, &l.owner_name].map(|d| d.as_deref());
+            Hit::new(format!("/leads/{}", l.id), &l.name, &details, &q)
+        }));
     }
     render(SearchPage { ctx, q, groups })
 }
