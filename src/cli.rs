@@ -47,6 +47,15 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// For scripts/bench: time scope resolution (the owner set) for one user, the way every
+    /// request resolves it, and print `<scope> <users> <mean ms> <p95 ms>` lines.
+    #[command(hide = true)]
+    ScopeTiming {
+        #[arg(long)]
+        user: i64,
+        #[arg(long, default_value_t = 500)]
+        runs: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,8 +157,32 @@ async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Res
             println!("super administrator {login} created (id {id})");
             Ok(())
         }
+        Command::ScopeTiming { user, runs } => scope_timing(&pool, user, runs).await,
         Command::Db { .. } => unreachable!("handled before opening the database"),
     }
+}
+
+async fn scope_timing(pool: &PgPool, user: i64, runs: usize) -> anyhow::Result<()> {
+    use crate::access::ScopeKind;
+    let dept: i64 = sqlx::query_scalar("SELECT dept_id FROM users WHERE id = $1").bind(user).fetch_one(pool).await?;
+    for (name, kind) in [("subordinates", ScopeKind::SelfAndSubordinates), ("dept_tree", ScopeKind::DeptAndSub)] {
+        let mut times = Vec::with_capacity(runs);
+        let mut size = 0;
+        for i in 0..runs + 20 {
+            let t = std::time::Instant::now();
+            let owners = crate::access::scope::owners_for(pool, user, dept, &[kind]).await?;
+            // The first runs warm the pool and the caches.
+            if i >= 20 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            size = owners.map_or(0, |o| o.len());
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+        let p95 = times.get(times.len() * 95 / 100).copied().unwrap_or(0.0);
+        println!("{name} {size} {mean:.3} {p95:.3}");
+    }
+    Ok(())
 }
 
 /// DATABASE_URL when given; otherwise the private cluster under the data folder.
