@@ -336,3 +336,57 @@ async fn the_lock_cap_is_respected() {
     assert_eq!(locked, ["锁二"]);
     let _ = (o.north, o.mgr);
 }
+
+/// "All matching" with the owner typed by name (the search box wide scopes get) reaches only that
+/// owner's customers, exactly as the list shows them: transfer, team and share.
+#[tokio::test]
+async fn bulk_actions_on_all_matching_keep_to_an_owner_typed_by_name() {
+    let o = org().await;
+    let a = customer(&o.app, "甲一", o.rep1).await;
+    let b = customer(&o.app, "甲二", o.rep1).await;
+    let other = customer(&o.app, "乙一", o.rep2).await;
+    let north = customer(&o.app, "北一", o.north_rep).await;
+    let mut mgr = o.app.login("mgr").await;
+    let filter = "scene=all&owner_q=%E7%94%A8%E6%88%B7rep1";
+    let listed = mgr.get(&format!("/customers?{filter}")).await.text_of("#list-table tbody");
+    assert!(listed.contains("甲一") && listed.contains("甲二") && !listed.contains("乙一"), "{listed}");
+    let owner_of = |id: i64| {
+        let db = o.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT owner_id FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    // The options page counts what the action will touch.
+    let page = mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", filter)]).await;
+    page.assert_status(200);
+    let count = page.text_of(".page-head .sub");
+    assert!(count.contains('2') && !count.contains('3'), "{count}");
+    let north_id = o.north_rep.to_string();
+    mgr.post("/customers/bulk/team", &[("all", "1"), ("filter", filter), ("user_id", &north_id), ("access", "read")])
+        .await;
+    mgr.post("/customers/bulk/share", &[("all", "1"), ("filter", filter), ("user_ids", &north_id)]).await;
+    let rep2 = o.rep2.to_string();
+    mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", filter), ("new_owner", &rep2)]).await;
+    assert_eq!((owner_of(a).await, owner_of(b).await), (o.rep2, o.rep2));
+    assert_eq!(owner_of(other).await, o.rep2, "rep2's own customer stays theirs");
+    assert_eq!(owner_of(north).await, o.north_rep, "outside the manager's scope");
+    let touched = |table: &'static str| {
+        let db = o.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT record_id FROM {table} ORDER BY record_id"))
+                .fetch_all(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(touched("record_members").await, [a, b], "team places only on rep1's customers");
+    assert_eq!(touched("record_shares").await, [a, b], "shares only on rep1's customers");
+    // A name nobody has matches nothing.
+    let rep1 = o.rep1.to_string();
+    mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", "owner_q=nobody"), ("new_owner", &rep1)]).await;
+    assert_eq!(o.app.count(&format!("SELECT count(*) FROM customers WHERE owner_id = {}", o.rep1)).await, 0);
+}

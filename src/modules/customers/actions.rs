@@ -30,7 +30,7 @@ pub(super) async fn selected(
     if !sel.all_matching() {
         return Ok(list::visible_ids(&st.db, "customers", ENTITY, scope, &sel.ids).await?);
     }
-    let filter: CustomerFilter = serde_html_form::from_str(sel.filter.trim_start_matches('?')).unwrap_or_default();
+    let filter = CustomerFilter::parse(&st.db, &sel.filter).await?;
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let defs = fields::defs(&st.db, ENTITY).await?;
     let custom = fields::filters_from_query(&defs, Some(&sel.filter));
