@@ -397,3 +397,72 @@ async fn an_individual_customer_with_every_dictionary_and_personal_field() {
     assert_eq!(edit.attr("input[name=id_number]", "value").as_deref(), Some("330106198506150011"));
     assert_eq!(edit.attr("input[name=birth_date]", "value").as_deref(), Some("1985-06-15"));
 }
+
+/// A parent the editor cannot see (another team's group company) stays when the form comes back
+/// unchanged; choosing it anew for another record is still refused, and it can be cleared.
+#[tokio::test]
+async fn editing_keeps_an_unchanged_parent_the_editor_cannot_see() {
+    let (app, _) = setup().await;
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let group = customer(&app, "看不见的集团", Some(admin)).await;
+    let child = customer(&app, "子公司甲", Some(rep)).await;
+    let other = customer(&app, "另一家", Some(rep)).await;
+    sqlx::query("UPDATE customers SET parent_id = $1 WHERE id = $2")
+        .bind(group)
+        .bind(child)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let parent_of = |id: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let mut r = app.login("rep").await;
+    r.get(&format!("/customers/{group}")).await.assert_status(404);
+    let form = r.get(&format!("/customers/{child}/edit")).await;
+    assert_eq!(form.attr("input[name=parent_q]", "value").as_deref(), Some("看不见的集团"));
+    let pid = form.attr("input[name=parent_id]", "value").unwrap();
+    r.post(
+        &format!("/customers/{child}"),
+        &[
+            ("name", "子公司甲改"),
+            ("kind", "enterprise"),
+            ("level", "1"),
+            ("parent_q", "看不见的集团"),
+            ("parent_id", &pid),
+        ],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{child}"));
+    assert_eq!(parent_of(child).await, Some(group));
+    // Picking it for another customer is a new choice: it must be visible.
+    let r2 = r
+        .post(
+            &format!("/customers/{other}"),
+            &[
+                ("name", "另一家"),
+                ("kind", "enterprise"),
+                ("level", "1"),
+                ("parent_q", "看不见的集团"),
+                ("parent_id", &pid),
+            ],
+        )
+        .await;
+    r2.assert_status(422);
+    assert_eq!(parent_of(other).await, None);
+    // Clearing the field removes it.
+    r.post(
+        &format!("/customers/{child}"),
+        &[("name", "子公司甲改"), ("kind", "enterprise"), ("level", "1"), ("parent_q", "")],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{child}"));
+    assert_eq!(parent_of(child).await, None);
+}

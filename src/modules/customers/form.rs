@@ -308,6 +308,14 @@ async fn resolve_parent(
     if typed.is_empty() {
         return Ok(None);
     }
+    // An unchanged parent stays, even one the editor cannot see (another team's group company):
+    // it was checked when it was set, and the editor is not choosing it now.
+    if let Some(cur) = current.filter(|c| c.parent_id.is_some() && c.parent_name.as_deref() == Some(typed)) {
+        let posted = form.get("parent_id").trim();
+        if posted.is_empty() || posted.parse::<i64>().ok() == cur.parent_id {
+            return Ok(cur.parent_id);
+        }
+    }
     let by_id = match form.get("parent_id").trim().parse::<i64>().ok() {
         Some(pid) => {
             repo::find_visible(&c.st.db, &c.scope, pid, false).await?.filter(|p| p.name == typed).map(|p| p.id)
