@@ -466,3 +466,32 @@ async fn editing_keeps_an_unchanged_parent_the_editor_cannot_see() {
     .assert_redirect(&format!("/customers/{child}"));
     assert_eq!(parent_of(child).await, None);
 }
+
+/// A rep has no owner field, so the ownership cap's refusal is shown at the top of the form.
+#[tokio::test]
+async fn a_rep_at_the_ownership_cap_is_told_at_the_top_of_the_form() {
+    let (app, _) = setup().await;
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    customer(&app, "已有一家", Some(rep)).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned) VALUES ($1, 1)")
+        .bind(rep)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut r = app.login("rep").await;
+    let page = r.post("/customers", &[("name", "第二家"), ("kind", "enterprise")]).await;
+    page.assert_status(422);
+    let top = page.text_of("#form-errors");
+    assert!(top.contains("上限") && top.contains("用户rep"), "{top}");
+    assert_eq!(page.attr("input[name=name]", "value").as_deref(), Some("第二家"), "what was typed is kept");
+    // Without the transfer permission there is no owner field at all: the top still says why.
+    sqlx::query("DELETE FROM role_permissions WHERE module = 'customers' AND action = 'transfer'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = r.post("/customers", &[("name", "第二家"), ("kind", "enterprise")]).await;
+    page.assert_status(422);
+    assert!(!page.has("select[name=owner_id]"));
+    assert!(page.text_of("#form-errors").contains("上限"), "{}", page.text_of("#form-errors"));
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+}

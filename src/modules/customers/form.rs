@@ -24,6 +24,9 @@ use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 
+/// The error key shown at the top of the form, for refusals no visible field explains.
+const FORM_ERROR: &str = "_form";
+
 #[derive(Template)]
 #[template(path = "customers/form.html")]
 struct FormPage {
@@ -253,7 +256,13 @@ async fn save(
         if let Some(owner) = input.owner_id {
             if let Err(over) = caps::check_owned(&mut tx, owner, 1).await? {
                 let name = users::name_of(&mut tx, Some(owner)).await?.unwrap_or_default();
-                errors.add_text("owner_id", over.message(ctx.lang, &name, false));
+                // At the top of the form, where everyone sees it (the owner field is only there
+                // for those who may give the customer to someone else), and next to that field.
+                let text = over.message(ctx.lang, &name, false);
+                if user.can(Module::Customers, Action::Transfer) {
+                    errors.add_text("owner_id", text.clone());
+                }
+                errors.add_text(FORM_ERROR, text);
             }
         }
     }
