@@ -495,3 +495,42 @@ async fn a_rep_at_the_ownership_cap_is_told_at_the_top_of_the_form() {
     assert!(page.text_of("#form-errors").contains("上限"), "{}", page.text_of("#form-errors"));
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
 }
+
+/// Duplicate rules on an edit look only at fields whose normalised value changed: a record that
+/// already shares its name and phone with another can still be edited under a blocking rule.
+#[tokio::test]
+async fn an_edit_checks_duplicates_only_for_the_fields_it_changes() {
+    let (app, _) = setup().await;
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let theirs = customer(&app, "重名公司", Some(admin)).await;
+    let mine = customer(&app, "重名公司", Some(rep)).await;
+    customer(&app, "别家公司", Some(admin)).await;
+    sqlx::query("UPDATE customers SET phone = '021-66668888' WHERE id = ANY($1)")
+        .bind(vec![theirs, mine])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE customer_dup_rules SET enabled = true, effect = 'block' WHERE field IN ('name', 'phone')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut r = app.login("rep").await;
+    let edit = |name: &'static str, phone: &'static str, description: &'static str| {
+        vec![("name", name), ("kind", "enterprise"), ("level", "1"), ("phone", phone), ("description", description)]
+    };
+    // Same name and phone (written differently, normalised equal), new description: saved.
+    r.post(&format!("/customers/{mine}"), &edit(" 重名 公司", "02166668888", "改了备注"))
+        .await
+        .assert_redirect(&format!("/customers/{mine}"));
+    let desc: Option<String> = sqlx::query_scalar("SELECT description FROM customers WHERE id = $1")
+        .bind(mine)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(desc.as_deref(), Some("改了备注"));
+    // Changing the name to another existing one is checked, and blocked.
+    let page = r.post(&format!("/customers/{mine}"), &edit("别家公司", "02166668888", "")).await;
+    page.assert_status(422);
+    assert!(page.text_of(".field-error").contains("用户admin"), "{}", page.text_of(".field-error"));
+}

@@ -251,7 +251,7 @@ async fn save(
         repo::lock(&mut tx, id).await?;
     }
     fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
-    let warnings = duplicates(&mut tx, &c, &input, id, &form, &mut errors, &ctx).await?;
+    let warnings = duplicates(&mut tx, &c, &input, current.as_ref(), &form, &mut errors, &ctx).await?;
     if current.is_none() && errors.is_empty() {
         if let Some(owner) = input.owner_id {
             if let Err(over) = caps::check_owned(&mut tx, owner, 1).await? {
@@ -350,21 +350,33 @@ async fn resolve_parent(
 }
 
 /// Blocking duplicates become field errors; warnings are returned unless the user confirmed.
+/// On an edit only the fields whose normalised value changed are checked: a record that already
+/// duplicates another (imported, or saved before the rule existed) can still be edited.
 async fn duplicates(
     tx: &mut PgConnection,
     c: &Ctx<'_>,
     input: &CustomerInput,
-    id: Option<i64>,
+    current: Option<&Customer>,
     form: &FormData,
     errors: &mut FormErrors,
     ctx: &PageCtx,
 ) -> AppResult<Vec<String>> {
+    use super::normalize;
+    let changed = |col: &str, norm: fn(&str) -> String| -> bool {
+        match current {
+            None => true,
+            Some(cur) => {
+                input.text(col).map(norm).unwrap_or_default() != cur.text_value(col).map(norm).unwrap_or_default()
+            }
+        }
+    };
+    let name_changed = current.is_none_or(|cur| normalize::name(&input.name) != normalize::name(&cur.name));
     let candidate = dup::Candidate {
-        exclude_id: id,
-        name: &input.name,
-        phone: input.text("phone"),
-        mobile: input.text("mobile"),
-        email: input.text("email"),
+        exclude_id: current.map(|cur| cur.id),
+        name: if name_changed { &input.name } else { "" },
+        phone: input.text("phone").filter(|_| changed("phone", normalize::phone)),
+        mobile: input.text("mobile").filter(|_| changed("mobile", normalize::phone)),
+        email: input.text("email").filter(|_| changed("email", normalize::email)),
         owner_id: input.owner_id,
     };
     let confirmed = form.has("confirm_dup");
