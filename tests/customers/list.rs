@@ -362,3 +362,34 @@ async fn a_common_keyword_is_counted_up_to_a_thousand() {
     // Without a keyword the count is exact.
     assert_eq!(total(&c.get("/customers?scene=all").await), "1,001");
 }
+
+/// A default scene saved from the unfiltered list has no query: opening the list shows it in
+/// place instead of redirecting to `/path?`, which arrives without a query again (a loop). The
+/// same kernel serves every list.
+#[tokio::test]
+async fn a_default_scene_without_a_filter_opens_the_list_without_a_redirect_loop() {
+    let (app, mut c, admin) = setup().await;
+    customer(&app, "默认场景", Some(admin)).await;
+    for path in ["/customers", "/contacts", "/leads", "/pool"] {
+        for query in ["", "per_page=50&page=2"] {
+            c.post(&format!("{path}/scenes"), &[("name", "全部"), ("query", query)]).await;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM list_scenes WHERE module = $1")
+                .bind(path.trim_start_matches('/'))
+                .fetch_one(&app.db)
+                .await
+                .unwrap_or_else(|e| panic!("{path}: scene saved: {e}"));
+            sqlx::query("UPDATE list_scenes SET is_default = true WHERE id = $1")
+                .bind(id)
+                .execute(&app.db)
+                .await
+                .unwrap();
+            c.get(path).await.assert_status(200);
+            c.get(&format!("{path}?")).await.assert_status(200);
+            sqlx::query("DELETE FROM list_scenes").execute(&app.db).await.unwrap();
+        }
+    }
+    // A default that narrows still applies.
+    c.post("/customers/scenes", &[("name", "我的"), ("query", "scene=mine")]).await;
+    sqlx::query("UPDATE list_scenes SET is_default = true").execute(&app.db).await.unwrap();
+    c.get("/customers").await.assert_redirect("/customers?scene=mine");
+}

@@ -370,10 +370,8 @@ pub async fn index(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let raw = raw.unwrap_or_default();
-    if raw.is_empty() {
-        if let Some(q) = list::scenes::default_query(&st.db, user.id, MODULE).await? {
-            return Ok(Redirect::to(&format!("/customers?{q}")).into_response());
-        }
+    if let Some(to) = list::scenes::default_redirect(&st.db, user.id, MODULE, "/customers", &raw).await? {
+        return Ok(Redirect::to(&to).into_response());
     }
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     filter.resolve_owner(&st.db).await?;
