@@ -83,3 +83,33 @@ async fn delete_restore_and_purge() {
     assert_eq!(app.count(&format!("SELECT count(*) FROM customers WHERE id = {child}")).await, 1);
     let _ = admin;
 }
+
+/// Restoring gives the owner their customers back, so it keeps to the owner's ownership cap: an
+/// owner's customers that would pass it stay in the bin, with the reason.
+#[tokio::test]
+async fn restoring_keeps_to_the_owners_ownership_cap() {
+    super::common::init_logging();
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let rep = app.user("rep", root, None, &["rep"]).await;
+    let kept = customer(&app, "留着的", Some(rep)).await;
+    let binned = customer(&app, "删掉的", Some(rep)).await;
+    let mut r = app.login("rep").await;
+    r.post(&format!("/customers/{binned}/delete"), &[]).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned) VALUES ($1, 1)")
+        .bind(rep)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    r.post("/customers/recycle/restore", &[("ids", &binned.to_string())]).await.assert_redirect("/customers/recycle");
+    let bin = r.get("/customers/recycle").await;
+    assert!(bin.text_of(".flash-error").contains("上限"), "{}", bin.text_of(".flash"));
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE deleted_at IS NOT NULL").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'restore'").await, 0);
+    // With room again it comes back.
+    r.post(&format!("/customers/{kept}/delete"), &[]).await;
+    r.post("/customers/recycle/restore", &[("ids", &binned.to_string())]).await;
+    let live: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM customers WHERE deleted_at IS NULL").fetch_all(&app.db).await.unwrap();
+    assert_eq!(live, ["删掉的"]);
+}

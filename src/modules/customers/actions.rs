@@ -155,10 +155,51 @@ pub async fn restore(
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let ids = deleted_writable(&st, &scope, &sel.ids).await?;
     let mut tx = st.db.begin().await?;
+    let (ids, refused) = within_caps(&mut tx, &ids, ctx.lang).await?;
     let n = repo::restore(&mut tx, &ids, user.id, req.ip.as_deref()).await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("customer.restored_n", "n", &n.to_string())).await;
+    if n > 0 || refused.is_empty() {
+        ctx.flash_text(Kind::Success, ctx.tf1("customer.restored_n", "n", &n.to_string())).await;
+    }
+    for why in refused {
+        ctx.flash_text(Kind::Error, why).await;
+    }
     Ok(Redirect::to("/customers/recycle").into_response())
+}
+
+/// Of the binned `ids` (locked here), those whose owner's caps allow them back, and the reason
+/// for each owner refused: an owner's customers come back together or not at all.
+async fn within_caps(
+    tx: &mut sqlx::PgConnection,
+    ids: &[i64],
+    lang: crate::web::i18n::Lang,
+) -> AppResult<(Vec<i64>, Vec<String>)> {
+    let rows: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, owner_id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut by_owner: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    let mut ok = Vec::new();
+    for (id, owner) in rows {
+        match owner {
+            Some(o) => by_owner.entry(o).or_default().push(id),
+            // Pool customers have no owner and no cap.
+            None => ok.push(id),
+        }
+    }
+    let mut refused = Vec::new();
+    for (owner, theirs) in by_owner {
+        match super::caps::check_restoring(&mut *tx, owner, &theirs).await? {
+            Ok(()) => ok.extend(theirs),
+            Err((over, locked)) => {
+                let name =
+                    crate::modules::admin::users::repo::name_of(&mut *tx, Some(owner)).await?.unwrap_or_default();
+                refused.push(over.message(lang, &name, locked));
+            }
+        }
+    }
+    Ok((ok, refused))
 }
 
 pub async fn purge(
