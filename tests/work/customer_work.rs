@@ -326,6 +326,11 @@ async fn the_lock_cap_is_respected() {
         .unwrap();
     let mut rep1 = o.app.login("rep1").await;
     rep1.post(&format!("/customers/{a}/lock"), &[]).await;
+    // Locking it again at the cap is no error: it takes no further place.
+    rep1.post(&format!("/customers/{a}/lock"), &[]).await.assert_redirect(&format!("/customers/{a}"));
+    let page = rep1.get(&format!("/customers/{a}")).await;
+    assert!(!page.has(".flash-error") && page.has(".flash-success"), "{}", page.text_of(".flash"));
+    assert_eq!(o.app.count("SELECT count(*) FROM operation_logs WHERE action = 'lock'").await, 1);
     rep1.post(&format!("/customers/{b}/lock"), &[]).await;
     assert!(rep1.get(&format!("/customers/{b}")).await.text_of(".flash-error").contains("上限"));
     assert_eq!(o.app.count("SELECT count(*) FROM customers WHERE locked").await, 1);
