@@ -395,3 +395,48 @@ async fn bulk_actions_on_all_matching_keep_to_an_owner_typed_by_name() {
     mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", "owner_q=nobody"), ("new_owner", &rep1)]).await;
     assert_eq!(o.app.count(&format!("SELECT count(*) FROM customers WHERE owner_id = {}", o.rep1)).await, 0);
 }
+
+/// Bulk share and bulk team-add tell each recipient once for the whole batch ("3 customers
+/// shared with you"), as a bulk transfer does; one customer still names it and links to it.
+#[tokio::test]
+async fn bulk_share_and_team_add_send_one_notification_per_recipient() {
+    let o = org().await;
+    let ids: Vec<String> = [
+        customer(&o.app, "批一", o.rep1).await,
+        customer(&o.app, "批二", o.rep1).await,
+        customer(&o.app, "批三", o.rep1).await,
+    ]
+    .iter()
+    .map(i64::to_string)
+    .collect();
+    let mut rep1 = o.app.login("rep1").await;
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|id| ("ids", id.as_str())).collect();
+    let north_dept = o.north.to_string();
+    let rep2 = o.rep2.to_string();
+    let mut share = form.clone();
+    share.extend([("user_ids", rep2.as_str()), ("dept_ids", north_dept.as_str())]);
+    rep1.post("/customers/bulk/share", &share).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM record_shares").await, 6);
+    for user in [o.rep2, o.north_rep] {
+        assert_eq!(notifications(&o.app, user, "shared_n").await, 1);
+        assert_eq!(notifications(&o.app, user, "shared").await, 0);
+    }
+    let mut north = o.app.login("north_rep").await;
+    let inbox = north.get("/notifications").await.text_of("main");
+    assert!(inbox.contains("向您共享了 3 个客户"), "{inbox}");
+    let north_id = o.north_rep.to_string();
+    form.extend([("user_id", north_id.as_str()), ("access", "read")]);
+    rep1.post("/customers/bulk/team", &form).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM record_members").await, 3);
+    assert_eq!(notifications(&o.app, o.north_rep, "team_added_n").await, 1);
+    assert_eq!(notifications(&o.app, o.north_rep, "team_added").await, 0);
+    // A single customer: named, with its link.
+    rep1.post(&format!("/customers/{}/shares", ids[0]), &[("user_ids", &o.mgr.to_string())]).await;
+    let link: Option<String> =
+        sqlx::query_scalar("SELECT link FROM notifications WHERE user_id = $1 AND kind = 'shared'")
+            .bind(o.mgr)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    assert_eq!(link, Some(format!("/customers/{}", ids[0])));
+}
