@@ -59,6 +59,9 @@ impl Scene {
                     .push("))");
             }
             Scene::Shared => {
+                // Shared with the user or with their own department; a department share does
+                // not reach sub-departments (the scope predicate and the share notifications
+                // agree, see customers::team::add_shares).
                 qb.push(format_args!(
                     " AND {alias}.id = ANY(ARRAY(SELECT s.record_id FROM record_shares s WHERE s.entity = "
                 ))

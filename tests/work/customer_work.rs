@@ -440,3 +440,23 @@ async fn bulk_share_and_team_add_send_one_notification_per_recipient() {
             .unwrap();
     assert_eq!(link, Some(format!("/customers/{}", ids[0])));
 }
+
+/// A share with a department reaches its own members, not its sub-departments' — and the page,
+/// the "shared with me" scene and the notification all agree on who that is.
+#[tokio::test]
+async fn a_department_share_reaches_its_own_members_only_everywhere_alike() {
+    let o = org().await;
+    let sub = o.app.dept("华东一组", Some(o.east)).await;
+    let sub_rep = o.app.user("sub_rep", sub, None, &["rep"]).await;
+    let id = customer(&o.app, "部门共享", o.north_rep).await;
+    let mut owner = o.app.login("north_rep").await;
+    owner.post(&format!("/customers/{id}/shares"), &[("dept_ids", &o.east.to_string())]).await;
+    for (login, user, reached) in [("rep2", o.rep2, true), ("sub_rep", sub_rep, false)] {
+        let mut c = o.app.login(login).await;
+        let page = c.get(&format!("/customers/{id}")).await;
+        assert_eq!(page.status.as_u16(), if reached { 200 } else { 404 }, "{login}: page");
+        let scene = c.get("/customers?scene=shared").await.text_of("#list-table");
+        assert_eq!(scene.contains("部门共享"), reached, "{login}: shared scene");
+        assert_eq!(notifications(&o.app, user, "shared").await, i64::from(reached), "{login}: notified");
+    }
+}
