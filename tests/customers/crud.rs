@@ -123,7 +123,7 @@ async fn create_a_customer_with_every_kind_of_field() {
         "1,200,000.50",
         "甲级",
         "2026-12-01",
-        "信用额度",
+        "信用额度 500,000.00",
     ] {
         assert!(basic.contains(expected), "detail shows {expected}: {basic}");
     }

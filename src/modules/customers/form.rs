@@ -82,12 +82,7 @@ impl FormPage {
     }
 
     fn credit_hint(&self) -> String {
-        let Some(item) = self.form.get("credit_level_id").parse::<i64>().ok().and_then(|id| self.dicts.get(id)) else {
-            return String::new();
-        };
-        let limit = item.extra_str("credit_limit").unwrap_or_default();
-        let days = item.extra_str("credit_period_days").unwrap_or_default();
-        self.ctx.lang.tf("customer.credit_hint", &[("limit", &limit), ("days", &days)])
+        model::credit_hint(&self.dicts, self.form.get("credit_level_id").parse().ok(), self.ctx.lang)
     }
 }
 
