@@ -460,3 +460,32 @@ async fn a_department_share_reaches_its_own_members_only_everywhere_alike() {
         assert_eq!(notifications(&o.app, user, "shared").await, i64::from(reached), "{login}: notified");
     }
 }
+
+/// Bulk delete says which rows were skipped for being frozen, apart from those the user has no
+/// right to.
+#[tokio::test]
+async fn bulk_delete_names_frozen_rows_as_frozen() {
+    let o = org().await;
+    let free = customer(&o.app, "能删的", o.rep1).await;
+    let frozen = customer(&o.app, "冻住的", o.rep1).await;
+    let theirs = customer(&o.app, "别人的", o.rep2).await;
+    sqlx::query("UPDATE customers SET frozen = true WHERE id = $1").bind(frozen).execute(&o.app.db).await.unwrap();
+    // rep2's customer is visible to rep1 through a read-only team place.
+    sqlx::query("INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'read')")
+        .bind(theirs)
+        .bind(o.rep1)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let mut rep1 = o.app.login("rep1").await;
+    let ids = [free.to_string(), frozen.to_string(), theirs.to_string()];
+    rep1.post("/customers/bulk/delete", &[("ids", &ids[0]), ("ids", &ids[1]), ("ids", &ids[2])]).await;
+    let flash = rep1.get("/customers").await.text_of(".flash");
+    assert!(flash.contains("1 个客户已冻结"), "{flash}");
+    assert!(flash.contains("1 个客户无权操作"), "{flash}");
+    let deleted: Vec<String> = sqlx::query_scalar("SELECT name FROM customers WHERE deleted_at IS NOT NULL")
+        .fetch_all(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!(deleted, ["能删的"]);
+}

@@ -42,8 +42,18 @@ pub(super) async fn selected(
 
 /// Of `ids`, those the user may change: owner in scope or a live read-write team place, not frozen.
 pub(super) async fn writable_ids(st: &AppState, scope: &DataScope, ids: &[i64]) -> AppResult<Vec<i64>> {
+    with_rights(st, scope, ids, false).await
+}
+
+/// Of `ids`, those the user could change but for being frozen.
+async fn frozen_ids(st: &AppState, scope: &DataScope, ids: &[i64]) -> AppResult<Vec<i64>> {
+    with_rights(st, scope, ids, true).await
+}
+
+/// Of `ids`, those the user has the right to change, frozen (`frozen`) or not.
+async fn with_rights(st: &AppState, scope: &DataScope, ids: &[i64], frozen: bool) -> AppResult<Vec<i64>> {
     let mut q = QueryBuilder::new("SELECT c.id FROM customers c WHERE c.id = ANY(");
-    q.push_bind(ids.to_vec()).push(") AND NOT c.frozen");
+    q.push_bind(ids.to_vec()).push(") AND c.frozen = ").push_bind(frozen);
     if let Some(owners) = &scope.owners {
         q.push(" AND (c.owner_id = ANY(").push_bind(owners.clone());
         q.push(") OR c.id = ANY(ARRAY(SELECT record_id FROM record_members WHERE entity = 'customer' AND access = 'write' AND user_id = ")
@@ -92,7 +102,12 @@ async fn delete_ids(st: &AppState, ctx: &PageCtx, req: &RequestCtx, scope: &Data
     if done > 0 {
         ctx.flash_text(Kind::Success, ctx.tf1("customer.deleted_n", "n", &done.to_string())).await;
     }
-    let not_allowed = ids.len() - writable.len();
+    // Frozen ones are named as such: the user may change them once they are unfrozen.
+    let frozen = if writable.len() < ids.len() { frozen_ids(st, scope, ids).await?.len() } else { 0 };
+    if frozen > 0 {
+        ctx.flash_text(Kind::Warning, ctx.tf1("customer.skipped_frozen", "n", &frozen.to_string())).await;
+    }
+    let not_allowed = ids.len() - writable.len() - frozen;
     if not_allowed > 0 {
         ctx.flash_text(Kind::Warning, ctx.tf1("customer.skipped_no_right", "n", &not_allowed.to_string())).await;
     }
