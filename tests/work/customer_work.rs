@@ -489,3 +489,129 @@ async fn bulk_delete_names_frozen_rows_as_frozen() {
         .unwrap();
     assert_eq!(deleted, ["能删的"]);
 }
+
+/// Frozen means read-only for every route that changes the customer, not only the form: unlock
+/// (like lock) waits for unfreezing, put-back is refused, bulk actions skip it, and follow-ups on
+/// its contacts are refused.
+#[tokio::test]
+async fn a_frozen_customer_also_refuses_unlock_put_back_bulk_actions_and_follow_ups_on_its_contacts() {
+    let o = org().await;
+    let id = customer(&o.app, "冻结的", o.rep1).await;
+    let contact: i64 = sqlx::query_scalar(
+        "INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, '冻结联系人', $2) RETURNING id",
+    )
+    .bind(id)
+    .bind(o.rep1)
+    .fetch_one(&o.app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE customers SET locked = true, frozen = true WHERE id = $1")
+        .bind(id)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    let method = method.to_string();
+    let pool: i64 = sqlx::query_scalar("SELECT id FROM pools WHERE is_default").fetch_one(&o.app.db).await.unwrap();
+    let pool = pool.to_string();
+    let mut rep1 = o.app.login("rep1").await;
+    let page = rep1.get(&format!("/customers/{id}")).await;
+    assert!(!page.has("#lock-toggle"), "no lock button while frozen");
+    for (path, form) in [
+        (format!("/customers/{id}/unlock"), vec![]),
+        (format!("/customers/{id}/put-back"), vec![("pool_id", pool.as_str()), ("reason", "不要了")]),
+        (format!("/contacts/{contact}/followups"), vec![("method_id", method.as_str()), ("content", "联系人跟进")]),
+    ] {
+        assert_eq!(rep1.post(&path, &form).await.status.as_u16(), 409, "{path} on a frozen customer");
+    }
+    let ids = id.to_string();
+    let rep2 = o.rep2.to_string();
+    for (path, extra) in [
+        ("/customers/bulk/transfer", ("new_owner", rep2.as_str())),
+        ("/customers/bulk/team", ("user_id", rep2.as_str())),
+        ("/customers/bulk/share", ("user_ids", rep2.as_str())),
+        ("/customers/bulk/delete", ("filter", "")),
+    ] {
+        rep1.post(path, &[("ids", ids.as_str()), extra]).await;
+        rep1.post(path, &[("all", "1"), ("filter", "scene=all"), extra]).await;
+    }
+    let (owner, locked, deleted): (i64, bool, bool) =
+        sqlx::query_as("SELECT owner_id, locked, deleted_at IS NOT NULL FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    assert_eq!((owner, locked, deleted), (o.rep1, true, false));
+    for table in ["record_members", "record_shares", "followups", "notifications"] {
+        assert_eq!(o.app.count(&format!("SELECT count(*) FROM {table}")).await, 0, "{table}");
+    }
+}
+
+/// Removing a team member ends their access at once; a read-only member may not remove anyone.
+#[tokio::test]
+async fn removing_a_team_member_ends_their_access_and_needs_write_rights() {
+    let o = org().await;
+    let id = customer(&o.app, "团队公司", o.rep1).await;
+    let mut owner = o.app.login("rep1").await;
+    for (user, access) in [(o.north_rep, "write"), (o.rep2, "read")] {
+        owner.post(&format!("/customers/{id}/team"), &[("user_id", &user.to_string()), ("access", access)]).await;
+    }
+    let mut north = o.app.login("north_rep").await;
+    let mut rep2 = o.app.login("rep2").await;
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    // The read-only member cannot remove the other one.
+    rep2.post(&format!("/customers/{id}/team/{}/remove", o.north_rep), &[]).await.assert_status(403);
+    assert_eq!(o.app.count("SELECT count(*) FROM record_members").await, 2);
+    owner
+        .post(&format!("/customers/{id}/team/{}/remove", o.north_rep), &[])
+        .await
+        .assert_redirect(&format!("/customers/{id}?tab=team"));
+    north.get(&format!("/customers/{id}")).await.assert_status(404);
+    north.post(&format!("/customers/{id}"), &edit_form("改名")).await.assert_status(404);
+    assert!(!owner.get(&format!("/customers/{id}?tab=team")).await.text_of("#team-members").contains("用户north_rep"));
+    assert_eq!(o.app.count("SELECT count(*) FROM operation_logs WHERE action = 'team_remove'").await, 1);
+}
+
+/// Revoking a live share ends the access at once; a share id of another customer revokes nothing.
+#[tokio::test]
+async fn revoking_a_share_ends_access_at_once_and_only_on_its_own_customer() {
+    let o = org().await;
+    let id = customer(&o.app, "共享公司", o.rep1).await;
+    let other = customer(&o.app, "另一个", o.rep1).await;
+    let mut owner = o.app.login("rep1").await;
+    owner.post(&format!("/customers/{id}/shares"), &[("user_ids", &o.north_rep.to_string())]).await;
+    let mut north = o.app.login("north_rep").await;
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    let share: i64 = sqlx::query_scalar("SELECT id FROM record_shares").fetch_one(&o.app.db).await.unwrap();
+    owner.post(&format!("/customers/{other}/shares/{share}/revoke"), &[]).await;
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    owner.post(&format!("/customers/{id}/shares/{share}/revoke"), &[]).await;
+    north.get(&format!("/customers/{id}")).await.assert_status(404);
+    assert!(!north.get("/customers?scene=shared").await.text_of("#list-table").contains("共享公司"));
+    assert_eq!(o.app.count("SELECT count(*) FROM operation_logs WHERE action = 'unshare'").await, 1);
+}
+
+/// Keeping the old owner on the team as read-write lets them go on editing the customer.
+#[tokio::test]
+async fn a_transfer_keeping_the_old_owner_read_write_lets_them_edit() {
+    let o = org().await;
+    let id = customer(&o.app, "交接公司", o.rep1).await;
+    let mut mgr = o.app.login("mgr").await;
+    mgr.post(&format!("/customers/{id}/transfer"), &[("new_owner", &o.rep2.to_string()), ("keep_old", "write")])
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    let mut rep1 = o.app.login("rep1").await;
+    rep1.get(&format!("/customers/{id}/edit")).await.assert_status(200);
+    rep1.post(&format!("/customers/{id}"), &edit_form("交接公司（续）"))
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    let (name, owner): (String, i64) = sqlx::query_as("SELECT name, owner_id FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!((name.as_str(), owner), ("交接公司（续）", o.rep2));
+}

@@ -185,3 +185,51 @@ async fn a_newer_next_contact_time_replaces_the_authors_pending_reminder() {
     let pending: Vec<(i64, String)> = pending.iter().map(|(u, t)| (*u, local(t))).collect();
     assert_eq!(pending, [(o.rep1, at(5)), (o.rep2, at(3))]);
 }
+
+/// A follow-up names the customer's contacts it was about: they are saved and the timeline
+/// shows them; a contact of another customer cannot be named.
+#[tokio::test]
+async fn a_follow_up_with_related_contacts_saves_and_shows_them() {
+    let o = org().await;
+    let id = customer(&o.app, "多人会谈", o.rep1).await;
+    let elsewhere = customer(&o.app, "别的公司", o.rep1).await;
+    let mut contacts = Vec::new();
+    for (cust, name) in [(id, "张经理"), (id, "李总"), (id, "王工"), (elsewhere, "外人")] {
+        let c: i64 =
+            sqlx::query_scalar("INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, $2, $3) RETURNING id")
+                .bind(cust)
+                .bind(name)
+                .bind(o.rep1)
+                .fetch_one(&o.app.db)
+                .await
+                .unwrap();
+        contacts.push(c.to_string());
+    }
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    let mut rep1 = o.app.login("rep1").await;
+    let form_page = rep1.get(&format!("/customers/{id}?tab=timeline")).await;
+    assert_eq!(form_page.count("#followup-form input[name=contact_ids]"), 3, "the customer's own contacts");
+    let method = method.to_string();
+    rep1.post(
+        &format!("/customers/{id}/followups"),
+        &[
+            ("method_id", method.as_str()),
+            ("content", "三方会谈"),
+            ("contact_ids", contacts[0].as_str()),
+            ("contact_ids", contacts[1].as_str()),
+            ("contact_ids", contacts[3].as_str()),
+        ],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{id}?tab=timeline"));
+    let saved: Vec<i64> =
+        sqlx::query_scalar("SELECT unnest(contact_ids) FROM followups ORDER BY 1").fetch_all(&o.app.db).await.unwrap();
+    let want: Vec<i64> = contacts[..2].iter().map(|c| c.parse().unwrap()).collect();
+    assert_eq!(saved, want, "only this customer's contacts");
+    let tl = rep1.get(&format!("/customers/{id}?tab=timeline")).await.text_of("#timeline");
+    assert!(tl.contains("三方会谈") && tl.contains("李总") && tl.contains("张经理"), "{tl}");
+    assert!(!tl.contains("王工") && !tl.contains("外人"), "{tl}");
+}

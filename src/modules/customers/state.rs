@@ -87,6 +87,8 @@ pub async fn lock(
     set_flag(&st, &ctx, &req, &c, "locked", true, "state.locked").await
 }
 
+/// A frozen customer is read-only in every respect, its lock included: unlocking (like locking)
+/// waits until it is unfrozen, so freezing also keeps it out of the pool as it was.
 pub async fn unlock(
     State(st): State<AppState>,
     ctx: PageCtx,
