@@ -534,3 +534,68 @@ async fn an_edit_checks_duplicates_only_for_the_fields_it_changes() {
     page.assert_status(422);
     assert!(page.text_of(".field-error").contains("用户admin"), "{}", page.text_of(".field-error"));
 }
+
+/// Several typed addresses are kept in order, shown on the detail page, offered again by the
+/// edit form, and an edit that drops one keeps the rest.
+#[tokio::test]
+async fn several_typed_addresses_round_trip() {
+    let (app, mut c) = setup().await;
+    let t = |label: &'static str| dict_item(&app, "address_type", label);
+    let (office, billing, shipping) =
+        (t("办公地址").await.to_string(), t("开票地址").await.to_string(), t("收货地址").await.to_string());
+    let (sz, bj) =
+        (dict_item(&app, "region", "深圳").await.to_string(), dict_item(&app, "region", "北京").await.to_string());
+    let mut form: Vec<(&str, &str)> = vec![("name", "多地址公司"), ("kind", "enterprise")];
+    for (ty, region, detail, postcode) in [
+        (office.as_str(), sz.as_str(), "南山区一号", "518000"),
+        (billing.as_str(), bj.as_str(), "朝阳区二号", ""),
+        (shipping.as_str(), sz.as_str(), "宝安区三号", "518100"),
+    ] {
+        form.extend([("addr_type", ty), ("addr_region", region), ("addr_detail", detail), ("addr_postcode", postcode)]);
+    }
+    c.post("/customers", &form).await;
+    let id = id_of(&app, "多地址公司").await;
+    let stored = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, Option<String>)>(
+                "SELECT type_id, detail, postcode FROM customer_addresses WHERE customer_id = $1 ORDER BY position",
+            )
+            .bind(id)
+            .fetch_all(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let rows = stored(&app).await;
+    let details: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(details, ["南山区一号", "朝阳区二号", "宝安区三号"]);
+    assert_eq!(rows[1].0.to_string(), billing);
+    assert_eq!(rows[1].2, None, "an empty postcode is no postcode");
+    let basic = c.get(&format!("/customers/{id}")).await.text_of("#tab-basic");
+    for part in ["办公地址", "深圳 南山区一号 · 518000", "开票地址", "北京 朝阳区二号", "收货地址", "宝安区三号"]
+    {
+        assert!(basic.contains(part), "{part}: {basic}");
+    }
+    // The edit form offers the three and one blank row.
+    let edit = c.get(&format!("/customers/{id}/edit")).await;
+    assert_eq!(edit.count("#addresses .address-row"), 4);
+    assert_eq!(
+        edit.attr("#addresses .address-row:nth-of-type(2) input[name=addr_detail]", "value").as_deref(),
+        Some("朝阳区二号")
+    );
+    assert!(edit.has(&format!(
+        "#addresses .address-row:nth-of-type(2) select[name=addr_type] option[value=\"{billing}\"][selected]"
+    )));
+    // Saving without the middle one keeps the other two, in order.
+    let mut form: Vec<(&str, &str)> = vec![("name", "多地址公司"), ("kind", "enterprise"), ("level", "1")];
+    for (ty, region, detail, postcode) in [
+        (office.as_str(), sz.as_str(), "南山区一号", "518000"),
+        (shipping.as_str(), sz.as_str(), "宝安区三号", "518100"),
+    ] {
+        form.extend([("addr_type", ty), ("addr_region", region), ("addr_detail", detail), ("addr_postcode", postcode)]);
+    }
+    c.post(&format!("/customers/{id}"), &form).await.assert_redirect(&format!("/customers/{id}"));
+    let details: Vec<String> = stored(&app).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(details, ["南山区一号", "宝安区三号"]);
+}
