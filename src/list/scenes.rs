@@ -59,6 +59,9 @@ impl Scene {
                     .push("))");
             }
             Scene::Shared => {
+                // Shared with the user or with their own department; a department share does
+                // not reach sub-departments (the scope predicate and the share notifications
+                // agree, see customers::team::add_shares).
                 qb.push(format_args!(
                     " AND {alias}.id = ANY(ARRAY(SELECT s.record_id FROM record_shares s WHERE s.entity = "
                 ))
@@ -96,6 +99,26 @@ pub async fn default_query(db: &PgPool, user_id: i64, module: &str) -> sqlx::Res
         .bind(module)
         .fetch_optional(db)
         .await
+}
+
+/// Where a list opened without a query string (`raw` empty) goes instead: the user's default
+/// scene, when it narrows anything. A default saved from the unfiltered list has an empty query;
+/// redirecting to `path?` would arrive without a query again and loop, so it is shown in place.
+pub async fn default_redirect(
+    db: &PgPool,
+    user_id: i64,
+    module: &str,
+    path: &str,
+    raw: &str,
+) -> sqlx::Result<Option<String>> {
+    if !raw.is_empty() {
+        return Ok(None);
+    }
+    let Some(q) = default_query(db, user_id, module).await? else {
+        return Ok(None);
+    };
+    let q = strip_paging(&q);
+    Ok((!q.is_empty()).then(|| format!("{path}?{q}")))
 }
 
 /// Save the list's current filter (its query string, minus paging) under a name; a name

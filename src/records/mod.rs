@@ -71,8 +71,8 @@ pub async fn lock_deleted(tx: &mut PgConnection, table: &str, ids: &[i64]) -> sq
         .await
 }
 
-/// Remove the rows every record type has around it (stars, attachments, team places, shares)
-/// and then the records themselves, writing a 'purge' audit row for each. The history rows stay:
+/// Remove the rows every record type has around it (stars, attachments, team places, shares,
+/// pending reminders and notifications linking to them) and then the records themselves, writing a 'purge' audit row for each. The history rows stay:
 /// the audit trail outlives the record. Module-specific rows must be gone before this runs.
 pub async fn purge(
     tx: &mut PgConnection,
@@ -88,6 +88,17 @@ pub async fn purge(
             .bind(ids)
             .execute(&mut *tx)
             .await?;
+    }
+    // Reminders still to come and notifications that lead to the records would only lead to a
+    // 404 now. They point at a record by its page, `/<table>/<id>` (any `?tab=...` after it).
+    let pages: Vec<String> = ids.iter().map(|id| format!("/{table}/{id}")).collect();
+    for (side, only) in [("reminders", " AND delivered_at IS NULL"), ("notifications", "")] {
+        sqlx::query(&format!(
+            "DELETE FROM {side} WHERE link IS NOT NULL AND regexp_replace(link, '[?#].*$', '') = ANY($1){only}"
+        ))
+        .bind(&pages)
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query(&format!("DELETE FROM {table} WHERE id = ANY($1)")).bind(ids).execute(&mut *tx).await?;
     if let Some(by) = by {

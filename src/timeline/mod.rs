@@ -78,6 +78,14 @@ pub async fn add(conn: &mut PgConnection, f: &NewFollowup, author: i64, name: &s
         }
     }
     if let Some(at) = f.next_contact_at {
+        // The newer next contact time replaces the author's pending reminder for this record.
+        sqlx::query(
+            "DELETE FROM reminders WHERE user_id = $1 AND kind = 'followup_due' AND link = $2 AND delivered_at IS NULL",
+        )
+        .bind(author)
+        .bind(link)
+        .execute(&mut *conn)
+        .await?;
         crate::notify::remind(conn, author, at, "followup_due", json!({ "name": name }), Some(link), Some(author))
             .await?;
     }

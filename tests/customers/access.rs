@@ -472,3 +472,110 @@ async fn global_search_finds_contacts_and_leads_within_each_users_scope() {
     assert!(!page.has("[data-group=contacts]") && !page.has("[data-group=leads]"));
     page.assert_lacks("ct_east1").assert_lacks("ld_east1");
 }
+
+/// Everything that the work routes could change on a customer, to compare before and after.
+async fn fingerprint(app: &TestApp) -> Vec<String> {
+    let mut out: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', id, owner_id, locked, frozen, name, next_contact_at) FROM customers ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    for table in
+        ["record_members", "record_shares", "followups", "attachments", "notifications", "reminders", "operation_logs"]
+    {
+        out.push(format!("{table}: {}", app.count(&format!("SELECT count(*) FROM {table}")).await));
+    }
+    out
+}
+
+/// Records outside the actor's scope cannot be reached through any work route: transfer, team
+/// add / remove, share / revoke, lock / unlock, freeze / unfreeze, follow-up, attachment upload
+/// and download all answer 404 (403 first where the role lacks the permission) and change nothing.
+#[tokio::test]
+async fn work_routes_on_customers_outside_the_scope_are_not_found_and_change_nothing() {
+    let w = world().await;
+    let app = &w.app;
+    let director: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE login = 'director'").fetch_one(&app.db).await.unwrap();
+    // Freezable status, a team place, a share and a file on every customer (all for the
+    // director, who sees everything anyway, so nobody else's view changes).
+    sqlx::query("UPDATE customers SET status_id = (SELECT id FROM dict_items WHERE dict = 'customer_status' AND code = 'potential')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut handles: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for id in w.c.values() {
+        sqlx::query(
+            "INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'read')",
+        )
+        .bind(id)
+        .bind(director)
+        .execute(&app.db)
+        .await
+        .unwrap();
+        let share: i64 = sqlx::query_scalar(
+            "INSERT INTO record_shares (entity, record_id, user_id) VALUES ('customer', $1, $2) RETURNING id",
+        )
+        .bind(id)
+        .bind(director)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        let file: i64 = sqlx::query_scalar(
+            "INSERT INTO attachments (entity, record_id, name, content_type, size, sha256, data, uploaded_by)
+             VALUES ('customer', $1, 'secret.txt', 'text/plain', 6, 'x', 'secret', $2) RETURNING id",
+        )
+        .bind(id)
+        .bind(director)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        handles.insert(*id, (share, file));
+    }
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let method = method.to_string();
+    let before = fingerprint(app).await;
+    for (login, visible, _) in expectations() {
+        let mut u = w.app.login(login).await;
+        let me: i64 =
+            sqlx::query_scalar("SELECT id FROM users WHERE login = $1").bind(login).fetch_one(&app.db).await.unwrap();
+        let me = me.to_string();
+        let may_edit = login != "lead";
+        for (name, id) in w.c.iter().filter(|(n, _)| !visible.contains(*n)) {
+            let (share, file) = handles[id];
+            let base = format!("/customers/{id}");
+            let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+                (format!("{base}/transfer"), vec![("new_owner", me.as_str()), ("keep_old", "write")]),
+                (format!("{base}/team"), vec![("user_id", me.as_str()), ("access", "write")]),
+                (format!("{base}/team/{director}/remove"), vec![]),
+                (format!("{base}/shares"), vec![("user_ids", me.as_str())]),
+                (format!("{base}/shares/{share}/revoke"), vec![]),
+                (format!("{base}/lock"), vec![]),
+                (format!("{base}/unlock"), vec![]),
+                (format!("{base}/freeze"), vec![]),
+                (format!("{base}/unfreeze"), vec![]),
+                (format!("{base}/followups"), vec![("method_id", method.as_str()), ("content", "越权跟进")]),
+                (format!("{base}/attachments/{file}/delete"), vec![]),
+            ];
+            for (path, form) in &posts {
+                let r = u.post(path, form).await;
+                assert_eq!(r.status.as_u16(), if may_edit { 404 } else { 403 }, "{login}: POST {path} ({name})");
+                assert!(!r.body.contains(name), "{login}: {path} leaks nothing about {name}");
+            }
+            let r = u.get(&format!("{base}/transfer")).await;
+            assert_eq!(r.status.as_u16(), if may_edit { 404 } else { 403 }, "{login}: transfer page ({name})");
+            let up = u
+                .post_multipart(&format!("{base}/attachments"), &[], &[("file", "x.txt", "text/plain", b"x".to_vec())])
+                .await;
+            assert_eq!(up.status.as_u16(), if may_edit { 404 } else { 403 }, "{login}: upload ({name})");
+            let down = u.get(&format!("{base}/attachments/{file}")).await;
+            assert_eq!(down.status.as_u16(), 404, "{login}: download ({name})");
+            assert!(!down.body.contains("secret"), "{login}: download leaks nothing");
+        }
+        assert_eq!(fingerprint(app).await, before, "{login}: nothing changed");
+    }
+}

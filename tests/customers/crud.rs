@@ -123,7 +123,7 @@ async fn create_a_customer_with_every_kind_of_field() {
         "1,200,000.50",
         "甲级",
         "2026-12-01",
-        "信用额度",
+        "信用额度 500,000.00",
     ] {
         assert!(basic.contains(expected), "detail shows {expected}: {basic}");
     }
@@ -396,4 +396,206 @@ async fn an_individual_customer_with_every_dictionary_and_personal_field() {
     }
     assert_eq!(edit.attr("input[name=id_number]", "value").as_deref(), Some("330106198506150011"));
     assert_eq!(edit.attr("input[name=birth_date]", "value").as_deref(), Some("1985-06-15"));
+}
+
+/// A parent the editor cannot see (another team's group company) stays when the form comes back
+/// unchanged; choosing it anew for another record is still refused, and it can be cleared.
+#[tokio::test]
+async fn editing_keeps_an_unchanged_parent_the_editor_cannot_see() {
+    let (app, _) = setup().await;
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let group = customer(&app, "看不见的集团", Some(admin)).await;
+    let child = customer(&app, "子公司甲", Some(rep)).await;
+    let other = customer(&app, "另一家", Some(rep)).await;
+    sqlx::query("UPDATE customers SET parent_id = $1 WHERE id = $2")
+        .bind(group)
+        .bind(child)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let parent_of = |id: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let mut r = app.login("rep").await;
+    r.get(&format!("/customers/{group}")).await.assert_status(404);
+    let form = r.get(&format!("/customers/{child}/edit")).await;
+    assert_eq!(form.attr("input[name=parent_q]", "value").as_deref(), Some("看不见的集团"));
+    let pid = form.attr("input[name=parent_id]", "value").unwrap();
+    r.post(
+        &format!("/customers/{child}"),
+        &[
+            ("name", "子公司甲改"),
+            ("kind", "enterprise"),
+            ("level", "1"),
+            ("parent_q", "看不见的集团"),
+            ("parent_id", &pid),
+        ],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{child}"));
+    assert_eq!(parent_of(child).await, Some(group));
+    // Picking it for another customer is a new choice: it must be visible.
+    let r2 = r
+        .post(
+            &format!("/customers/{other}"),
+            &[
+                ("name", "另一家"),
+                ("kind", "enterprise"),
+                ("level", "1"),
+                ("parent_q", "看不见的集团"),
+                ("parent_id", &pid),
+            ],
+        )
+        .await;
+    r2.assert_status(422);
+    assert_eq!(parent_of(other).await, None);
+    // Clearing the field removes it.
+    r.post(
+        &format!("/customers/{child}"),
+        &[("name", "子公司甲改"), ("kind", "enterprise"), ("level", "1"), ("parent_q", "")],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{child}"));
+    assert_eq!(parent_of(child).await, None);
+}
+
+/// A rep has no owner field, so the ownership cap's refusal is shown at the top of the form.
+#[tokio::test]
+async fn a_rep_at_the_ownership_cap_is_told_at_the_top_of_the_form() {
+    let (app, _) = setup().await;
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    customer(&app, "已有一家", Some(rep)).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned) VALUES ($1, 1)")
+        .bind(rep)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut r = app.login("rep").await;
+    let page = r.post("/customers", &[("name", "第二家"), ("kind", "enterprise")]).await;
+    page.assert_status(422);
+    let top = page.text_of("#form-errors");
+    assert!(top.contains("上限") && top.contains("用户rep"), "{top}");
+    assert_eq!(page.attr("input[name=name]", "value").as_deref(), Some("第二家"), "what was typed is kept");
+    // Without the transfer permission there is no owner field at all: the top still says why.
+    sqlx::query("DELETE FROM role_permissions WHERE module = 'customers' AND action = 'transfer'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = r.post("/customers", &[("name", "第二家"), ("kind", "enterprise")]).await;
+    page.assert_status(422);
+    assert!(!page.has("select[name=owner_id]"));
+    assert!(page.text_of("#form-errors").contains("上限"), "{}", page.text_of("#form-errors"));
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+}
+
+/// Duplicate rules on an edit look only at fields whose normalised value changed: a record that
+/// already shares its name and phone with another can still be edited under a blocking rule.
+#[tokio::test]
+async fn an_edit_checks_duplicates_only_for_the_fields_it_changes() {
+    let (app, _) = setup().await;
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let theirs = customer(&app, "重名公司", Some(admin)).await;
+    let mine = customer(&app, "重名公司", Some(rep)).await;
+    customer(&app, "别家公司", Some(admin)).await;
+    sqlx::query("UPDATE customers SET phone = '021-66668888' WHERE id = ANY($1)")
+        .bind(vec![theirs, mine])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE customer_dup_rules SET enabled = true, effect = 'block' WHERE field IN ('name', 'phone')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut r = app.login("rep").await;
+    let edit = |name: &'static str, phone: &'static str, description: &'static str| {
+        vec![("name", name), ("kind", "enterprise"), ("level", "1"), ("phone", phone), ("description", description)]
+    };
+    // Same name and phone (written differently, normalised equal), new description: saved.
+    r.post(&format!("/customers/{mine}"), &edit(" 重名 公司", "02166668888", "改了备注"))
+        .await
+        .assert_redirect(&format!("/customers/{mine}"));
+    let desc: Option<String> = sqlx::query_scalar("SELECT description FROM customers WHERE id = $1")
+        .bind(mine)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(desc.as_deref(), Some("改了备注"));
+    // Changing the name to another existing one is checked, and blocked.
+    let page = r.post(&format!("/customers/{mine}"), &edit("别家公司", "02166668888", "")).await;
+    page.assert_status(422);
+    assert!(page.text_of(".field-error").contains("用户admin"), "{}", page.text_of(".field-error"));
+}
+
+/// Several typed addresses are kept in order, shown on the detail page, offered again by the
+/// edit form, and an edit that drops one keeps the rest.
+#[tokio::test]
+async fn several_typed_addresses_round_trip() {
+    let (app, mut c) = setup().await;
+    let t = |label: &'static str| dict_item(&app, "address_type", label);
+    let (office, billing, shipping) =
+        (t("办公地址").await.to_string(), t("开票地址").await.to_string(), t("收货地址").await.to_string());
+    let (sz, bj) =
+        (dict_item(&app, "region", "深圳").await.to_string(), dict_item(&app, "region", "北京").await.to_string());
+    let mut form: Vec<(&str, &str)> = vec![("name", "多地址公司"), ("kind", "enterprise")];
+    for (ty, region, detail, postcode) in [
+        (office.as_str(), sz.as_str(), "南山区一号", "518000"),
+        (billing.as_str(), bj.as_str(), "朝阳区二号", ""),
+        (shipping.as_str(), sz.as_str(), "宝安区三号", "518100"),
+    ] {
+        form.extend([("addr_type", ty), ("addr_region", region), ("addr_detail", detail), ("addr_postcode", postcode)]);
+    }
+    c.post("/customers", &form).await;
+    let id = id_of(&app, "多地址公司").await;
+    let stored = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, Option<String>)>(
+                "SELECT type_id, detail, postcode FROM customer_addresses WHERE customer_id = $1 ORDER BY position",
+            )
+            .bind(id)
+            .fetch_all(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let rows = stored(&app).await;
+    let details: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(details, ["南山区一号", "朝阳区二号", "宝安区三号"]);
+    assert_eq!(rows[1].0.to_string(), billing);
+    assert_eq!(rows[1].2, None, "an empty postcode is no postcode");
+    let basic = c.get(&format!("/customers/{id}")).await.text_of("#tab-basic");
+    for part in ["办公地址", "深圳 南山区一号 · 518000", "开票地址", "北京 朝阳区二号", "收货地址", "宝安区三号"]
+    {
+        assert!(basic.contains(part), "{part}: {basic}");
+    }
+    // The edit form offers the three and one blank row.
+    let edit = c.get(&format!("/customers/{id}/edit")).await;
+    assert_eq!(edit.count("#addresses .address-row"), 4);
+    assert_eq!(
+        edit.attr("#addresses .address-row:nth-of-type(2) input[name=addr_detail]", "value").as_deref(),
+        Some("朝阳区二号")
+    );
+    assert!(edit.has(&format!(
+        "#addresses .address-row:nth-of-type(2) select[name=addr_type] option[value=\"{billing}\"][selected]"
+    )));
+    // Saving without the middle one keeps the other two, in order.
+    let mut form: Vec<(&str, &str)> = vec![("name", "多地址公司"), ("kind", "enterprise"), ("level", "1")];
+    for (ty, region, detail, postcode) in [
+        (office.as_str(), sz.as_str(), "南山区一号", "518000"),
+        (shipping.as_str(), sz.as_str(), "宝安区三号", "518100"),
+    ] {
+        form.extend([("addr_type", ty), ("addr_region", region), ("addr_detail", detail), ("addr_postcode", postcode)]);
+    }
+    c.post(&format!("/customers/{id}"), &form).await.assert_redirect(&format!("/customers/{id}"));
+    let details: Vec<String> = stored(&app).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(details, ["南山区一号", "宝安区三号"]);
 }

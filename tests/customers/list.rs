@@ -362,3 +362,80 @@ async fn a_common_keyword_is_counted_up_to_a_thousand() {
     // Without a keyword the count is exact.
     assert_eq!(total(&c.get("/customers?scene=all").await), "1,001");
 }
+
+/// A default scene saved from the unfiltered list has no query: opening the list shows it in
+/// place instead of redirecting to `/path?`, which arrives without a query again (a loop). The
+/// same kernel serves every list.
+#[tokio::test]
+async fn a_default_scene_without_a_filter_opens_the_list_without_a_redirect_loop() {
+    let (app, mut c, admin) = setup().await;
+    customer(&app, "默认场景", Some(admin)).await;
+    for path in ["/customers", "/contacts", "/leads", "/pool"] {
+        for query in ["", "per_page=50&page=2"] {
+            c.post(&format!("{path}/scenes"), &[("name", "全部"), ("query", query)]).await;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM list_scenes WHERE module = $1")
+                .bind(path.trim_start_matches('/'))
+                .fetch_one(&app.db)
+                .await
+                .unwrap_or_else(|e| panic!("{path}: scene saved: {e}"));
+            sqlx::query("UPDATE list_scenes SET is_default = true WHERE id = $1")
+                .bind(id)
+                .execute(&app.db)
+                .await
+                .unwrap();
+            c.get(path).await.assert_status(200);
+            c.get(&format!("{path}?")).await.assert_status(200);
+            sqlx::query("DELETE FROM list_scenes").execute(&app.db).await.unwrap();
+        }
+    }
+    // A default that narrows still applies.
+    c.post("/customers/scenes", &[("name", "我的"), ("query", "scene=mine")]).await;
+    sqlx::query("UPDATE list_scenes SET is_default = true").execute(&app.db).await.unwrap();
+    c.get("/customers").await.assert_redirect("/customers?scene=mine");
+}
+
+/// Page sizes 50 and 100 and the jump control: the pager's own form carries the filter along.
+#[tokio::test]
+async fn the_pager_offers_page_sizes_and_jumps_to_a_page_keeping_the_filter() {
+    let (app, mut c, admin) = setup().await;
+    sqlx::query(
+        "INSERT INTO customers (code, name, name_norm, status_id, owner_id)
+         SELECT 'P' || i, '分页' || lpad(i::text, 3, '0'), '分页' || lpad(i::text, 3, '0'),
+                (SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1), $1
+         FROM generate_series(1, 120) i",
+    )
+    .bind(admin)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    customer(&app, "不相干", Some(admin)).await;
+    let base = "/customers?q=%E5%88%86%E9%A1%B5&sort=name&dir=asc";
+    let r = c.get(&format!("{base}&per_page=50")).await;
+    assert_eq!(names(&r).len(), 50);
+    assert_eq!(r.text_of(".pager-pos"), "1 / 3");
+    assert!(r.has(".pager select[name=per_page] option[value=\"50\"][selected]"));
+    let next = r.attr("a[rel=next]", "href").unwrap();
+    assert!(next.contains("page=2") && next.contains("per_page=50") && next.contains("q="), "{next}");
+    let r = c.get(&format!("{base}&per_page=100&page=2")).await;
+    assert_eq!(names(&r).len(), 20);
+    assert_eq!(names(&r)[0], "分页101");
+    assert_eq!(r.text_of(".pager-pos"), "2 / 2");
+    // The jump form: hidden fields keep the filter; submitting it as a browser would.
+    let hidden: Vec<(String, String)> = r
+        .html()
+        .select(&scraper::Selector::parse(".pager-jump input[type=hidden]").unwrap())
+        .map(|e| (e.value().attr("name").unwrap().to_string(), e.value().attr("value").unwrap().to_string()))
+        .collect();
+    assert!(hidden.iter().any(|(k, v)| k == "q" && v == "分页"), "{hidden:?}");
+    assert!(hidden.iter().any(|(k, v)| k == "sort" && v == "name"), "{hidden:?}");
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(hidden.iter());
+    query.append_pair("page", "3").append_pair("per_page", "50");
+    let r = c.get(&format!("/customers?{}", query.finish())).await;
+    assert_eq!(names(&r).len(), 20);
+    assert_eq!(names(&r)[0], "分页101");
+    assert_eq!(r.text_of(".pager-pos"), "3 / 3");
+    // A page past the end shows the last one; an odd size falls back to 20.
+    assert_eq!(c.get(&format!("{base}&per_page=50&page=9")).await.text_of(".pager-pos"), "3 / 3");
+    assert_eq!(names(&c.get(&format!("{base}&per_page=37")).await).len(), 20);
+}

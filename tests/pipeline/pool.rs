@@ -561,3 +561,27 @@ async fn admins_configure_pools_members_and_rules() {
     admin.post(&format!("/admin/pools/{default}/delete"), &[]).await.assert_status(409);
     assert!(admin.post("/admin/pools/run", &[]).await.status.is_redirection());
 }
+
+/// A cap that leaves dealt customers out does not count a dealt customer claimed from the pool,
+/// as a transfer would not; a customer that counts is still refused at the cap.
+#[tokio::test]
+async fn claiming_a_dealt_customer_does_not_count_toward_a_cap_that_leaves_dealt_ones_out() {
+    let o = org().await;
+    let app = &o.app;
+    let pool = east_pool(&o, None, 0).await;
+    let dealt = pooled(app, "成交过的", pool).await;
+    let fresh = pooled(app, "没成交的", pool).await;
+    set(app, dealt, "deal_status = 'dealt'").await;
+    customer(app, "已有的", Some(o.rep1)).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned, count_dealt) VALUES ($1, 1, false)")
+        .bind(o.rep1)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut rep1 = app.login("rep1").await;
+    rep1.post(&format!("/pool/customers/{dealt}/claim"), &[]).await.assert_redirect(&format!("/customers/{dealt}"));
+    assert_eq!(owner_of(app, dealt).await, Some(o.rep1));
+    rep1.post(&format!("/pool/customers/{fresh}/claim"), &[]).await;
+    assert!(flash(&mut rep1, "error").await.contains("上限"));
+    assert_eq!(owner_of(app, fresh).await, None);
+}

@@ -326,6 +326,11 @@ async fn the_lock_cap_is_respected() {
         .unwrap();
     let mut rep1 = o.app.login("rep1").await;
     rep1.post(&format!("/customers/{a}/lock"), &[]).await;
+    // Locking it again at the cap is no error: it takes no further place.
+    rep1.post(&format!("/customers/{a}/lock"), &[]).await.assert_redirect(&format!("/customers/{a}"));
+    let page = rep1.get(&format!("/customers/{a}")).await;
+    assert!(!page.has(".flash-error") && page.has(".flash-success"), "{}", page.text_of(".flash"));
+    assert_eq!(o.app.count("SELECT count(*) FROM operation_logs WHERE action = 'lock'").await, 1);
     rep1.post(&format!("/customers/{b}/lock"), &[]).await;
     assert!(rep1.get(&format!("/customers/{b}")).await.text_of(".flash-error").contains("上限"));
     assert_eq!(o.app.count("SELECT count(*) FROM customers WHERE locked").await, 1);
@@ -335,4 +340,278 @@ async fn the_lock_cap_is_respected() {
         sqlx::query_scalar("SELECT name FROM customers WHERE locked").fetch_all(&o.app.db).await.unwrap();
     assert_eq!(locked, ["锁二"]);
     let _ = (o.north, o.mgr);
+}
+
+/// "All matching" with the owner typed by name (the search box wide scopes get) reaches only that
+/// owner's customers, exactly as the list shows them: transfer, team and share.
+#[tokio::test]
+async fn bulk_actions_on_all_matching_keep_to_an_owner_typed_by_name() {
+    let o = org().await;
+    let a = customer(&o.app, "甲一", o.rep1).await;
+    let b = customer(&o.app, "甲二", o.rep1).await;
+    let other = customer(&o.app, "乙一", o.rep2).await;
+    let north = customer(&o.app, "北一", o.north_rep).await;
+    let mut mgr = o.app.login("mgr").await;
+    let filter = "scene=all&owner_q=%E7%94%A8%E6%88%B7rep1";
+    let listed = mgr.get(&format!("/customers?{filter}")).await.text_of("#list-table tbody");
+    assert!(listed.contains("甲一") && listed.contains("甲二") && !listed.contains("乙一"), "{listed}");
+    let owner_of = |id: i64| {
+        let db = o.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT owner_id FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    // The options page counts what the action will touch.
+    let page = mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", filter)]).await;
+    page.assert_status(200);
+    let count = page.text_of(".page-head .sub");
+    assert!(count.contains('2') && !count.contains('3'), "{count}");
+    let north_id = o.north_rep.to_string();
+    mgr.post("/customers/bulk/team", &[("all", "1"), ("filter", filter), ("user_id", &north_id), ("access", "read")])
+        .await;
+    mgr.post("/customers/bulk/share", &[("all", "1"), ("filter", filter), ("user_ids", &north_id)]).await;
+    let rep2 = o.rep2.to_string();
+    mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", filter), ("new_owner", &rep2)]).await;
+    assert_eq!((owner_of(a).await, owner_of(b).await), (o.rep2, o.rep2));
+    assert_eq!(owner_of(other).await, o.rep2, "rep2's own customer stays theirs");
+    assert_eq!(owner_of(north).await, o.north_rep, "outside the manager's scope");
+    let touched = |table: &'static str| {
+        let db = o.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT record_id FROM {table} ORDER BY record_id"))
+                .fetch_all(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(touched("record_members").await, [a, b], "team places only on rep1's customers");
+    assert_eq!(touched("record_shares").await, [a, b], "shares only on rep1's customers");
+    // A name nobody has matches nothing.
+    let rep1 = o.rep1.to_string();
+    mgr.post("/customers/bulk/transfer", &[("all", "1"), ("filter", "owner_q=nobody"), ("new_owner", &rep1)]).await;
+    assert_eq!(o.app.count(&format!("SELECT count(*) FROM customers WHERE owner_id = {}", o.rep1)).await, 0);
+}
+
+/// Bulk share and bulk team-add tell each recipient once for the whole batch ("3 customers
+/// shared with you"), as a bulk transfer does; one customer still names it and links to it.
+#[tokio::test]
+async fn bulk_share_and_team_add_send_one_notification_per_recipient() {
+    let o = org().await;
+    let ids: Vec<String> = [
+        customer(&o.app, "批一", o.rep1).await,
+        customer(&o.app, "批二", o.rep1).await,
+        customer(&o.app, "批三", o.rep1).await,
+    ]
+    .iter()
+    .map(i64::to_string)
+    .collect();
+    let mut rep1 = o.app.login("rep1").await;
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|id| ("ids", id.as_str())).collect();
+    let north_dept = o.north.to_string();
+    let rep2 = o.rep2.to_string();
+    let mut share = form.clone();
+    share.extend([("user_ids", rep2.as_str()), ("dept_ids", north_dept.as_str())]);
+    rep1.post("/customers/bulk/share", &share).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM record_shares").await, 6);
+    for user in [o.rep2, o.north_rep] {
+        assert_eq!(notifications(&o.app, user, "shared_n").await, 1);
+        assert_eq!(notifications(&o.app, user, "shared").await, 0);
+    }
+    let mut north = o.app.login("north_rep").await;
+    let inbox = north.get("/notifications").await.text_of("main");
+    assert!(inbox.contains("向您共享了 3 个客户"), "{inbox}");
+    let north_id = o.north_rep.to_string();
+    form.extend([("user_id", north_id.as_str()), ("access", "read")]);
+    rep1.post("/customers/bulk/team", &form).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM record_members").await, 3);
+    assert_eq!(notifications(&o.app, o.north_rep, "team_added_n").await, 1);
+    assert_eq!(notifications(&o.app, o.north_rep, "team_added").await, 0);
+    // A single customer: named, with its link.
+    rep1.post(&format!("/customers/{}/shares", ids[0]), &[("user_ids", &o.mgr.to_string())]).await;
+    let link: Option<String> =
+        sqlx::query_scalar("SELECT link FROM notifications WHERE user_id = $1 AND kind = 'shared'")
+            .bind(o.mgr)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    assert_eq!(link, Some(format!("/customers/{}", ids[0])));
+}
+
+/// A share with a department reaches its own members, not its sub-departments' — and the page,
+/// the "shared with me" scene and the notification all agree on who that is.
+#[tokio::test]
+async fn a_department_share_reaches_its_own_members_only_everywhere_alike() {
+    let o = org().await;
+    let sub = o.app.dept("华东一组", Some(o.east)).await;
+    let sub_rep = o.app.user("sub_rep", sub, None, &["rep"]).await;
+    let id = customer(&o.app, "部门共享", o.north_rep).await;
+    let mut owner = o.app.login("north_rep").await;
+    owner.post(&format!("/customers/{id}/shares"), &[("dept_ids", &o.east.to_string())]).await;
+    for (login, user, reached) in [("rep2", o.rep2, true), ("sub_rep", sub_rep, false)] {
+        let mut c = o.app.login(login).await;
+        let page = c.get(&format!("/customers/{id}")).await;
+        assert_eq!(page.status.as_u16(), if reached { 200 } else { 404 }, "{login}: page");
+        let scene = c.get("/customers?scene=shared").await.text_of("#list-table");
+        assert_eq!(scene.contains("部门共享"), reached, "{login}: shared scene");
+        assert_eq!(notifications(&o.app, user, "shared").await, i64::from(reached), "{login}: notified");
+    }
+}
+
+/// Bulk delete says which rows were skipped for being frozen, apart from those the user has no
+/// right to.
+#[tokio::test]
+async fn bulk_delete_names_frozen_rows_as_frozen() {
+    let o = org().await;
+    let free = customer(&o.app, "能删的", o.rep1).await;
+    let frozen = customer(&o.app, "冻住的", o.rep1).await;
+    let theirs = customer(&o.app, "别人的", o.rep2).await;
+    sqlx::query("UPDATE customers SET frozen = true WHERE id = $1").bind(frozen).execute(&o.app.db).await.unwrap();
+    // rep2's customer is visible to rep1 through a read-only team place.
+    sqlx::query("INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'read')")
+        .bind(theirs)
+        .bind(o.rep1)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let mut rep1 = o.app.login("rep1").await;
+    let ids = [free.to_string(), frozen.to_string(), theirs.to_string()];
+    rep1.post("/customers/bulk/delete", &[("ids", &ids[0]), ("ids", &ids[1]), ("ids", &ids[2])]).await;
+    let flash = rep1.get("/customers").await.text_of(".flash");
+    assert!(flash.contains("1 个客户已冻结"), "{flash}");
+    assert!(flash.contains("1 个客户无权操作"), "{flash}");
+    let deleted: Vec<String> = sqlx::query_scalar("SELECT name FROM customers WHERE deleted_at IS NOT NULL")
+        .fetch_all(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!(deleted, ["能删的"]);
+}
+
+/// Frozen means read-only for every route that changes the customer, not only the form: unlock
+/// (like lock) waits for unfreezing, put-back is refused, bulk actions skip it, and follow-ups on
+/// its contacts are refused.
+#[tokio::test]
+async fn a_frozen_customer_also_refuses_unlock_put_back_bulk_actions_and_follow_ups_on_its_contacts() {
+    let o = org().await;
+    let id = customer(&o.app, "冻结的", o.rep1).await;
+    let contact: i64 = sqlx::query_scalar(
+        "INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, '冻结联系人', $2) RETURNING id",
+    )
+    .bind(id)
+    .bind(o.rep1)
+    .fetch_one(&o.app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE customers SET locked = true, frozen = true WHERE id = $1")
+        .bind(id)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    let method = method.to_string();
+    let pool: i64 = sqlx::query_scalar("SELECT id FROM pools WHERE is_default").fetch_one(&o.app.db).await.unwrap();
+    let pool = pool.to_string();
+    let mut rep1 = o.app.login("rep1").await;
+    let page = rep1.get(&format!("/customers/{id}")).await;
+    assert!(!page.has("#lock-toggle"), "no lock button while frozen");
+    for (path, form) in [
+        (format!("/customers/{id}/unlock"), vec![]),
+        (format!("/customers/{id}/put-back"), vec![("pool_id", pool.as_str()), ("reason", "不要了")]),
+        (format!("/contacts/{contact}/followups"), vec![("method_id", method.as_str()), ("content", "联系人跟进")]),
+    ] {
+        assert_eq!(rep1.post(&path, &form).await.status.as_u16(), 409, "{path} on a frozen customer");
+    }
+    let ids = id.to_string();
+    let rep2 = o.rep2.to_string();
+    for (path, extra) in [
+        ("/customers/bulk/transfer", ("new_owner", rep2.as_str())),
+        ("/customers/bulk/team", ("user_id", rep2.as_str())),
+        ("/customers/bulk/share", ("user_ids", rep2.as_str())),
+        ("/customers/bulk/delete", ("filter", "")),
+    ] {
+        rep1.post(path, &[("ids", ids.as_str()), extra]).await;
+        rep1.post(path, &[("all", "1"), ("filter", "scene=all"), extra]).await;
+    }
+    let (owner, locked, deleted): (i64, bool, bool) =
+        sqlx::query_as("SELECT owner_id, locked, deleted_at IS NOT NULL FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    assert_eq!((owner, locked, deleted), (o.rep1, true, false));
+    for table in ["record_members", "record_shares", "followups", "notifications"] {
+        assert_eq!(o.app.count(&format!("SELECT count(*) FROM {table}")).await, 0, "{table}");
+    }
+}
+
+/// Removing a team member ends their access at once; a read-only member may not remove anyone.
+#[tokio::test]
+async fn removing_a_team_member_ends_their_access_and_needs_write_rights() {
+    let o = org().await;
+    let id = customer(&o.app, "团队公司", o.rep1).await;
+    let mut owner = o.app.login("rep1").await;
+    for (user, access) in [(o.north_rep, "write"), (o.rep2, "read")] {
+        owner.post(&format!("/customers/{id}/team"), &[("user_id", &user.to_string()), ("access", access)]).await;
+    }
+    let mut north = o.app.login("north_rep").await;
+    let mut rep2 = o.app.login("rep2").await;
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    // The read-only member cannot remove the other one.
+    rep2.post(&format!("/customers/{id}/team/{}/remove", o.north_rep), &[]).await.assert_status(403);
+    assert_eq!(o.app.count("SELECT count(*) FROM record_members").await, 2);
+    owner
+        .post(&format!("/customers/{id}/team/{}/remove", o.north_rep), &[])
+        .await
+        .assert_redirect(&format!("/customers/{id}?tab=team"));
+    north.get(&format!("/customers/{id}")).await.assert_status(404);
+    north.post(&format!("/customers/{id}"), &edit_form("改名")).await.assert_status(404);
+    assert!(!owner.get(&format!("/customers/{id}?tab=team")).await.text_of("#team-members").contains("用户north_rep"));
+    assert_eq!(o.app.count("SELECT count(*) FROM operation_logs WHERE action = 'team_remove'").await, 1);
+}
+
+/// Revoking a live share ends the access at once; a share id of another customer revokes nothing.
+#[tokio::test]
+async fn revoking_a_share_ends_access_at_once_and_only_on_its_own_customer() {
+    let o = org().await;
+    let id = customer(&o.app, "共享公司", o.rep1).await;
+    let other = customer(&o.app, "另一个", o.rep1).await;
+    let mut owner = o.app.login("rep1").await;
+    owner.post(&format!("/customers/{id}/shares"), &[("user_ids", &o.north_rep.to_string())]).await;
+    let mut north = o.app.login("north_rep").await;
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    let share: i64 = sqlx::query_scalar("SELECT id FROM record_shares").fetch_one(&o.app.db).await.unwrap();
+    owner.post(&format!("/customers/{other}/shares/{share}/revoke"), &[]).await;
+    north.get(&format!("/customers/{id}")).await.assert_status(200);
+    owner.post(&format!("/customers/{id}/shares/{share}/revoke"), &[]).await;
+    north.get(&format!("/customers/{id}")).await.assert_status(404);
+    assert!(!north.get("/customers?scene=shared").await.text_of("#list-table").contains("共享公司"));
+    assert_eq!(o.app.count("SELECT count(*) FROM operation_logs WHERE action = 'unshare'").await, 1);
+}
+
+/// Keeping the old owner on the team as read-write lets them go on editing the customer.
+#[tokio::test]
+async fn a_transfer_keeping_the_old_owner_read_write_lets_them_edit() {
+    let o = org().await;
+    let id = customer(&o.app, "交接公司", o.rep1).await;
+    let mut mgr = o.app.login("mgr").await;
+    mgr.post(&format!("/customers/{id}/transfer"), &[("new_owner", &o.rep2.to_string()), ("keep_old", "write")])
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    let mut rep1 = o.app.login("rep1").await;
+    rep1.get(&format!("/customers/{id}/edit")).await.assert_status(200);
+    rep1.post(&format!("/customers/{id}"), &edit_form("交接公司（续）"))
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    let (name, owner): (String, i64) = sqlx::query_as("SELECT name, owner_id FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!((name.as_str(), owner), ("交接公司（续）", o.rep2));
 }

@@ -146,3 +146,90 @@ async fn the_follow_up_log_counts_up_to_a_thousand_and_filters_by_department() {
         .unwrap();
     assert_eq!(total(&mgr.get("/followups").await), "999");
 }
+
+/// A newer follow-up with a next contact time replaces the author's pending reminder for that
+/// record; one without keeps it; another author's reminder is theirs and stays.
+#[tokio::test]
+async fn a_newer_next_contact_time_replaces_the_authors_pending_reminder() {
+    let o = org().await;
+    let id = customer(&o.app, "改期公司", o.rep1).await;
+    sqlx::query("INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'write')")
+        .bind(id)
+        .bind(o.rep2)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    let method = method.to_string();
+    let at = |days: i64| {
+        (Utc::now() + Duration::days(days)).with_timezone(&o.app.config.timezone).format("%Y-%m-%dT%H:%M").to_string()
+    };
+    let path = format!("/customers/{id}/followups");
+    let mut rep1 = o.app.login("rep1").await;
+    let mut rep2 = o.app.login("rep2").await;
+    rep1.post(&path, &[("method_id", &method), ("content", "第一次"), ("next_contact_at", &at(2))]).await;
+    rep2.post(&path, &[("method_id", &method), ("content", "同事的"), ("next_contact_at", &at(3))]).await;
+    rep1.post(&path, &[("method_id", &method), ("content", "改期"), ("next_contact_at", &at(5))]).await;
+    rep1.post(&path, &[("method_id", &method), ("content", "没定下次")]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM followups").await, 4);
+    let pending: Vec<(i64, chrono::DateTime<Utc>)> =
+        sqlx::query_as("SELECT user_id, due_at FROM reminders WHERE delivered_at IS NULL ORDER BY user_id")
+            .fetch_all(&o.app.db)
+            .await
+            .unwrap();
+    let local =
+        |t: &chrono::DateTime<Utc>| t.with_timezone(&o.app.config.timezone).format("%Y-%m-%dT%H:%M").to_string();
+    let pending: Vec<(i64, String)> = pending.iter().map(|(u, t)| (*u, local(t))).collect();
+    assert_eq!(pending, [(o.rep1, at(5)), (o.rep2, at(3))]);
+}
+
+/// A follow-up names the customer's contacts it was about: they are saved and the timeline
+/// shows them; a contact of another customer cannot be named.
+#[tokio::test]
+async fn a_follow_up_with_related_contacts_saves_and_shows_them() {
+    let o = org().await;
+    let id = customer(&o.app, "多人会谈", o.rep1).await;
+    let elsewhere = customer(&o.app, "别的公司", o.rep1).await;
+    let mut contacts = Vec::new();
+    for (cust, name) in [(id, "张经理"), (id, "李总"), (id, "王工"), (elsewhere, "外人")] {
+        let c: i64 =
+            sqlx::query_scalar("INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, $2, $3) RETURNING id")
+                .bind(cust)
+                .bind(name)
+                .bind(o.rep1)
+                .fetch_one(&o.app.db)
+                .await
+                .unwrap();
+        contacts.push(c.to_string());
+    }
+    let method: i64 = sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'followup_method' LIMIT 1")
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    let mut rep1 = o.app.login("rep1").await;
+    let form_page = rep1.get(&format!("/customers/{id}?tab=timeline")).await;
+    assert_eq!(form_page.count("#followup-form input[name=contact_ids]"), 3, "the customer's own contacts");
+    let method = method.to_string();
+    rep1.post(
+        &format!("/customers/{id}/followups"),
+        &[
+            ("method_id", method.as_str()),
+            ("content", "三方会谈"),
+            ("contact_ids", contacts[0].as_str()),
+            ("contact_ids", contacts[1].as_str()),
+            ("contact_ids", contacts[3].as_str()),
+        ],
+    )
+    .await
+    .assert_redirect(&format!("/customers/{id}?tab=timeline"));
+    let saved: Vec<i64> =
+        sqlx::query_scalar("SELECT unnest(contact_ids) FROM followups ORDER BY 1").fetch_all(&o.app.db).await.unwrap();
+    let want: Vec<i64> = contacts[..2].iter().map(|c| c.parse().unwrap()).collect();
+    assert_eq!(saved, want, "only this customer's contacts");
+    let tl = rep1.get(&format!("/customers/{id}?tab=timeline")).await.text_of("#timeline");
+    assert!(tl.contains("三方会谈") && tl.contains("李总") && tl.contains("张经理"), "{tl}");
+    assert!(!tl.contains("王工") && !tl.contains("外人"), "{tl}");
+}

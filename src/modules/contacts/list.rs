@@ -271,10 +271,8 @@ pub async fn index(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let raw = raw.unwrap_or_default();
-    if raw.is_empty() {
-        if let Some(q) = list::scenes::default_query(&st.db, user.id, MODULE).await? {
-            return Ok(Redirect::to(&format!("/contacts?{q}")).into_response());
-        }
+    if let Some(to) = list::scenes::default_redirect(&st.db, user.id, MODULE, "/contacts", &raw).await? {
+        return Ok(Redirect::to(&to).into_response());
     }
     let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
     let dicts = Dicts::load(&st.db, DICTS).await?;

@@ -30,7 +30,7 @@ pub(super) async fn selected(
     if !sel.all_matching() {
         return Ok(list::visible_ids(&st.db, "customers", ENTITY, scope, &sel.ids).await?);
     }
-    let filter: CustomerFilter = serde_html_form::from_str(sel.filter.trim_start_matches('?')).unwrap_or_default();
+    let filter = CustomerFilter::parse(&st.db, &sel.filter).await?;
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let defs = fields::defs(&st.db, ENTITY).await?;
     let custom = fields::filters_from_query(&defs, Some(&sel.filter));
@@ -42,8 +42,18 @@ pub(super) async fn selected(
 
 /// Of `ids`, those the user may change: owner in scope or a live read-write team place, not frozen.
 pub(super) async fn writable_ids(st: &AppState, scope: &DataScope, ids: &[i64]) -> AppResult<Vec<i64>> {
+    with_rights(st, scope, ids, false).await
+}
+
+/// Of `ids`, those the user could change but for being frozen.
+async fn frozen_ids(st: &AppState, scope: &DataScope, ids: &[i64]) -> AppResult<Vec<i64>> {
+    with_rights(st, scope, ids, true).await
+}
+
+/// Of `ids`, those the user has the right to change, frozen (`frozen`) or not.
+async fn with_rights(st: &AppState, scope: &DataScope, ids: &[i64], frozen: bool) -> AppResult<Vec<i64>> {
     let mut q = QueryBuilder::new("SELECT c.id FROM customers c WHERE c.id = ANY(");
-    q.push_bind(ids.to_vec()).push(") AND NOT c.frozen");
+    q.push_bind(ids.to_vec()).push(") AND c.frozen = ").push_bind(frozen);
     if let Some(owners) = &scope.owners {
         q.push(" AND (c.owner_id = ANY(").push_bind(owners.clone());
         q.push(") OR c.id = ANY(ARRAY(SELECT record_id FROM record_members WHERE entity = 'customer' AND access = 'write' AND user_id = ")
@@ -92,7 +102,12 @@ async fn delete_ids(st: &AppState, ctx: &PageCtx, req: &RequestCtx, scope: &Data
     if done > 0 {
         ctx.flash_text(Kind::Success, ctx.tf1("customer.deleted_n", "n", &done.to_string())).await;
     }
-    let not_allowed = ids.len() - writable.len();
+    // Frozen ones are named as such: the user may change them once they are unfrozen.
+    let frozen = if writable.len() < ids.len() { frozen_ids(st, scope, ids).await?.len() } else { 0 };
+    if frozen > 0 {
+        ctx.flash_text(Kind::Warning, ctx.tf1("customer.skipped_frozen", "n", &frozen.to_string())).await;
+    }
+    let not_allowed = ids.len() - writable.len() - frozen;
     if not_allowed > 0 {
         ctx.flash_text(Kind::Warning, ctx.tf1("customer.skipped_no_right", "n", &not_allowed.to_string())).await;
     }
@@ -155,10 +170,51 @@ pub async fn restore(
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let ids = deleted_writable(&st, &scope, &sel.ids).await?;
     let mut tx = st.db.begin().await?;
+    let (ids, refused) = within_caps(&mut tx, &ids, ctx.lang).await?;
     let n = repo::restore(&mut tx, &ids, user.id, req.ip.as_deref()).await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("customer.restored_n", "n", &n.to_string())).await;
+    if n > 0 || refused.is_empty() {
+        ctx.flash_text(Kind::Success, ctx.tf1("customer.restored_n", "n", &n.to_string())).await;
+    }
+    for why in refused {
+        ctx.flash_text(Kind::Error, why).await;
+    }
     Ok(Redirect::to("/customers/recycle").into_response())
+}
+
+/// Of the binned `ids` (locked here), those whose owner's caps allow them back, and the reason
+/// for each owner refused: an owner's customers come back together or not at all.
+async fn within_caps(
+    tx: &mut sqlx::PgConnection,
+    ids: &[i64],
+    lang: crate::web::i18n::Lang,
+) -> AppResult<(Vec<i64>, Vec<String>)> {
+    let rows: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, owner_id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut by_owner: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    let mut ok = Vec::new();
+    for (id, owner) in rows {
+        match owner {
+            Some(o) => by_owner.entry(o).or_default().push(id),
+            // Pool customers have no owner and no cap.
+            None => ok.push(id),
+        }
+    }
+    let mut refused = Vec::new();
+    for (owner, theirs) in by_owner {
+        match super::caps::check_restoring(&mut *tx, owner, &theirs).await? {
+            Ok(()) => ok.extend(theirs),
+            Err((over, locked)) => {
+                let name =
+                    crate::modules::admin::users::repo::name_of(&mut *tx, Some(owner)).await?.unwrap_or_default();
+                refused.push(over.message(lang, &name, locked));
+            }
+        }
+    }
+    Ok((ok, refused))
 }
 
 pub async fn purge(

@@ -1,7 +1,8 @@
 //! Ownership and lock caps: the most customers a user may own (optionally leaving dealt customers
 //! out of the count) and the most they may lock. Set by the admin per user or per department
-//! (`customer_caps`); creating, transferring, claiming, assigning and converting call
-//! `check_owned`, locking calls `check_locked`, before the change.
+//! (`customer_caps`); creating and converting call `check_owned`, transferring, claiming and
+//! assigning `check_receiving`, restoring from the recycle bin `check_restoring`, locking
+//! `check_locked`, before the change.
 //!
 //! Which row applies: the user's own row if there is one, else the row of the nearest department
 //! up the tree from the user's department; the whole row applies (an empty limit on the user's
@@ -144,16 +145,37 @@ pub async fn check_receiving(
     user_id: i64,
     ids: &[i64],
 ) -> sqlx::Result<Result<(), (CapExceeded, bool)>> {
+    check_arriving(conn, user_id, ids, true).await
+}
+
+/// Would bringing `user_id`'s customers `ids` back from the recycle bin pass a cap? Binned
+/// customers do not count while deleted; restored they count as `check_receiving` counts them.
+pub async fn check_restoring(
+    conn: &mut PgConnection,
+    user_id: i64,
+    ids: &[i64],
+) -> sqlx::Result<Result<(), (CapExceeded, bool)>> {
+    check_arriving(conn, user_id, ids, false).await
+}
+
+/// `ids` about to count for `user_id`; with `new_owner` only those someone else owns now.
+async fn check_arriving(
+    conn: &mut PgConnection,
+    user_id: i64,
+    ids: &[i64],
+    new_owner: bool,
+) -> sqlx::Result<Result<(), (CapExceeded, bool)>> {
     let Some(cap) = effective(&mut *conn, user_id).await? else {
         return Ok(Ok(()));
     };
     let (counting, locked): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE $3 OR deal_status <> 'dealt'), count(*) FILTER (WHERE locked)
-           FROM customers WHERE id = ANY($1) AND owner_id IS DISTINCT FROM $2",
+           FROM customers WHERE id = ANY($1) AND (NOT $4 OR owner_id IS DISTINCT FROM $2)",
     )
     .bind(ids)
     .bind(user_id)
     .bind(cap.count_dealt)
+    .bind(new_owner)
     .fetch_one(&mut *conn)
     .await?;
     if let Err(over) = check_owned(&mut *conn, user_id, counting).await? {

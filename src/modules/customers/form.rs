@@ -24,6 +24,9 @@ use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 
+/// The error key shown at the top of the form, for refusals no visible field explains.
+const FORM_ERROR: &str = "_form";
+
 #[derive(Template)]
 #[template(path = "customers/form.html")]
 struct FormPage {
@@ -79,12 +82,7 @@ impl FormPage {
     }
 
     fn credit_hint(&self) -> String {
-        let Some(item) = self.form.get("credit_level_id").parse::<i64>().ok().and_then(|id| self.dicts.get(id)) else {
-            return String::new();
-        };
-        let limit = item.extra_str("credit_limit").unwrap_or_default();
-        let days = item.extra_str("credit_period_days").unwrap_or_default();
-        self.ctx.lang.tf("customer.credit_hint", &[("limit", &limit), ("days", &days)])
+        model::credit_hint(&self.dicts, self.form.get("credit_level_id").parse().ok(), self.ctx.lang)
     }
 }
 
@@ -248,12 +246,18 @@ async fn save(
         repo::lock(&mut tx, id).await?;
     }
     fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
-    let warnings = duplicates(&mut tx, &c, &input, id, &form, &mut errors, &ctx).await?;
+    let warnings = duplicates(&mut tx, &c, &input, current.as_ref(), &form, &mut errors, &ctx).await?;
     if current.is_none() && errors.is_empty() {
         if let Some(owner) = input.owner_id {
             if let Err(over) = caps::check_owned(&mut tx, owner, 1).await? {
                 let name = users::name_of(&mut tx, Some(owner)).await?.unwrap_or_default();
-                errors.add_text("owner_id", over.message(ctx.lang, &name, false));
+                // At the top of the form, where everyone sees it (the owner field is only there
+                // for those who may give the customer to someone else), and next to that field.
+                let text = over.message(ctx.lang, &name, false);
+                if user.can(Module::Customers, Action::Transfer) {
+                    errors.add_text("owner_id", text.clone());
+                }
+                errors.add_text(FORM_ERROR, text);
             }
         }
     }
@@ -308,6 +312,14 @@ async fn resolve_parent(
     if typed.is_empty() {
         return Ok(None);
     }
+    // An unchanged parent stays, even one the editor cannot see (another team's group company):
+    // it was checked when it was set, and the editor is not choosing it now.
+    if let Some(cur) = current.filter(|c| c.parent_id.is_some() && c.parent_name.as_deref() == Some(typed)) {
+        let posted = form.get("parent_id").trim();
+        if posted.is_empty() || posted.parse::<i64>().ok() == cur.parent_id {
+            return Ok(cur.parent_id);
+        }
+    }
     let by_id = match form.get("parent_id").trim().parse::<i64>().ok() {
         Some(pid) => {
             repo::find_visible(&c.st.db, &c.scope, pid, false).await?.filter(|p| p.name == typed).map(|p| p.id)
@@ -333,21 +345,33 @@ async fn resolve_parent(
 }
 
 /// Blocking duplicates become field errors; warnings are returned unless the user confirmed.
+/// On an edit only the fields whose normalised value changed are checked: a record that already
+/// duplicates another (imported, or saved before the rule existed) can still be edited.
 async fn duplicates(
     tx: &mut PgConnection,
     c: &Ctx<'_>,
     input: &CustomerInput,
-    id: Option<i64>,
+    current: Option<&Customer>,
     form: &FormData,
     errors: &mut FormErrors,
     ctx: &PageCtx,
 ) -> AppResult<Vec<String>> {
+    use super::normalize;
+    let changed = |col: &str, norm: fn(&str) -> String| -> bool {
+        match current {
+            None => true,
+            Some(cur) => {
+                input.text(col).map(norm).unwrap_or_default() != cur.text_value(col).map(norm).unwrap_or_default()
+            }
+        }
+    };
+    let name_changed = current.is_none_or(|cur| normalize::name(&input.name) != normalize::name(&cur.name));
     let candidate = dup::Candidate {
-        exclude_id: id,
-        name: &input.name,
-        phone: input.text("phone"),
-        mobile: input.text("mobile"),
-        email: input.text("email"),
+        exclude_id: current.map(|cur| cur.id),
+        name: if name_changed { &input.name } else { "" },
+        phone: input.text("phone").filter(|_| changed("phone", normalize::phone)),
+        mobile: input.text("mobile").filter(|_| changed("mobile", normalize::phone)),
+        email: input.text("email").filter(|_| changed("email", normalize::email)),
         owner_id: input.owner_id,
     };
     let confirmed = form.has("confirm_dup");

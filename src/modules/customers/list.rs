@@ -8,7 +8,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::model::{Customer, DICTS, ENTITY, MODULE};
 use super::repo;
@@ -96,6 +96,25 @@ impl CustomerFilter {
 
     pub fn scene(&self) -> Scene {
         Scene::from_code(&self.scene).unwrap_or(Scene::All)
+    }
+
+    /// The list's filter from a query string as the list and its bulk actions receive it,
+    /// owner name resolved (see `resolve_owner`).
+    pub async fn parse(db: &PgPool, raw: &str) -> sqlx::Result<CustomerFilter> {
+        let mut f: CustomerFilter = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
+        f.resolve_owner(db).await?;
+        Ok(f)
+    }
+
+    /// An owner typed by name (the search box shown to wide scopes) becomes the owner id the
+    /// narrowing filters on; a name nobody has matches no row. The list and the bulk actions on
+    /// "all matching" both go through here, so a bulk action reaches exactly the rows listed.
+    pub async fn resolve_owner(&mut self, db: &PgPool) -> sqlx::Result<()> {
+        if self.owner.trim().is_empty() && !self.owner_q.trim().is_empty() {
+            self.owner =
+                users::id_by_name(db, &self.owner_q).await?.map(|id| id.to_string()).unwrap_or_else(|| "0".into());
+        }
+        Ok(())
     }
 
     /// Whether any of the "more filters" are set (keeps that panel open).
@@ -351,16 +370,11 @@ pub async fn index(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let raw = raw.unwrap_or_default();
-    if raw.is_empty() {
-        if let Some(q) = list::scenes::default_query(&st.db, user.id, MODULE).await? {
-            return Ok(Redirect::to(&format!("/customers?{q}")).into_response());
-        }
+    if let Some(to) = list::scenes::default_redirect(&st.db, user.id, MODULE, "/customers", &raw).await? {
+        return Ok(Redirect::to(&to).into_response());
     }
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    if filter.owner.trim().is_empty() && !filter.owner_q.trim().is_empty() {
-        filter.owner =
-            users::id_by_name(&st.db, &filter.owner_q).await?.map(|id| id.to_string()).unwrap_or_else(|| "0".into());
-    }
+    filter.resolve_owner(&st.db).await?;
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let defs = fields::defs(&st.db, ENTITY).await?;
     let custom = fields::filters_from_query(&defs, Some(&raw));

@@ -371,3 +371,15 @@ pub fn dict_audit(dicts: &Dicts, id: Option<i64>) -> Value {
         None => Value::Null,
     }
 }
+
+/// "Credit limit 500,000.00, payment term 90 days" for a credit level, as the detail page and
+/// the form show it: the limit as money with thousands separators (stored as "500000.00").
+pub fn credit_hint(dicts: &Dicts, credit_level_id: Option<i64>, lang: Lang) -> String {
+    let Some(item) = credit_level_id.and_then(|id| dicts.get(id)) else {
+        return String::new();
+    };
+    let limit = item.extra_str("credit_limit").unwrap_or_default();
+    let limit = limit.parse::<rust_decimal::Decimal>().map(|d| crate::web::format::money(&d)).unwrap_or(limit);
+    let days = item.extra_str("credit_period_days").unwrap_or_default();
+    lang.tf("customer.credit_hint", &[("limit", &limit), ("days", &days)])
+}

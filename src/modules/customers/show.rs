@@ -108,10 +108,7 @@ impl ShowPage {
     }
 
     fn credit(&self) -> String {
-        let Some(item) = self.c.credit_level_id.and_then(|id| self.dicts.get(id)) else { return String::new() };
-        let limit = item.extra_str("credit_limit").unwrap_or_default();
-        let days = item.extra_str("credit_period_days").unwrap_or_default();
-        self.ctx.lang.tf("customer.credit_hint", &[("limit", &limit), ("days", &days)])
+        super::model::credit_hint(&self.dicts, self.c.credit_level_id, self.ctx.lang)
     }
 
     fn custom_values(&self) -> Vec<(String, String)> {

@@ -38,8 +38,15 @@ async fn set_flag(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
-    repo::lock(&mut tx, c.id).await?;
-    if column == "locked" && value {
+    // The flags as they are now, under the row lock (not as the page that posted saw them).
+    let (locked, frozen): (bool, bool) =
+        sqlx::query_as("SELECT locked, frozen FROM customers WHERE id = $1 FOR UPDATE")
+            .bind(c.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let old = if column == "locked" { locked } else { frozen };
+    // Locking one that is locked already adds nothing to the lock cap.
+    if column == "locked" && value && !old {
         if let Some(owner) = c.owner_id {
             if let Err(over) = caps::check_locked(&mut tx, owner, 1).await? {
                 let name = users::name_of(&mut tx, Some(owner)).await?.unwrap_or_default();
@@ -48,7 +55,6 @@ async fn set_flag(
             }
         }
     }
-    let old = if column == "locked" { c.locked } else { c.frozen };
     if old != value {
         sqlx::query(&format!("UPDATE customers SET {column} = $2 WHERE id = $1"))
             .bind(c.id)
@@ -81,6 +87,8 @@ pub async fn lock(
     set_flag(&st, &ctx, &req, &c, "locked", true, "state.locked").await
 }
 
+/// A frozen customer is read-only in every respect, its lock included: unlocking (like locking)
+/// waits until it is unfrozen, so freezing also keeps it out of the pool as it was.
 pub async fn unlock(
     State(st): State<AppState>,
     ctx: PageCtx,

@@ -131,6 +131,7 @@ async fn add_members(
     lang: crate::web::i18n::Lang,
 ) -> AppResult<usize> {
     let mut added = 0;
+    let mut added_to: Vec<(i64, &str)> = Vec::new();
     for (id, name, owner) in ids {
         // The owner needs no team place.
         if *owner == Some(m.user_id) {
@@ -157,18 +158,31 @@ async fn add_members(
             ))
             .write(tx, Some(actor.id), ip)
             .await?;
-        crate::notify::send(
-            tx,
-            m.user_id,
-            "team_added",
-            json!({ "name": name, "actor": actor.name }),
-            Some(&format!("/customers/{id}")),
-            Some(actor.id),
-        )
-        .await?;
+        added_to.push((*id, name.as_str()));
         added += 1;
     }
+    tell(tx, m.user_id, &added_to, ("team_added", "team_added_n"), "/customers?scene=all", actor).await?;
     Ok(added)
+}
+
+/// One notification for `recipient` about the customers `about` (id, name): naming the customer
+/// when there is one, else how many with the first one's name (`kinds`: single, several), like
+/// a bulk transfer tells its new owner once.
+async fn tell(
+    tx: &mut PgConnection,
+    recipient: i64,
+    about: &[(i64, &str)],
+    kinds: (&str, &str),
+    list_link: &str,
+    actor: &crate::auth::CurrentUser,
+) -> sqlx::Result<()> {
+    let (kind, link) = match about {
+        [] => return Ok(()),
+        [(id, _)] => (kinds.0, format!("/customers/{id}")),
+        _ => (kinds.1, list_link.to_string()),
+    };
+    let params = json!({ "name": about[0].1, "n": about.len(), "actor": actor.name });
+    crate::notify::send(tx, recipient, kind, params, Some(&link), Some(actor.id)).await
 }
 
 pub async fn add_member(
@@ -256,7 +270,13 @@ async fn parse_shares(st: &AppState, f: &ShareForm) -> AppResult<NewShares> {
     Ok(NewShares { users, depts, expires_at: until(&f.until, st.config.timezone)? })
 }
 
-/// Share customers; notifies the users (and the active members of shared departments).
+/// Share customers; notifies the users and the active members of shared departments, once each
+/// for the whole batch.
+///
+/// A share with a department reaches that department's own members only, not its
+/// sub-departments: the scope predicate (`DataScope::push_extra_ids`), the "shared with me" scene
+/// (`list::Scene::Shared`) and these notifications all match `dept_id` to the user's own
+/// department. Sharing with a whole branch means choosing each department.
 async fn add_shares(
     tx: &mut PgConnection,
     ids: &[(i64, String)],
@@ -264,7 +284,7 @@ async fn add_shares(
     actor: &crate::auth::CurrentUser,
     ip: Option<&str>,
 ) -> AppResult<()> {
-    for (id, name) in ids {
+    for (id, _) in ids {
         // Re-sharing replaces an earlier share with the same target (new expiry).
         sqlx::query(
             "DELETE FROM record_shares WHERE entity = 'customer' AND record_id = $1 AND (user_id = ANY($2) OR dept_id = ANY($3))",
@@ -302,23 +322,16 @@ async fn add_shares(
         .fetch_all(&mut *tx)
         .await?;
         Entry::new(ENTITY, *id, "share").note(targets.join("、")).write(tx, Some(actor.id), ip).await?;
-        let recipients: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM users WHERE status = 'active' AND (id = ANY($1) OR dept_id = ANY($2))")
-                .bind(&s.users)
-                .bind(&s.depts)
-                .fetch_all(&mut *tx)
-                .await?;
-        for r in recipients {
-            crate::notify::send(
-                tx,
-                r,
-                "shared",
-                json!({ "name": name, "actor": actor.name }),
-                Some(&format!("/customers/{id}")),
-                Some(actor.id),
-            )
+    }
+    let recipients: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE status = 'active' AND (id = ANY($1) OR dept_id = ANY($2))")
+            .bind(&s.users)
+            .bind(&s.depts)
+            .fetch_all(&mut *tx)
             .await?;
-        }
+    let about: Vec<(i64, &str)> = ids.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    for r in recipients {
+        tell(tx, r, &about, ("shared", "shared_n"), "/customers?scene=shared", actor).await?;
     }
     Ok(())
 }

@@ -167,8 +167,9 @@ pub async fn claim(
             }
         }
     }
-    if let Err(over) = caps::check_owned(&mut *tx, user.id, 1).await? {
-        return Ok(Err(over.message(lang, &user.name, false)));
+    // As a transfer counts it: a dealt customer counts only when the cap says dealt ones do.
+    if let Err((over, locked)) = caps::check_receiving(&mut *tx, user.id, &[id]).await? {
+        return Ok(Err(over.message(lang, &user.name, locked)));
     }
     take(tx, id, user.id, pool, "claim", user.id, ip).await?;
     Ok(Ok(name))
@@ -190,8 +191,8 @@ pub async fn assign(
         return Ok(Err(why));
     }
     let name = c.map(|c| c.name).unwrap_or_default();
-    if let Err(over) = caps::check_owned(&mut *tx, assignee.0, 1).await? {
-        return Ok(Err(over.message(lang, assignee.1, false)));
+    if let Err((over, locked)) = caps::check_receiving(&mut *tx, assignee.0, &[id]).await? {
+        return Ok(Err(over.message(lang, assignee.1, locked)));
     }
     take(tx, id, assignee.0, pool, "assign", actor.id, ip).await?;
     crate::notify::send(

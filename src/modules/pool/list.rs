@@ -263,10 +263,8 @@ pub async fn index(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let raw = raw.unwrap_or_default();
-    if raw.is_empty()
-        && let Some(q) = list::scenes::default_query(&st.db, user.id, MODULE).await?
-    {
-        return Ok(Redirect::to(&format!("/pool?{q}")).into_response());
+    if let Some(to) = list::scenes::default_redirect(&st.db, user.id, MODULE, "/pool", &raw).await? {
+        return Ok(Redirect::to(&to).into_response());
     }
     let pools = repo::visible(&st.db, user).await?;
     let pool = pick(&pools, &filter.pool)?;
