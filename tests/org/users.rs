@@ -254,3 +254,74 @@ async fn the_last_super_admin_stays() {
     c.post(&format!("/admin/users/{admin}/disable"), &[]).await;
     assert!(c.get(&format!("/admin/users/{admin}/disable")).await.text_of(".flash-error").contains("不能停用自己"));
 }
+
+/// A user admin who is not a super admin (the director role plus the users-admin permission).
+async fn org_admin(app: &TestApp, login: &str) -> i64 {
+    let id = app.user(login, app.root_dept().await, None, &["director"]).await;
+    sqlx::query(
+        "INSERT INTO role_permissions (role_id, module, action) SELECT id, 'org', 'manage' FROM roles
+         WHERE code = 'director' ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn only_a_super_admin_changes_a_super_admins_account() {
+    let (app, mut admin) = setup().await;
+    let d = app.root_dept().await.to_string();
+    let boss = app.user("boss2", app.root_dept().await, None, &["super"]).await;
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    org_admin(&app, "orgadmin").await;
+    let mut oa = app.login("orgadmin").await;
+    let (sup, rep_role) = (role(&app, "super").await, role(&app, "rep").await);
+
+    // The user admin: 403 on every page and action aimed at the super admin, nothing changes.
+    oa.get(&format!("/admin/users/{boss}/edit")).await.assert_status(403);
+    oa.get(&format!("/admin/users/{boss}/disable")).await.assert_status(403);
+    let edit = [("login", "taken-over"), ("mobile", "13900000099"), ("name", "X"), ("dept_id", &d), ("roles", &sup)];
+    oa.post(&format!("/admin/users/{boss}"), &edit).await.assert_status(403);
+    oa.post(&format!("/admin/users/{boss}/password"), &[("password", "takeover2026")]).await.assert_status(403);
+    oa.post(&format!("/admin/users/{boss}/disable"), &[("hand_to", "")]).await.assert_status(403);
+    let row: (String, Option<String>, String) = sqlx::query_as("SELECT login, mobile, status FROM users WHERE id = $1")
+        .bind(boss)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row, ("boss2".to_string(), None, "active".to_string()));
+    app.client().login("boss2", "takeover2026").await.assert_status(401);
+    app.client().login("boss2", PASSWORD).await.assert_redirect("/");
+    assert!(!oa.get("/admin/users").await.has(&format!("a[href=\"/admin/users/{boss}/edit\"]")));
+    // ...nor bring a disabled super admin back.
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1").bind(boss).execute(&app.db).await.unwrap();
+    oa.post(&format!("/admin/users/{boss}/enable"), &[]).await.assert_status(403);
+    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1").bind(boss).execute(&app.db).await.unwrap();
+
+    // The same user admin still manages ordinary users.
+    assert!(oa.get("/admin/users").await.has(&format!("a[href=\"/admin/users/{rep}/edit\"]")));
+    let rep_edit = [("login", "rep"), ("name", "新名字"), ("dept_id", &d), ("roles", &rep_role)];
+    oa.post(&format!("/admin/users/{rep}"), &rep_edit).await.assert_redirect("/admin/users");
+    oa.post(&format!("/admin/users/{rep}/password"), &[("password", "fresh2026x")])
+        .await
+        .assert_redirect(&format!("/admin/users/{rep}/edit"));
+    oa.post(&format!("/admin/users/{rep}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+
+    // A super admin may do all of it to another super admin.
+    admin.get(&format!("/admin/users/{boss}/edit")).await.assert_status(200);
+    admin.post(&format!("/admin/users/{boss}"), &edit).await.assert_redirect("/admin/users");
+    admin
+        .post(&format!("/admin/users/{boss}/password"), &[("password", "fresh2026y")])
+        .await
+        .assert_redirect(&format!("/admin/users/{boss}/edit"));
+    app.client().login("taken-over", "fresh2026y").await.assert_redirect("/");
+    admin.post(&format!("/admin/users/{boss}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+    admin.post(&format!("/admin/users/{boss}/enable"), &[]).await.assert_redirect("/admin/users");
+    let row: (String, Option<String>, String) = sqlx::query_as("SELECT login, mobile, status FROM users WHERE id = $1")
+        .bind(boss)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row, ("taken-over".to_string(), Some("13900000099".to_string()), "active".to_string()));
+}

@@ -25,6 +25,8 @@ struct IndexPage {
     pager: Pager,
     dept_options: Vec<SelectOpt>,
     role_options: Vec<SelectOpt>,
+    /// Super admins' rows are editable by super admins only.
+    viewer_is_super: bool,
 }
 
 pub async fn index(
@@ -37,7 +39,9 @@ pub async fn index(
     let pager = Pager::from_query(raw.as_deref(), total);
     let rows = repo::list(&st.db, &filter, pager.limit(), pager.offset()).await?;
     let role_options = repo::roles(&st.db).await?.into_iter().map(|(id, name, _)| SelectOpt::new(id, name)).collect();
-    render(IndexPage { ctx, rows, filter, pager, dept_options: depts::options(&st.db).await?, role_options })
+    let viewer_is_super = ctx.user()?.is_super;
+    let dept_options = depts::options(&st.db).await?;
+    render(IndexPage { ctx, rows, filter, pager, dept_options, role_options, viewer_is_super })
 }
 
 #[derive(Template)]
@@ -125,9 +129,15 @@ pub async fn create(
     Ok(Redirect::to("/admin/users").into_response())
 }
 
-pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Html<String>> {
+pub async fn edit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let mut conn = st.db.acquire().await?;
     let u = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut conn, req.user()?, &u).await?;
     drop(conn);
     let errors = FormErrors::new(ctx.lang);
     let status = u.status.clone();
@@ -160,6 +170,7 @@ pub async fn update(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let old = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &old).await?;
     let (input, mut errors) = form.check(ctx.lang);
     let input = check_against_db(&mut tx, actor, Some(&old), input, &mut errors).await?;
     if !errors.is_empty() {
@@ -193,6 +204,20 @@ fn input_of(u: &UserRow) -> UserInput {
         lang: u.lang.clone(),
         roles: u.role_ids.clone(),
     }
+}
+
+/// A super admin's account (login, mobile, password, status...) is changed by super admins only:
+/// otherwise anyone holding the user admin permission could take it over or lock it. Refused
+/// with 403, like any action the actor has no right to.
+async fn guard_super_target(tx: &mut sqlx::PgConnection, actor: &CurrentUser, target: &UserRow) -> AppResult<()> {
+    if actor.is_super {
+        return Ok(());
+    }
+    let super_ids = repo::super_role_ids(tx).await?;
+    if target.role_ids.iter().any(|r| super_ids.contains(r)) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
 }
 
 /// Uniqueness, superior cycles, role rules. Returns the input with roles adjusted to what the
@@ -293,6 +318,7 @@ pub async fn reset_password(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
     if let Err(key) = password::check_strength(&f.password, &u.login) {
         ctx.flash_text(Kind::Error, format!("{}：{}", ctx.t("user.reset_password"), ctx.t(key))).await;
         return Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response());
@@ -321,9 +347,15 @@ impl DisablePage {
     }
 }
 
-pub async fn disable_page(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn disable_page(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let mut conn = st.db.acquire().await?;
     let u = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut conn, req.user()?, &u).await?;
     if u.status != "active" {
         return Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response());
     }
@@ -345,6 +377,7 @@ pub async fn disable(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
     let back = format!("/admin/users/{id}/disable");
     if id == actor.id {
         ctx.flash(Kind::Error, "user.cannot_disable_self").await;
@@ -389,6 +422,7 @@ pub async fn enable(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
     if u.status != "active" {
         repo::set_status(&mut tx, id, "active").await?;
         Entry::new("user", id, "enable")

@@ -49,6 +49,8 @@ pub struct UserListRow {
     pub status: String,
     pub roles: Vec<String>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Holds the super admin role (only super admins may change such a user).
+    pub is_super: bool,
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &UserFilter) {
@@ -83,7 +85,9 @@ pub async fn list(db: &PgPool, f: &UserFilter, limit: i64, offset: i64) -> sqlx:
         "SELECT u.id, u.login, u.mobile, u.name, d.name AS dept_name, u.position, s.name AS superior_name,
                 u.status, u.last_login_at,
                 ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-                      WHERE ur.user_id = u.id ORDER BY r.id) AS roles
+                      WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
+                EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                        WHERE ur.user_id = u.id AND r.is_super) AS is_super
          FROM users u JOIN departments d ON d.id = u.dept_id LEFT JOIN users s ON s.id = u.superior_id",
     );
     push_filter(&mut qb, f);
