@@ -251,3 +251,29 @@ async fn unknown_parents_and_heads_or_disabled_heads_are_field_errors() {
     assert_eq!(app.count("SELECT count(*) FROM departments").await, 2);
     assert_eq!(app.count("SELECT count(*) FROM departments WHERE name = '新部门'").await, 0);
 }
+
+#[tokio::test]
+async fn concurrent_moves_never_close_a_loop() {
+    let (app, _) = setup().await;
+    let mut c1 = app.login("admin").await;
+    let mut c2 = app.login("admin").await;
+    for round in 0..5 {
+        let a = app.dept(&format!("A{round}"), None).await;
+        let b = app.dept(&format!("B{round}"), None).await;
+        let (a_s, b_s) = (a.to_string(), b.to_string());
+        let (pa, pb) = (format!("/admin/departments/{a}"), format!("/admin/departments/{b}"));
+        let (na, nb) = (format!("A{round}"), format!("B{round}"));
+        let f1 = [("name", na.as_str()), ("parent_id", b_s.as_str()), ("head_id", "")];
+        let f2 = [("name", nb.as_str()), ("parent_id", a_s.as_str()), ("head_id", "")];
+        let (r1, r2) = tokio::join!(c1.post(&pa, &f1), c2.post(&pb, &f2));
+        let moved = [r1.status.as_u16(), r2.status.as_u16()];
+        assert!(moved.contains(&303) && moved.contains(&422), "round {round}: one move, one refusal: {moved:?}");
+        let looped = app
+            .count(&format!(
+                "SELECT count(*) FROM departments x JOIN departments y ON x.parent_id = y.id AND y.parent_id = x.id
+                 WHERE x.id IN ({a}, {b})"
+            ))
+            .await;
+        assert_eq!(looped, 0);
+    }
+}

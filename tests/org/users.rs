@@ -325,3 +325,31 @@ async fn only_a_super_admin_changes_a_super_admins_account() {
         .unwrap();
     assert_eq!(row, ("taken-over".to_string(), Some("13900000099".to_string()), "active".to_string()));
 }
+
+#[tokio::test]
+async fn concurrent_superior_changes_never_close_a_loop() {
+    let (app, _) = setup().await;
+    let mut c1 = app.login("admin").await;
+    let mut c2 = app.login("admin").await;
+    let d = app.root_dept().await;
+    let rep = role(&app, "rep").await;
+    for round in 0..5 {
+        let (la, lb) = (format!("a{round}"), format!("b{round}"));
+        let a = app.user(&la, d, None, &["rep"]).await;
+        let b = app.user(&lb, d, None, &["rep"]).await;
+        let (a_s, b_s, d_s) = (a.to_string(), b.to_string(), d.to_string());
+        let f1 = [("login", la.as_str()), ("name", "A"), ("dept_id", &d_s), ("superior_id", &b_s), ("roles", &rep)];
+        let f2 = [("login", lb.as_str()), ("name", "B"), ("dept_id", &d_s), ("superior_id", &a_s), ("roles", &rep)];
+        let (pa, pb) = (format!("/admin/users/{a}"), format!("/admin/users/{b}"));
+        let (r1, r2) = tokio::join!(c1.post(&pa, &f1), c2.post(&pb, &f2));
+        let got = [r1.status.as_u16(), r2.status.as_u16()];
+        assert!(got.contains(&303) && got.contains(&422), "round {round}: {got:?}");
+        let looped = app
+            .count(&format!(
+                "SELECT count(*) FROM users x JOIN users y ON x.superior_id = y.id AND y.superior_id = x.id
+                 WHERE x.id IN ({a}, {b})"
+            ))
+            .await;
+        assert_eq!(looped, 0);
+    }
+}

@@ -174,6 +174,10 @@ pub async fn update(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
+    // Serialise changes to the tree before anything else is locked: two moves checked for
+    // cycles at the same time could each pass and together close a loop. (Taken after the row
+    // lock, it would deadlock with the parent's foreign-key lock of the other move.)
+    crate::db::lock_tree(&mut tx, crate::db::Tree::Departments).await?;
     let old = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut errors = FormErrors::new(ctx.lang);
     let (parent, head) = check(&mut tx, &form, Some(&old), &mut errors).await?;

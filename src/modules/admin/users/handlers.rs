@@ -169,6 +169,9 @@ pub async fn update(
 ) -> AppResult<Response> {
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
+    // Superior changes are checked for loops under one lock, taken before any row lock (the
+    // new superior's foreign-key lock would otherwise deadlock with a concurrent edit of them).
+    crate::db::lock_tree(&mut tx, crate::db::Tree::Superiors).await?;
     let old = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     guard_super_target(&mut tx, actor, &old).await?;
     let (input, mut errors) = form.check(ctx.lang);
@@ -243,8 +246,9 @@ async fn check_against_db(
     }
     if let Some(s) = input.superior_id {
         let exists = repo::name_of(tx, Some(s)).await?.is_some();
-        let cycle = match id {
-            Some(id) => s == id || repo::superior_chain(tx, s).await?.contains(&id),
+        // The caller of an update holds the superiors' tree lock (see `update`).
+        let cycle = match old {
+            Some(o) => s == o.id || repo::superior_chain(tx, s).await?.contains(&o.id),
             None => false,
         };
         if !exists {
