@@ -135,7 +135,16 @@ async fn role_changes_read_as_sentences_in_both_languages() {
     assert!(lines[0].contains("用户admin 把 描述 从 空 改为 抽查通话"), "{rows}");
     assert!(lines[0].contains("用户admin 把 权限 从 dashboard:view 改为 dashboard:view, logs:view"), "{rows}");
     assert_eq!(r.count(".log-table tbody tr:first-child .log-sentence"), 2, "one sentence per change");
-    assert!(lines[1].contains("用户admin 创建了记录（质检）"), "{rows}");
+    // A new role reads with what it grants, not only its name.
+    assert!(lines[1].contains("用户admin 创建了记录"), "{rows}");
+    assert!(lines[1].contains("名称：质检") && lines[1].contains("权限：dashboard:view"), "{rows}");
+    assert!(lines[1].contains("数据范围：dashboard=self"), "{rows}");
+    let changes: serde_json::Value =
+        sqlx::query_scalar("SELECT changes FROM operation_logs WHERE entity = 'role' AND action = 'create'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(changes[1], serde_json::json!({"field": "permissions", "old": null, "new": ["dashboard:view"]}));
 
     c.post("/lang", &[("lang", "en"), ("back", "/admin/logs")]).await;
     let en = c.get("/admin/logs").await;

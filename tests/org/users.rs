@@ -327,6 +327,41 @@ async fn only_a_super_admin_changes_a_super_admins_account() {
 }
 
 #[tokio::test]
+async fn a_user_needs_at_least_one_role() {
+    let (app, mut c) = setup().await;
+    let d = app.root_dept().await.to_string();
+    let base = [("login", "13900000021"), ("password", "start2026"), ("name", "无角色"), ("dept_id", d.as_str())];
+    let r = c.post("/admin/users", &base).await;
+    r.assert_status(422);
+    assert!(r.has(".field.has-error input[name=roles]"));
+    assert!(r.text_of(".field.has-error .field-error").contains("请至少选择一个角色"));
+    assert_eq!(app.count("SELECT count(*) FROM users WHERE login = '13900000021'").await, 0);
+    let rep = role(&app, "rep").await;
+    let mut with_role = base.to_vec();
+    with_role.push(("roles", &rep));
+    c.post("/admin/users", &with_role).await.assert_redirect("/admin/users");
+    // Editing cannot take the last role away either; a role that does not exist does not count.
+    let id = user_id(&app, "13900000021").await;
+    let edit = [("login", "13900000021"), ("name", "无角色"), ("dept_id", d.as_str()), ("roles", "999999")];
+    let r = c.post(&format!("/admin/users/{id}"), &edit).await;
+    r.assert_status(422);
+    assert!(r.text_of(".field-error").contains("请至少选择一个角色"));
+    assert_eq!(app.count(&format!("SELECT count(*) FROM user_roles WHERE user_id = {id}")).await, 1);
+    // A user admin who is not a super admin cannot get round it by ticking only the super role.
+    org_admin(&app, "orgadmin").await;
+    let mut oa = app.login("orgadmin").await;
+    let sup = role(&app, "super").await;
+    let only_super = [
+        ("login", "13900000022"),
+        ("password", "start2026"),
+        ("name", "X"),
+        ("dept_id", d.as_str()),
+        ("roles", sup.as_str()),
+    ];
+    oa.post("/admin/users", &only_super).await.assert_status(422);
+}
+
+#[tokio::test]
 async fn concurrent_superior_changes_never_close_a_loop() {
     let (app, _) = setup().await;
     let mut c1 = app.login("admin").await;

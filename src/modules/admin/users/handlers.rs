@@ -269,6 +269,10 @@ async fn check_against_db(
     let valid: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM roles WHERE id = ANY($1)").bind(&input.roles).fetch_all(&mut *tx).await?;
     input.roles.retain(|r| valid.contains(r));
+    // Without a role a user can log in but do nothing; ask for one instead of saving a dead end.
+    if input.roles.is_empty() && !errors.has("roles") {
+        errors.add("roles", "user.roles_required");
+    }
     let keeps_super = input.roles.iter().any(|r| super_ids.contains(r));
     if let Some(o) = old {
         if had_super && !keeps_super && o.status == "active" && repo::other_active_super_admins(tx, o.id).await? == 0 {
