@@ -204,3 +204,115 @@ async fn only_field_admins_reach_the_pages() {
     .assert_status(403);
     assert_eq!(app.count("SELECT count(*) FROM field_defs").await, 0);
 }
+
+/// Create a customer through the real form; its id.
+async fn customer(app: &TestApp, c: &mut Client, name: &str, custom: &[(&str, &str)]) -> i64 {
+    let mut form = vec![("name", name), ("kind", "enterprise")];
+    form.extend_from_slice(custom);
+    let r = c.post("/customers", &form).await;
+    assert_eq!(r.status.as_u16(), 303, "{name}: {}", r.text_of(".field-error"));
+    sqlx::query_scalar("SELECT id FROM customers WHERE name = $1").bind(name).fetch_one(&app.db).await.unwrap()
+}
+
+async fn custom_of(app: &TestApp, id: i64) -> serde_json::Value {
+    sqlx::query_scalar("SELECT custom FROM customers WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap()
+}
+
+async fn field_id(app: &TestApp, key: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM field_defs WHERE entity = 'customer' AND key = $1")
+        .bind(key)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_disabled_user_or_removed_option_stays_while_unchanged() {
+    let (app, mut c) = setup().await;
+    define(&mut c, "u", "user", &[]).await;
+    define(&mut c, "pick", "select", &[("options", "a|甲|A\nb|乙|B")]).await;
+    define(&mut c, "tags", "multiselect", &[("options", "x|X|X\ny|Y|Y")]).await;
+    let leaver = app.user("leaver", app.root_dept().await, None, &["rep"]).await.to_string();
+    let stale = [("cf_u", leaver.as_str()), ("cf_pick", "b"), ("cf_tags", "x"), ("cf_tags", "y")];
+    let id = customer(&app, &mut c, "老客户", &stale).await;
+
+    // The user leaves; option b and y are taken off the fields.
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE login = 'leaver'").execute(&app.db).await.unwrap();
+    for (key, options) in [("pick", "a|甲|A"), ("tags", "x|X|X")] {
+        let fid = field_id(&app, key).await;
+        c.post(&format!("/admin/fields/{fid}"), &[("label_zh", key), ("label_en", key), ("options", options)])
+            .await
+            .assert_redirect("/admin/fields?entity=customer");
+    }
+
+    // The edit form still shows them, marked.
+    let form = c.get(&format!("/customers/{id}/edit")).await;
+    let sel = format!("select[name=cf_u] option[value=\"{leaver}\"][selected]");
+    assert_eq!(form.text_of(&sel), "用户leaver（已停用）");
+    assert_eq!(form.text_of("select[name=cf_pick] option[value=b][selected]"), "b（已删除的选项）");
+    assert!(form.has("input[name=cf_tags][value=y][checked]"));
+    assert!(form.text_of("[data-custom=cf_tags]").contains("y（已删除的选项）"));
+    // Saving with them unchanged works and keeps them.
+    let mut edit = vec![("name", "老客户（改名）"), ("kind", "enterprise")];
+    edit.extend_from_slice(&stale);
+    c.post(&format!("/customers/{id}"), &edit).await.assert_redirect(&format!("/customers/{id}"));
+    let kept = custom_of(&app, id).await;
+    assert_eq!(kept["u"].as_i64().map(|v| v.to_string()), Some(leaver.clone()));
+    assert_eq!((kept["pick"].clone(), kept["tags"].clone()), (serde_json::json!("b"), serde_json::json!(["x", "y"])));
+
+    // A new customer is neither offered them nor may take them.
+    let new_form = c.get("/customers/new").await;
+    assert!(!new_form.has(&format!("select[name=cf_u] option[value=\"{leaver}\"]")));
+    assert!(!new_form.has("select[name=cf_pick] option[value=b]") && !new_form.has("input[name=cf_tags][value=y]"));
+    for bad in [("cf_u", leaver.as_str()), ("cf_pick", "b"), ("cf_tags", "y")] {
+        let r = c.post("/customers", &[("name", "新客户"), ("kind", "enterprise"), bad]).await;
+        r.assert_status(422);
+        assert!(!r.text_of(&format!("[data-custom={}] .field-error", bad.0)).is_empty(), "{bad:?}");
+    }
+    // Once changed, the old value cannot come back.
+    let mut moved = vec![("name", "老客户（改名）"), ("kind", "enterprise"), ("cf_pick", "a")];
+    moved.extend_from_slice(&[("cf_u", leaver.as_str()), ("cf_tags", "x")]);
+    c.post(&format!("/customers/{id}"), &moved).await.assert_redirect(&format!("/customers/{id}"));
+    let back = [("name", "老客户（改名）"), ("kind", "enterprise"), ("cf_pick", "b")];
+    c.post(&format!("/customers/{id}"), &back).await.assert_status(422);
+    assert_eq!(custom_of(&app, id).await["pick"], "a");
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+}
+
+#[tokio::test]
+async fn unique_fields_hold_under_concurrent_saves_and_cannot_be_set_over_repeats() {
+    let (app, mut c) = setup().await;
+    define(&mut c, "tax_no", "text", &[("is_unique", "1")]).await;
+    let mut c2 = app.login("admin").await;
+    c2.get("/customers/new").await;
+    for round in 0..3 {
+        let value = format!("91310000X{round}");
+        let (n1, n2) = (format!("甲{round}"), format!("乙{round}"));
+        let f1 = [("name", n1.as_str()), ("kind", "enterprise"), ("cf_tax_no", value.as_str())];
+        let f2 = [("name", n2.as_str()), ("kind", "enterprise"), ("cf_tax_no", value.as_str())];
+        let (r1, r2) = tokio::join!(c.post("/customers", &f1), c2.post("/customers", &f2));
+        let got = [r1.status.as_u16(), r2.status.as_u16()];
+        assert!(got.contains(&303) && got.contains(&422), "round {round}: {got:?}");
+        let holders =
+            app.count(&format!("SELECT count(*) FROM customers WHERE custom @> '{{\"tax_no\": \"{value}\"}}'")).await;
+        assert_eq!(holders, 1);
+    }
+
+    // A field whose stored values already repeat cannot be made unique.
+    define(&mut c, "wechat", "text", &[]).await;
+    customer(&app, &mut c, "丙", &[("cf_wechat", "same-id")]).await;
+    let other = customer(&app, &mut c, "丁", &[("cf_wechat", "same-id")]).await;
+    let fid = field_id(&app, "wechat").await;
+    let make_unique = [("label_zh", "微信"), ("label_en", "WeChat"), ("is_unique", "1")];
+    let r = c.post(&format!("/admin/fields/{fid}"), &make_unique).await;
+    r.assert_status(422);
+    let error = r.text_of(".has-error .field-error");
+    assert!(error.contains("same-id") && error.contains("不能设为唯一"), "{error}");
+    assert_eq!(app.count("SELECT count(*) FROM field_defs WHERE key = 'wechat' AND is_unique").await, 0);
+    // Once they differ it can.
+    c.post(&format!("/customers/{other}"), &[("name", "丁"), ("kind", "enterprise"), ("cf_wechat", "other-id")])
+        .await
+        .assert_redirect(&format!("/customers/{other}"));
+    c.post(&format!("/admin/fields/{fid}"), &make_unique).await.assert_redirect("/admin/fields?entity=customer");
+    assert_eq!(app.count("SELECT count(*) FROM field_defs WHERE key = 'wechat' AND is_unique").await, 1);
+}
