@@ -632,3 +632,42 @@ async fn only_dictionary_managers_reach_the_dictionary_pages() {
     assert!(d.get(phone).unwrap().enabled);
     assert_eq!(app.count("SELECT count(*) FROM operation_logs").await, 0);
 }
+
+#[tokio::test]
+async fn a_disabled_item_over_http_old_customers_keep_it_new_ones_cannot_pick_it() {
+    let (app, mut c) = admin().await;
+    let finance = item(&app, "industry", "finance").await;
+    let fin = finance.to_string();
+    c.post("/customers", &[("name", "老金融客户"), ("kind", "enterprise"), ("industry_id", &fin)])
+        .await
+        .assert_status(303);
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = '老金融客户'").fetch_one(&app.db).await.unwrap();
+    c.post(&format!("/admin/dicts/industry/items/{finance}/toggle"), &[])
+        .await
+        .assert_redirect("/admin/dicts/industry");
+
+    // The existing customer still shows it, and its form keeps it selected, marked.
+    c.get(&format!("/customers/{id}")).await.assert_contains("金融/保险");
+    let form = c.get(&format!("/customers/{id}/edit")).await;
+    let sel = format!("select[name=industry_id] option[value=\"{finance}\"][selected]");
+    assert_eq!(form.text_of(&sel), "金融/保险（已停用）");
+    c.post(&format!("/customers/{id}"), &[("name", "老金融客户"), ("kind", "enterprise"), ("industry_id", &fin)])
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    let kept: Option<i64> = sqlx::query_scalar("SELECT industry_id FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(finance));
+
+    // A new customer's form does not offer it, and a POST with it is refused.
+    let new_form = c.get("/customers/new").await;
+    assert!(new_form.has("select[name=industry_id]"));
+    assert!(!new_form.has(&format!("select[name=industry_id] option[value=\"{finance}\"]")));
+    let r = c.post("/customers", &[("name", "新金融客户"), ("kind", "enterprise"), ("industry_id", &fin)]).await;
+    r.assert_status(422);
+    assert!(r.has(".has-error select[name=industry_id]"), "{}", r.text_of(".field-error"));
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE name = '新金融客户'").await, 0);
+}
