@@ -176,7 +176,9 @@ async fn disabling_ends_sessions_and_hands_over_records_in_one_audited_step() {
             .fetch_all(&app.db)
             .await
             .unwrap();
-    assert_eq!(team, vec![(1, heir, "read".to_string()), (2, heir, "write".to_string())]);
+    // Customer 1 is 离职客户, which the heir now owns: a team place there would be redundant.
+    assert_eq!(customer, 1);
+    assert_eq!(team, vec![(2, heir, "write".to_string())]);
     for table in ["customers", "contacts", "leads"] {
         let owners: Vec<i64> =
             sqlx::query_scalar(&format!("SELECT owner_id FROM {table}")).fetch_all(&app.db).await.unwrap();
@@ -387,4 +389,102 @@ async fn concurrent_superior_changes_never_close_a_loop() {
             .await;
         assert_eq!(looped, 0);
     }
+}
+
+#[tokio::test]
+async fn a_handover_drops_redundant_team_places_passes_head_places_and_warns_over_caps() {
+    let (app, mut c) = setup().await;
+    let d = app.root_dept().await;
+    let leaver = app.user("leaver", d, None, &["rep"]).await;
+    let heir = app.user("heir", d, None, &["rep"]).await;
+    let quiet = app.user("quiet", d, None, &["rep"]).await;
+    let sales = app.dept("销售部", Some(d)).await;
+    let service = app.dept("客服部", Some(d)).await;
+    sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+        .bind(leaver)
+        .bind(sales)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+        .bind(quiet)
+        .bind(service)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut lc = app.login("leaver").await;
+    lc.post("/customers", &[("name", "离职者的客户"), ("kind", "enterprise")]).await.assert_status(303);
+    let mut hc = app.login("heir").await;
+    hc.post("/customers", &[("name", "接手人的客户"), ("kind", "enterprise")]).await.assert_status(303);
+    let id_of = |name: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM customers WHERE name = $1")
+                .bind(name)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let (theirs, mine) = (id_of("离职者的客户").await, id_of("接手人的客户").await);
+    // The heir sits on the team of the leaver's customer; the leaver on the heir's.
+    sqlx::query(
+        "INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'read'), ('customer', $3, $4, 'write')",
+    )
+    .bind(theirs)
+    .bind(heir)
+    .bind(mine)
+    .bind(leaver)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // The heir may own one customer and lock none; they already own one, locked.
+    sqlx::query("UPDATE customers SET locked = true WHERE id = $1").bind(mine).execute(&app.db).await.unwrap();
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned, max_locked) VALUES ($1, 1, 0)")
+        .bind(heir)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let page = c.get(&format!("/admin/users/{leaver}/disable")).await;
+    assert_eq!(page.text_of("#heads"), "销售部");
+    c.post(&format!("/admin/users/{leaver}/disable"), &[("hand_to", &heir.to_string())])
+        .await
+        .assert_redirect("/admin/users");
+    // Not refused by the cap; the admin is warned instead.
+    let owners: Vec<Option<i64>> =
+        sqlx::query_scalar("SELECT owner_id FROM customers ORDER BY id").fetch_all(&app.db).await.unwrap();
+    assert_eq!(owners, [Some(heir), Some(heir)]);
+    let after = c.get("/admin/users").await;
+    let warning = after.text_of(".flash-warning");
+    assert!(warning.contains("用户heir 接手后名下有 2 个客户，超过了上限（1 个）"), "{}", after.text_of(".flash"));
+    assert!(warning.contains("锁定了 1 个客户，超过了锁定上限（0 个）"), "{warning}");
+    assert!(after.text_of(".flash-success").contains("已停用"));
+    // The heir owns both customers now: no team places of theirs are left on them.
+    assert_eq!(app.count("SELECT count(*) FROM record_members").await, 0);
+    // The head place went to the heir, audited on the department.
+    let head: Option<i64> = sqlx::query_scalar("SELECT head_id FROM departments WHERE id = $1")
+        .bind(sales)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(head, Some(heir));
+    let change: serde_json::Value = sqlx::query_scalar(
+        "SELECT changes FROM operation_logs WHERE entity = 'department' AND entity_id = $1 AND action = 'update'",
+    )
+    .bind(sales)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(change[0], serde_json::json!({"field": "head", "old": "用户leaver", "new": "用户heir"}));
+
+    // Disabled without an heir, a head place is cleared: a disabled user heads nothing.
+    c.post(&format!("/admin/users/{quiet}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+    let head: Option<i64> = sqlx::query_scalar("SELECT head_id FROM departments WHERE id = $1")
+        .bind(service)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(head, None);
+    assert!(!c.get("/admin/users").await.has(".flash-warning"));
 }

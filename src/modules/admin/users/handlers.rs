@@ -411,14 +411,47 @@ pub async fn disable(
     }
     repo::set_status(&mut tx, id, "disabled").await?;
     let mut entry = Entry::new("user", id, "disable").change("status", "active", "disabled");
+    let mut over_cap = Vec::new();
     if let Some(to) = hand_to {
         ownership::hand_over(&mut tx, id, to, actor.id, req.ip.as_deref()).await?;
         entry = entry.note(repo::name_of(&mut tx, Some(to)).await?.unwrap_or_default());
+        over_cap = cap_warnings(&mut tx, &ctx, to).await?;
     }
+    ownership::pass_heads(&mut tx, id, hand_to, actor.id, req.ip.as_deref()).await?;
     entry.write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("user.disabled_done", "name", &u.name)).await;
+    for text in over_cap {
+        ctx.flash_text(Kind::Warning, text).await;
+    }
     Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// Warnings when the heir of a handover now owns or locks more customers than their cap allows.
+/// The handover itself is not refused (see `ownership::hand_over`): the admin is told, and can
+/// move customers on or raise the cap.
+async fn cap_warnings(tx: &mut sqlx::PgConnection, ctx: &PageCtx, heir: i64) -> AppResult<Vec<String>> {
+    use crate::modules::customers::caps;
+    let Some(cap) = caps::effective(tx, heir).await? else {
+        return Ok(Vec::new());
+    };
+    let name = repo::name_of(tx, Some(heir)).await?.unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(limit) = cap.max_owned {
+        let current = caps::owned_count(tx, heir, cap.count_dealt).await?;
+        if current > limit {
+            let args = [("name", name.as_str()), ("current", &current.to_string()), ("limit", &limit.to_string())];
+            out.push(ctx.tf("user.handover_over_cap", &args));
+        }
+    }
+    if let Some(limit) = cap.max_locked {
+        let current = caps::locked_count(tx, heir).await?;
+        if current > limit {
+            let args = [("name", name.as_str()), ("current", &current.to_string()), ("limit", &limit.to_string())];
+            out.push(ctx.tf("user.handover_over_lock_cap", &args));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn enable(
