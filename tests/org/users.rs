@@ -488,3 +488,37 @@ async fn a_handover_drops_redundant_team_places_passes_head_places_and_warns_ove
     assert_eq!(head, None);
     assert!(!c.get("/admin/users").await.has(".flash-warning"));
 }
+
+#[tokio::test]
+async fn the_colleague_picker_gives_names_and_departments_not_phone_numbers() {
+    let (app, mut admin) = setup().await;
+    let sales = app.dept("销售部", None).await;
+    let zhang = app.user("13911112222", sales, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET name = '张三', mobile = '13933334444' WHERE id = $1")
+        .bind(zhang)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let gone = app.user("13955556666", sales, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET name = '张离职', status = 'disabled' WHERE id = $1")
+        .bind(gone)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let mut rep = app.login("rep").await;
+    let json = |r: super::common::Resp| -> serde_json::Value {
+        assert!(!r.body.contains("1391111") && !r.body.contains("1393333"), "no phone numbers: {}", r.body);
+        serde_json::from_str(&r.body).unwrap()
+    };
+
+    let found = json(rep.get("/users/lookup?q=张").await);
+    assert_eq!(found, serde_json::json!([{"id": zhang, "name": "张三", "dept": "销售部"}]), "active users only");
+    // Phone fragments find nobody for an ordinary user...
+    assert_eq!(json(rep.get("/users/lookup?q=1391111").await), serde_json::json!([]));
+    assert_eq!(json(rep.get("/users/lookup?q=13933").await), serde_json::json!([]));
+    // ...but a user admin may look people up by login or mobile (still without seeing them).
+    assert_eq!(json(admin.get("/users/lookup?q=1391111").await)[0]["id"], zhang);
+    assert_eq!(json(admin.get("/users/lookup?q=13933").await)[0]["name"], "张三");
+    app.client().get("/users/lookup?q=张").await.assert_redirect("/login?next=%2Fusers%2Flookup%3Fq%3D%E5%BC%A0");
+}

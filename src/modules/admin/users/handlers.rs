@@ -506,15 +506,19 @@ pub struct LookupQuery {
     q: String,
 }
 
-/// Suggestions for user pickers (filters, assignees): active users whose name, login or mobile
-/// contains the text. Any logged-in user may look colleagues up by name.
+/// Suggestions for user pickers (filters, assignees): active colleagues by name, with their
+/// department. Any logged-in user may look colleagues up, so no login or mobile (usually a phone
+/// number) is returned, and only user admins find people by them.
 pub async fn lookup(
     State(st): State<AppState>,
+    req: RequestCtx,
     Query(q): Query<LookupQuery>,
 ) -> AppResult<axum::Json<serde_json::Value>> {
-    let rows = repo::lookup(&st.db, q.q.trim(), 15).await?;
-    Ok(axum::Json(serde_json::json!(rows
-        .into_iter()
-        .map(|(id, name, login, dept)| serde_json::json!({"id": id, "name": name, "code": format!("{login} · {dept}")}))
-        .collect::<Vec<_>>())))
+    let by_login = req.user()?.can(crate::access::Module::Org, crate::access::Action::Manage);
+    let rows = repo::lookup(&st.db, q.q.trim(), by_login, 15).await?;
+    Ok(axum::Json(serde_json::json!(
+        rows.into_iter()
+            .map(|(id, name, dept)| serde_json::json!({"id": id, "name": name, "dept": dept}))
+            .collect::<Vec<_>>()
+    )))
 }

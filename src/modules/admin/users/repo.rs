@@ -278,20 +278,24 @@ pub async fn all_for_tree(db: &PgPool) -> sqlx::Result<Vec<TreeRow>> {
     .await
 }
 
-/// (id, name, login, department) of active users matching the text; for pickers.
-pub async fn lookup(db: &PgPool, text: &str, limit: i64) -> sqlx::Result<Vec<(i64, String, String, String)>> {
+/// (id, name, department) of active users whose name contains the text; for pickers. Logins
+/// and mobiles are usually phone numbers: they are matched only when `by_login` (the caller
+/// may administer users), and never returned.
+pub async fn lookup(db: &PgPool, text: &str, by_login: bool, limit: i64) -> sqlx::Result<Vec<(i64, String, String)>> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
     let like = format!("%{}%", crate::fields::escape_like(text));
     sqlx::query_as(
-        "SELECT u.id, u.name, u.login, d.name FROM users u JOIN departments d ON d.id = u.dept_id
-         WHERE u.status = 'active' AND (u.name ILIKE $1 OR u.login ILIKE $1 OR u.mobile ILIKE $1)
+        "SELECT u.id, u.name, d.name FROM users u JOIN departments d ON d.id = u.dept_id
+         WHERE u.status = 'active'
+           AND (u.name ILIKE $1 OR ($4 AND (u.login ILIKE $1 OR u.mobile ILIKE $1)))
          ORDER BY (u.name = $2) DESC, u.name LIMIT $3",
     )
     .bind(like)
     .bind(text)
     .bind(limit)
+    .bind(by_login)
     .fetch_all(db)
     .await
 }
