@@ -26,7 +26,8 @@
   // Text inputs with data-lookup="/url" suggest records as the user types (a <datalist>);
   // picking one fills the hidden id field named by data-lookup-id. Without script the server
   // resolves what was typed (a name or a code).
-  function lookupLabel(it) { return it.name + '（' + it.code + '）'; }
+  // Customers come with their code, colleagues with their department.
+  function lookupLabel(it) { return it.name + '（' + (it.code || it.dept || '') + '）'; }
   document.querySelectorAll('input[data-lookup]').forEach(function (input) {
     var list = document.getElementById(input.getAttribute('list'));
     var hidden = input.form && input.form.querySelector('input[name="' + input.getAttribute('data-lookup-id') + '"]');

@@ -415,3 +415,85 @@ async fn a_lead_becomes_a_customer_goes_to_the_pool_and_is_claimed() {
     b.screenshot("pool-admin-rules-zh").await;
     b.close().await;
 }
+
+/// The organisation and set-up fixes, for a look: a department delete refused with its reasons,
+/// the disable page with head places, the numbering preview, stale custom values in a form.
+#[tokio::test]
+async fn org_and_setup_refusals_previews_and_stale_values() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    app.admin().await;
+    let root = app.root_dept().await;
+    let service = app.dept("客服部", Some(root)).await;
+    let leaver = app.user("leaver", service, None, &["rep"]).await;
+    sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+        .bind(leaver)
+        .bind(service)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO customer_caps (dept_id, max_owned) VALUES ($1, 50)")
+        .bind(service)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // A customer whose custom fields hold a user disabled since and an option removed since.
+    let mut c = app.login("admin").await;
+    for (key, kind, options) in [("handler", "user", ""), ("grade", "select", "a|甲级|A\nb|乙级|B")] {
+        let f = [
+            ("entity", "customer"),
+            ("key", key),
+            ("label_zh", key),
+            ("label_en", key),
+            ("kind", kind),
+            ("options", options),
+        ];
+        c.post("/admin/fields", &f).await.assert_redirect("/admin/fields?entity=customer");
+    }
+    let leaver_s = leaver.to_string();
+    c.post(
+        "/customers",
+        &[("name", "华东老客户"), ("kind", "enterprise"), ("cf_handler", &leaver_s), ("cf_grade", "b")],
+    )
+    .await
+    .assert_status(303);
+    let customer: i64 =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = '华东老客户'").fetch_one(&app.db).await.unwrap();
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1").bind(leaver).execute(&app.db).await.unwrap();
+    sqlx::query(
+        "UPDATE field_defs SET options = '[{\"value\": \"a\", \"zh\": \"甲级\", \"en\": \"A\"}]' WHERE key = 'grade'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let b = Browser::start(&app).await;
+    b.login("admin", PASSWORD).await;
+    b.goto(&format!("/customers/{customer}/edit")).await;
+    b.wait_for("[data-custom=cf_handler]").await;
+    assert!(b.text("[data-custom=cf_handler]").await.contains("（已停用）"));
+    b.client.execute("document.querySelector('[data-custom=cf_handler]').scrollIntoView()", vec![]).await.unwrap();
+    b.screenshot("customer-form-stale-custom-values-zh").await;
+
+    b.goto("/admin/departments").await;
+    b.client
+        .execute("document.querySelectorAll('[data-confirm]').forEach(f => f.removeAttribute('data-confirm'))", vec![])
+        .await
+        .unwrap();
+    b.submit_and_wait(&format!("tr[data-dept=\"{service}\"] form button[type=submit]"), ".flash-error").await;
+    assert!(b.text(".flash-error").await.contains("0 名在职、1 名已停用的员工"));
+    b.screenshot("admin-department-delete-refused-zh").await;
+
+    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1").bind(leaver).execute(&app.db).await.unwrap();
+    b.goto(&format!("/admin/users/{leaver}/disable")).await;
+    assert_eq!(b.text("#heads").await, "客服部");
+    b.screenshot("admin-user-disable-heads-zh").await;
+
+    b.goto("/admin/numbering/customer/edit").await;
+    b.fill("input[name=prefix]", "CU-").await;
+    b.submit_and_wait("#number-preview-btn", "#number-typed-next").await;
+    assert!(b.text("#number-typed-example").await.starts_with("CU-"));
+    b.client.execute("document.querySelector('.number-example').scrollIntoView()", vec![]).await.unwrap();
+    b.screenshot("admin-numbering-preview-zh").await;
+    b.close().await;
+}

@@ -3,6 +3,8 @@
 
 use sqlx::PgConnection;
 
+use crate::audit::{self, Entry};
+
 /// (entity name used in audit/team/share tables, table with an `owner_id` column).
 pub const OWNED: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts"), ("lead", "leads")];
 
@@ -12,11 +14,13 @@ pub struct Holdings {
     pub owned: Vec<(&'static str, i64)>,
     /// Team places (record_members rows) across all entities.
     pub team_places: i64,
+    /// Departments the user heads (names).
+    pub heads: Vec<String>,
 }
 
 impl Holdings {
     pub fn is_empty(&self) -> bool {
-        self.team_places == 0 && self.owned.iter().all(|(_, n)| *n == 0)
+        self.team_places == 0 && self.heads.is_empty() && self.owned.iter().all(|(_, n)| *n == 0)
     }
 }
 
@@ -33,12 +37,21 @@ pub async fn holdings(db: &mut PgConnection, user_id: i64) -> sqlx::Result<Holdi
         .bind(user_id)
         .fetch_one(&mut *db)
         .await?;
+    h.heads = sqlx::query_scalar("SELECT name FROM departments WHERE head_id = $1 ORDER BY sort, name, id")
+        .bind(user_id)
+        .fetch_all(&mut *db)
+        .await?;
     Ok(h)
 }
 
 /// Move every record owned by `from` to `to`, and `from`'s team places to `to` (keeping the
-/// stronger access where `to` is already a member). Each moved record gets an audit row.
-/// Runs in the caller's transaction.
+/// stronger access where `to` is already a member). Each moved record gets an audit row. Where
+/// `to` now owns a record they also sit on the team of (theirs already, or just handed over),
+/// that team place is redundant and goes. Runs in the caller's transaction.
+///
+/// Ownership caps do not stop a handover: it is an admin's decision about a leaving user's
+/// records, and refusing it would leave them with nobody. The caller tells the admin when `to`
+/// ends up over a cap.
 pub async fn hand_over(
     tx: &mut PgConnection,
     from: i64,
@@ -54,11 +67,13 @@ pub async fn hand_over(
             .fetch_one(&mut *tx)
             .await?;
     let change = serde_json::json!([{ "field": "owner", "old": names.0, "new": names.1 }]);
+    let mut touched: Vec<(String, i64)> = Vec::new();
     for (entity, table) in OWNED {
-        sqlx::query(&format!(
-            "WITH moved AS (UPDATE {table} SET owner_id = $2 WHERE owner_id = $1 RETURNING id)
-             INSERT INTO operation_logs (entity, entity_id, actor_id, action, changes, ip)
-             SELECT $3, id, $4, 'handover', $5, $6 FROM moved"
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "WITH moved AS (UPDATE {table} SET owner_id = $2 WHERE owner_id = $1 RETURNING id),
+             logged AS (INSERT INTO operation_logs (entity, entity_id, actor_id, action, changes, ip)
+                        SELECT $3, id, $4, 'handover', $5, $6 FROM moved)
+             SELECT id FROM moved"
         ))
         .bind(from)
         .bind(to)
@@ -66,8 +81,9 @@ pub async fn hand_over(
         .bind(actor)
         .bind(&change)
         .bind(ip)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        touched.extend(ids.into_iter().map(|id| (entity.to_string(), id)));
     }
     // Team places: upgrade `to` where it already sits on the team, then move the rest.
     sqlx::query(
@@ -81,22 +97,78 @@ pub async fn hand_over(
     .execute(&mut *tx)
     .await?;
     let team_change = serde_json::json!([{ "field": "team", "old": names.0, "new": names.1 }]);
-    sqlx::query(
+    let places: Vec<(String, i64)> = sqlx::query_as(
         "WITH gone AS (
            DELETE FROM record_members f WHERE f.user_id = $1 RETURNING entity, record_id, access, expires_at),
          added AS (
            INSERT INTO record_members (entity, record_id, user_id, access, expires_at, created_by)
            SELECT entity, record_id, $2, access, expires_at, $3 FROM gone
-           ON CONFLICT (entity, record_id, user_id) DO NOTHING RETURNING entity, record_id)
-         INSERT INTO operation_logs (entity, entity_id, actor_id, action, changes, ip)
-         SELECT entity, record_id, $3, 'handover', $4, $5 FROM gone",
+           ON CONFLICT (entity, record_id, user_id) DO NOTHING RETURNING entity, record_id),
+         logged AS (
+           INSERT INTO operation_logs (entity, entity_id, actor_id, action, changes, ip)
+           SELECT entity, record_id, $3, 'handover', $4, $5 FROM gone)
+         SELECT entity, record_id FROM gone",
     )
     .bind(from)
     .bind(to)
     .bind(actor)
     .bind(&team_change)
     .bind(ip)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    touched.extend(places);
+    drop_redundant_places(tx, to, &touched).await?;
     Ok(moved)
+}
+
+/// Remove `user`'s team places on those of `records` (entity, id) they own: an owner needs none.
+async fn drop_redundant_places(tx: &mut PgConnection, user: i64, records: &[(String, i64)]) -> sqlx::Result<()> {
+    for (entity, table) in OWNED {
+        let ids: Vec<i64> = records.iter().filter(|(e, _)| e == entity).map(|(_, id)| *id).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        sqlx::query(&format!(
+            "DELETE FROM record_members m USING {table} r
+              WHERE m.entity = $1 AND m.user_id = $2 AND m.record_id = ANY($3)
+                AND r.id = m.record_id AND r.owner_id = $2"
+        ))
+        .bind(entity)
+        .bind(user)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The departments `from` heads get `to` as head instead, or no head when `to` is None: a
+/// disabled user cannot head a department, and whoever takes over a leaver's work takes over
+/// their head places too (the admin can change that afterwards on the department page). One
+/// audit row per department. Returns how many changed.
+pub async fn pass_heads(
+    tx: &mut PgConnection,
+    from: i64,
+    to: Option<i64>,
+    actor: i64,
+    ip: Option<&str>,
+) -> sqlx::Result<usize> {
+    let ids: Vec<i64> = sqlx::query_scalar("UPDATE departments SET head_id = $2 WHERE head_id = $1 RETURNING id")
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *tx)
+        .await?;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(from).fetch_optional(&mut *tx).await?;
+    let new: Option<String> = match to {
+        Some(t) => sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(t).fetch_optional(&mut *tx).await?,
+        None => None,
+    };
+    for id in &ids {
+        Entry::new("department", *id, "update")
+            .change("head", audit::opt(old.clone()), audit::opt(new.clone()))
+            .write(tx, Some(actor), ip)
+            .await?;
+    }
+    Ok(ids.len())
 }

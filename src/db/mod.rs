@@ -22,6 +22,32 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))
 }
 
+/// A tree whose shape changes must be serialised: two moves checked for cycles at the same time
+/// could each pass and together close a loop.
+#[derive(Clone, Copy, Debug)]
+pub enum Tree {
+    /// `departments.parent_id`
+    Departments,
+    /// `users.superior_id`
+    Superiors,
+}
+
+impl Tree {
+    /// The advisory-lock key: a fixed constant per tree, the same in every build and instance.
+    pub const fn lock_key(self) -> i64 {
+        match self {
+            Tree::Departments => 0x4352_4d5f_7472_0001,
+            Tree::Superiors => 0x4352_4d5f_7472_0002,
+        }
+    }
+}
+
+/// Hold `tree`'s lock until the caller's transaction ends; take it before the cycle check.
+pub async fn lock_tree(tx: &mut sqlx::PgConnection, tree: Tree) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(tree.lock_key()).execute(tx).await?;
+    Ok(())
+}
+
 /// Schema migrations plus the session store's own table.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await.context("running migrations")?;

@@ -2,10 +2,13 @@
 //!
 //! Every module uses these pieces the same way:
 //! - `defs(db, entity)` — the active field definitions, in order;
-//! - `parse(...)` — read submitted `cf_<key>` values into a JSON object, with per-field errors,
-//!   and `keep_hidden(...)` — carry over stored values of deactivated fields when saving;
-//! - `check_unique(...)` — enforce fields marked unique;
-//! - `inputs(...)` + `templates/partials/custom_fields.html` — render form inputs;
+//! - `parse(...)` — read submitted `cf_<key>` values into a JSON object, with per-field errors
+//!   (a stored value that is no longer offered — a disabled user, a removed option — is accepted
+//!   while it is left unchanged), and `keep_hidden(...)` — carry over stored values of
+//!   deactivated fields when saving;
+//! - `check_unique(...)` — enforce fields marked unique (under a per-field advisory lock);
+//! - `inactive_users(...)`, `inputs(...)` + `templates/partials/custom_fields.html` — render form
+//!   inputs (stored values no longer offered are shown, marked);
 //! - `display(...)` — show a stored value on detail pages and list columns;
 //! - `CustomFilter` + `push_filter(...)` — list filters (equality, ranges, contains);
 //! - `cells` — spreadsheet columns for import and export.
@@ -208,10 +211,13 @@ fn submitted<'a>(pairs: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 
 /// Read the submitted values of `defs` from the form pairs. Invalid or missing required values
 /// add an error under the field's input name; the result holds only valid, non-empty values.
-/// `users` are the ids a `user` field may name (active users).
+/// `users` are the ids a `user` field may name (active users). `stored` is the record's saved
+/// `custom` (None when creating): a value that is no longer offered — a user disabled since, a
+/// select option removed since — is kept when submitted unchanged, so such a record still saves.
 pub fn parse(
     defs: &[FieldDef],
     pairs: &[(String, String)],
+    stored: Option<&Map<String, Value>>,
     tz: FixedOffset,
     users: &[i64],
     errors: &mut FormErrors,
@@ -222,9 +228,11 @@ pub fn parse(
         let raw = submitted(pairs, &name);
         let first = raw.first().map(|s| s.trim()).unwrap_or("");
         let kind = def.kind();
+        let kept = stored.and_then(|s| s.get(&def.key));
         if kind == Kind::MultiSelect {
             let chosen: Vec<&str> = raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
-            if chosen.iter().any(|v| def.choice(v).is_none()) {
+            let was_stored = |v: &str| kept.and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == v));
+            if chosen.iter().any(|v| def.choice(v).is_none() && !was_stored(v)) {
                 errors.add(&name, "fields.error.option");
             } else if chosen.is_empty() {
                 if def.required {
@@ -248,6 +256,10 @@ pub fn parse(
             if def.required {
                 errors.add(&name, "form.required");
             }
+            continue;
+        }
+        if let Some(v) = kept.filter(|v| unchanged(kind, v, first)) {
+            out.insert(def.key.clone(), v.clone());
             continue;
         }
         match parse_one(kind, def, first, tz, users) {
@@ -314,6 +326,16 @@ fn parse_one(kind: Kind, def: &FieldDef, v: &str, tz: FixedOffset, users: &[i64]
     })
 }
 
+/// Whether the submitted text is the stored value of a select or user field (which may no
+/// longer be offered). Other kinds are always parsed afresh.
+fn unchanged(kind: Kind, stored: &Value, submitted: &str) -> bool {
+    match (kind, stored) {
+        (Kind::Select, Value::String(s)) => s == submitted,
+        (Kind::User, Value::Number(n)) => n.as_i64().is_some_and(|id| submitted.parse() == Ok(id)),
+        _ => false,
+    }
+}
+
 /// `2026-11-23T14:30` (an `<input type=datetime-local>`) in the configured timezone.
 pub fn parse_local_datetime(v: &str, tz: FixedOffset) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
@@ -333,7 +355,8 @@ pub fn keep_hidden(defs: &[FieldDef], stored: &Map<String, Value>, parsed: &mut 
     }
 }
 
-/// Fields marked unique must not repeat a value another (live) record holds.
+/// Fields marked unique must not repeat a value another (live) record holds. Call it inside the
+/// transaction that writes the record.
 pub async fn check_unique(
     conn: &mut PgConnection,
     entity: &str,
@@ -352,6 +375,12 @@ pub async fn check_unique(
         if matches!(v, Value::Bool(_)) {
             continue;
         }
+        // Two records saved at the same moment with the same value would both pass the check:
+        // serialise the check-and-write per field until the caller's transaction ends.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("field_unique:{entity}:{}", def.key))
+            .execute(&mut *conn)
+            .await?;
         let taken: bool = sqlx::query_scalar(&format!(
             "SELECT EXISTS (SELECT 1 FROM {table} WHERE custom @> jsonb_build_object($1::text, $2::jsonb)
                AND id IS DISTINCT FROM $3 AND deleted_at IS NULL)"
@@ -366,6 +395,45 @@ pub async fn check_unique(
         }
     }
     Ok(())
+}
+
+/// A value stored in `key` that repeats on live records of `entity` (shown as stored), if any:
+/// such a field cannot be made unique until the records differ.
+pub async fn first_repeat(conn: &mut PgConnection, entity: &str, key: &str) -> sqlx::Result<Option<Value>> {
+    let Some(table) = table_of(entity) else {
+        return Ok(None);
+    };
+    sqlx::query_scalar(&format!(
+        "SELECT custom -> $1 FROM {table}
+          WHERE deleted_at IS NULL AND custom -> $1 IS NOT NULL AND custom -> $1 <> 'null'::jsonb
+          GROUP BY custom -> $1 HAVING count(*) > 1 LIMIT 1"
+    ))
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Names of the users that `stored` values of `user` fields name but who are no longer active:
+/// the form still shows them (marked), and `parse` keeps them while unchanged.
+pub async fn inactive_users(
+    db: &PgPool,
+    defs: &[FieldDef],
+    stored: &Map<String, Value>,
+) -> sqlx::Result<HashMap<i64, String>> {
+    let ids: Vec<i64> = defs
+        .iter()
+        .filter(|d| d.kind() == Kind::User)
+        .filter_map(|d| stored.get(&d.key).and_then(Value::as_i64))
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1) AND status <> 'active'")
+            .bind(&ids)
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// One custom input as the form template needs it.
@@ -394,6 +462,9 @@ impl FieldInput {
 }
 
 /// Inputs for `defs`: showing what was submitted (a re-rendered form) or else the stored values.
+/// A stored value that is no longer offered stays selectable, marked: a removed option by its
+/// value, a disabled user (named in `inactive`, see `inactive_users`) by name.
+#[allow(clippy::too_many_arguments)]
 pub fn inputs(
     defs: &[FieldDef],
     stored: &Map<String, Value>,
@@ -402,6 +473,7 @@ pub fn inputs(
     lang: Lang,
     tz: FixedOffset,
     user_options: &[SelectOpt],
+    inactive: &HashMap<i64, String>,
 ) -> Vec<FieldInput> {
     defs.iter()
         .map(|def| {
@@ -414,13 +486,30 @@ pub fn inputs(
                 }
                 None => stored_as_input(kind, stored.get(&def.key), tz),
             };
-            let options = match kind {
+            let kept = stored.get(&def.key);
+            let mut options: Vec<SelectOpt> = match kind {
                 Kind::Select | Kind::MultiSelect => {
                     def.options.iter().map(|c| SelectOpt::new(&c.value, c.label(lang))).collect()
                 }
                 Kind::User => user_options.to_vec(),
                 _ => Vec::new(),
             };
+            match (kind, kept) {
+                (Kind::Select, Some(Value::String(v))) if def.choice(v).is_none() => {
+                    options.push(SelectOpt::new(v, lang.tf("fields.value.removed_option", &[("value", v)])));
+                }
+                (Kind::MultiSelect, Some(Value::Array(items))) => {
+                    for v in items.iter().filter_map(Value::as_str).filter(|v| def.choice(v).is_none()) {
+                        options.push(SelectOpt::new(v, lang.tf("fields.value.removed_option", &[("value", v)])));
+                    }
+                }
+                (Kind::User, Some(Value::Number(n))) => {
+                    if let Some((id, name)) = n.as_i64().and_then(|id| inactive.get_key_value(&id)) {
+                        options.push(SelectOpt::new(id, lang.tf("fields.value.disabled_user", &[("name", name)])));
+                    }
+                }
+                _ => {}
+            }
             FieldInput {
                 label: def.label(lang).to_string(),
                 kind: kind.code(),
@@ -672,7 +761,7 @@ mod tests {
     fn parse1(kind: &str, v: &str) -> (Option<Value>, bool) {
         let mut e = FormErrors::new(Lang::Zh);
         let tz = FixedOffset::east_opt(8 * 3600).unwrap();
-        let out = parse(&[def(kind, false)], &[("cf_k".into(), v.into())], tz, &[7], &mut e);
+        let out = parse(&[def(kind, false)], &[("cf_k".into(), v.into())], None, tz, &[7], &mut e);
         (out.get("k").cloned(), e.is_empty())
     }
 
@@ -689,6 +778,29 @@ mod tests {
         assert_eq!(parse1("user", "8").1, false);
         assert_eq!(parse1("url", "ftp://x").1, false);
         assert_eq!(parse1("email", "a@b.cn"), (Some(json!("a@b.cn")), true));
+    }
+
+    #[test]
+    fn values_no_longer_offered_are_kept_while_unchanged() {
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        let stored: Map<String, Value> = [("k".to_string(), json!(9))].into_iter().collect();
+        let run = |kind: &str, stored: &Map<String, Value>, v: &[&str]| {
+            let mut e = FormErrors::new(Lang::Zh);
+            let pairs: Vec<(String, String)> = v.iter().map(|v| ("cf_k".to_string(), v.to_string())).collect();
+            let out = parse(&[def(kind, false)], &pairs, Some(stored), tz, &[7], &mut e);
+            (out.get("k").cloned(), e.is_empty())
+        };
+        // User 9 is no longer active: kept as stored, but not given to a record that lacked it.
+        assert_eq!(run("user", &stored, &["9"]), (Some(json!(9)), true));
+        assert_eq!(run("user", &Map::new(), &["9"]).1, false);
+        assert_eq!(run("user", &stored, &["7"]), (Some(json!(7)), true));
+        // Option "gone" was removed from the field.
+        let stored: Map<String, Value> = [("k".to_string(), json!("gone"))].into_iter().collect();
+        assert_eq!(run("select", &stored, &["gone"]), (Some(json!("gone")), true));
+        assert_eq!(run("select", &Map::new(), &["gone"]).1, false);
+        let stored: Map<String, Value> = [("k".to_string(), json!(["a", "gone"]))].into_iter().collect();
+        assert_eq!(run("multiselect", &stored, &["a", "gone"]), (Some(json!(["a", "gone"])), true));
+        assert_eq!(run("multiselect", &stored, &["other"]).1, false);
     }
 
     #[test]

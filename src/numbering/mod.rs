@@ -254,8 +254,15 @@ pub async fn next_batch(
 
 /// What `next` would return now, without consuming it.
 pub async fn preview(db: &PgPool, kind: &str, at: DateTime<Utc>, tz: FixedOffset) -> anyhow::Result<String> {
+    let rule = required_rule(&mut *db.acquire().await?, kind).await?;
+    preview_rule(db, &rule, at, tz).await
+}
+
+/// What `next` would return now if `rule` (e.g. one being edited, not saved) were the rule of
+/// its kind: the kind's counters and existing numbers apply.
+pub async fn preview_rule(db: &PgPool, rule: &Rule, at: DateTime<Utc>, tz: FixedOffset) -> anyhow::Result<String> {
     let mut conn = db.acquire().await?;
-    let rule = required_rule(&mut conn, kind).await?;
+    let kind = rule.kind.as_str();
     let day = at.with_timezone(&tz).date_naive();
     let value: Option<i64> = sqlx::query_scalar("SELECT value FROM number_counters WHERE kind = $1 AND period = $2")
         .bind(kind)

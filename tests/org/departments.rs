@@ -128,9 +128,11 @@ async fn delete_is_refused_while_users_or_sub_departments_remain() {
 
     c.post(&format!("/admin/departments/{a}/delete"), &[]).await.assert_redirect("/admin/departments");
     let page = c.get("/admin/departments").await;
-    assert!(page.text_of(".flash-error").contains("还有 0 名员工和 1 个下级部门"), "{}", page.text_of(".flash"));
+    let flash = page.text_of(".flash-error");
+    assert!(flash.contains("还有 1 个下级部门") && !flash.contains("员工"), "{flash}");
     c.post(&format!("/admin/departments/{b}/delete"), &[]).await;
-    assert!(c.get("/admin/departments").await.text_of(".flash-error").contains("还有 1 名员工"));
+    let flash = c.get("/admin/departments").await.text_of(".flash-error");
+    assert!(flash.contains("还有 1 名在职、0 名已停用的员工"), "{flash}");
     c.post(&format!("/admin/departments/{root}/delete"), &[]).await;
     assert!(c.get("/admin/departments").await.text_of(".flash-error").contains("根部门不能删除"));
     assert_eq!(app.count("SELECT count(*) FROM departments").await, 3);
@@ -143,4 +145,135 @@ async fn delete_is_refused_while_users_or_sub_departments_remain() {
         app.count("SELECT count(*) FROM operation_logs WHERE entity = 'department' AND action = 'delete'").await,
         2
     );
+}
+
+#[tokio::test]
+async fn delete_names_every_reference_and_counts_users_like_the_tree() {
+    let (app, mut c) = setup().await;
+    let root = app.root_dept().await;
+    let a = app.dept("客服部", Some(root)).await;
+    let u = app.user("gone", a, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1").bind(u).execute(&app.db).await.unwrap();
+    sqlx::query("INSERT INTO customer_caps (dept_id, max_owned) VALUES ($1, 10)")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO pool_members (pool_id, dept_id) SELECT id, $1 FROM pools WHERE is_default")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let flow: i64 =
+        sqlx::query_scalar("INSERT INTO approval_flows (subject, name) VALUES ('contract', 'F') RETURNING id")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    sqlx::query("INSERT INTO approval_steps (flow_id, seq, kind, condition) VALUES ($1, 1, 'superior', $2)")
+        .bind(flow)
+        .bind(serde_json::json!({ "dept_ids": [root, a] }))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO record_shares (entity, record_id, dept_id) VALUES ('customer', 1, $1)")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    // The tree counts active members only (0); the refusal says 0 active and 1 disabled.
+    let page = c.get("/admin/departments").await;
+    assert!(page.text_of(&format!("tr[data-dept=\"{a}\"]")).contains(" 0 0 "));
+    let refused = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM departments WHERE id = $1")
+                .bind(a)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                == 1
+        }
+    };
+    c.post(&format!("/admin/departments/{a}/delete"), &[]).await.assert_redirect("/admin/departments");
+    let flash = c.get("/admin/departments").await.text_of(".flash-error");
+    for part in ["0 名在职、1 名已停用的员工", "设有客户数上限", "是 1 个公海的成员", "1 个审批步骤的条件用到了它"]
+    {
+        assert!(flash.contains(part), "{part}: {flash}");
+    }
+    assert!(refused(&app).await);
+    // Clear the references one by one; each alone still refuses, in English too.
+    sqlx::query("UPDATE users SET dept_id = $1 WHERE id = $2").bind(root).bind(u).execute(&app.db).await.unwrap();
+    sqlx::query("DELETE FROM customer_caps").execute(&app.db).await.unwrap();
+    sqlx::query("DELETE FROM pool_members WHERE dept_id = $1").bind(a).execute(&app.db).await.unwrap();
+    c.post("/lang", &[("lang", "en"), ("back", "/admin/departments")]).await;
+    c.post(&format!("/admin/departments/{a}/delete"), &[]).await;
+    let flash = c.get("/admin/departments").await.text_of(".flash-error");
+    assert!(flash.contains("the conditions of 1 approval steps name it") && !flash.contains("users"), "{flash}");
+    assert!(refused(&app).await);
+    sqlx::query("UPDATE approval_steps SET condition = NULL").execute(&app.db).await.unwrap();
+    // Shares with the empty department reach nobody: they go with it, noted in the history.
+    c.post(&format!("/admin/departments/{a}/delete"), &[]).await.assert_redirect("/admin/departments");
+    assert!(!refused(&app).await);
+    assert_eq!(app.count("SELECT count(*) FROM record_shares").await, 0);
+    let changes: serde_json::Value =
+        sqlx::query_scalar("SELECT changes FROM operation_logs WHERE entity = 'department' AND action = 'delete'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(changes[0]["field"], "shares");
+    assert_eq!(changes[0]["old"], 1);
+}
+
+#[tokio::test]
+async fn unknown_parents_and_heads_or_disabled_heads_are_field_errors() {
+    let (app, mut c) = setup().await;
+    let root = app.root_dept().await.to_string();
+    let a = app.dept("A", None).await;
+    let gone = app.user("gone", app.root_dept().await, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1").bind(gone).execute(&app.db).await.unwrap();
+    let gone = gone.to_string();
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (&root, "999999", "head_id", "格式不正确"),
+        ("999999", "", "parent_id", "格式不正确"),
+        (&root, &gone, "head_id", "已停用的员工不能担任部门负责人"),
+        (&root, "abc", "head_id", ""),
+    ];
+    for (parent, head, field, message) in cases {
+        for path in ["/admin/departments".to_string(), format!("/admin/departments/{a}")] {
+            let r = c.post(&path, &[("name", "新部门"), ("parent_id", parent), ("head_id", head)]).await;
+            r.assert_status(422);
+            assert!(r.has(&format!(".field.has-error select[name={field}]")), "{path}: {field} marked");
+            let error = r.text_of(".field.has-error .field-error");
+            assert!(!error.is_empty() && error.contains(message), "{path} {field}: {error}");
+        }
+    }
+    assert_eq!(app.count("SELECT count(*) FROM departments").await, 2);
+    assert_eq!(app.count("SELECT count(*) FROM departments WHERE name = '新部门'").await, 0);
+}
+
+#[tokio::test]
+async fn concurrent_moves_never_close_a_loop() {
+    let (app, _) = setup().await;
+    let mut c1 = app.login("admin").await;
+    let mut c2 = app.login("admin").await;
+    for round in 0..5 {
+        let a = app.dept(&format!("A{round}"), None).await;
+        let b = app.dept(&format!("B{round}"), None).await;
+        let (a_s, b_s) = (a.to_string(), b.to_string());
+        let (pa, pb) = (format!("/admin/departments/{a}"), format!("/admin/departments/{b}"));
+        let (na, nb) = (format!("A{round}"), format!("B{round}"));
+        let f1 = [("name", na.as_str()), ("parent_id", b_s.as_str()), ("head_id", "")];
+        let f2 = [("name", nb.as_str()), ("parent_id", a_s.as_str()), ("head_id", "")];
+        let (r1, r2) = tokio::join!(c1.post(&pa, &f1), c2.post(&pb, &f2));
+        let moved = [r1.status.as_u16(), r2.status.as_u16()];
+        assert!(moved.contains(&303) && moved.contains(&422), "round {round}: one move, one refusal: {moved:?}");
+        let looped = app
+            .count(&format!(
+                "SELECT count(*) FROM departments x JOIN departments y ON x.parent_id = y.id AND y.parent_id = x.id
+                 WHERE x.id IN ({a}, {b})"
+            ))
+            .await;
+        assert_eq!(looped, 0);
+    }
 }

@@ -61,8 +61,15 @@ async fn the_operation_log_filters_by_actor_object_action_and_period() {
     let objects = all.text_of(".log-object");
     assert!(objects.contains("客户 #7") && objects.contains("gizmo #3"));
     assert!(all.text_of(".log-actor").contains("系统"), "no actor: the system");
-    // The selects offer what the log holds, with readable labels.
-    assert_eq!(all.text_of("select[name=entity] option"), "全部\n客户\ngizmo\n角色");
+    // The selects offer the known objects and actions (a fixed list from the catalog, not a scan
+    // of the log), with readable labels: also ones without rows yet; not unknown codes.
+    let entities = all.text_of("select[name=entity] option");
+    for label in ["全部", "客户", "角色", "部门", "员工", "合同", "自定义字段"] {
+        assert!(entities.lines().any(|l| l == label), "{label}: {entities}");
+    }
+    assert!(!entities.contains("gizmo"), "{entities}");
+    assert!(all.has("select[name=entity] option[value=customer]"));
+    assert!(all.text_of("select[name=action]").contains("交接了记录"));
     assert!(all.text_of("select[name=actor]").contains("用户zhang (zhang)"));
     assert!(all.text_of("select[name=action]").contains("删除了记录"));
 
@@ -135,7 +142,16 @@ async fn role_changes_read_as_sentences_in_both_languages() {
     assert!(lines[0].contains("用户admin 把 描述 从 空 改为 抽查通话"), "{rows}");
     assert!(lines[0].contains("用户admin 把 权限 从 dashboard:view 改为 dashboard:view, logs:view"), "{rows}");
     assert_eq!(r.count(".log-table tbody tr:first-child .log-sentence"), 2, "one sentence per change");
-    assert!(lines[1].contains("用户admin 创建了记录（质检）"), "{rows}");
+    // A new role reads with what it grants, not only its name.
+    assert!(lines[1].contains("用户admin 创建了记录"), "{rows}");
+    assert!(lines[1].contains("名称：质检") && lines[1].contains("权限：dashboard:view"), "{rows}");
+    assert!(lines[1].contains("数据范围：dashboard=self"), "{rows}");
+    let changes: serde_json::Value =
+        sqlx::query_scalar("SELECT changes FROM operation_logs WHERE entity = 'role' AND action = 'create'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(changes[1], serde_json::json!({"field": "permissions", "old": null, "new": ["dashboard:view"]}));
 
     c.post("/lang", &[("lang", "en"), ("back", "/admin/logs")]).await;
     let en = c.get("/admin/logs").await;

@@ -176,7 +176,9 @@ async fn disabling_ends_sessions_and_hands_over_records_in_one_audited_step() {
             .fetch_all(&app.db)
             .await
             .unwrap();
-    assert_eq!(team, vec![(1, heir, "read".to_string()), (2, heir, "write".to_string())]);
+    // Customer 1 is 离职客户, which the heir now owns: a team place there would be redundant.
+    assert_eq!(customer, 1);
+    assert_eq!(team, vec![(2, heir, "write".to_string())]);
     for table in ["customers", "contacts", "leads"] {
         let owners: Vec<i64> =
             sqlx::query_scalar(&format!("SELECT owner_id FROM {table}")).fetch_all(&app.db).await.unwrap();
@@ -253,4 +255,270 @@ async fn the_last_super_admin_stays() {
     // Nobody disables themselves.
     c.post(&format!("/admin/users/{admin}/disable"), &[]).await;
     assert!(c.get(&format!("/admin/users/{admin}/disable")).await.text_of(".flash-error").contains("不能停用自己"));
+}
+
+/// A user admin who is not a super admin (the director role plus the users-admin permission).
+async fn org_admin(app: &TestApp, login: &str) -> i64 {
+    let id = app.user(login, app.root_dept().await, None, &["director"]).await;
+    sqlx::query(
+        "INSERT INTO role_permissions (role_id, module, action) SELECT id, 'org', 'manage' FROM roles
+         WHERE code = 'director' ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn only_a_super_admin_changes_a_super_admins_account() {
+    let (app, mut admin) = setup().await;
+    let d = app.root_dept().await.to_string();
+    let boss = app.user("boss2", app.root_dept().await, None, &["super"]).await;
+    let rep = app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    org_admin(&app, "orgadmin").await;
+    let mut oa = app.login("orgadmin").await;
+    let (sup, rep_role) = (role(&app, "super").await, role(&app, "rep").await);
+
+    // The user admin: 403 on every page and action aimed at the super admin, nothing changes.
+    oa.get(&format!("/admin/users/{boss}/edit")).await.assert_status(403);
+    oa.get(&format!("/admin/users/{boss}/disable")).await.assert_status(403);
+    let edit = [("login", "taken-over"), ("mobile", "13900000099"), ("name", "X"), ("dept_id", &d), ("roles", &sup)];
+    oa.post(&format!("/admin/users/{boss}"), &edit).await.assert_status(403);
+    oa.post(&format!("/admin/users/{boss}/password"), &[("password", "takeover2026")]).await.assert_status(403);
+    oa.post(&format!("/admin/users/{boss}/disable"), &[("hand_to", "")]).await.assert_status(403);
+    let row: (String, Option<String>, String) = sqlx::query_as("SELECT login, mobile, status FROM users WHERE id = $1")
+        .bind(boss)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row, ("boss2".to_string(), None, "active".to_string()));
+    app.client().login("boss2", "takeover2026").await.assert_status(401);
+    app.client().login("boss2", PASSWORD).await.assert_redirect("/");
+    assert!(!oa.get("/admin/users").await.has(&format!("a[href=\"/admin/users/{boss}/edit\"]")));
+    // ...nor bring a disabled super admin back.
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE id = $1").bind(boss).execute(&app.db).await.unwrap();
+    oa.post(&format!("/admin/users/{boss}/enable"), &[]).await.assert_status(403);
+    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1").bind(boss).execute(&app.db).await.unwrap();
+
+    // The same user admin still manages ordinary users.
+    assert!(oa.get("/admin/users").await.has(&format!("a[href=\"/admin/users/{rep}/edit\"]")));
+    let rep_edit = [("login", "rep"), ("name", "新名字"), ("dept_id", &d), ("roles", &rep_role)];
+    oa.post(&format!("/admin/users/{rep}"), &rep_edit).await.assert_redirect("/admin/users");
+    oa.post(&format!("/admin/users/{rep}/password"), &[("password", "fresh2026x")])
+        .await
+        .assert_redirect(&format!("/admin/users/{rep}/edit"));
+    oa.post(&format!("/admin/users/{rep}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+
+    // A super admin may do all of it to another super admin.
+    admin.get(&format!("/admin/users/{boss}/edit")).await.assert_status(200);
+    admin.post(&format!("/admin/users/{boss}"), &edit).await.assert_redirect("/admin/users");
+    admin
+        .post(&format!("/admin/users/{boss}/password"), &[("password", "fresh2026y")])
+        .await
+        .assert_redirect(&format!("/admin/users/{boss}/edit"));
+    app.client().login("taken-over", "fresh2026y").await.assert_redirect("/");
+    admin.post(&format!("/admin/users/{boss}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+    admin.post(&format!("/admin/users/{boss}/enable"), &[]).await.assert_redirect("/admin/users");
+    let row: (String, Option<String>, String) = sqlx::query_as("SELECT login, mobile, status FROM users WHERE id = $1")
+        .bind(boss)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row, ("taken-over".to_string(), Some("13900000099".to_string()), "active".to_string()));
+}
+
+#[tokio::test]
+async fn a_user_needs_at_least_one_role() {
+    let (app, mut c) = setup().await;
+    let d = app.root_dept().await.to_string();
+    let base = [("login", "13900000021"), ("password", "start2026"), ("name", "无角色"), ("dept_id", d.as_str())];
+    let r = c.post("/admin/users", &base).await;
+    r.assert_status(422);
+    assert!(r.has(".field.has-error input[name=roles]"));
+    assert!(r.text_of(".field.has-error .field-error").contains("请至少选择一个角色"));
+    assert_eq!(app.count("SELECT count(*) FROM users WHERE login = '13900000021'").await, 0);
+    let rep = role(&app, "rep").await;
+    let mut with_role = base.to_vec();
+    with_role.push(("roles", &rep));
+    c.post("/admin/users", &with_role).await.assert_redirect("/admin/users");
+    // Editing cannot take the last role away either; a role that does not exist does not count.
+    let id = user_id(&app, "13900000021").await;
+    let edit = [("login", "13900000021"), ("name", "无角色"), ("dept_id", d.as_str()), ("roles", "999999")];
+    let r = c.post(&format!("/admin/users/{id}"), &edit).await;
+    r.assert_status(422);
+    assert!(r.text_of(".field-error").contains("请至少选择一个角色"));
+    assert_eq!(app.count(&format!("SELECT count(*) FROM user_roles WHERE user_id = {id}")).await, 1);
+    // A user admin who is not a super admin cannot get round it by ticking only the super role.
+    org_admin(&app, "orgadmin").await;
+    let mut oa = app.login("orgadmin").await;
+    let sup = role(&app, "super").await;
+    let only_super = [
+        ("login", "13900000022"),
+        ("password", "start2026"),
+        ("name", "X"),
+        ("dept_id", d.as_str()),
+        ("roles", sup.as_str()),
+    ];
+    oa.post("/admin/users", &only_super).await.assert_status(422);
+}
+
+#[tokio::test]
+async fn concurrent_superior_changes_never_close_a_loop() {
+    let (app, _) = setup().await;
+    let mut c1 = app.login("admin").await;
+    let mut c2 = app.login("admin").await;
+    let d = app.root_dept().await;
+    let rep = role(&app, "rep").await;
+    for round in 0..5 {
+        let (la, lb) = (format!("a{round}"), format!("b{round}"));
+        let a = app.user(&la, d, None, &["rep"]).await;
+        let b = app.user(&lb, d, None, &["rep"]).await;
+        let (a_s, b_s, d_s) = (a.to_string(), b.to_string(), d.to_string());
+        let f1 = [("login", la.as_str()), ("name", "A"), ("dept_id", &d_s), ("superior_id", &b_s), ("roles", &rep)];
+        let f2 = [("login", lb.as_str()), ("name", "B"), ("dept_id", &d_s), ("superior_id", &a_s), ("roles", &rep)];
+        let (pa, pb) = (format!("/admin/users/{a}"), format!("/admin/users/{b}"));
+        let (r1, r2) = tokio::join!(c1.post(&pa, &f1), c2.post(&pb, &f2));
+        let got = [r1.status.as_u16(), r2.status.as_u16()];
+        assert!(got.contains(&303) && got.contains(&422), "round {round}: {got:?}");
+        let looped = app
+            .count(&format!(
+                "SELECT count(*) FROM users x JOIN users y ON x.superior_id = y.id AND y.superior_id = x.id
+                 WHERE x.id IN ({a}, {b})"
+            ))
+            .await;
+        assert_eq!(looped, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_handover_drops_redundant_team_places_passes_head_places_and_warns_over_caps() {
+    let (app, mut c) = setup().await;
+    let d = app.root_dept().await;
+    let leaver = app.user("leaver", d, None, &["rep"]).await;
+    let heir = app.user("heir", d, None, &["rep"]).await;
+    let quiet = app.user("quiet", d, None, &["rep"]).await;
+    let sales = app.dept("销售部", Some(d)).await;
+    let service = app.dept("客服部", Some(d)).await;
+    sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+        .bind(leaver)
+        .bind(sales)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+        .bind(quiet)
+        .bind(service)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut lc = app.login("leaver").await;
+    lc.post("/customers", &[("name", "离职者的客户"), ("kind", "enterprise")]).await.assert_status(303);
+    let mut hc = app.login("heir").await;
+    hc.post("/customers", &[("name", "接手人的客户"), ("kind", "enterprise")]).await.assert_status(303);
+    let id_of = |name: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM customers WHERE name = $1")
+                .bind(name)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let (theirs, mine) = (id_of("离职者的客户").await, id_of("接手人的客户").await);
+    // The heir sits on the team of the leaver's customer; the leaver on the heir's.
+    sqlx::query(
+        "INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'read'), ('customer', $3, $4, 'write')",
+    )
+    .bind(theirs)
+    .bind(heir)
+    .bind(mine)
+    .bind(leaver)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // The heir may own one customer and lock none; they already own one, locked.
+    sqlx::query("UPDATE customers SET locked = true WHERE id = $1").bind(mine).execute(&app.db).await.unwrap();
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned, max_locked) VALUES ($1, 1, 0)")
+        .bind(heir)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let page = c.get(&format!("/admin/users/{leaver}/disable")).await;
+    assert_eq!(page.text_of("#heads"), "销售部");
+    c.post(&format!("/admin/users/{leaver}/disable"), &[("hand_to", &heir.to_string())])
+        .await
+        .assert_redirect("/admin/users");
+    // Not refused by the cap; the admin is warned instead.
+    let owners: Vec<Option<i64>> =
+        sqlx::query_scalar("SELECT owner_id FROM customers ORDER BY id").fetch_all(&app.db).await.unwrap();
+    assert_eq!(owners, [Some(heir), Some(heir)]);
+    let after = c.get("/admin/users").await;
+    let warning = after.text_of(".flash-warning");
+    assert!(warning.contains("用户heir 接手后名下有 2 个客户，超过了上限（1 个）"), "{}", after.text_of(".flash"));
+    assert!(warning.contains("锁定了 1 个客户，超过了锁定上限（0 个）"), "{warning}");
+    assert!(after.text_of(".flash-success").contains("已停用"));
+    // The heir owns both customers now: no team places of theirs are left on them.
+    assert_eq!(app.count("SELECT count(*) FROM record_members").await, 0);
+    // The head place went to the heir, audited on the department.
+    let head: Option<i64> = sqlx::query_scalar("SELECT head_id FROM departments WHERE id = $1")
+        .bind(sales)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(head, Some(heir));
+    let change: serde_json::Value = sqlx::query_scalar(
+        "SELECT changes FROM operation_logs WHERE entity = 'department' AND entity_id = $1 AND action = 'update'",
+    )
+    .bind(sales)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(change[0], serde_json::json!({"field": "head", "old": "用户leaver", "new": "用户heir"}));
+
+    // Disabled without an heir, a head place is cleared: a disabled user heads nothing.
+    c.post(&format!("/admin/users/{quiet}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+    let head: Option<i64> = sqlx::query_scalar("SELECT head_id FROM departments WHERE id = $1")
+        .bind(service)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(head, None);
+    assert!(!c.get("/admin/users").await.has(".flash-warning"));
+}
+
+#[tokio::test]
+async fn the_colleague_picker_gives_names_and_departments_not_phone_numbers() {
+    let (app, mut admin) = setup().await;
+    let sales = app.dept("销售部", None).await;
+    let zhang = app.user("13911112222", sales, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET name = '张三', mobile = '13933334444' WHERE id = $1")
+        .bind(zhang)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let gone = app.user("13955556666", sales, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET name = '张离职', status = 'disabled' WHERE id = $1")
+        .bind(gone)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.user("rep", app.root_dept().await, None, &["rep"]).await;
+    let mut rep = app.login("rep").await;
+    let json = |r: super::common::Resp| -> serde_json::Value {
+        assert!(!r.body.contains("1391111") && !r.body.contains("1393333"), "no phone numbers: {}", r.body);
+        serde_json::from_str(&r.body).unwrap()
+    };
+
+    let found = json(rep.get("/users/lookup?q=张").await);
+    assert_eq!(found, serde_json::json!([{"id": zhang, "name": "张三", "dept": "销售部"}]), "active users only");
+    // Phone fragments find nobody for an ordinary user...
+    assert_eq!(json(rep.get("/users/lookup?q=1391111").await), serde_json::json!([]));
+    assert_eq!(json(rep.get("/users/lookup?q=13933").await), serde_json::json!([]));
+    // ...but a user admin may look people up by login or mobile (still without seeing them).
+    assert_eq!(json(admin.get("/users/lookup?q=1391111").await)[0]["id"], zhang);
+    assert_eq!(json(admin.get("/users/lookup?q=13933").await)[0]["name"], "张三");
+    app.client().get("/users/lookup?q=张").await.assert_redirect("/login?next=%2Fusers%2Flookup%3Fq%3D%E5%BC%A0");
 }

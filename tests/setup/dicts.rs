@@ -132,6 +132,42 @@ async fn seeded_dictionaries_exist_in_both_languages() {
     assert_eq!(opts[at_gd + 1].label, "　广州");
     assert!(opts.iter().any(|o| o.label == "　深圳" && o.is(sz.id.to_string())));
 
+    // Every prefecture-level division (migration 0019) under its province: 333 in all, each
+    // province but the municipalities, Hong Kong, Macao and Taiwan has some, English in pinyin.
+    let cities: Vec<_> = d.items("region").into_iter().filter(|i| i.parent_id.is_some()).collect();
+    assert_eq!(cities.len(), 333);
+    for p in d.items("region").iter().filter(|i| i.parent_id.is_none()) {
+        let n = cities.iter().filter(|c| c.parent_id == Some(p.id)).count();
+        let leaf = ["110000", "120000", "310000", "500000", "710000", "810000", "820000"];
+        assert_eq!(n == 0, leaf.contains(&p.code.as_deref().unwrap()), "{}: {n} cities", p.label_zh);
+        for c in cities.iter().filter(|c| c.parent_id == Some(p.id)) {
+            assert_eq!(&c.code.as_deref().unwrap()[..2], &p.code.as_deref().unwrap()[..2], "{}", c.label_zh);
+            assert!(c.label_en.chars().all(|ch| ch.is_ascii() || ch == 'ü'), "{}", c.label_en);
+        }
+    }
+    let yanbian = d.by_code("region", "222400").unwrap();
+    assert_eq!(
+        (yanbian.label_zh.as_str(), yanbian.parent_id),
+        ("延边朝鲜族自治州", Some(d.by_code("region", "220000").unwrap().id))
+    );
+    assert_eq!(d.label(Some(d.by_code("region", "441300").unwrap().id), Lang::En), "Huizhou");
+    // Running it again changes nothing: same ids, same order (seeded major cities first).
+    let before: Vec<(i64, String, i32)> =
+        sqlx::query_as("SELECT id, code, position FROM dict_items WHERE dict = 'region' ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/0019_region_cities.sql")).execute(&app.db).await.unwrap();
+    let after: Vec<(i64, String, i32)> =
+        sqlx::query_as("SELECT id, code, position FROM dict_items WHERE dict = 'region' ORDER BY id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(before, after);
+    let gd_cities: Vec<&str> =
+        cities.iter().filter(|c| c.parent_id == Some(gd.id)).map(|c| c.label_zh.as_str()).take(5).collect();
+    assert_eq!(gd_cities, ["广州", "深圳", "东莞", "佛山", "韶关"]);
+
     // Customer category is a tree too.
     let prospect = d.by_code("customer_category", "prospect").unwrap();
     let under: Vec<&str> = d
@@ -220,8 +256,8 @@ async fn reorder_with_the_move_buttons() {
     c.post(&format!("/admin/dicts/region/items/{gd}/move"), &[("dir", "down")]).await;
     let order = shown(&c.get("/admin/dicts/region").await);
     let at = order.iter().position(|l| l == "广西").unwrap();
-    assert_eq!(order[at + 4], "广东", "广西 and its 3 cities, then 广东");
-    assert_eq!(order[at + 5], "深圳");
+    assert_eq!(order[at + 15], "广东", "广西 and its 14 cities, then 广东");
+    assert_eq!(order[at + 16], "深圳");
 
     // Each moved item gets an audit row.
     let changes: serde_json::Value = sqlx::query_scalar(
@@ -504,7 +540,8 @@ async fn a_tree_item_cannot_move_under_itself() {
     .assert_redirect("/admin/dicts/region");
     let order = shown(&c.get("/admin/dicts/region").await);
     let at = order.iter().position(|l| l == "浙江").unwrap();
-    assert_eq!(&order[at..at + 5], &["浙江", "杭州", "宁波", "温州", "深圳"]);
+    assert_eq!(&order[at..at + 4], &["浙江", "杭州", "宁波", "温州"]);
+    assert_eq!(order[at + 12], "深圳", "after 浙江's 11 cities");
     let changes: serde_json::Value =
         sqlx::query_scalar("SELECT changes FROM operation_logs WHERE entity = 'dict_item' AND entity_id = $1")
             .bind(sz)
@@ -594,4 +631,43 @@ async fn only_dictionary_managers_reach_the_dictionary_pages() {
     assert_eq!(d.items("followup_method").len(), 6);
     assert!(d.get(phone).unwrap().enabled);
     assert_eq!(app.count("SELECT count(*) FROM operation_logs").await, 0);
+}
+
+#[tokio::test]
+async fn a_disabled_item_over_http_old_customers_keep_it_new_ones_cannot_pick_it() {
+    let (app, mut c) = admin().await;
+    let finance = item(&app, "industry", "finance").await;
+    let fin = finance.to_string();
+    c.post("/customers", &[("name", "老金融客户"), ("kind", "enterprise"), ("industry_id", &fin)])
+        .await
+        .assert_status(303);
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = '老金融客户'").fetch_one(&app.db).await.unwrap();
+    c.post(&format!("/admin/dicts/industry/items/{finance}/toggle"), &[])
+        .await
+        .assert_redirect("/admin/dicts/industry");
+
+    // The existing customer still shows it, and its form keeps it selected, marked.
+    c.get(&format!("/customers/{id}")).await.assert_contains("金融/保险");
+    let form = c.get(&format!("/customers/{id}/edit")).await;
+    let sel = format!("select[name=industry_id] option[value=\"{finance}\"][selected]");
+    assert_eq!(form.text_of(&sel), "金融/保险（已停用）");
+    c.post(&format!("/customers/{id}"), &[("name", "老金融客户"), ("kind", "enterprise"), ("industry_id", &fin)])
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    let kept: Option<i64> = sqlx::query_scalar("SELECT industry_id FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(finance));
+
+    // A new customer's form does not offer it, and a POST with it is refused.
+    let new_form = c.get("/customers/new").await;
+    assert!(new_form.has("select[name=industry_id]"));
+    assert!(!new_form.has(&format!("select[name=industry_id] option[value=\"{finance}\"]")));
+    let r = c.post("/customers", &[("name", "新金融客户"), ("kind", "enterprise"), ("industry_id", &fin)]).await;
+    r.assert_status(422);
+    assert!(r.has(".has-error select[name=industry_id]"), "{}", r.text_of(".field-error"));
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE name = '新金融客户'").await, 0);
 }

@@ -402,3 +402,41 @@ async fn a_changed_rule_skips_numbers_customers_already_carry() {
         sqlx::query_scalar("SELECT code FROM customers WHERE name = '宏达贸易'").fetch_one(&app.db).await.unwrap();
     assert_eq!(code, format!("KH{month}00002"));
 }
+
+#[tokio::test]
+async fn the_preview_button_shows_the_typed_rule_without_saving_it() {
+    let (app, mut c) = admin().await;
+    let local = Utc::now().with_timezone(&app.config.timezone);
+    let (year, month) = (local.format("%Y").to_string(), local.format("%Y%m").to_string());
+    issue(&app, "customer", Utc::now()).await;
+    let before = stored(&app, "customer").await;
+    let typed = [("prefix", "CU-"), ("date_part", "yyyy"), ("width", "6"), ("reset", "yearly"), ("preview", "1")];
+    let r = c.post("/admin/numbering/customer", &typed).await;
+    r.assert_status(200);
+    assert_eq!(r.text_of("#number-typed-example"), format!("CU-{year}000001"));
+    assert_eq!(r.text_of("#number-typed-next"), format!("CU-{year}000001"), "a new yearly counter");
+    assert_eq!(r.attr("input[name=prefix]", "value").as_deref(), Some("CU-"), "the form keeps what was typed");
+    assert!(r.has("select[name=reset] option[value=yearly][selected]"));
+    assert!(r.text_of("#number-example").starts_with("KH"), "the saved rule is shown too");
+    assert_eq!(stored(&app, "customer").await, before, "nothing saved");
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE entity = 'number_rule'").await, 0);
+    // The typed rule's next number counts what the kind has issued in its period.
+    let same = [("prefix", "KH"), ("date_part", "yyyyMM"), ("width", "5"), ("reset", "monthly"), ("preview", "1")];
+    let r = c.post("/admin/numbering/customer", &same).await;
+    assert_eq!(r.text_of("#number-typed-next"), format!("KH{month}00002"));
+    assert_eq!(issue(&app, "customer", Utc::now()).await, format!("KH{month}00002"), "preview consumed nothing");
+    // A mistake: errors, no preview of the typed rule, and still nothing saved.
+    for extra in [Some(("preview", "1")), None] {
+        let mut bad = vec![("prefix", "K H"), ("date_part", "yyyy"), ("width", "6"), ("reset", "yearly")];
+        bad.extend(extra);
+        let r = c.post("/admin/numbering/customer", &bad).await;
+        r.assert_status(422);
+        assert!(r.has("#number-typed-invalid") && !r.has("#number-typed-next"));
+        assert!(r.has(".field.has-error [name=prefix]"));
+    }
+    assert_eq!(stored(&app, "customer").await, before);
+    // Saving (without the preview button) still saves.
+    let save = [("prefix", "CU-"), ("date_part", "yyyy"), ("width", "6"), ("reset", "yearly")];
+    c.post("/admin/numbering/customer", &save).await.assert_redirect("/admin/numbering");
+    assert_eq!(stored(&app, "customer").await, ("CU-".into(), "yyyy".into(), 6, "yearly".into()));
+}

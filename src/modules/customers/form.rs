@@ -125,6 +125,7 @@ impl<'a> Ctx<'a> {
     ) -> AppResult<FormPage> {
         let user_opts = users::options(&self.st.db, true).await?;
         let stored = current.as_ref().map(|c| c.custom.0.clone()).unwrap_or_default();
+        let inactive = fields::inactive_users(&self.st.db, &self.defs, &stored).await?;
         let submitted = submitted.then(|| form.pairs().to_vec());
         let custom = fields::inputs(
             &self.defs,
@@ -134,6 +135,7 @@ impl<'a> Ctx<'a> {
             ctx.lang,
             self.st.config.timezone,
             &user_opts,
+            &inactive,
         );
         let owner_options = if current.is_none() && self.user.can(Module::Customers, Action::Transfer) {
             owner_options(self.st, &self.scope).await?
@@ -223,7 +225,8 @@ async fn save(
     let mut input = model::check(&form, &c.dicts, current.as_ref(), ctx.lang, &mut errors);
     let active_users: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
-    input.custom = fields::parse(&c.defs, form.pairs(), st.config.timezone, &active_users, &mut errors);
+    let stored = current.as_ref().map(|cur| &*cur.custom);
+    input.custom = fields::parse(&c.defs, form.pairs(), stored, st.config.timezone, &active_users, &mut errors);
     if let Some(cur) = &current {
         fields::keep_hidden(&c.defs, &cur.custom, &mut input.custom);
     }

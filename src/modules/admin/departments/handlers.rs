@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use sqlx::PgConnection;
 
 use super::repo::{self, Dept, DeptNode};
 use crate::app::AppState;
@@ -12,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::modules::admin::users::repo as users;
 use crate::web::flash::Kind;
 use crate::web::forms::{opt_id, opt_text};
+use crate::web::i18n::Lang;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 
 #[derive(Deserialize, Default, Clone)]
@@ -72,30 +74,62 @@ pub async fn create(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let mut errors = FormErrors::new(ctx.lang);
-    errors.require("name", &form.name);
-    let parent = opt_id(&mut errors, "parent_id", &form.parent_id);
-    if parent.is_none() {
-        errors.add("parent_id", "form.required");
-    }
-    let head = opt_id(&mut errors, "head_id", &form.head_id);
+    let mut tx = st.db.begin().await?;
+    let (parent, head) = check(&mut tx, &form, None, &mut errors).await?;
     if !errors.is_empty() {
+        drop(tx);
         let page = index_page(&st, ctx, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
     }
     let name = form.name.trim().to_string();
-    let mut tx = st.db.begin().await?;
-    let parent_name = repo::name_of(&mut tx, parent).await?.ok_or(AppError::BadRequest("form.invalid"))?;
+    let parent_name = repo::name_of(&mut tx, parent).await?;
     let id = repo::insert(&mut tx, &name, parent.unwrap_or_default(), head, user.id).await?;
     let head_name = users::name_of(&mut tx, head).await?;
     Entry::new("department", id, "create")
         .change("name", audit::opt::<String>(None), name.clone())
-        .change("parent", audit::opt::<String>(None), parent_name)
+        .change("parent", audit::opt::<String>(None), audit::opt(parent_name))
         .change("head", audit::opt::<String>(None), audit::opt(head_name))
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("dept.created", "name", &name)).await;
     Ok(Redirect::to("/admin/departments").into_response())
+}
+
+/// The form's checks for a new department (`old` None) or an existing one: a name; a parent
+/// that exists and, when moving, lies outside the department's own subtree (the caller holds the
+/// tree lock); a head who is an active user.
+/// Returns (parent, head); the root keeps no parent.
+async fn check(
+    tx: &mut PgConnection,
+    form: &DeptForm,
+    old: Option<&Dept>,
+    errors: &mut FormErrors,
+) -> AppResult<(Option<i64>, Option<i64>)> {
+    errors.require("name", &form.name);
+    let head = opt_id(errors, "head_id", &form.head_id);
+    match head {
+        Some(h) => match repo::is_active_user(tx, h).await? {
+            None => errors.add("head_id", "form.invalid"),
+            Some(false) => errors.add("head_id", "dept.head_disabled"),
+            Some(true) => {}
+        },
+        None => {}
+    }
+    if old.is_some_and(|d| d.parent_id.is_none()) {
+        return Ok((None, head));
+    }
+    let parent = opt_id(errors, "parent_id", &form.parent_id);
+    match (parent, old) {
+        (None, _) if !errors.has("parent_id") => errors.add("parent_id", "form.required"),
+        (None, _) => {}
+        (Some(p), _) if repo::name_of(tx, Some(p)).await?.is_none() => errors.add("parent_id", "form.invalid"),
+        (Some(p), Some(d)) if d.parent_id != Some(p) && repo::subtree_ids(tx, d.id).await?.contains(&p) => {
+            errors.add("parent_id", "dept.cycle")
+        }
+        (Some(_), _) => {}
+    }
+    Ok((parent, head))
 }
 
 pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
@@ -140,21 +174,13 @@ pub async fn update(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
+    // Serialise changes to the tree before anything else is locked: two moves checked for
+    // cycles at the same time could each pass and together close a loop. (Taken after the row
+    // lock, it would deadlock with the parent's foreign-key lock of the other move.)
+    crate::db::lock_tree(&mut tx, crate::db::Tree::Departments).await?;
     let old = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut errors = FormErrors::new(ctx.lang);
-    errors.require("name", &form.name);
-    let head = opt_id(&mut errors, "head_id", &form.head_id);
-    let parent = if old.parent_id.is_none() {
-        None // the root stays the root
-    } else {
-        let p = opt_id(&mut errors, "parent_id", &form.parent_id);
-        match p {
-            None => errors.add("parent_id", "form.required"),
-            Some(p) if repo::subtree_ids(&mut tx, id).await?.contains(&p) => errors.add("parent_id", "dept.cycle"),
-            Some(_) => {}
-        }
-        p
-    };
+    let (parent, head) = check(&mut tx, &form, Some(&old), &mut errors).await?;
     if !errors.is_empty() {
         drop(tx);
         let page = edit_page(&st, ctx, &old, form, errors).await?;
@@ -191,14 +217,11 @@ pub async fn delete(
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
     let d = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let (members, children) = repo::occupancy(&mut tx, id).await?;
+    let usage = repo::usage(&mut tx, id).await?;
     let refusal = if d.parent_id.is_none() {
         Some(ctx.t("dept.delete_root").to_string())
-    } else if members > 0 || children > 0 {
-        Some(ctx.lang.tf(
-            "dept.delete_refused",
-            &[("name", &d.name), ("users", &members.to_string()), ("children", &children.to_string())],
-        ))
+    } else if !usage.is_free() {
+        Some(ctx.lang.tf("dept.delete_refused", &[("name", &d.name), ("reasons", &in_use_reasons(&ctx, &usage))]))
     } else {
         None
     };
@@ -206,12 +229,37 @@ pub async fn delete(
         ctx.flash_text(Kind::Error, text).await;
         return Ok(Redirect::to("/admin/departments").into_response());
     }
-    repo::delete(&mut tx, id).await?;
-    Entry::new("department", id, "delete")
-        .note(d.name.clone())
-        .write(&mut tx, Some(user.id), req.ip.as_deref())
-        .await?;
+    let shares = repo::delete(&mut tx, id).await?;
+    let mut entry = Entry::new("department", id, "delete").note(d.name.clone());
+    if shares > 0 {
+        entry = entry.change("shares", shares, 0);
+    }
+    entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("dept.deleted", "name", &d.name)).await;
     Ok(Redirect::to("/admin/departments").into_response())
+}
+
+/// Why a department is still in use, one clause per kind of reference, in the user's language.
+fn in_use_reasons(ctx: &PageCtx, u: &repo::Usage) -> String {
+    let n = |v: i64| v.to_string();
+    let mut parts = Vec::new();
+    if u.active_users + u.disabled_users > 0 {
+        let (active, disabled) = (n(u.active_users), n(u.disabled_users));
+        parts.push(ctx.tf("dept.in_use.users", &[("active", &active), ("disabled", &disabled)]));
+    }
+    for (count, key) in [
+        (u.children, "dept.in_use.children"),
+        (u.caps, "dept.in_use.caps"),
+        (u.pools, "dept.in_use.pools"),
+        (u.flow_steps, "dept.in_use.flows"),
+    ] {
+        if count > 0 {
+            parts.push(ctx.tf1(key, "n", &n(count)));
+        }
+    }
+    parts.join(match ctx.lang {
+        Lang::Zh => "；",
+        Lang::En => "; ",
+    })
 }

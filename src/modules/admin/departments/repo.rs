@@ -131,20 +131,52 @@ pub async fn update(db: &mut PgConnection, d: &Dept) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// (users, sub-departments) still in the department: deletion needs both zero.
-pub async fn occupancy(db: &mut PgConnection, id: i64) -> sqlx::Result<(i64, i64)> {
+/// Everything that still refers to a department; it can be deleted only when all are zero.
+/// Users are counted the way the tree counts them (active) plus the disabled ones, so the
+/// refusal and the tree agree.
+#[derive(sqlx::FromRow, Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    pub active_users: i64,
+    pub disabled_users: i64,
+    pub children: i64,
+    /// Ownership cap rows (`customer_caps.dept_id`).
+    pub caps: i64,
+    /// Pools the department is a member of.
+    pub pools: i64,
+    /// Approval steps whose condition names the department (`condition.dept_ids`).
+    pub flow_steps: i64,
+}
+
+impl Usage {
+    pub fn is_free(&self) -> bool {
+        *self == Usage::default()
+    }
+}
+
+pub async fn usage(db: &mut PgConnection, id: i64) -> sqlx::Result<Usage> {
     sqlx::query_as(
-        "SELECT (SELECT count(*) FROM users WHERE dept_id = $1),
-                (SELECT count(*) FROM departments WHERE parent_id = $1)",
+        "SELECT (SELECT count(*) FROM users WHERE dept_id = $1 AND status = 'active') AS active_users,
+                (SELECT count(*) FROM users WHERE dept_id = $1 AND status <> 'active') AS disabled_users,
+                (SELECT count(*) FROM departments WHERE parent_id = $1) AS children,
+                (SELECT count(*) FROM customer_caps WHERE dept_id = $1) AS caps,
+                (SELECT count(*) FROM pool_members WHERE dept_id = $1) AS pools,
+                (SELECT count(*) FROM approval_steps
+                  WHERE condition -> 'dept_ids' @> to_jsonb(ARRAY[$1::bigint])) AS flow_steps",
     )
     .bind(id)
     .fetch_one(db)
     .await
 }
 
-pub async fn delete(db: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    // Shares with the department would point at nothing.
-    sqlx::query("DELETE FROM record_shares WHERE dept_id = $1").bind(id).execute(&mut *db).await?;
+/// Delete a department nothing refers to any more (see `usage`). Shares with it go too: with no
+/// users left in it they reach nobody. Returns how many shares were removed.
+pub async fn delete(db: &mut PgConnection, id: i64) -> sqlx::Result<u64> {
+    let shares = sqlx::query("DELETE FROM record_shares WHERE dept_id = $1").bind(id).execute(&mut *db).await?;
     sqlx::query("DELETE FROM departments WHERE id = $1").bind(id).execute(db).await?;
-    Ok(())
+    Ok(shares.rows_affected())
+}
+
+/// Whether `id` is an active user (a department head must be one).
+pub async fn is_active_user(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar("SELECT status = 'active' FROM users WHERE id = $1").bind(id).fetch_optional(db).await
 }

@@ -229,6 +229,13 @@ pub async fn update(
     form.kind = old.kind.clone();
     let mut errors = FormErrors::new(ctx.lang);
     let c = check(&form, Some(old.kind()), &mut errors);
+    if c.is_unique && !old.is_unique {
+        if let Some(v) = fields::first_repeat(&mut tx, &old.entity, &old.key).await? {
+            let shown = fields::display(&old, Some(&v), ctx.lang, st.config.timezone, &Default::default());
+            let shown = if shown.is_empty() { v.to_string() } else { shown };
+            errors.add_text("is_unique", ctx.tf1("fields.error.unique_repeats", "value", &shown));
+        }
+    }
     if !errors.is_empty() {
         drop(tx);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, Some(id), form, errors))?).into_response());
@@ -347,7 +354,7 @@ async fn preview_page(
     let mut errors = FormErrors::new(ctx.lang);
     let (status, result) = match &pairs {
         Some(p) => {
-            let values = fields::parse(&defs, p, st.config.timezone, &ids, &mut errors);
+            let values = fields::parse(&defs, p, None, st.config.timezone, &ids, &mut errors);
             if errors.is_empty() {
                 (StatusCode::OK, Some(serde_json::to_string_pretty(&json!(values)).unwrap_or_default()))
             } else {
@@ -364,6 +371,7 @@ async fn preview_page(
         ctx.lang,
         st.config.timezone,
         &user_options,
+        &Default::default(),
     );
     Ok((status, PreviewPage { tabs: entity_tabs(&ctx, &entity), ctx, entity, inputs, result }))
 }

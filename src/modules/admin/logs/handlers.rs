@@ -5,7 +5,8 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::Html;
 
 use super::model::{
-    Choice, LOGIN_RESULTS, LoginFilter, LoginRow, OpFilter, OpLine, action_label, entity_label, result_label,
+    Choice, LOGIN_RESULTS, LoginFilter, LoginRow, OpFilter, OpLine, action_label, catalog_codes, entity_label,
+    result_label,
 };
 use super::repo;
 use crate::app::AppState;
@@ -53,17 +54,16 @@ pub async fn index(
         .into_iter()
         .map(|(id, name, login)| Choice::new(id, format!("{name} ({login})"), &filter.actor))
         .collect();
-    let entities = repo::entities(&st.db)
-        .await?
-        .into_iter()
-        .map(|e| Choice::new(&e, entity_label(lang, &e), &filter.entity))
-        .collect();
-    let actions = repo::actions(&st.db)
-        .await?
-        .into_iter()
-        .map(|a| Choice::new(&a, action_label(lang, &a), &filter.action))
-        .collect();
+    let entities = options(catalog_codes("entity."), |e| entity_label(lang, e), &filter.entity);
+    let actions = options(catalog_codes("audit.action."), |a| action_label(lang, a), &filter.action);
     render(OpsPage { ctx, filter, actors, entities, actions, lines, pager })
+}
+
+/// Filter options in the order of their labels in the reader's language.
+fn options(codes: Vec<&str>, label: impl Fn(&str) -> String, current: &str) -> Vec<Choice> {
+    let mut out: Vec<Choice> = codes.into_iter().map(|c| Choice::new(c, label(c), current)).collect();
+    out.sort_by(|a, b| a.label.cmp(&b.label));
+    out
 }
 
 #[derive(Template)]

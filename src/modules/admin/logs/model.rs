@@ -122,6 +122,21 @@ impl Choice {
     }
 }
 
+/// What the entity and action filters offer: every `entity.<x>` (or `audit.action.<x>`) key of
+/// the message catalog, the names the log lines are read with. A fixed list on purpose: a
+/// `SELECT DISTINCT` over `operation_logs` reads the whole table, millions of rows, on each visit.
+/// An entity or action without a catalog key would show as a raw code in the log anyway (the
+/// catalog test asks for the key); it is not offered as a filter until it has one.
+pub fn catalog_codes(prefix: &str) -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = crate::web::i18n::entries(crate::web::i18n::ZH_SOURCE)
+        .filter_map(|(key, _)| key.strip_prefix(prefix))
+        .filter(|code| !code.is_empty() && !code.contains('.'))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
 /// The catalog's name for an entity (`entity.<name>`), else the raw name.
 pub fn entity_label(lang: Lang, entity: &str) -> String {
     lang.try_t(&format!("entity.{entity}")).unwrap_or(entity).to_string()
@@ -234,6 +249,19 @@ mod tests {
         assert_eq!(summarize_agent("curl/8.5.0"), "curl/8.5.0");
         assert_eq!(summarize_agent(&"x".repeat(60)).chars().count(), 49);
         assert_eq!(summarize_agent(""), "");
+    }
+
+    #[test]
+    fn filter_options_come_from_the_catalog() {
+        let entities = catalog_codes("entity.");
+        for e in ["customer", "user", "role", "department", "field_def", "number_rule", "dict_item"] {
+            assert!(entities.contains(&e), "{e}");
+        }
+        let actions = catalog_codes("audit.action.");
+        for a in ["create", "update", "delete", "handover", "disable", "password_reset", "copy"] {
+            assert!(actions.contains(&a), "{a}");
+        }
+        assert!(actions.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
     }
 
     #[test]

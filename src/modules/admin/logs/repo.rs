@@ -47,16 +47,6 @@ pub async fn users(db: &PgPool) -> sqlx::Result<Vec<(i64, String, String)>> {
     sqlx::query_as("SELECT id, name, login FROM users ORDER BY name, login").fetch_all(db).await
 }
 
-/// The entities that appear in the log.
-pub async fn entities(db: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT DISTINCT entity FROM operation_logs ORDER BY entity").fetch_all(db).await
-}
-
-/// The actions that appear in the log.
-pub async fn actions(db: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT DISTINCT action FROM operation_logs ORDER BY action").fetch_all(db).await
-}
-
 fn push_login_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &LoginQuery) {
     qb.push(" WHERE TRUE");
     if let Some(login) = &q.login {

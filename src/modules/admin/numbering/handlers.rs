@@ -62,6 +62,9 @@ struct EditPage {
     example: String,
     /// The next number under the saved rule.
     next: String,
+    /// The rule as typed (when it is valid), applied to today with counter 1, and the next number
+    /// it would give: shown after "preview" and next to errors, before anything is saved.
+    typed: Option<(String, String)>,
     updated_at: Option<chrono::DateTime<Utc>>,
     updated_by: Option<String>,
 }
@@ -72,11 +75,17 @@ async fn edit_page(
     row: &RuleRow,
     form: RuleForm,
     errors: FormErrors,
+    typed: Option<&Rule>,
 ) -> AppResult<EditPage> {
     let saved = stored_rule(row)?;
     let now = Utc::now();
     let today = now.with_timezone(&st.config.timezone).date_naive();
+    let typed = match typed {
+        Some(r) => Some((r.format(today, 1), numbering::preview_rule(&st.db, r, now, st.config.timezone).await?)),
+        None => None,
+    };
     Ok(EditPage {
+        typed,
         kind: row.kind.clone(),
         label: model::kind_label(ctx.lang, &row.kind),
         date_options: model::date_options(ctx.lang),
@@ -99,7 +108,7 @@ pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(kind): Path<Str
     let row = repo::find(&st.db, &kind).await?.ok_or(AppError::NotFound)?;
     let form = RuleForm::from_rule(&stored_rule(&row)?);
     let errors = FormErrors::new(ctx.lang);
-    Ok(render(edit_page(&st, ctx, &row, form, errors).await?)?.into_response())
+    Ok(render(edit_page(&st, ctx, &row, form, errors, None).await?)?.into_response())
 }
 
 pub async fn update(
@@ -114,10 +123,15 @@ pub async fn update(
     let old_row = repo::find_for_update(&mut tx, &kind).await?.ok_or(AppError::NotFound)?;
     let old = stored_rule(&old_row)?;
     let mut errors = FormErrors::new(ctx.lang);
-    let Some(new) = form.validate(&kind, &mut errors) else {
-        drop(tx);
-        let page = edit_page(&st, ctx, &old_row, form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+    // "Preview" (or a mistake): the form again, as typed, with what the typed rule gives.
+    let new = match form.validate(&kind, &mut errors) {
+        Some(rule) if form.preview.is_none() => rule,
+        typed => {
+            drop(tx);
+            let status = if typed.is_some() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let page = edit_page(&st, ctx, &old_row, form, errors, typed.as_ref()).await?;
+            return Ok((status, render(page)?).into_response());
+        }
     };
     let entry = Entry::new("number_rule", old_row.id, "update")
         .change("prefix", old.prefix.clone(), new.prefix.clone())

@@ -31,6 +31,9 @@ pub struct RuleForm {
     pub width: String,
     #[serde(default)]
     pub reset: String,
+    /// Set by the "preview" button: show what the typed rule gives, save nothing.
+    #[serde(default)]
+    pub preview: Option<String>,
 }
 
 impl RuleForm {
@@ -40,6 +43,7 @@ impl RuleForm {
             date_part: r.date_part.code().to_string(),
             width: r.width.to_string(),
             reset: r.reset.code().to_string(),
+            preview: None,
         }
     }
 

@@ -87,13 +87,24 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    audit::Entry::new("role", id, "create")
-        .note(input.name.clone())
+    as_created(audit::Entry::new("role", id, "create"), &input)
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
     ctx.flash(Kind::Success, "roles.created").await;
     Ok(Redirect::to("/admin/roles").into_response())
+}
+
+/// A new role's fields as a diff from nothing, as `update` records them: the history (and
+/// anyone auditing who could do what since when) sees the grants, not only a name.
+fn as_created(entry: audit::Entry, input: &RoleInput) -> audit::Entry {
+    let none = || serde_json::Value::Null;
+    let listed = |v: Vec<String>| if v.is_empty() { none() } else { serde_json::json!(v) };
+    entry
+        .change("name", none(), input.name.clone())
+        .change("description", none(), audit::opt(Some(input.description.clone()).filter(|d| !d.is_empty())))
+        .change("permissions", none(), listed(input.perm_strings()))
+        .change("scopes", none(), listed(input.scope_strings()))
 }
 
 /// The role, unless it is missing (404) or the super admin role, which nobody edits (403).
@@ -185,7 +196,7 @@ pub async fn copy(
         Err(e) if repo::is_name_conflict(&e) => return Err(AppError::Conflict("roles.copy_raced")),
         Err(e) => return Err(e.into()),
     };
-    audit::Entry::new("role", new_id, "copy")
+    as_created(audit::Entry::new("role", new_id, "copy"), &input)
         .note(head.name.clone())
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;

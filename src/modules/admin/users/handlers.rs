@@ -25,6 +25,8 @@ struct IndexPage {
     pager: Pager,
     dept_options: Vec<SelectOpt>,
     role_options: Vec<SelectOpt>,
+    /// Super admins' rows are editable by super admins only.
+    viewer_is_super: bool,
 }
 
 pub async fn index(
@@ -37,7 +39,9 @@ pub async fn index(
     let pager = Pager::from_query(raw.as_deref(), total);
     let rows = repo::list(&st.db, &filter, pager.limit(), pager.offset()).await?;
     let role_options = repo::roles(&st.db).await?.into_iter().map(|(id, name, _)| SelectOpt::new(id, name)).collect();
-    render(IndexPage { ctx, rows, filter, pager, dept_options: depts::options(&st.db).await?, role_options })
+    let viewer_is_super = ctx.user()?.is_super;
+    let dept_options = depts::options(&st.db).await?;
+    render(IndexPage { ctx, rows, filter, pager, dept_options, role_options, viewer_is_super })
 }
 
 #[derive(Template)]
@@ -125,9 +129,15 @@ pub async fn create(
     Ok(Redirect::to("/admin/users").into_response())
 }
 
-pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Html<String>> {
+pub async fn edit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let mut conn = st.db.acquire().await?;
     let u = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut conn, req.user()?, &u).await?;
     drop(conn);
     let errors = FormErrors::new(ctx.lang);
     let status = u.status.clone();
@@ -159,7 +169,11 @@ pub async fn update(
 ) -> AppResult<Response> {
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
+    // Superior changes are checked for loops under one lock, taken before any row lock (the
+    // new superior's foreign-key lock would otherwise deadlock with a concurrent edit of them).
+    crate::db::lock_tree(&mut tx, crate::db::Tree::Superiors).await?;
     let old = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &old).await?;
     let (input, mut errors) = form.check(ctx.lang);
     let input = check_against_db(&mut tx, actor, Some(&old), input, &mut errors).await?;
     if !errors.is_empty() {
@@ -195,6 +209,20 @@ fn input_of(u: &UserRow) -> UserInput {
     }
 }
 
+/// A super admin's account (login, mobile, password, status...) is changed by super admins only:
+/// otherwise anyone holding the user admin permission could take it over or lock it. Refused
+/// with 403, like any action the actor has no right to.
+async fn guard_super_target(tx: &mut sqlx::PgConnection, actor: &CurrentUser, target: &UserRow) -> AppResult<()> {
+    if actor.is_super {
+        return Ok(());
+    }
+    let super_ids = repo::super_role_ids(tx).await?;
+    if target.role_ids.iter().any(|r| super_ids.contains(r)) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
 /// Uniqueness, superior cycles, role rules. Returns the input with roles adjusted to what the
 /// actor may grant.
 async fn check_against_db(
@@ -218,8 +246,9 @@ async fn check_against_db(
     }
     if let Some(s) = input.superior_id {
         let exists = repo::name_of(tx, Some(s)).await?.is_some();
-        let cycle = match id {
-            Some(id) => s == id || repo::superior_chain(tx, s).await?.contains(&id),
+        // The caller of an update holds the superiors' tree lock (see `update`).
+        let cycle = match old {
+            Some(o) => s == o.id || repo::superior_chain(tx, s).await?.contains(&o.id),
             None => false,
         };
         if !exists {
@@ -240,6 +269,10 @@ async fn check_against_db(
     let valid: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM roles WHERE id = ANY($1)").bind(&input.roles).fetch_all(&mut *tx).await?;
     input.roles.retain(|r| valid.contains(r));
+    // Without a role a user can log in but do nothing; ask for one instead of saving a dead end.
+    if input.roles.is_empty() && !errors.has("roles") {
+        errors.add("roles", "user.roles_required");
+    }
     let keeps_super = input.roles.iter().any(|r| super_ids.contains(r));
     if let Some(o) = old {
         if had_super && !keeps_super && o.status == "active" && repo::other_active_super_admins(tx, o.id).await? == 0 {
@@ -293,6 +326,7 @@ pub async fn reset_password(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
     if let Err(key) = password::check_strength(&f.password, &u.login) {
         ctx.flash_text(Kind::Error, format!("{}：{}", ctx.t("user.reset_password"), ctx.t(key))).await;
         return Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response());
@@ -321,9 +355,15 @@ impl DisablePage {
     }
 }
 
-pub async fn disable_page(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn disable_page(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let mut conn = st.db.acquire().await?;
     let u = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut conn, req.user()?, &u).await?;
     if u.status != "active" {
         return Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response());
     }
@@ -345,6 +385,7 @@ pub async fn disable(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
     let back = format!("/admin/users/{id}/disable");
     if id == actor.id {
         ctx.flash(Kind::Error, "user.cannot_disable_self").await;
@@ -370,14 +411,47 @@ pub async fn disable(
     }
     repo::set_status(&mut tx, id, "disabled").await?;
     let mut entry = Entry::new("user", id, "disable").change("status", "active", "disabled");
+    let mut over_cap = Vec::new();
     if let Some(to) = hand_to {
         ownership::hand_over(&mut tx, id, to, actor.id, req.ip.as_deref()).await?;
         entry = entry.note(repo::name_of(&mut tx, Some(to)).await?.unwrap_or_default());
+        over_cap = cap_warnings(&mut tx, &ctx, to).await?;
     }
+    ownership::pass_heads(&mut tx, id, hand_to, actor.id, req.ip.as_deref()).await?;
     entry.write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("user.disabled_done", "name", &u.name)).await;
+    for text in over_cap {
+        ctx.flash_text(Kind::Warning, text).await;
+    }
     Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// Warnings when the heir of a handover now owns or locks more customers than their cap allows.
+/// The handover itself is not refused (see `ownership::hand_over`): the admin is told, and can
+/// move customers on or raise the cap.
+async fn cap_warnings(tx: &mut sqlx::PgConnection, ctx: &PageCtx, heir: i64) -> AppResult<Vec<String>> {
+    use crate::modules::customers::caps;
+    let Some(cap) = caps::effective(tx, heir).await? else {
+        return Ok(Vec::new());
+    };
+    let name = repo::name_of(tx, Some(heir)).await?.unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(limit) = cap.max_owned {
+        let current = caps::owned_count(tx, heir, cap.count_dealt).await?;
+        if current > limit {
+            let args = [("name", name.as_str()), ("current", &current.to_string()), ("limit", &limit.to_string())];
+            out.push(ctx.tf("user.handover_over_cap", &args));
+        }
+    }
+    if let Some(limit) = cap.max_locked {
+        let current = caps::locked_count(tx, heir).await?;
+        if current > limit {
+            let args = [("name", name.as_str()), ("current", &current.to_string()), ("limit", &limit.to_string())];
+            out.push(ctx.tf("user.handover_over_lock_cap", &args));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn enable(
@@ -389,6 +463,7 @@ pub async fn enable(
     let actor = req.user()?;
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
     if u.status != "active" {
         repo::set_status(&mut tx, id, "active").await?;
         Entry::new("user", id, "enable")
@@ -431,15 +506,19 @@ pub struct LookupQuery {
     q: String,
 }
 
-/// Suggestions for user pickers (filters, assignees): active users whose name, login or mobile
-/// contains the text. Any logged-in user may look colleagues up by name.
+/// Suggestions for user pickers (filters, assignees): active colleagues by name, with their
+/// department. Any logged-in user may look colleagues up, so no login or mobile (usually a phone
+/// number) is returned, and only user admins find people by them.
 pub async fn lookup(
     State(st): State<AppState>,
+    req: RequestCtx,
     Query(q): Query<LookupQuery>,
 ) -> AppResult<axum::Json<serde_json::Value>> {
-    let rows = repo::lookup(&st.db, q.q.trim(), 15).await?;
-    Ok(axum::Json(serde_json::json!(rows
-        .into_iter()
-        .map(|(id, name, login, dept)| serde_json::json!({"id": id, "name": name, "code": format!("{login} · {dept}")}))
-        .collect::<Vec<_>>())))
+    let by_login = req.user()?.can(crate::access::Module::Org, crate::access::Action::Manage);
+    let rows = repo::lookup(&st.db, q.q.trim(), by_login, 15).await?;
+    Ok(axum::Json(serde_json::json!(
+        rows.into_iter()
+            .map(|(id, name, dept)| serde_json::json!({"id": id, "name": name, "dept": dept}))
+            .collect::<Vec<_>>()
+    )))
 }

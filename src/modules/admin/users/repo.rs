@@ -49,6 +49,8 @@ pub struct UserListRow {
     pub status: String,
     pub roles: Vec<String>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Holds the super admin role (only super admins may change such a user).
+    pub is_super: bool,
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &UserFilter) {
@@ -83,7 +85,9 @@ pub async fn list(db: &PgPool, f: &UserFilter, limit: i64, offset: i64) -> sqlx:
         "SELECT u.id, u.login, u.mobile, u.name, d.name AS dept_name, u.position, s.name AS superior_name,
                 u.status, u.last_login_at,
                 ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-                      WHERE ur.user_id = u.id ORDER BY r.id) AS roles
+                      WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
+                EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                        WHERE ur.user_id = u.id AND r.is_super) AS is_super
          FROM users u JOIN departments d ON d.id = u.dept_id LEFT JOIN users s ON s.id = u.superior_id",
     );
     push_filter(&mut qb, f);
@@ -274,20 +278,24 @@ pub async fn all_for_tree(db: &PgPool) -> sqlx::Result<Vec<TreeRow>> {
     .await
 }
 
-/// (id, name, login, department) of active users matching the text; for pickers.
-pub async fn lookup(db: &PgPool, text: &str, limit: i64) -> sqlx::Result<Vec<(i64, String, String, String)>> {
+/// (id, name, department) of active users whose name contains the text; for pickers. Logins
+/// and mobiles are usually phone numbers: they are matched only when `by_login` (the caller
+/// may administer users), and never returned.
+pub async fn lookup(db: &PgPool, text: &str, by_login: bool, limit: i64) -> sqlx::Result<Vec<(i64, String, String)>> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
     let like = format!("%{}%", crate::fields::escape_like(text));
     sqlx::query_as(
-        "SELECT u.id, u.name, u.login, d.name FROM users u JOIN departments d ON d.id = u.dept_id
-         WHERE u.status = 'active' AND (u.name ILIKE $1 OR u.login ILIKE $1 OR u.mobile ILIKE $1)
+        "SELECT u.id, u.name, d.name FROM users u JOIN departments d ON d.id = u.dept_id
+         WHERE u.status = 'active'
+           AND (u.name ILIKE $1 OR ($4 AND (u.login ILIKE $1 OR u.mobile ILIKE $1)))
          ORDER BY (u.name = $2) DESC, u.name LIMIT $3",
     )
     .bind(like)
     .bind(text)
     .bind(limit)
+    .bind(by_login)
     .fetch_all(db)
     .await
 }
