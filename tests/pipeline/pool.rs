@@ -561,3 +561,27 @@ async fn admins_configure_pools_members_and_rules() {
     admin.post(&format!("/admin/pools/{default}/delete"), &[]).await.assert_status(409);
     assert!(admin.post("/admin/pools/run", &[]).await.status.is_redirection());
 }
+
+#[tokio::test]
+async fn a_frozen_pool_customer_cannot_be_claimed_or_assigned() {
+    let o = org().await;
+    let app = &o.app;
+    let pool = east_pool(&o, None, 0).await;
+    let id = pooled(app, "冻结公海客户", pool).await;
+    set(app, id, "frozen = true").await;
+    let mut rep1 = app.login("rep1").await;
+    rep1.post(&format!("/pool/customers/{id}/claim"), &[]).await;
+    assert!(flash(&mut rep1, "error").await.contains("已冻结"));
+    assert_eq!(owner_of(app, id).await, None);
+    rep1.post("/pool/claim", &[("ids", &id.to_string()), ("filter", &format!("pool={pool}"))]).await;
+    assert_eq!(owner_of(app, id).await, None, "nor in bulk");
+    let mut mgr = app.login("mgr").await;
+    let filter = format!("pool={pool}");
+    mgr.post("/pool/assign", &[("ids", &id.to_string()), ("filter", &filter), ("assignee", &o.rep1.to_string())]).await;
+    assert_eq!(owner_of(app, id).await, None, "nor assigned");
+    assert_eq!(app.count("SELECT count(*) FROM pool_claims").await, 0);
+    // Unfrozen, it can be claimed again.
+    set(app, id, "frozen = false").await;
+    rep1.post(&format!("/pool/customers/{id}/claim"), &[]).await.assert_redirect(&format!("/customers/{id}"));
+    assert_eq!(owner_of(app, id).await, Some(o.rep1));
+}
