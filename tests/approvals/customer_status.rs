@@ -133,7 +133,13 @@ async fn a_team_member_raising_the_level_asks_the_owners_superior() {
     assert_eq!(notifications(&o.app, o.director, "customer_level_changed").await, 1);
     // The submitter and the owner may both follow it; other reps may not see it.
     rep1.get(&format!("/approvals/{inst}")).await.assert_status(200);
-    o.app.login("north_rep").await.get(&format!("/approvals/{inst}")).await.assert_status(200);
+    let mut owner = o.app.login("north_rep").await;
+    owner.get(&format!("/approvals/{inst}")).await.assert_status(200);
+    // The owner finds it under "my requests" beside the submitter.
+    let mine = owner.get("/approvals?tab=submitted").await;
+    assert!(mine.has(&format!("tr[data-approval='{inst}']")), "{}", mine.text_of("main"));
+    assert!(mine.text_of("#tab-submitted").contains("我的申请"));
+    assert!(rep1.get("/approvals?tab=submitted").await.has(&format!("tr[data-approval='{inst}']")));
     o.app.login("rep2").await.get(&format!("/approvals/{inst}")).await.assert_status(404);
 }
 
