@@ -113,6 +113,7 @@ pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> R
         None => Vec::new(),
     };
     let facts = Facts {
+        subject: s.subject,
         submitted_by: s.submitted_by,
         chain_user: s.owner_id.unwrap_or(s.submitted_by),
         payload: &s.payload,
@@ -175,11 +176,18 @@ pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Instance, FlowError>
         .ok_or(FlowError::NotFound)
 }
 
-/// Start stage `stage_no` (1-based) of the plan: a task for each approver still active, or for
-/// each active super admin when none is left; each approver is told.
+/// Start stage `stage_no` (1-based) of the plan: a task for each approver who still may approve
+/// (active, `approve` on the subject's module), or for each active super admin when none is left
+/// (marked fallback); each approver is told.
 async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: i32) -> Result<(), FlowError> {
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
     let stage: &Stage = inst.plan.0.get((stage_no - 1) as usize).ok_or(FlowError::NotFound)?;
-    let mut approvers = resolve::active(tx, &stage.approvers).await?;
+    sqlx::query("UPDATE approval_instances SET current_step = $2 WHERE id = $1")
+        .bind(inst.id)
+        .bind(stage_no)
+        .execute(&mut *tx)
+        .await?;
+    let mut approvers = resolve::eligible(tx, &stage.approvers, subject.module()).await?;
     let fallback = approvers.is_empty();
     if fallback {
         approvers = resolve::super_admins(tx).await?;
@@ -187,11 +195,19 @@ async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: 
     if approvers.is_empty() {
         return Err(FlowError::Invalid("approval.error.no_approver"));
     }
-    sqlx::query("UPDATE approval_instances SET current_step = $2 WHERE id = $1")
-        .bind(inst.id)
-        .bind(stage_no)
-        .execute(&mut *tx)
-        .await?;
+    add_tasks(tx, inst, stage_no, stage.step_seq, round, &approvers, fallback).await
+}
+
+/// Tasks of stage `stage_no` for `approvers`, each told.
+async fn add_tasks(
+    tx: &mut PgConnection,
+    inst: &Instance,
+    stage_no: i32,
+    step_seq: i32,
+    round: i32,
+    approvers: &[i64],
+    fallback: bool,
+) -> Result<(), FlowError> {
     let params = notice_params(tx, inst, None, "").await?;
     let link = format!("/approvals/{}", inst.id);
     for a in approvers {
@@ -201,13 +217,13 @@ async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: 
         )
         .bind(inst.id)
         .bind(stage_no)
-        .bind(stage.step_seq)
+        .bind(step_seq)
         .bind(round)
         .bind(a)
         .bind(fallback)
         .execute(&mut *tx)
         .await?;
-        crate::notify::send(tx, a, "approval_task", params.clone(), Some(&link), Some(inst.submitted_by)).await?;
+        crate::notify::send(tx, *a, "approval_task", params.clone(), Some(&link), Some(inst.submitted_by)).await?;
     }
     Ok(())
 }
@@ -239,6 +255,10 @@ pub async fn decide(
         return Err(why_not(tx, &inst, actor).await?);
     };
     let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    if !resolve::may_approve(tx, actor, subject.module()).await? {
+        // Lost the `approve` permission since the task was made.
+        return Err(FlowError::Forbidden);
+    }
     let comment = comment.trim();
     sqlx::query("UPDATE approval_tasks SET status = $2, comment = $3, decided_at = now() WHERE id = $1")
         .bind(task_id)
@@ -283,12 +303,13 @@ pub async fn decide(
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
 }
 
-/// Whether `user` holds a pending task on the instance's current stage.
+/// Whether `user` could decide now: a pending task on the instance's current stage, and the
+/// `approve` permission on the subject's module.
 pub async fn pending_task_of(tx: &mut PgConnection, inst: &Instance, user: i64) -> sqlx::Result<bool> {
-    if !inst.is_pending() {
+    let Some(subject) = inst.subject().filter(|_| inst.is_pending()) else {
         return Ok(false);
-    }
-    sqlx::query_scalar(
+    };
+    let has: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM approval_tasks WHERE instance_id = $1 AND approver_id = $2
            AND status = 'pending' AND stage = $3 AND round = $4)",
     )
@@ -296,8 +317,9 @@ pub async fn pending_task_of(tx: &mut PgConnection, inst: &Instance, user: i64) 
     .bind(user)
     .bind(inst.current_step)
     .bind(inst.round)
-    .fetch_one(tx)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(has && resolve::may_approve(tx, user, subject.module()).await?)
 }
 
 /// Why the actor has nothing to decide: not theirs at all (403), or someone got there first.
@@ -433,7 +455,7 @@ pub async fn resubmit(
     if let Some(picks) = picks {
         for stage in plan.iter_mut().filter(|s| s.kind() == super::StepKind::SubmitterPicks) {
             if let Some(p) = picks.get(&stage.step_seq) {
-                stage.approvers = resolve::check_picks(tx, stage, p).await?;
+                stage.approvers = resolve::check_picks(tx, stage, p, subject.module()).await?;
             }
         }
     }

@@ -9,7 +9,9 @@
 //!   approved at once), `decide` approves or rejects a task, `withdraw` and `resubmit` serve the
 //!   submitter. Each runs in the caller's transaction and locks the instance row first, so two
 //!   approvers acting at the same moment get one result and the second a clear "already handled".
-//!   A stage that finds nobody (top of the chain, disabled users) goes to the active super admins.
+//!   A stage that finds nobody (top of the chain, disabled users, users without the `approve`
+//!   permission on the subject's module) goes to the active super admins. Only holders of
+//!   `approve` on `Subject::module` (and super admins) are asked, and only they may decide.
 //! - The subject's callbacks run in the same transaction when an instance reaches a final state;
 //!   `describe` names the record for the inbox; `can_view_record` says who, besides the
 //!   participants, may follow an instance read-only (whoever can see the record it is about).
@@ -29,6 +31,7 @@ use sqlx::{PgConnection, PgPool};
 pub use engine::{Done, FlowError, Outcome, Submission, decide, resubmit, submit, withdraw};
 pub use model::{Condition, Flow, Instance, Mode, Stage, Status, Step, StepKind, Task};
 
+use crate::access::Module;
 use crate::auth::CurrentUser;
 use crate::dicts::{Dicts, ITEM_COLUMNS};
 use crate::error::AppResult;
@@ -66,6 +69,17 @@ impl Subject {
             Subject::CustomerStatus => "customer",
             Subject::Contract => "contract",
             Subject::Payment => "payment",
+        }
+    }
+
+    /// The permission module whose `approve` an approver of this subject needs (super admins
+    /// always have it): approvers without it are skipped when a stage is planned or starts, and
+    /// cannot decide.
+    pub fn module(self) -> Module {
+        match self {
+            Subject::CustomerStatus => Module::Customers,
+            Subject::Contract => Module::Contracts,
+            Subject::Payment => Module::Payments,
         }
     }
 

@@ -10,14 +10,15 @@ use super::{S, contract, decide, org, pending_approvers, set_flow, status_of, su
 #[tokio::test]
 async fn named_users_any_one_settles_the_step_and_cancels_the_others() {
     let o = org().await;
-    set_flow(&o.app, "contract", "first", vec![S::new("users").users(&[o.rep2, o.mgr])]).await;
+    let mgr2 = o.app.user("mgr2", o.north, Some(o.director), &["manager"]).await;
+    set_flow(&o.app, "contract", "first", vec![S::new("users").users(&[mgr2, o.mgr])]).await;
     let done = submit(&o.app, contract(1, o.rep1, "100")).await.unwrap();
     assert_eq!(done.outcome, Outcome::Pending);
-    assert_eq!(pending_approvers(&o.app, done.instance_id).await, vec![o.mgr, o.rep2]);
+    assert_eq!(pending_approvers(&o.app, done.instance_id).await, vec![o.mgr, mgr2]);
     assert_eq!(super::notifications(&o.app, o.mgr, "approval_task").await, 1);
-    assert_eq!(super::notifications(&o.app, o.rep2, "approval_task").await, 1);
+    assert_eq!(super::notifications(&o.app, mgr2, "approval_task").await, 1);
 
-    let d = decide(&o.app, done.instance_id, o.rep2, true, "可以").await.unwrap();
+    let d = decide(&o.app, done.instance_id, mgr2, true, "可以").await.unwrap();
     assert_eq!(d.outcome, Outcome::Approved);
     assert_eq!(status_of(&o.app, done.instance_id).await, "approved");
     let cancelled: i64 = o.app.count("SELECT count(*) FROM approval_tasks WHERE status = 'cancelled'").await;
@@ -25,7 +26,7 @@ async fn named_users_any_one_settles_the_step_and_cancels_the_others() {
     assert_eq!(super::notifications(&o.app, o.rep1, "approval_approved").await, 1);
     // The late approver learns who was first.
     match decide(&o.app, done.instance_id, o.mgr, true, "").await {
-        Err(FlowError::HandledBy(name)) => assert_eq!(name, "用户rep2"),
+        Err(FlowError::HandledBy(name)) => assert_eq!(name, "用户mgr2"),
         other => panic!("expected handled-by, got {other:?}"),
     }
 }
@@ -110,11 +111,94 @@ async fn submitter_picks_within_the_allowed_set() {
     assert_eq!(decide(&o.app, done.instance_id, o.mgr, true, "").await.unwrap().outcome, Outcome::Approved);
 
     // Role holders are in the allowed set too.
-    set_flow(&o.app, "contract", "first", vec![S::new("submitter_picks").role("rep")]).await;
+    let mgr2 = o.app.user("mgr2", o.north, Some(o.director), &["manager"]).await;
+    set_flow(&o.app, "contract", "first", vec![S::new("submitter_picks").role("manager")]).await;
     let mut s = contract(2, o.rep1, "1");
-    s.picks = BTreeMap::from([(1, vec![o.north_rep])]);
+    s.picks = BTreeMap::from([(1, vec![mgr2])]);
     let done = submit(&o.app, s).await.unwrap();
-    assert_eq!(pending_approvers(&o.app, done.instance_id).await, vec![o.north_rep]);
+    assert_eq!(pending_approvers(&o.app, done.instance_id).await, vec![mgr2]);
+    // Holders of a role without `approve` are not: reps cannot be picked.
+    set_flow(&o.app, "contract", "first", vec![S::new("submitter_picks").users(&[o.rep2, o.mgr])]).await;
+    let mut s = contract(3, o.rep1, "1");
+    s.picks = BTreeMap::from([(1, vec![o.rep2])]);
+    assert!(matches!(submit(&o.app, s).await, Err(FlowError::Invalid("approval.error.pick_outside"))));
+}
+
+/// Give `user` a role of its own holding only `approve` on `module`.
+async fn grant_approve(app: &super::common::TestApp, user: i64, module: &str) -> i64 {
+    let role: i64 = sqlx::query_scalar("INSERT INTO roles (name) VALUES ('组长' || $1) RETURNING id")
+        .bind(user.to_string())
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO role_permissions (role_id, module, action) VALUES ($1, $2, 'approve')")
+        .bind(role)
+        .bind(module)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+        .bind(user)
+        .bind(role)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    role
+}
+
+#[tokio::test]
+async fn superiors_without_the_approve_permission_are_skipped() {
+    let o = org().await;
+    // 华东: junior → lead (a rep: no approve) → mgr → director.
+    let lead = o.app.user("lead", o.east, Some(o.mgr), &["rep"]).await;
+    let junior = o.app.user("junior", o.east, Some(lead), &["rep"]).await;
+
+    // Direct superior without approve: nobody is left at that stage → the super admins.
+    set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
+    let a = submit(&o.app, contract(1, junior, "1")).await.unwrap().instance_id;
+    assert_eq!(pending_approvers(&o.app, a).await, vec![o.admin]);
+    let fallback: bool = sqlx::query_scalar("SELECT bool_and(fallback) FROM approval_tasks WHERE instance_id = $1")
+        .bind(a)
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    assert!(fallback);
+    assert!(matches!(decide(&o.app, a, lead, true, "").await, Err(FlowError::Forbidden)));
+
+    // Consecutive superiors: the rep in between is skipped, the next superior asks.
+    set_flow(&o.app, "contract", "first", vec![S::new("superiors_up_to").level(2)]).await;
+    let b = submit(&o.app, contract(2, junior, "1")).await.unwrap().instance_id;
+    assert_eq!(pending_approvers(&o.app, b).await, vec![o.mgr]);
+    let stages: i64 =
+        o.app.count(&format!("SELECT jsonb_array_length(plan)::bigint FROM approval_instances WHERE id = {b}")).await;
+    assert_eq!(stages, 1, "only the superior who may approve");
+    assert_eq!(decide(&o.app, b, o.mgr, true, "").await.unwrap().outcome, Outcome::Approved);
+
+    // A role step: holders without approve are left out, the others asked.
+    set_flow(&o.app, "contract", "first", vec![S::new("users").users(&[lead, o.director]).mode("all")]).await;
+    let c = submit(&o.app, contract(3, junior, "1")).await.unwrap().instance_id;
+    assert_eq!(pending_approvers(&o.app, c).await, vec![o.director]);
+
+    // Granted approve (on contracts only), the superior gets the task.
+    let role = grant_approve(&o.app, lead, "contracts").await;
+    set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
+    let d = submit(&o.app, contract(4, junior, "1")).await.unwrap().instance_id;
+    assert_eq!(pending_approvers(&o.app, d).await, vec![lead]);
+    // Approve on contracts says nothing about payments.
+    set_flow(&o.app, "payment", "first", vec![S::new("superior")]).await;
+    let mut p = contract(5, junior, "1");
+    p.subject = crm::workflow::Subject::Payment;
+    let e = submit(&o.app, p).await.unwrap().instance_id;
+    assert_eq!(pending_approvers(&o.app, e).await, vec![o.admin]);
+
+    // Losing the permission before deciding: 403, by the page too.
+    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role).execute(&o.app.db).await.unwrap();
+    assert!(matches!(decide(&o.app, d, lead, true, "").await, Err(FlowError::Forbidden)));
+    let mut c = o.app.login("lead").await;
+    assert!(!c.get(&format!("/approvals/{d}")).await.has("#decide-form"));
+    c.post(&format!("/approvals/{d}/approve"), &[]).await.assert_status(403);
+    c.post(&format!("/approvals/{d}/reject"), &[]).await.assert_status(403);
+    assert_eq!(status_of(&o.app, d).await, "pending");
 }
 
 #[tokio::test]

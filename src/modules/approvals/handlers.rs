@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::repo::{self, Tab};
+use crate::access::Action;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::web::flash::Kind;
@@ -253,6 +254,7 @@ pub async fn show(
         })
         .collect();
     let can_decide = inst.is_pending()
+        && user.can(subject.module(), Action::Approve)
         && tasks.iter().any(|t| {
             t.approver_id == user.id && t.status == "pending" && t.stage == inst.current_step && t.round == inst.round
         });
@@ -261,7 +263,7 @@ pub async fn show(
     let mut picks = Vec::new();
     if can_resubmit {
         for stage in inst.plan.0.iter().filter(|s| s.kind() == StepKind::SubmitterPicks) {
-            let allowed = workflow::engine::allowed_set(&mut conn, stage).await?;
+            let allowed = workflow::engine::allowed_set(&mut conn, stage, subject.module()).await?;
             picks.push(PickView {
                 seq: stage.step_seq,
                 label: labels::stage_label(stage, &names, lang),

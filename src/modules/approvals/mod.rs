@@ -3,7 +3,8 @@
 //! reaches the pages; who may see or act on an instance is decided per instance. Its page is seen
 //! by the submitter and owner, its approvers, super admins, and — read-only — whoever can see the
 //! record it is about (`Subject::can_view_record`); everyone else gets a 404. Only an assigned
-//! approver decides and only the submitter side withdraws or resubmits; anyone else gets a 403.
+//! approver holding `approve` on the subject's module decides, and only the submitter side
+//! withdraws or resubmits; anyone else gets a 403.
 
 mod handlers;
 mod repo;
