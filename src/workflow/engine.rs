@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection};
 
-use super::model::{FLOW_COLUMNS, Flow, INSTANCE_COLUMNS, Instance, Mode, STEP_COLUMNS, Stage, Status, Step};
+use super::model::{FLOW_COLUMNS, Flow, INSTANCE_COLUMNS, Instance, Mode, STEP_COLUMNS, Stage, Status, Step, StepKind};
 use super::resolve::{self, Facts};
 use super::{Subject, summary_dicts};
 use crate::audit::Entry;
@@ -98,26 +98,14 @@ pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> R
     if super::has_pending(tx, s.subject, s.record_id).await? {
         return Err(FlowError::AlreadyPending);
     }
-    let flow: Option<Flow> =
-        sqlx::query_as(&format!("SELECT {FLOW_COLUMNS} FROM approval_flows WHERE subject = $1 AND enabled"))
-            .bind(s.subject.code())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let steps: Vec<Step> = match &flow {
-        Some(f) => {
-            sqlx::query_as(&format!("SELECT {STEP_COLUMNS} FROM approval_steps WHERE flow_id = $1 ORDER BY seq"))
-                .bind(f.id)
-                .fetch_all(&mut *tx)
-                .await?
-        }
-        None => Vec::new(),
-    };
+    let (flow, steps) = current_flow(tx, s.subject).await?;
     let facts = Facts {
         subject: s.subject,
         submitted_by: s.submitted_by,
         chain_user: s.owner_id.unwrap_or(s.submitted_by),
         payload: &s.payload,
         picks: &s.picks,
+        earlier_picks: &BTreeMap::new(),
     };
     let plan = resolve::plan(tx, &steps, &facts).await?;
     // A savepoint, so losing a race to the one-pending index leaves the caller's transaction usable.
@@ -165,6 +153,25 @@ pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> R
     }
     activate(tx, &inst, 1, inst.round).await?;
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// The subject's enabled flow (if any) and its steps in order.
+async fn current_flow(tx: &mut PgConnection, subject: Subject) -> sqlx::Result<(Option<Flow>, Vec<Step>)> {
+    let flow: Option<Flow> =
+        sqlx::query_as(&format!("SELECT {FLOW_COLUMNS} FROM approval_flows WHERE subject = $1 AND enabled"))
+            .bind(subject.code())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let steps: Vec<Step> = match &flow {
+        Some(f) => {
+            sqlx::query_as(&format!("SELECT {STEP_COLUMNS} FROM approval_steps WHERE flow_id = $1 ORDER BY seq"))
+                .bind(f.id)
+                .fetch_all(&mut *tx)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    Ok((flow, steps))
 }
 
 /// Lock and read an instance for the rest of the transaction.
@@ -430,9 +437,12 @@ pub async fn withdraw(tx: &mut PgConnection, id: i64, actor: i64, ip: Option<&st
     Ok(Done { instance_id: id, outcome: Outcome::Withdrawn })
 }
 
-/// Send a rejected (or withdrawn) instance round again: from the first stage, or — when the flow
-/// says so and it was rejected — from the stage that rejected it. `picks` replaces the approvers
-/// of submitter-picks stages (by step seq) when given.
+/// Send a rejected (or withdrawn) instance round again, planned afresh from the subject's current
+/// flow and organisation (a new superior, changed roles and flows apply): from the first stage,
+/// or — when the flow says so, it was rejected and the flow is still the one it went through —
+/// from the stage that rejected it, keeping the stages decided before it and planning that stage
+/// and the later ones anew. `picks` gives the approvers of submitter-picks steps (by step seq);
+/// without, the earlier picks stay as far as they are still allowed.
 pub async fn resubmit(
     tx: &mut PgConnection,
     id: i64,
@@ -451,29 +461,51 @@ pub async fn resubmit(
     if let Err(key) = subject.check_resubmit(tx, &inst).await? {
         return Err(FlowError::State(key));
     }
-    let mut plan = inst.plan.0.clone();
-    if let Some(picks) = picks {
-        for stage in plan.iter_mut().filter(|s| s.kind() == super::StepKind::SubmitterPicks) {
-            if let Some(p) = picks.get(&stage.step_seq) {
-                stage.approvers = resolve::check_picks(tx, stage, p, subject.module()).await?;
-            }
+    let (flow, steps) = current_flow(tx, subject).await?;
+    let old = &inst.plan.0;
+    let earlier: BTreeMap<i32, Vec<i64>> = old
+        .iter()
+        .filter(|s| s.kind() == StepKind::SubmitterPicks && !s.approvers.is_empty())
+        .map(|s| (s.step_seq, s.approvers.clone()))
+        .collect();
+    let no_picks = BTreeMap::new();
+    let facts = Facts {
+        subject,
+        submitted_by: inst.submitted_by,
+        chain_user: inst.owner_id.unwrap_or(inst.submitted_by),
+        payload: &inst.payload.0,
+        picks: picks.unwrap_or(&no_picks),
+        earlier_picks: &earlier,
+    };
+    let fresh = resolve::plan(tx, &steps, &facts).await?;
+    let same_flow = flow.as_ref().map(|f| f.id) == inst.flow_id;
+    let rejected_at = (inst.current_step - 1).max(0) as usize;
+    let (plan, start) = match old.get(rejected_at) {
+        Some(rejected) if inst.status() == Status::Rejected && inst.resubmit_from == "rejected_step" && same_flow => {
+            let decided = &old[..rejected_at];
+            let mut plan = decided.to_vec();
+            plan.extend(fresh.into_iter().filter(|s| {
+                s.step_seq > rejected.step_seq
+                    || (s.step_seq == rejected.step_seq
+                        && !decided.iter().any(|d| d.step_seq == s.step_seq && d.level == s.level))
+            }));
+            (plan, rejected_at as i32 + 1)
         }
-    }
-    let start = if inst.status() == Status::Rejected && inst.resubmit_from == "rejected_step" {
-        inst.current_step.clamp(1, plan.len().max(1) as i32)
-    } else {
-        1
+        _ => (fresh, 1),
     };
     let round = inst.round + 1;
     let mut sp = tx.begin().await?;
     let updated = sqlx::query(
         "UPDATE approval_instances SET status = 'pending', decided_at = NULL, round = $2, plan = $3,
-                submitted_at = now(), current_step = 0
+                submitted_at = now(), current_step = 0, flow_id = $4, flow_name = $5, resubmit_from = $6
          WHERE id = $1",
     )
     .bind(id)
     .bind(round)
     .bind(Json(&plan))
+    .bind(flow.as_ref().map(|f| f.id))
+    .bind(flow.as_ref().map(|f| f.name.clone()).unwrap_or_default())
+    .bind(flow.as_ref().map(|f| f.resubmit_from.clone()).unwrap_or_else(|| "first".into()))
     .execute(&mut *sp)
     .await;
     match updated {
@@ -486,7 +518,8 @@ pub async fn resubmit(
     }
     Entry::new(subject.entity(), inst.record_id, "approval_resubmit").write(tx, Some(actor), ip).await?;
     let inst = lock(tx, id).await?;
-    if plan.is_empty() {
+    if start as usize > plan.len() {
+        // Nothing (left) to ask: no enabled flow, no applicable step, or only decided stages.
         finish(tx, &inst, Status::Approved, None, "", ip).await?;
         return Ok(Done { instance_id: id, outcome: Outcome::Approved });
     }

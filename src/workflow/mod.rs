@@ -12,6 +12,8 @@
 //!   A stage that finds nobody (top of the chain, disabled users, users without the `approve`
 //!   permission on the subject's module) goes to the active super admins. Only holders of
 //!   `approve` on `Subject::module` (and super admins) are asked, and only they may decide.
+//! - `resubmit` plans again from the subject's current flow and organisation; from the rejected
+//!   step it keeps the stages decided before it and plans that stage and the later ones afresh.
 //! - The subject's callbacks run in the same transaction when an instance reaches a final state;
 //!   `describe` names the record for the inbox; `can_view_record` says who, besides the
 //!   participants, may follow an instance read-only (whoever can see the record it is about).

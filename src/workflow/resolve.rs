@@ -18,7 +18,11 @@ pub struct Facts<'a> {
     /// Whose superior chain superior steps follow.
     pub chain_user: i64,
     pub payload: &'a Value,
+    /// Approvers picked now, by step seq: each must be in the step's allowed set.
     pub picks: &'a BTreeMap<i32, Vec<i64>>,
+    /// Picks of an earlier round (a resubmission), kept for steps without new picks as far as
+    /// they are still allowed.
+    pub earlier_picks: &'a BTreeMap<i32, Vec<i64>>,
 }
 
 /// The applicable steps as stages, approvers found: active users who may approve the subject
@@ -95,8 +99,14 @@ pub async fn plan(conn: &mut PgConnection, steps: &[Step], facts: &Facts<'_>) ->
                 }
             }
             StepKind::SubmitterPicks => {
-                let picked = facts.picks.get(&step.seq).cloned().unwrap_or_default();
-                let approvers = check_picks(conn, &base, &picked, module).await?;
+                let approvers = match (facts.picks.get(&step.seq), facts.earlier_picks.get(&step.seq)) {
+                    (Some(picked), _) => check_picks(conn, &base, picked, module).await?,
+                    (None, Some(earlier)) => {
+                        let allowed = allowed_set(conn, &base, module).await?;
+                        earlier.iter().copied().filter(|u| allowed.contains(u)).collect()
+                    }
+                    (None, None) => Vec::new(),
+                };
                 stages.push(Stage { approvers, ..base });
             }
         }

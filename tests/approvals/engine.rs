@@ -405,3 +405,65 @@ async fn two_approvers_deciding_at_the_same_moment_give_one_result() {
         assert_ne!(status_of(&o.app, id).await, "pending");
     }
 }
+
+#[tokio::test]
+async fn resubmitting_from_the_first_step_plans_again_with_the_new_superior() {
+    let o = org().await;
+    set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
+    let id = submit(&o.app, contract(1, o.rep1, "1")).await.unwrap().instance_id;
+    decide(&o.app, id, o.mgr, false, "换人审").await.unwrap();
+    // rep1 now reports to the director; the flow also gained a step meanwhile.
+    sqlx::query("UPDATE users SET superior_id = $1 WHERE id = $2")
+        .bind(o.director)
+        .bind(o.rep1)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    let flow = set_flow(&o.app, "contract", "first", vec![S::new("superior"), S::new("users").users(&[o.mgr])]).await;
+    resubmit(&o.app, id, o.rep1).await.unwrap();
+    assert_eq!(pending_approvers(&o.app, id).await, vec![o.director], "the superior as the org is now");
+    let (flow_id, stages): (Option<i64>, i64) =
+        sqlx::query_as("SELECT flow_id, jsonb_array_length(plan)::bigint FROM approval_instances WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    assert_eq!((flow_id, stages), (Some(flow), 2), "the current flow's steps");
+    decide(&o.app, id, o.director, true, "").await.unwrap();
+    assert_eq!(pending_approvers(&o.app, id).await, vec![o.mgr]);
+    assert_eq!(decide(&o.app, id, o.mgr, true, "").await.unwrap().outcome, Outcome::Approved);
+}
+
+#[tokio::test]
+async fn resubmitting_from_the_rejected_step_keeps_the_decided_stages_and_asks_the_new_superior() {
+    let o = org().await;
+    let mgr2 = o.app.user("mgr2", o.east, Some(o.director), &["manager"]).await;
+    set_flow(&o.app, "contract", "rejected_step", vec![S::new("users").users(&[o.director]), S::new("superior")]).await;
+    let id = submit(&o.app, contract(1, o.rep1, "1")).await.unwrap().instance_id;
+    decide(&o.app, id, o.director, true, "").await.unwrap();
+    decide(&o.app, id, o.mgr, false, "不同意").await.unwrap();
+    sqlx::query("UPDATE users SET superior_id = $1 WHERE id = $2")
+        .bind(mgr2)
+        .bind(o.rep1)
+        .execute(&o.app.db)
+        .await
+        .unwrap();
+    resubmit(&o.app, id, o.rep1).await.unwrap();
+    assert_eq!(pending_approvers(&o.app, id).await, vec![mgr2], "the rejected stage asks the superior as now");
+    let director_tasks = o
+        .app
+        .count(&format!(
+            "SELECT count(*) FROM approval_tasks WHERE instance_id = {id} AND approver_id = {}",
+            o.director
+        ))
+        .await;
+    assert_eq!(director_tasks, 1, "the decided first stage is not asked again");
+    let first: serde_json::Value =
+        sqlx::query_scalar("SELECT plan->0->'approvers' FROM approval_instances WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    assert_eq!(first, serde_json::json!([o.director]));
+    assert_eq!(decide(&o.app, id, mgr2, true, "").await.unwrap().outcome, Outcome::Approved);
+}
