@@ -285,10 +285,22 @@ pub async fn decide(
         return Ok(Done { instance_id: id, outcome: Outcome::Rejected });
     }
     let stage = inst.plan.0.get((inst.current_step - 1) as usize);
-    let mode = if fallback { Mode::Any } else { stage.map(|s| s.mode()).unwrap_or(Mode::Any) };
-    if mode == Mode::Any {
+    if stage.map(|s| s.mode()).unwrap_or(Mode::Any) == Mode::Any {
         cancel_pending(tx, id).await?;
     } else {
+        if fallback {
+            // A super admin standing in for approvers who are missing (none found, or disabled
+            // meanwhile): one of them covers those; the stage's own approvers still sign.
+            sqlx::query(
+                "UPDATE approval_tasks SET status = 'cancelled', decided_at = now()
+                 WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending' AND fallback",
+            )
+            .bind(id)
+            .bind(inst.current_step)
+            .bind(inst.round)
+            .execute(&mut *tx)
+            .await?;
+        }
         let left: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM approval_tasks WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending'",
         )
@@ -525,6 +537,76 @@ pub async fn resubmit(
     }
     activate(tx, &inst, start, round).await?;
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// `user` is being disabled (call in that transaction): their open tasks on the stages being
+/// decided go to the active super admins, marked fallback as when a stage finds nobody, so no
+/// approval waits for them. Their task reads "skipped"; a super admin already asked on that stage
+/// is not asked twice. Each handover is in the record's history. Returns how many were handed on.
+pub async fn release_tasks_of(
+    tx: &mut PgConnection,
+    user: i64,
+    actor: Option<i64>,
+    ip: Option<&str>,
+) -> Result<usize, FlowError> {
+    let open: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT t.instance_id FROM approval_tasks t
+           JOIN approval_instances i ON i.id = t.instance_id
+          WHERE t.approver_id = $1 AND t.status = 'pending' AND i.status = 'pending'
+          ORDER BY t.instance_id",
+    )
+    .bind(user)
+    .fetch_all(&mut *tx)
+    .await?;
+    if open.is_empty() {
+        return Ok(0);
+    }
+    let admins: Vec<i64> = resolve::super_admins(tx).await?.into_iter().filter(|a| *a != user).collect();
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(user).fetch_one(&mut *tx).await?;
+    let mut handed = 0;
+    for id in open {
+        let inst = lock(tx, id).await?;
+        let subject = inst.subject().ok_or(FlowError::NotFound)?;
+        let stage_tasks: Vec<(i64, i64, i32)> = sqlx::query_as(
+            "SELECT id, approver_id, step_seq FROM approval_tasks
+              WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(inst.current_step)
+        .bind(inst.round)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(&(_, _, step_seq)) = stage_tasks.iter().find(|t| t.1 == user) else { continue };
+        let others: Vec<i64> = stage_tasks.iter().map(|t| t.1).filter(|a| *a != user).collect();
+        let to: Vec<i64> = admins.iter().copied().filter(|a| !others.contains(a)).collect();
+        if to.is_empty() && others.is_empty() {
+            // Nobody could take it over; leave it rather than strand the stage.
+            continue;
+        }
+        sqlx::query(
+            "UPDATE approval_tasks SET status = 'skipped', decided_at = now()
+              WHERE instance_id = $1 AND stage = $2 AND round = $3 AND approver_id = $4 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(inst.current_step)
+        .bind(inst.round)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        add_tasks(tx, &inst, inst.current_step, step_seq, inst.round, &to, true).await?;
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM users WHERE id = ANY($1) ORDER BY array_position($1, id)")
+                .bind(&to)
+                .fetch_all(&mut *tx)
+                .await?;
+        Entry::new(subject.entity(), inst.record_id, "approval_handover")
+            .change("approver", name.clone(), json!(names))
+            .write(tx, actor, ip)
+            .await?;
+        handed += 1;
+    }
+    Ok(handed)
 }
 
 /// Params of approval notifications: the record's title, the subject and the summary in both

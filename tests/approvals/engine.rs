@@ -467,3 +467,43 @@ async fn resubmitting_from_the_rejected_step_keeps_the_decided_stages_and_asks_t
     assert_eq!(first, serde_json::json!([o.director]));
     assert_eq!(decide(&o.app, id, mgr2, true, "").await.unwrap().outcome, Outcome::Approved);
 }
+
+#[tokio::test]
+async fn a_disabled_approver_hands_the_pending_tasks_to_the_super_admins() {
+    let o = org().await;
+    set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
+    let a = submit(&o.app, contract(1, o.rep1, "1")).await.unwrap().instance_id;
+    set_flow(&o.app, "contract", "first", vec![S::new("users").users(&[o.mgr, o.director]).mode("all")]).await;
+    let b = submit(&o.app, contract(2, o.rep1, "1")).await.unwrap().instance_id;
+    // The admin disables the manager from the users page.
+    let mut admin = o.app.login("admin").await;
+    admin.post(&format!("/admin/users/{}/disable", o.mgr), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+    assert_eq!(pending_approvers(&o.app, a).await, vec![o.admin]);
+    assert_eq!(pending_approvers(&o.app, b).await, vec![o.admin, o.director]);
+    let skipped = o
+        .app
+        .count(&format!("SELECT count(*) FROM approval_tasks WHERE approver_id = {} AND status = 'skipped'", o.mgr))
+        .await;
+    assert_eq!(skipped, 2);
+    let fallback: bool = sqlx::query_scalar("SELECT bool_and(fallback) FROM approval_tasks WHERE approver_id = $1")
+        .bind(o.admin)
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    assert!(fallback, "marked as passed to the super admins");
+    assert_eq!(super::notifications(&o.app, o.admin, "approval_task").await, 2, "each task handed on is announced");
+    let history = o
+        .app
+        .count("SELECT count(*) FROM operation_logs WHERE entity = 'contract' AND action = 'approval_handover'")
+        .await;
+    assert_eq!(history, 2);
+    let page = admin.get(&format!("/approvals/{a}")).await;
+    assert!(page.has("#decide-form"));
+    assert!(page.text_of("#approval-progress").contains("转交超级管理员"));
+    // The super admin decides the single stage...
+    admin.post(&format!("/approvals/{a}/approve"), &[]).await.assert_redirect(&format!("/approvals/{a}"));
+    assert_eq!(status_of(&o.app, a).await, "approved");
+    // ...and stands in for the manager on the 会签 stage, where the director still signs.
+    assert_eq!(decide(&o.app, b, o.admin, true, "").await.unwrap().outcome, Outcome::Pending);
+    assert_eq!(decide(&o.app, b, o.director, true, "").await.unwrap().outcome, Outcome::Approved);
+}
