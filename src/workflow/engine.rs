@@ -235,6 +235,15 @@ async fn add_tasks(
     Ok(())
 }
 
+/// The submitter and the owner it was submitted for (once each).
+fn submitter_side(inst: &Instance) -> Vec<i64> {
+    let mut out = vec![inst.submitted_by];
+    if let Some(o) = inst.owner_id.filter(|o| *o != inst.submitted_by) {
+        out.push(o);
+    }
+    out
+}
+
 /// Approve or reject the actor's pending task on the instance's current stage, with a comment.
 /// Any-one: the first decision settles the stage and cancels the others' tasks. All: the stage
 /// moves on when every task is approved. A rejection ends the instance.
@@ -413,13 +422,9 @@ async fn finish(
     };
     let params = notice_params(tx, inst, actor, comment).await?;
     let link = format!("/approvals/{}", inst.id);
-    let mut told = Vec::new();
-    for u in std::iter::once(inst.submitted_by).chain(inst.owner_id) {
-        if !told.contains(&u) {
-            told.push(u);
-            // Approved at once: the submitter knows already; the owner is told it came from them.
-            crate::notify::send(tx, u, kind, params.clone(), Some(&link), actor.or(Some(inst.submitted_by))).await?;
-        }
+    for u in submitter_side(inst) {
+        // Approved at once: the submitter knows already; the owner is told it came from them.
+        crate::notify::send(tx, u, kind, params.clone(), Some(&link), actor.or(Some(inst.submitted_by))).await?;
     }
     Ok(())
 }
@@ -537,6 +542,57 @@ pub async fn resubmit(
     }
     activate(tx, &inst, start, round).await?;
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Take back the record's pending instance of `subject` because the record changed under it and
+/// the request no longer applies (`reason`: an i18n key saying why). Tasks are cancelled, the
+/// record's history says so, approvers and the submitter side are told. Ok(None): nothing was
+/// pending.
+pub async fn withdraw_stale(
+    tx: &mut PgConnection,
+    subject: Subject,
+    record_id: i64,
+    actor: Option<i64>,
+    reason: &'static str,
+    ip: Option<&str>,
+) -> Result<Option<Done>, FlowError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM approval_instances WHERE subject = $1 AND record_id = $2 AND status = 'pending'",
+    )
+    .bind(subject.code())
+    .bind(record_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else { return Ok(None) };
+    let inst = lock(tx, id).await?;
+    if !inst.is_pending() {
+        return Ok(None);
+    }
+    let approvers = cancel_pending(tx, id).await?;
+    sqlx::query("UPDATE approval_instances SET status = 'withdrawn', decided_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let why = json!({ "zh": Lang::Zh.t(reason), "en": Lang::En.t(reason) });
+    Entry::new(subject.entity(), record_id, "approval_withdraw_stale")
+        .change("reason", Value::Null, why)
+        .write(tx, actor, ip)
+        .await?;
+    subject.on_withdrawn(tx, &inst).await?;
+    let mut params = notice_params(tx, &inst, actor, "").await?;
+    params["reason_zh"] = json!(Lang::Zh.t(reason));
+    params["reason_en"] = json!(Lang::En.t(reason));
+    let link = format!("/approvals/{id}");
+    let mut told = submitter_side(&inst);
+    for a in approvers {
+        if !told.contains(&a) {
+            told.push(a);
+        }
+    }
+    for u in told {
+        crate::notify::send(tx, u, "approval_withdrawn_stale", params.clone(), Some(&link), actor).await?;
+    }
+    Ok(Some(Done { instance_id: id, outcome: Outcome::Withdrawn }))
 }
 
 /// `user` is being disabled (call in that transaction): their open tasks on the stages being

@@ -14,7 +14,8 @@
 //!   `approve` on `Subject::module` (and super admins) are asked, and only they may decide.
 //! - `resubmit` plans again from the subject's current flow and organisation; from the rejected
 //!   step it keeps the stages decided before it and plans that stage and the later ones afresh.
-//! - `release_tasks_of` hands a disabled user's open tasks to the super admins.
+//! - `withdraw_stale` takes back a request that no longer applies (the subject decides when);
+//!   `release_tasks_of` hands a disabled user's open tasks to the super admins.
 //! - The subject's callbacks run in the same transaction when an instance reaches a final state;
 //!   `describe` names the record for the inbox; `can_view_record` says who, besides the
 //!   participants, may follow an instance read-only (whoever can see the record it is about).
@@ -31,7 +32,9 @@ use std::collections::HashMap;
 
 use sqlx::{PgConnection, PgPool};
 
-pub use engine::{Done, FlowError, Outcome, Submission, decide, release_tasks_of, resubmit, submit, withdraw};
+pub use engine::{
+    Done, FlowError, Outcome, Submission, decide, release_tasks_of, resubmit, submit, withdraw, withdraw_stale,
+};
 pub use model::{Condition, Flow, Instance, Mode, Stage, Status, Step, StepKind, Task};
 
 use crate::access::Module;

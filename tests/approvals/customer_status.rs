@@ -184,9 +184,29 @@ async fn a_pending_request_blocks_a_second_and_the_top_status_stays() {
     let id = customer(&o.app, "丁公司", o.rep1, "basic", 6).await;
     let mut rep = o.app.login("rep1").await;
     set_level(&mut rep, id, "丁公司", "7").await;
+    // A second request while one is pending is not made (the engine refuses it).
+    let mut tx = o.app.db.begin().await.unwrap();
+    let again = crm::workflow::submit(
+        &mut tx,
+        crm::workflow::Submission {
+            subject: crm::workflow::Subject::CustomerStatus,
+            record_id: id,
+            submitted_by: o.rep1,
+            owner_id: Some(o.rep1),
+            payload: serde_json::json!({}),
+            picks: Default::default(),
+        },
+        None,
+    )
+    .await;
+    assert!(matches!(again, Err(crm::workflow::FlowError::AlreadyPending)));
+    drop(tx);
+    // Back to 6 and up to 7 again: the first request was withdrawn on the way, a new one asks.
     set_level(&mut rep, id, "丁公司", "6").await;
     set_level(&mut rep, id, "丁公司", "7").await;
-    assert_eq!(o.app.count("SELECT count(*) FROM approval_instances").await, 1);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM approval_instances ORDER BY id").fetch_all(&o.app.db).await.unwrap();
+    assert_eq!(statuses, vec!["withdrawn", "pending"]);
     assert_eq!(notifications(&o.app, o.mgr, "customer_level_changed").await, 3);
 
     // The top status (战略伙伴) cannot be raised: level 7 just stays.
@@ -262,4 +282,68 @@ async fn with_the_flow_disabled_level_seven_upgrades_at_once() {
     let inst = instance_of(&o.app, id).await;
     assert_eq!(status_of(&o.app, inst).await, "approved");
     assert_eq!(notifications(&o.app, o.mgr, "customer_status_changed").await, 1);
+}
+
+async fn instance_status(app: &TestApp, inst: i64) -> String {
+    status_of(app, inst).await
+}
+
+#[tokio::test]
+async fn a_request_that_no_longer_applies_is_withdrawn_automatically() {
+    let o = org().await;
+    let id = customer(&o.app, "壬公司", o.rep1, "basic", 6).await;
+    let mut rep = o.app.login("rep1").await;
+    set_level(&mut rep, id, "壬公司", "7").await;
+    let inst = instance_of(&o.app, id).await;
+    // The level leaves 7 (a super admin edits it back to 5): the request is taken back.
+    let mut admin = o.app.login("admin").await;
+    set_level(&mut admin, id, "壬公司", "5").await;
+    assert_eq!(instance_status(&o.app, inst).await, "withdrawn");
+    assert_eq!(
+        o.app
+            .count(&format!("SELECT count(*) FROM approval_tasks WHERE instance_id = {inst} AND status = 'pending'"))
+            .await,
+        0
+    );
+    assert_eq!(notifications(&o.app, o.rep1, "approval_withdrawn_stale").await, 1, "the submitter is told");
+    assert_eq!(notifications(&o.app, o.mgr, "approval_withdrawn_stale").await, 1, "and the approver");
+    let history = rep.get(&format!("/customers/{id}?tab=history")).await.text_of("#tab-history");
+    assert!(history.contains("自动撤回了审批"), "{history}");
+    assert!(history.contains("客户级别已不是 7 级"), "{history}");
+    let tl = rep.get(&format!("/customers/{id}?tab=timeline&kind=approval")).await.text_of("#timeline");
+    assert!(tl.contains("审批已自动撤回：客户级别已不是 7 级"), "{tl}");
+    let bell = rep.get("/notifications").await.text_of("main");
+    assert!(bell.contains("已自动撤回：客户级别已不是 7 级"), "{bell}");
+    // It cannot go round again at level 5, and the card offers no resubmission.
+    assert!(!rep.get(&format!("/customers/{id}")).await.has("#approval-resubmit"));
+    rep.post(&format!("/approvals/{inst}/resubmit"), &[]).await;
+    assert_eq!(instance_status(&o.app, inst).await, "withdrawn");
+
+    // A super admin sets the status directly while a request is pending: withdrawn too.
+    set_level(&mut rep, id, "壬公司", "7").await;
+    let second = instance_of(&o.app, id).await;
+    assert_ne!(second, inst);
+    let partner: i64 =
+        sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'customer_status' AND code = 'partner'")
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    admin
+        .post(
+            &format!("/customers/{id}"),
+            &[("name", "壬公司"), ("kind", "enterprise"), ("level", "7"), ("status_id", &partner.to_string())],
+        )
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    assert_eq!(instance_status(&o.app, second).await, "withdrawn");
+    assert_eq!(notifications(&o.app, o.rep1, "approval_withdrawn_stale").await, 2);
+    let reasons = o
+        .app
+        .count(&format!(
+            "SELECT count(*) FROM operation_logs WHERE entity = 'customer' AND entity_id = {id}
+               AND action = 'approval_withdraw_stale' AND changes::text LIKE '%客户状态已被直接修改%'"
+        ))
+        .await;
+    assert_eq!(reasons, 1);
+    assert_eq!(state(&o.app, id).await, ("partner".into(), 7));
 }

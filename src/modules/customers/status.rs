@@ -3,7 +3,9 @@
 //! changes the level directly; reaching level 7 submits a status upgrade (`customer_status`
 //! approval, by default to the owner's direct superior). Approval moves the status to the next
 //! one and restarts at level 1; rejection changes nothing. The top status cannot be raised.
-//! Every level or status change tells the owner's direct superior.
+//! Every level or status change tells the owner's direct superior. A pending request that no
+//! longer applies — the level left 7, or a super admin set the status directly — is withdrawn
+//! automatically (audited; the submitter is told).
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -45,6 +47,17 @@ pub async fn after_save(
             owner_id: cur.owner_id,
         };
         tell_status(tx, dicts, &head, cur.status_id, status, actor.id).await?;
+    }
+    // A pending request made for the old status or for level 7 no longer applies.
+    let stale = if status != cur.status_id {
+        Some("approval.stale.status_set")
+    } else if cur.level == TOP_LEVEL && level < TOP_LEVEL {
+        Some("approval.stale.level_left")
+    } else {
+        None
+    };
+    if let Some(reason) = stale {
+        workflow::withdraw_stale(tx, Subject::CustomerStatus, cur.id, Some(actor.id), reason, ip).await?;
     }
     if level == TOP_LEVEL && cur.level < TOP_LEVEL {
         request_upgrade(tx, dicts, cur, status, actor.id, ip).await?;
@@ -153,15 +166,15 @@ pub async fn on_approved(
 }
 
 /// A rejected or withdrawn upgrade may go again while the customer still holds the status it
-/// started from and a next status exists.
+/// started from, is still at level 7, and a next status exists.
 pub async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult<Result<(), &'static str>> {
-    let row: Option<(i64, bool)> =
-        sqlx::query_as("SELECT status_id, deleted_at IS NOT NULL FROM customers WHERE id = $1")
+    let row: Option<(i64, i16, bool)> =
+        sqlx::query_as("SELECT status_id, level, deleted_at IS NOT NULL FROM customers WHERE id = $1")
             .bind(inst.record_id)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some((status, deleted)) = row else { return Ok(Err("approval.error.stale")) };
-    if deleted || Some(status) != inst.payload_id("from_status") {
+    let Some((status, level, deleted)) = row else { return Ok(Err("approval.error.stale")) };
+    if deleted || Some(status) != inst.payload_id("from_status") || level != TOP_LEVEL {
         return Ok(Err("approval.error.stale"));
     }
     let dicts = workflow::summary_dicts(tx).await?;
@@ -212,6 +225,6 @@ pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, us
         instance_id: inst.id,
         class: labels::status_badge(&inst.status),
         text: lang.tf(key, &args),
-        can_resubmit: closed && inst.is_submitter_side(user),
+        can_resubmit: closed && c.level == TOP_LEVEL && inst.is_submitter_side(user),
     }))
 }
