@@ -384,3 +384,41 @@ async fn leads_follow_the_scope_move_between_owners_and_go_through_the_recycle_b
     assert_eq!(visible(&mut c1, id).await, 200);
     let _ = rep1;
 }
+
+#[tokio::test]
+async fn custom_values_clashing_with_a_unique_customer_field_are_reported() {
+    let o = org().await;
+    let app = &o.app;
+    define_field(app, "lead", "tax_no", "text", "[]").await;
+    define_field(app, "customer", "tax_no", "text", "[]").await;
+    define_field(app, "lead", "budget", "text", "[]").await;
+    define_field(app, "customer", "budget", "text", "[]").await;
+    sqlx::query(
+        "UPDATE field_defs SET is_unique = true, label_zh = '税号' WHERE entity = 'customer' AND key = 'tax_no'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let other = customer(app, "已有税号公司", Some(o.rep2)).await;
+    sqlx::query("UPDATE customers SET custom = '{\"tax_no\": \"91310000X\"}' WHERE id = $1")
+        .bind(other)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut rep1 = app.login("rep1").await;
+    let id = new_lead(
+        &mut rep1,
+        &[("name", "税号冲突公司"), ("level", "1"), ("cf_tax_no", "91310000X"), ("cf_budget", "十万")],
+    )
+    .await;
+    let r = rep1.post(&format!("/leads/{id}/convert"), &[("mode", "new")]).await;
+    assert!(r.status.is_redirection(), "{}", r.text_of("main"));
+    let cid = id_from(&r.location(), "/customers/");
+    let custom: serde_json::Value =
+        sqlx::query_scalar("SELECT custom FROM customers WHERE id = $1").bind(cid).fetch_one(&app.db).await.unwrap();
+    assert_eq!(custom, serde_json::json!({ "budget": "十万" }), "the clashing value stays behind");
+    let page = rep1.get(&format!("/customers/{cid}")).await;
+    let warning = page.text_of(".flash-warning");
+    assert!(warning.contains("税号") && warning.contains("已被其他客户使用"), "{}", page.text_of("main"));
+    assert!(!warning.contains("budget"));
+}
