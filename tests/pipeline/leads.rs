@@ -386,6 +386,41 @@ async fn leads_follow_the_scope_move_between_owners_and_go_through_the_recycle_b
 }
 
 #[tokio::test]
+async fn a_level_seven_lead_becomes_a_customer_that_asks_for_the_next_status() {
+    let o = org().await;
+    let mut rep1 = o.app.login("rep1").await;
+    let id = new_lead(&mut rep1, &[("name", "七级线索公司"), ("level", "7")]).await;
+    let r = rep1.post(&format!("/leads/{id}/convert"), &[("mode", "new")]).await;
+    assert!(r.status.is_redirection(), "{}", r.text_of("main"));
+    let cid = id_from(&r.location(), "/customers/");
+    let level: i16 =
+        sqlx::query_scalar("SELECT level FROM customers WHERE id = $1").bind(cid).fetch_one(&o.app.db).await.unwrap();
+    assert_eq!(level, 7);
+    let (inst, status): (i64, String) = sqlx::query_as(
+        "SELECT id, status FROM approval_instances WHERE subject = 'customer_status' AND record_id = $1",
+    )
+    .bind(cid)
+    .fetch_one(&o.app.db)
+    .await
+    .unwrap();
+    assert_eq!(status, "pending", "the upgrade request goes out as when a customer reaches level 7");
+    let approvers: Vec<i64> = sqlx::query_scalar("SELECT approver_id FROM approval_tasks WHERE instance_id = $1")
+        .bind(inst)
+        .fetch_all(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!(approvers, vec![o.mgr], "the owner's direct superior");
+    assert_eq!(notifications(&o.app, o.mgr, "approval_task").await, 1);
+    let card = rep1.get(&format!("/customers/{cid}")).await;
+    assert!(card.text_of("#approval-badge").starts_with("待审批："), "{}", card.text_of("#approval-badge"));
+
+    // A lead below 7 asks for nothing.
+    let low = new_lead(&mut rep1, &[("name", "六级线索公司"), ("level", "6")]).await;
+    rep1.post(&format!("/leads/{low}/convert"), &[("mode", "new")]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM approval_instances").await, 1);
+}
+
+#[tokio::test]
 async fn custom_values_clashing_with_a_unique_customer_field_are_reported() {
     let o = org().await;
     let app = &o.app;

@@ -5,7 +5,8 @@
 //! one and restarts at level 1; rejection changes nothing. The top status cannot be raised.
 //! Every level or status change tells the owner's direct superior. A pending request that no
 //! longer applies — the level left 7, or a super admin set the status directly — is withdrawn
-//! automatically (audited; the submitter is told).
+//! automatically (audited; the submitter is told). A customer created at level 7 (a converted
+//! lead) asks at once, like an edit reaching 7.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -60,7 +61,26 @@ pub async fn after_save(
         workflow::withdraw_stale(tx, Subject::CustomerStatus, cur.id, Some(actor.id), reason, ip).await?;
     }
     if level == TOP_LEVEL && cur.level < TOP_LEVEL {
-        request_upgrade(tx, dicts, cur, status, actor.id, ip).await?;
+        request_upgrade(tx, dicts, cur.id, cur.owner_id, status, actor.id, ip).await?;
+    }
+    Ok(())
+}
+
+/// After a customer was created at `level` and `status` by another path than the customer form
+/// (a converted lead keeps the lead's level): level 7 asks for the next status at once.
+#[allow(clippy::too_many_arguments)]
+pub async fn after_create(
+    tx: &mut PgConnection,
+    dicts: &Dicts,
+    id: i64,
+    owner_id: Option<i64>,
+    level: i16,
+    status: i64,
+    actor: i64,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    if level == TOP_LEVEL {
+        request_upgrade(tx, dicts, id, owner_id, status, actor, ip).await?;
     }
     Ok(())
 }
@@ -70,7 +90,8 @@ pub async fn after_save(
 async fn request_upgrade(
     tx: &mut PgConnection,
     dicts: &Dicts,
-    cur: &Customer,
+    id: i64,
+    owner_id: Option<i64>,
     status: i64,
     actor: i64,
     ip: Option<&str>,
@@ -80,9 +101,9 @@ async fn request_upgrade(
     };
     let submission = Submission {
         subject: Subject::CustomerStatus,
-        record_id: cur.id,
+        record_id: id,
         submitted_by: actor,
-        owner_id: cur.owner_id,
+        owner_id,
         payload: json!({ "from_status": status, "to_status": next.id }),
         picks: Default::default(),
     };

@@ -13,7 +13,8 @@
 //! read-only, `leads.customer_id` → the customer, `customers.lead_id` → the lead. Converting twice
 //! is refused (the lead row is locked and re-checked in the converting transaction).
 //! A custom value another customer already holds in a unique field stays behind, and the user is
-//! told which fields.
+//! told which fields. A lead at level 7 gives a level-7 customer, which asks for the next status
+//! at once (`customers::status::after_create`, as an edit reaching level 7 does).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -340,6 +341,9 @@ pub async fn to_new_customer(
         Some(actor.id),
     )
     .await?;
+    // Level 7 asks for the next status, as reaching it on the customer does.
+    crate::modules::customers::status::after_create(&mut *tx, &m.dicts, id, Some(owner), c.level, status, actor.id, ip)
+        .await?;
     Ok(Ok(Converted { id, dropped }))
 }
 
