@@ -185,7 +185,9 @@ pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Instance, FlowError>
 
 /// Start stage `stage_no` (1-based) of the plan: a task for each approver who still may approve
 /// (active, `approve` on the subject's module), or for each active super admin when none is left
-/// (marked fallback); each approver is told.
+/// (marked fallback); each approver is told. A submitter-picks stage nobody has picked for waits
+/// instead: the submitter side is asked to choose (`pick`) — unless nobody could be picked, when
+/// it falls back too.
 async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: i32) -> Result<(), FlowError> {
     let subject = inst.subject().ok_or(FlowError::NotFound)?;
     let stage: &Stage = inst.plan.0.get((stage_no - 1) as usize).ok_or(FlowError::NotFound)?;
@@ -194,6 +196,17 @@ async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: 
         .bind(stage_no)
         .execute(&mut *tx)
         .await?;
+    let link = format!("/approvals/{}", inst.id);
+    if stage.kind() == StepKind::SubmitterPicks
+        && stage.approvers.is_empty()
+        && !resolve::allowed_set(tx, stage, subject.module()).await?.is_empty()
+    {
+        let params = notice_params(tx, inst, None, "").await?;
+        for u in submitter_side(inst) {
+            crate::notify::send(tx, u, "approval_pick", params.clone(), Some(&link), None).await?;
+        }
+        return Ok(());
+    }
     let mut approvers = resolve::eligible(tx, &stage.approvers, subject.module()).await?;
     let fallback = approvers.is_empty();
     if fallback {
@@ -541,6 +554,69 @@ pub async fn resubmit(
         return Ok(Done { instance_id: id, outcome: Outcome::Approved });
     }
     activate(tx, &inst, start, round).await?;
+    Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Whether the instance waits for its submitter side to pick the approvers of its current
+/// (submitter-picks) stage.
+pub async fn awaiting_picks(conn: &mut PgConnection, inst: &Instance) -> sqlx::Result<bool> {
+    if !inst.is_pending() || inst.current_step < 1 {
+        return Ok(false);
+    }
+    let Some(stage) = inst.plan.0.get((inst.current_step - 1) as usize) else { return Ok(false) };
+    if stage.kind() != StepKind::SubmitterPicks || !stage.approvers.is_empty() {
+        return Ok(false);
+    }
+    let has_tasks: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM approval_tasks WHERE instance_id = $1 AND stage = $2 AND round = $3)",
+    )
+    .bind(inst.id)
+    .bind(inst.current_step)
+    .bind(inst.round)
+    .fetch_one(conn)
+    .await?;
+    Ok(!has_tasks)
+}
+
+/// The submitter side picks the approvers of the current submitter-picks stage that waits for
+/// them (from its allowed set); the stage's tasks start.
+pub async fn pick(
+    tx: &mut PgConnection,
+    id: i64,
+    actor: i64,
+    picked: &[i64],
+    ip: Option<&str>,
+) -> Result<Done, FlowError> {
+    let inst = lock(tx, id).await?;
+    if !inst.is_submitter_side(actor) {
+        return Err(FlowError::Forbidden);
+    }
+    if !awaiting_picks(tx, &inst).await? {
+        return Err(FlowError::State("approval.error.not_awaiting_picks"));
+    }
+    if picked.is_empty() {
+        return Err(FlowError::Invalid("approval.error.pick_none"));
+    }
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    let at = (inst.current_step - 1) as usize;
+    let mut plan = inst.plan.0.clone();
+    plan[at].approvers = resolve::check_picks(tx, &plan[at], picked, subject.module()).await?;
+    sqlx::query("UPDATE approval_instances SET plan = $2 WHERE id = $1")
+        .bind(id)
+        .bind(Json(&plan))
+        .execute(&mut *tx)
+        .await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = ANY($1) ORDER BY array_position($1, id)")
+            .bind(&plan[at].approvers)
+            .fetch_all(&mut *tx)
+            .await?;
+    Entry::new(subject.entity(), inst.record_id, "approval_pick")
+        .change("approvers", Value::Null, json!(names))
+        .write(tx, Some(actor), ip)
+        .await?;
+    let inst = lock(tx, id).await?;
+    activate(tx, &inst, inst.current_step, inst.round).await?;
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
 }
 

@@ -12,6 +12,8 @@
 //!   A stage that finds nobody (top of the chain, disabled users, users without the `approve`
 //!   permission on the subject's module) goes to the active super admins. Only holders of
 //!   `approve` on `Subject::module` (and super admins) are asked, and only they may decide.
+//! - A submitter-picks stage nobody has picked for (e.g. the automatic level-7 submission) waits:
+//!   the submitter side is told to choose from the allowed set (`pick`), and its tasks start then.
 //! - `resubmit` plans again from the subject's current flow and organisation; from the rejected
 //!   step it keeps the stages decided before it and plans that stage and the later ones afresh.
 //! - `withdraw_stale` takes back a request that no longer applies (the subject decides when);
@@ -33,7 +35,8 @@ use std::collections::HashMap;
 use sqlx::{PgConnection, PgPool};
 
 pub use engine::{
-    Done, FlowError, Outcome, Submission, decide, release_tasks_of, resubmit, submit, withdraw, withdraw_stale,
+    Done, FlowError, Outcome, Submission, awaiting_picks, decide, pick, release_tasks_of, resubmit, submit, withdraw,
+    withdraw_stale,
 };
 pub use model::{Condition, Flow, Instance, Mode, Stage, Status, Step, StepKind, Task};
 

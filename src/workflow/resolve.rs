@@ -27,7 +27,8 @@ pub struct Facts<'a> {
 
 /// The applicable steps as stages, approvers found: active users who may approve the subject
 /// (`approve` on its module, or super admins); the others are skipped. Picks outside a step's
-/// allowed set are refused.
+/// allowed set are refused. A submitter-picks step without picks gets no approvers: it waits for
+/// them when it starts.
 pub async fn plan(conn: &mut PgConnection, steps: &[Step], facts: &Facts<'_>) -> Result<Vec<Stage>, FlowError> {
     let module = facts.subject.module();
     let mut stages = Vec::new();

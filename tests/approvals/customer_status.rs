@@ -347,3 +347,52 @@ async fn a_request_that_no_longer_applies_is_withdrawn_automatically() {
     assert_eq!(reasons, 1);
     assert_eq!(state(&o.app, id).await, ("partner".into(), 7));
 }
+
+#[tokio::test]
+async fn a_submitter_picks_step_on_the_status_flow_waits_for_the_owner_to_choose() {
+    let o = org().await;
+    super::set_flow(&o.app, "customer_status", "first", vec![super::S::new("submitter_picks").role("manager")]).await;
+    let mgr2 = o.app.user("mgr2", o.north, Some(o.director), &["manager"]).await;
+    let id = customer(&o.app, "癸公司", o.rep1, "basic", 6).await;
+    let mut rep = o.app.login("rep1").await;
+    set_level(&mut rep, id, "癸公司", "7").await;
+    let inst = instance_of(&o.app, id).await;
+    assert_eq!(status_of(&o.app, inst).await, "pending");
+    assert_eq!(o.app.count("SELECT count(*) FROM approval_tasks").await, 0, "nobody asked yet, no fallback");
+    assert_eq!(notifications(&o.app, o.rep1, "approval_pick").await, 1);
+    let card = rep.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.text_of("#approval-badge"), "待选择审批人：基础客户 → 潜在客户");
+    assert_eq!(card.attr("#approval-pick", "href").unwrap(), format!("/approvals/{inst}#pick"));
+
+    // The approval page offers the allowed set.
+    let page = rep.get(&format!("/approvals/{inst}")).await;
+    assert!(page.has("#pick-form"));
+    assert!(page.has(&format!("#pick-form input[name=picks_1][value='{}']", o.mgr)));
+    assert!(page.has(&format!("#pick-form input[name=picks_1][value='{mgr2}']")));
+    assert!(!page.has(&format!("#pick-form input[value='{}']", o.rep2)));
+    assert!(page.text_of("#approval-progress").contains("待选择审批人"));
+    // Nobody else picks; a pick outside the set or none at all is refused.
+    o.app
+        .login("mgr")
+        .await
+        .post(&format!("/approvals/{inst}/pick"), &[("picks_1", &o.mgr.to_string())])
+        .await
+        .assert_status(403);
+    rep.post(&format!("/approvals/{inst}/pick"), &[("picks_1", &o.rep2.to_string())]).await;
+    assert!(rep.get(&format!("/approvals/{inst}")).await.text_of(".flash-error").contains("不在允许的范围内"));
+    rep.post(&format!("/approvals/{inst}/pick"), &[]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM approval_tasks").await, 0);
+
+    rep.post(&format!("/approvals/{inst}/pick"), &[("picks_1", &mgr2.to_string())])
+        .await
+        .assert_redirect(&format!("/approvals/{inst}"));
+    assert_eq!(notifications(&o.app, mgr2, "approval_task").await, 1);
+    let card = rep.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.text_of("#approval-badge"), "待审批：基础客户 → 潜在客户");
+    assert!(!card.has("#approval-pick"));
+    let history = rep.get(&format!("/customers/{id}?tab=history")).await.text_of("#tab-history");
+    assert!(history.contains("选择了审批人"), "{history}");
+    let mut m2 = o.app.login("mgr2").await;
+    m2.post(&format!("/approvals/{inst}/approve"), &[]).await.assert_redirect(&format!("/approvals/{inst}"));
+    assert_eq!(state(&o.app, id).await, ("potential".into(), 1));
+}

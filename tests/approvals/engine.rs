@@ -124,6 +124,35 @@ async fn submitter_picks_within_the_allowed_set() {
     assert!(matches!(submit(&o.app, s).await, Err(FlowError::Invalid("approval.error.pick_outside"))));
 }
 
+#[tokio::test]
+async fn a_picks_step_without_picks_waits_for_the_submitter_to_choose() {
+    let o = org().await;
+    set_flow(&o.app, "contract", "first", vec![S::new("superior"), S::new("submitter_picks").users(&[o.director])])
+        .await;
+    let id = submit(&o.app, contract(1, o.rep1, "1")).await.unwrap().instance_id;
+    decide(&o.app, id, o.mgr, true, "").await.unwrap();
+    // Nobody was picked: no task, no fallback to the super admins; the submitter is asked.
+    assert!(pending_approvers(&o.app, id).await.is_empty());
+    assert_eq!(status_of(&o.app, id).await, "pending");
+    assert_eq!(super::notifications(&o.app, o.rep1, "approval_pick").await, 1);
+    assert_eq!(super::notifications(&o.app, o.admin, "approval_task").await, 0);
+    let mut tx = o.app.db.begin().await.unwrap();
+    // Only the submitter side picks, and only from the allowed set.
+    assert!(matches!(crm::workflow::pick(&mut tx, id, o.rep2, &[o.director], None).await, Err(FlowError::Forbidden)));
+    assert!(matches!(
+        crm::workflow::pick(&mut tx, id, o.rep1, &[o.mgr], None).await,
+        Err(FlowError::Invalid("approval.error.pick_outside"))
+    ));
+    crm::workflow::pick(&mut tx, id, o.rep1, &[o.director], None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(pending_approvers(&o.app, id).await, vec![o.director]);
+    // Picking again is refused once the stage runs.
+    let mut tx = o.app.db.begin().await.unwrap();
+    assert!(matches!(crm::workflow::pick(&mut tx, id, o.rep1, &[o.director], None).await, Err(FlowError::State(_))));
+    drop(tx);
+    assert_eq!(decide(&o.app, id, o.director, true, "").await.unwrap().outcome, Outcome::Approved);
+}
+
 /// Give `user` a role of its own holding only `approve` on `module`.
 async fn grant_approve(app: &super::common::TestApp, user: i64, module: &str) -> i64 {
     let role: i64 = sqlx::query_scalar("INSERT INTO roles (name) VALUES ('组长' || $1) RETURNING id")

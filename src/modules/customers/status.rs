@@ -6,7 +6,9 @@
 //! Every level or status change tells the owner's direct superior. A pending request that no
 //! longer applies — the level left 7, or a super admin set the status directly — is withdrawn
 //! automatically (audited; the submitter is told). A customer created at level 7 (a converted
-//! lead) asks at once, like an edit reaching 7.
+//! lead) asks at once, like an edit reaching 7. When the flow's current step lets the submitter
+//! pick approvers and none were picked (the automatic request has none), the request waits and the
+//! card offers the submitter side "choose approvers" (see `workflow::pick`).
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -223,6 +225,8 @@ pub struct Card {
     pub class: &'static str,
     pub text: String,
     pub can_resubmit: bool,
+    /// The request waits for the submitter side to choose its approvers (a submitter-picks step).
+    pub can_pick: bool,
 }
 
 /// Pending and approved requests always show; a rejected or withdrawn one only while the customer
@@ -234,7 +238,9 @@ pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, us
     let to = dicts.label(inst.payload_id("to_status"), lang);
     let args = [("from", from.as_str()), ("to", to.as_str())];
     let current = inst.payload_id("from_status") == Some(c.status_id);
+    let awaiting = workflow::awaiting_picks(&mut conn, &inst).await?;
     let key = match inst.status() {
+        workflow::Status::Pending if awaiting => "approval.card.awaiting_picks",
         workflow::Status::Pending => "approval.card.pending",
         workflow::Status::Approved => "approval.card.approved",
         workflow::Status::Rejected if current => "approval.card.rejected",
@@ -247,5 +253,6 @@ pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, us
         class: labels::status_badge(&inst.status),
         text: lang.tf(key, &args),
         can_resubmit: closed && c.level == TOP_LEVEL && inst.is_submitter_side(user),
+        can_pick: awaiting && inst.is_submitter_side(user),
     }))
 }
