@@ -498,6 +498,44 @@ async fn resubmitting_from_the_rejected_step_keeps_the_decided_stages_and_asks_t
 }
 
 #[tokio::test]
+async fn two_approvers_of_an_all_stage_deciding_at_once_both_count_and_the_stage_completes_once() {
+    let o = org().await;
+    let mgr2 = o.app.user("mgr2", o.north, Some(o.director), &["manager"]).await;
+    set_flow(
+        &o.app,
+        "contract",
+        "first",
+        vec![S::new("users").users(&[o.mgr, o.director]).mode("all"), S::new("users").users(&[mgr2])],
+    )
+    .await;
+    for round in 0..5 {
+        let id = submit(&o.app, contract(200 + round, o.rep1, "1")).await.unwrap().instance_id;
+        let (a, b) =
+            tokio::join!(decide(&o.app, id, o.mgr, true, "同意"), decide(&o.app, id, o.director, true, "同意"));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let outcomes = [a.outcome, b.outcome];
+        assert!(outcomes.iter().all(|o| *o == Outcome::Pending), "{outcomes:?}");
+        let approved = o
+            .app
+            .count(&format!(
+                "SELECT count(*) FROM approval_tasks WHERE instance_id = {id} AND stage = 1 AND status = 'approved'"
+            ))
+            .await;
+        assert_eq!(approved, 2, "both decisions are recorded");
+        let next =
+            o.app.count(&format!("SELECT count(*) FROM approval_tasks WHERE instance_id = {id} AND stage = 2")).await;
+        assert_eq!(next, 1, "the next stage starts exactly once");
+        let step: i32 = sqlx::query_scalar("SELECT current_step FROM approval_instances WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+        assert_eq!(step, 2);
+    }
+    assert_eq!(super::notifications(&o.app, mgr2, "approval_task").await, 5);
+}
+
+#[tokio::test]
 async fn a_disabled_approver_hands_the_pending_tasks_to_the_super_admins() {
     let o = org().await;
     set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;

@@ -457,3 +457,44 @@ async fn custom_values_clashing_with_a_unique_customer_field_are_reported() {
     assert!(warning.contains("税号") && warning.contains("已被其他客户使用"), "{}", page.text_of("main"));
     assert!(!warning.contains("budget"));
 }
+
+#[tokio::test]
+async fn a_converted_lead_refuses_edit_delete_transfer_and_uploads() {
+    let o = org().await;
+    let app = &o.app;
+    let mut rep1 = app.login("rep1").await;
+    let id = new_lead(&mut rep1, &[("name", "只读线索公司"), ("level", "2")]).await;
+    rep1.post(&format!("/leads/{id}/convert"), &[("mode", "new")]).await;
+    let converted = || async {
+        sqlx::query_as::<_, (String, i16, Option<i64>, bool)>(
+            "SELECT name, level, owner_id, deleted_at IS NOT NULL FROM leads WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    let before = converted().await;
+    rep1.get(&format!("/leads/{id}/edit")).await.assert_status(409);
+    rep1.post(&format!("/leads/{id}"), &[("name", "改名"), ("level", "3")]).await.assert_status(409);
+    rep1.post(&format!("/leads/{id}/delete"), &[]).await.assert_status(409);
+    rep1.post("/leads/bulk/delete", &[("ids", &id.to_string())]).await;
+    rep1.get(&format!("/leads/{id}/transfer")).await.assert_status(409);
+    rep1.post(&format!("/leads/{id}/transfer"), &[("new_owner", &o.rep2.to_string())]).await.assert_status(409);
+    rep1.post("/leads/bulk/transfer", &[("ids", &id.to_string()), ("new_owner", &o.rep2.to_string())]).await;
+    let r = rep1
+        .post_multipart(
+            &format!("/leads/{id}/attachments"),
+            &[],
+            &[("file", "晚到.txt", "text/plain", b"late".to_vec())],
+        )
+        .await;
+    r.assert_status(403);
+    assert_eq!(converted().await, before, "nothing changed");
+    assert_eq!(app.count("SELECT count(*) FROM attachments").await, 0);
+    assert_eq!(notifications(app, o.rep2, "lead_transfer_in").await, 0);
+    // A super admin is refused too.
+    let mut admin = app.login("admin").await;
+    admin.post(&format!("/leads/{id}/transfer"), &[("new_owner", &o.rep2.to_string())]).await.assert_status(409);
+    admin.post(&format!("/leads/{id}/delete"), &[]).await.assert_status(409);
+}

@@ -173,7 +173,15 @@ async fn no_opportunity_rule_respects_level_limits_and_the_last_opportunity() {
     let with_opp = customer(app, "近期有商机", Some(o.rep1)).await;
     set(app, with_opp, "level = 4, last_opportunity_at = now() - interval '5 days'").await;
     age(app, with_opp, 90, Some(1)).await;
+    let locked = customer(app, "锁定无商机", Some(o.rep1)).await;
+    set(app, locked, "level = 3, locked = true").await;
+    age(app, locked, 90, Some(1)).await;
+    let frozen = customer(app, "冻结无商机", Some(o.rep1)).await;
+    set(app, frozen, "level = 4, frozen = true").await;
+    age(app, frozen, 90, Some(1)).await;
     assert_eq!(recycle(app).await, 1);
+    assert_eq!(owner_of(app, locked).await, Some(o.rep1), "locked customers are never recycled");
+    assert_eq!(owner_of(app, frozen).await, Some(o.rep1), "frozen customers are never recycled");
     assert_eq!(owner_of(app, l3).await, None, "a follow-up does not stop the opportunity rule");
     assert_eq!(owner_of(app, l2).await, Some(o.rep1), "level 2 is outside the rule");
     assert_eq!(owner_of(app, with_opp).await, Some(o.rep1));
@@ -202,15 +210,24 @@ async fn no_deal_rule_respects_status_limits_and_the_dealt_exemption() {
     set(app, dealt, &format!("status_id = {potential}, deal_status = 'dealt', dealt_at = now() - interval '200 days'"))
         .await;
     age(app, dealt, 300, Some(1)).await;
+    let locked = customer(app, "锁定未成交", Some(o.rep1)).await;
+    set(app, locked, &format!("status_id = {potential}, locked = true")).await;
+    age(app, locked, 120, Some(1)).await;
+    let frozen = customer(app, "冻结未成交", Some(o.rep1)).await;
+    set(app, frozen, &format!("status_id = {potential}, frozen = true")).await;
+    age(app, frozen, 120, Some(1)).await;
     assert_eq!(recycle(app).await, 1);
+    assert_eq!(owner_of(app, locked).await, Some(o.rep1), "locked customers are never recycled");
+    assert_eq!(owner_of(app, frozen).await, Some(o.rep1), "frozen customers are never recycled");
     assert_eq!(owner_of(app, p).await, None);
     assert_eq!(owner_of(app, b).await, Some(o.rep1), "the status limit leaves basic customers alone");
     assert_eq!(owner_of(app, dealt).await, Some(o.rep1), "dealt customers are exempt");
 
-    // Without the exemption the old deal counts from its date.
+    // Without the exemption the old deal counts from its date; locked and frozen still stay.
     sqlx::query("UPDATE pool_rules SET exempt_dealt = false").execute(&app.db).await.unwrap();
     assert_eq!(recycle(app).await, 1);
     assert_eq!(owner_of(app, dealt).await, None);
+    assert_eq!((owner_of(app, locked).await, owner_of(app, frozen).await), (Some(o.rep1), Some(o.rep1)));
     assert_eq!(notifications(app, o.rep1, "pool_recycled_no_deal").await, 2);
 }
 
