@@ -340,6 +340,41 @@ async fn customer_status_upgrade_approved_from_the_inbox() {
     b.close().await;
 }
 
+/// When the status flow lets the submitter pick the approvers, the automatic level-7 request
+/// waits: the card offers "choose approvers", the rep picks a manager, and the task starts.
+#[tokio::test]
+async fn choosing_approvers_for_a_level_seven_request() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    sqlx::query(
+        "UPDATE approval_steps SET kind = 'submitter_picks', mode = 'any', role_id = (SELECT id FROM roles WHERE code = 'manager')
+          WHERE flow_id = (SELECT id FROM approval_flows WHERE subject = 'customer_status' AND enabled)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE name = '上海华信科技有限公司'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/customers/{id}/edit")).await;
+    b.client.execute("document.querySelector('#customer-form select[name=level]').value = '7';", vec![]).await.unwrap();
+    b.submit_and_wait("#customer-form button[type=submit]", "#approval-pick").await;
+    assert!(b.text("#approval-badge").await.starts_with("待选择审批人："));
+    b.screenshot("customer-awaiting-picks-zh").await;
+    b.submit_and_wait("#approval-pick", "#pick-form").await;
+    assert!(b.text("#approval-progress").await.contains("待选择审批人"));
+    b.screenshot("approval-pick-zh").await;
+    b.click("#pick-form input[type=checkbox]").await;
+    b.submit_and_wait("#pick-btn", ".flash-success").await;
+    assert!(!b.text("#approval-progress").await.contains("待选择审批人"));
+    b.screenshot("approval-picked-zh").await;
+    b.close().await;
+}
+
 /// A rep converts a lead into a customer and puts the customer back into the pool; another rep
 /// claims it from there; screenshots of the lead list and detail, the pool, and the pool admin.
 #[tokio::test]

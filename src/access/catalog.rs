@@ -84,6 +84,10 @@ pub enum Module {
     CustomerRules,
     Pools,
     Flows,
+    /// Contracts: only `approve` until the module lands (who may be asked to approve contracts).
+    Contracts,
+    /// Payments: only `approve` until the module lands.
+    Payments,
 }
 
 /// Which records of a module a role sees.
@@ -141,8 +145,9 @@ use Action::*;
 const VIEW: &[Action] = &[View];
 const CONTACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const LEAD_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
-const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
+const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export, Approve];
 const MANAGE: &[Action] = &[Manage];
+const APPROVE: &[Action] = &[Approve];
 
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
@@ -161,7 +166,7 @@ pub const MODULES: &[ModuleDef] = &[
         scoped: true,
         defaults: &[
             ("director", CUSTOMER_ACTIONS),
-            ("manager", &[View, Create, Edit, Delete, Transfer, Import, Export]),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Import, Export, Approve]),
             ("rep", &[View, Create, Edit, Delete, Transfer]),
             ("readonly", VIEW),
         ],
@@ -211,6 +216,26 @@ pub const MODULES: &[ModuleDef] = &[
         actions: &[View, Assign],
         scoped: false,
         defaults: &[("director", &[View, Assign]), ("manager", &[View, Assign]), ("rep", VIEW)],
+    },
+    // Approving (审批) contracts and payments: the approval engine asks only holders of `approve`
+    // on the subject's module (super admins always). Only this action exists until the modules
+    // land; their other actions then need a migration for the seeded roles, since a module's
+    // defaults are applied once (migration 0020 seeds these for databases made before).
+    ModuleDef {
+        module: Module::Contracts,
+        code: "contracts",
+        group: Group::Business,
+        actions: APPROVE,
+        scoped: false,
+        defaults: &[("director", APPROVE), ("manager", APPROVE)],
+    },
+    ModuleDef {
+        module: Module::Payments,
+        code: "payments",
+        group: Group::Business,
+        actions: APPROVE,
+        scoped: false,
+        defaults: &[("director", APPROVE), ("manager", APPROVE)],
     },
     ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {

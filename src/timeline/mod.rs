@@ -410,6 +410,8 @@ struct ApprovalRow {
     decided_at: Option<DateTime<Utc>>,
     auto: bool,
     submitter: String,
+    /// Withdrawn automatically (the request no longer applied): who made the change, and why.
+    stale: Option<sqlx::types::Json<(Option<String>, serde_json::Value)>>,
 }
 
 /// The record's approvals as timeline entries: each submission (the latest round), each decision
@@ -423,12 +425,18 @@ async fn approval_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppRe
     let mut conn = db.acquire().await?;
     let rows: Vec<ApprovalRow> = sqlx::query_as(
         "SELECT i.id, i.subject, i.status, i.payload, i.submitted_at, i.decided_at,
-                jsonb_array_length(i.plan) = 0 AS auto, u.name AS submitter
+                jsonb_array_length(i.plan) = 0 AS auto, u.name AS submitter,
+                (SELECT jsonb_build_array(a.name, l.changes->0->'new')
+                   FROM operation_logs l LEFT JOIN users a ON a.id = l.actor_id
+                  WHERE i.status = 'withdrawn' AND l.entity = $3 AND l.entity_id = i.record_id
+                    AND l.action = 'approval_withdraw_stale' AND l.at = i.decided_at
+                  ORDER BY l.id DESC LIMIT 1) AS stale
            FROM approval_instances i JOIN users u ON u.id = i.submitted_by
           WHERE i.subject = ANY($1) AND i.record_id = $2 ORDER BY i.id DESC LIMIT 50",
     )
     .bind(&subjects)
     .bind(id)
+    .bind(entity)
     .fetch_all(&mut *conn)
     .await?;
     if rows.is_empty() {
@@ -476,9 +484,18 @@ async fn approval_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppRe
             items.push(item(*at, who.clone(), lines));
         }
         match (r.status.as_str(), r.decided_at) {
-            ("withdrawn", Some(at)) => {
-                items.push(item(at, r.submitter.clone(), vec![lang.t("approval.timeline.withdrawn").to_string()]))
-            }
+            ("withdrawn", Some(at)) => match &r.stale {
+                Some(stale) => {
+                    let (actor, why) = &stale.0;
+                    let key = if lang == Lang::En { "en" } else { "zh" };
+                    let why = why.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+                    let actor = actor.clone().unwrap_or_else(|| lang.t("audit.system").to_string());
+                    items.push(item(at, actor, vec![lang.tf("approval.timeline.withdrawn_stale", &[("reason", why)])]))
+                }
+                None => {
+                    items.push(item(at, r.submitter.clone(), vec![lang.t("approval.timeline.withdrawn").to_string()]))
+                }
+            },
             ("approved", Some(at)) if r.auto => items.push(item(
                 at,
                 lang.t("audit.system").to_string(),

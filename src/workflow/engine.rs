@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection};
 
-use super::model::{FLOW_COLUMNS, Flow, INSTANCE_COLUMNS, Instance, Mode, STEP_COLUMNS, Stage, Status, Step};
+use super::model::{FLOW_COLUMNS, Flow, INSTANCE_COLUMNS, Instance, Mode, STEP_COLUMNS, Stage, Status, Step, StepKind};
 use super::resolve::{self, Facts};
 use super::{Subject, summary_dicts};
 use crate::audit::Entry;
@@ -98,25 +98,14 @@ pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> R
     if super::has_pending(tx, s.subject, s.record_id).await? {
         return Err(FlowError::AlreadyPending);
     }
-    let flow: Option<Flow> =
-        sqlx::query_as(&format!("SELECT {FLOW_COLUMNS} FROM approval_flows WHERE subject = $1 AND enabled"))
-            .bind(s.subject.code())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let steps: Vec<Step> = match &flow {
-        Some(f) => {
-            sqlx::query_as(&format!("SELECT {STEP_COLUMNS} FROM approval_steps WHERE flow_id = $1 ORDER BY seq"))
-                .bind(f.id)
-                .fetch_all(&mut *tx)
-                .await?
-        }
-        None => Vec::new(),
-    };
+    let (flow, steps) = current_flow(tx, s.subject).await?;
     let facts = Facts {
+        subject: s.subject,
         submitted_by: s.submitted_by,
         chain_user: s.owner_id.unwrap_or(s.submitted_by),
         payload: &s.payload,
         picks: &s.picks,
+        earlier_picks: &BTreeMap::new(),
     };
     let plan = resolve::plan(tx, &steps, &facts).await?;
     // A savepoint, so losing a race to the one-pending index leaves the caller's transaction usable.
@@ -166,6 +155,25 @@ pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> R
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
 }
 
+/// The subject's enabled flow (if any) and its steps in order.
+async fn current_flow(tx: &mut PgConnection, subject: Subject) -> sqlx::Result<(Option<Flow>, Vec<Step>)> {
+    let flow: Option<Flow> =
+        sqlx::query_as(&format!("SELECT {FLOW_COLUMNS} FROM approval_flows WHERE subject = $1 AND enabled"))
+            .bind(subject.code())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let steps: Vec<Step> = match &flow {
+        Some(f) => {
+            sqlx::query_as(&format!("SELECT {STEP_COLUMNS} FROM approval_steps WHERE flow_id = $1 ORDER BY seq"))
+                .bind(f.id)
+                .fetch_all(&mut *tx)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    Ok((flow, steps))
+}
+
 /// Lock and read an instance for the rest of the transaction.
 pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Instance, FlowError> {
     sqlx::query_as(&format!("SELECT {INSTANCE_COLUMNS} FROM approval_instances WHERE id = $1 FOR UPDATE"))
@@ -175,11 +183,31 @@ pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Instance, FlowError>
         .ok_or(FlowError::NotFound)
 }
 
-/// Start stage `stage_no` (1-based) of the plan: a task for each approver still active, or for
-/// each active super admin when none is left; each approver is told.
+/// Start stage `stage_no` (1-based) of the plan: a task for each approver who still may approve
+/// (active, `approve` on the subject's module), or for each active super admin when none is left
+/// (marked fallback); each approver is told. A submitter-picks stage nobody has picked for waits
+/// instead: the submitter side is asked to choose (`pick`) — unless nobody could be picked, when
+/// it falls back too.
 async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: i32) -> Result<(), FlowError> {
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
     let stage: &Stage = inst.plan.0.get((stage_no - 1) as usize).ok_or(FlowError::NotFound)?;
-    let mut approvers = resolve::active(tx, &stage.approvers).await?;
+    sqlx::query("UPDATE approval_instances SET current_step = $2 WHERE id = $1")
+        .bind(inst.id)
+        .bind(stage_no)
+        .execute(&mut *tx)
+        .await?;
+    let link = format!("/approvals/{}", inst.id);
+    if stage.kind() == StepKind::SubmitterPicks
+        && stage.approvers.is_empty()
+        && !resolve::allowed_set(tx, stage, subject.module()).await?.is_empty()
+    {
+        let params = notice_params(tx, inst, None, "").await?;
+        for u in submitter_side(inst) {
+            crate::notify::send(tx, u, "approval_pick", params.clone(), Some(&link), None).await?;
+        }
+        return Ok(());
+    }
+    let mut approvers = resolve::eligible(tx, &stage.approvers, subject.module()).await?;
     let fallback = approvers.is_empty();
     if fallback {
         approvers = resolve::super_admins(tx).await?;
@@ -187,11 +215,19 @@ async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: 
     if approvers.is_empty() {
         return Err(FlowError::Invalid("approval.error.no_approver"));
     }
-    sqlx::query("UPDATE approval_instances SET current_step = $2 WHERE id = $1")
-        .bind(inst.id)
-        .bind(stage_no)
-        .execute(&mut *tx)
-        .await?;
+    add_tasks(tx, inst, stage_no, stage.step_seq, round, &approvers, fallback).await
+}
+
+/// Tasks of stage `stage_no` for `approvers`, each told.
+async fn add_tasks(
+    tx: &mut PgConnection,
+    inst: &Instance,
+    stage_no: i32,
+    step_seq: i32,
+    round: i32,
+    approvers: &[i64],
+    fallback: bool,
+) -> Result<(), FlowError> {
     let params = notice_params(tx, inst, None, "").await?;
     let link = format!("/approvals/{}", inst.id);
     for a in approvers {
@@ -201,15 +237,24 @@ async fn activate(tx: &mut PgConnection, inst: &Instance, stage_no: i32, round: 
         )
         .bind(inst.id)
         .bind(stage_no)
-        .bind(stage.step_seq)
+        .bind(step_seq)
         .bind(round)
         .bind(a)
         .bind(fallback)
         .execute(&mut *tx)
         .await?;
-        crate::notify::send(tx, a, "approval_task", params.clone(), Some(&link), Some(inst.submitted_by)).await?;
+        crate::notify::send(tx, *a, "approval_task", params.clone(), Some(&link), Some(inst.submitted_by)).await?;
     }
     Ok(())
+}
+
+/// The submitter and the owner it was submitted for (once each).
+fn submitter_side(inst: &Instance) -> Vec<i64> {
+    let mut out = vec![inst.submitted_by];
+    if let Some(o) = inst.owner_id.filter(|o| *o != inst.submitted_by) {
+        out.push(o);
+    }
+    out
 }
 
 /// Approve or reject the actor's pending task on the instance's current stage, with a comment.
@@ -239,6 +284,10 @@ pub async fn decide(
         return Err(why_not(tx, &inst, actor).await?);
     };
     let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    if !resolve::may_approve(tx, actor, subject.module()).await? {
+        // Lost the `approve` permission since the task was made.
+        return Err(FlowError::Forbidden);
+    }
     let comment = comment.trim();
     sqlx::query("UPDATE approval_tasks SET status = $2, comment = $3, decided_at = now() WHERE id = $1")
         .bind(task_id)
@@ -258,10 +307,22 @@ pub async fn decide(
         return Ok(Done { instance_id: id, outcome: Outcome::Rejected });
     }
     let stage = inst.plan.0.get((inst.current_step - 1) as usize);
-    let mode = if fallback { Mode::Any } else { stage.map(|s| s.mode()).unwrap_or(Mode::Any) };
-    if mode == Mode::Any {
+    if stage.map(|s| s.mode()).unwrap_or(Mode::Any) == Mode::Any {
         cancel_pending(tx, id).await?;
     } else {
+        if fallback {
+            // A super admin standing in for approvers who are missing (none found, or disabled
+            // meanwhile): one of them covers those; the stage's own approvers still sign.
+            sqlx::query(
+                "UPDATE approval_tasks SET status = 'cancelled', decided_at = now()
+                 WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending' AND fallback",
+            )
+            .bind(id)
+            .bind(inst.current_step)
+            .bind(inst.round)
+            .execute(&mut *tx)
+            .await?;
+        }
         let left: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM approval_tasks WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending'",
         )
@@ -283,12 +344,13 @@ pub async fn decide(
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
 }
 
-/// Whether `user` holds a pending task on the instance's current stage.
+/// Whether `user` could decide now: a pending task on the instance's current stage, and the
+/// `approve` permission on the subject's module.
 pub async fn pending_task_of(tx: &mut PgConnection, inst: &Instance, user: i64) -> sqlx::Result<bool> {
-    if !inst.is_pending() {
+    let Some(subject) = inst.subject().filter(|_| inst.is_pending()) else {
         return Ok(false);
-    }
-    sqlx::query_scalar(
+    };
+    let has: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM approval_tasks WHERE instance_id = $1 AND approver_id = $2
            AND status = 'pending' AND stage = $3 AND round = $4)",
     )
@@ -296,8 +358,9 @@ pub async fn pending_task_of(tx: &mut PgConnection, inst: &Instance, user: i64) 
     .bind(user)
     .bind(inst.current_step)
     .bind(inst.round)
-    .fetch_one(tx)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(has && resolve::may_approve(tx, user, subject.module()).await?)
 }
 
 /// Why the actor has nothing to decide: not theirs at all (403), or someone got there first.
@@ -372,13 +435,9 @@ async fn finish(
     };
     let params = notice_params(tx, inst, actor, comment).await?;
     let link = format!("/approvals/{}", inst.id);
-    let mut told = Vec::new();
-    for u in std::iter::once(inst.submitted_by).chain(inst.owner_id) {
-        if !told.contains(&u) {
-            told.push(u);
-            // Approved at once: the submitter knows already; the owner is told it came from them.
-            crate::notify::send(tx, u, kind, params.clone(), Some(&link), actor.or(Some(inst.submitted_by))).await?;
-        }
+    for u in submitter_side(inst) {
+        // Approved at once: the submitter knows already; the owner is told it came from them.
+        crate::notify::send(tx, u, kind, params.clone(), Some(&link), actor.or(Some(inst.submitted_by))).await?;
     }
     Ok(())
 }
@@ -408,9 +467,12 @@ pub async fn withdraw(tx: &mut PgConnection, id: i64, actor: i64, ip: Option<&st
     Ok(Done { instance_id: id, outcome: Outcome::Withdrawn })
 }
 
-/// Send a rejected (or withdrawn) instance round again: from the first stage, or — when the flow
-/// says so and it was rejected — from the stage that rejected it. `picks` replaces the approvers
-/// of submitter-picks stages (by step seq) when given.
+/// Send a rejected (or withdrawn) instance round again, planned afresh from the subject's current
+/// flow and organisation (a new superior, changed roles and flows apply): from the first stage,
+/// or — when the flow says so, it was rejected and the flow is still the one it went through —
+/// from the stage that rejected it, keeping the stages decided before it and planning that stage
+/// and the later ones anew. `picks` gives the approvers of submitter-picks steps (by step seq);
+/// without, the earlier picks stay as far as they are still allowed.
 pub async fn resubmit(
     tx: &mut PgConnection,
     id: i64,
@@ -429,29 +491,51 @@ pub async fn resubmit(
     if let Err(key) = subject.check_resubmit(tx, &inst).await? {
         return Err(FlowError::State(key));
     }
-    let mut plan = inst.plan.0.clone();
-    if let Some(picks) = picks {
-        for stage in plan.iter_mut().filter(|s| s.kind() == super::StepKind::SubmitterPicks) {
-            if let Some(p) = picks.get(&stage.step_seq) {
-                stage.approvers = resolve::check_picks(tx, stage, p).await?;
-            }
+    let (flow, steps) = current_flow(tx, subject).await?;
+    let old = &inst.plan.0;
+    let earlier: BTreeMap<i32, Vec<i64>> = old
+        .iter()
+        .filter(|s| s.kind() == StepKind::SubmitterPicks && !s.approvers.is_empty())
+        .map(|s| (s.step_seq, s.approvers.clone()))
+        .collect();
+    let no_picks = BTreeMap::new();
+    let facts = Facts {
+        subject,
+        submitted_by: inst.submitted_by,
+        chain_user: inst.owner_id.unwrap_or(inst.submitted_by),
+        payload: &inst.payload.0,
+        picks: picks.unwrap_or(&no_picks),
+        earlier_picks: &earlier,
+    };
+    let fresh = resolve::plan(tx, &steps, &facts).await?;
+    let same_flow = flow.as_ref().map(|f| f.id) == inst.flow_id;
+    let rejected_at = (inst.current_step - 1).max(0) as usize;
+    let (plan, start) = match old.get(rejected_at) {
+        Some(rejected) if inst.status() == Status::Rejected && inst.resubmit_from == "rejected_step" && same_flow => {
+            let decided = &old[..rejected_at];
+            let mut plan = decided.to_vec();
+            plan.extend(fresh.into_iter().filter(|s| {
+                s.step_seq > rejected.step_seq
+                    || (s.step_seq == rejected.step_seq
+                        && !decided.iter().any(|d| d.step_seq == s.step_seq && d.level == s.level))
+            }));
+            (plan, rejected_at as i32 + 1)
         }
-    }
-    let start = if inst.status() == Status::Rejected && inst.resubmit_from == "rejected_step" {
-        inst.current_step.clamp(1, plan.len().max(1) as i32)
-    } else {
-        1
+        _ => (fresh, 1),
     };
     let round = inst.round + 1;
     let mut sp = tx.begin().await?;
     let updated = sqlx::query(
         "UPDATE approval_instances SET status = 'pending', decided_at = NULL, round = $2, plan = $3,
-                submitted_at = now(), current_step = 0
+                submitted_at = now(), current_step = 0, flow_id = $4, flow_name = $5, resubmit_from = $6
          WHERE id = $1",
     )
     .bind(id)
     .bind(round)
     .bind(Json(&plan))
+    .bind(flow.as_ref().map(|f| f.id))
+    .bind(flow.as_ref().map(|f| f.name.clone()).unwrap_or_default())
+    .bind(flow.as_ref().map(|f| f.resubmit_from.clone()).unwrap_or_else(|| "first".into()))
     .execute(&mut *sp)
     .await;
     match updated {
@@ -464,12 +548,197 @@ pub async fn resubmit(
     }
     Entry::new(subject.entity(), inst.record_id, "approval_resubmit").write(tx, Some(actor), ip).await?;
     let inst = lock(tx, id).await?;
-    if plan.is_empty() {
+    if start as usize > plan.len() {
+        // Nothing (left) to ask: no enabled flow, no applicable step, or only decided stages.
         finish(tx, &inst, Status::Approved, None, "", ip).await?;
         return Ok(Done { instance_id: id, outcome: Outcome::Approved });
     }
     activate(tx, &inst, start, round).await?;
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Whether the instance waits for its submitter side to pick the approvers of its current
+/// (submitter-picks) stage.
+pub async fn awaiting_picks(conn: &mut PgConnection, inst: &Instance) -> sqlx::Result<bool> {
+    if !inst.is_pending() || inst.current_step < 1 {
+        return Ok(false);
+    }
+    let Some(stage) = inst.plan.0.get((inst.current_step - 1) as usize) else { return Ok(false) };
+    if stage.kind() != StepKind::SubmitterPicks || !stage.approvers.is_empty() {
+        return Ok(false);
+    }
+    let has_tasks: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM approval_tasks WHERE instance_id = $1 AND stage = $2 AND round = $3)",
+    )
+    .bind(inst.id)
+    .bind(inst.current_step)
+    .bind(inst.round)
+    .fetch_one(conn)
+    .await?;
+    Ok(!has_tasks)
+}
+
+/// The submitter side picks the approvers of the current submitter-picks stage that waits for
+/// them (from its allowed set); the stage's tasks start.
+pub async fn pick(
+    tx: &mut PgConnection,
+    id: i64,
+    actor: i64,
+    picked: &[i64],
+    ip: Option<&str>,
+) -> Result<Done, FlowError> {
+    let inst = lock(tx, id).await?;
+    if !inst.is_submitter_side(actor) {
+        return Err(FlowError::Forbidden);
+    }
+    if !awaiting_picks(tx, &inst).await? {
+        return Err(FlowError::State("approval.error.not_awaiting_picks"));
+    }
+    if picked.is_empty() {
+        return Err(FlowError::Invalid("approval.error.pick_none"));
+    }
+    let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    let at = (inst.current_step - 1) as usize;
+    let mut plan = inst.plan.0.clone();
+    plan[at].approvers = resolve::check_picks(tx, &plan[at], picked, subject.module()).await?;
+    sqlx::query("UPDATE approval_instances SET plan = $2 WHERE id = $1")
+        .bind(id)
+        .bind(Json(&plan))
+        .execute(&mut *tx)
+        .await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = ANY($1) ORDER BY array_position($1, id)")
+            .bind(&plan[at].approvers)
+            .fetch_all(&mut *tx)
+            .await?;
+    Entry::new(subject.entity(), inst.record_id, "approval_pick")
+        .change("approvers", Value::Null, json!(names))
+        .write(tx, Some(actor), ip)
+        .await?;
+    let inst = lock(tx, id).await?;
+    activate(tx, &inst, inst.current_step, inst.round).await?;
+    Ok(Done { instance_id: id, outcome: Outcome::Pending })
+}
+
+/// Take back the record's pending instance of `subject` because the record changed under it and
+/// the request no longer applies (`reason`: an i18n key saying why). Tasks are cancelled, the
+/// record's history says so, approvers and the submitter side are told. Ok(None): nothing was
+/// pending.
+pub async fn withdraw_stale(
+    tx: &mut PgConnection,
+    subject: Subject,
+    record_id: i64,
+    actor: Option<i64>,
+    reason: &'static str,
+    ip: Option<&str>,
+) -> Result<Option<Done>, FlowError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM approval_instances WHERE subject = $1 AND record_id = $2 AND status = 'pending'",
+    )
+    .bind(subject.code())
+    .bind(record_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else { return Ok(None) };
+    let inst = lock(tx, id).await?;
+    if !inst.is_pending() {
+        return Ok(None);
+    }
+    let approvers = cancel_pending(tx, id).await?;
+    sqlx::query("UPDATE approval_instances SET status = 'withdrawn', decided_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let why = json!({ "zh": Lang::Zh.t(reason), "en": Lang::En.t(reason) });
+    Entry::new(subject.entity(), record_id, "approval_withdraw_stale")
+        .change("reason", Value::Null, why)
+        .write(tx, actor, ip)
+        .await?;
+    subject.on_withdrawn(tx, &inst).await?;
+    let mut params = notice_params(tx, &inst, actor, "").await?;
+    params["reason_zh"] = json!(Lang::Zh.t(reason));
+    params["reason_en"] = json!(Lang::En.t(reason));
+    let link = format!("/approvals/{id}");
+    let mut told = submitter_side(&inst);
+    for a in approvers {
+        if !told.contains(&a) {
+            told.push(a);
+        }
+    }
+    for u in told {
+        crate::notify::send(tx, u, "approval_withdrawn_stale", params.clone(), Some(&link), actor).await?;
+    }
+    Ok(Some(Done { instance_id: id, outcome: Outcome::Withdrawn }))
+}
+
+/// `user` is being disabled (call in that transaction): their open tasks on the stages being
+/// decided go to the active super admins, marked fallback as when a stage finds nobody, so no
+/// approval waits for them. Their task reads "skipped"; a super admin already asked on that stage
+/// is not asked twice. Each handover is in the record's history. Returns how many were handed on.
+pub async fn release_tasks_of(
+    tx: &mut PgConnection,
+    user: i64,
+    actor: Option<i64>,
+    ip: Option<&str>,
+) -> Result<usize, FlowError> {
+    let open: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT t.instance_id FROM approval_tasks t
+           JOIN approval_instances i ON i.id = t.instance_id
+          WHERE t.approver_id = $1 AND t.status = 'pending' AND i.status = 'pending'
+          ORDER BY t.instance_id",
+    )
+    .bind(user)
+    .fetch_all(&mut *tx)
+    .await?;
+    if open.is_empty() {
+        return Ok(0);
+    }
+    let admins: Vec<i64> = resolve::super_admins(tx).await?.into_iter().filter(|a| *a != user).collect();
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(user).fetch_one(&mut *tx).await?;
+    let mut handed = 0;
+    for id in open {
+        let inst = lock(tx, id).await?;
+        let subject = inst.subject().ok_or(FlowError::NotFound)?;
+        let stage_tasks: Vec<(i64, i64, i32)> = sqlx::query_as(
+            "SELECT id, approver_id, step_seq FROM approval_tasks
+              WHERE instance_id = $1 AND stage = $2 AND round = $3 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(inst.current_step)
+        .bind(inst.round)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(&(_, _, step_seq)) = stage_tasks.iter().find(|t| t.1 == user) else { continue };
+        let others: Vec<i64> = stage_tasks.iter().map(|t| t.1).filter(|a| *a != user).collect();
+        let to: Vec<i64> = admins.iter().copied().filter(|a| !others.contains(a)).collect();
+        if to.is_empty() && others.is_empty() {
+            // Nobody could take it over; leave it rather than strand the stage.
+            continue;
+        }
+        sqlx::query(
+            "UPDATE approval_tasks SET status = 'skipped', decided_at = now()
+              WHERE instance_id = $1 AND stage = $2 AND round = $3 AND approver_id = $4 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(inst.current_step)
+        .bind(inst.round)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        add_tasks(tx, &inst, inst.current_step, step_seq, inst.round, &to, true).await?;
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM users WHERE id = ANY($1) ORDER BY array_position($1, id)")
+                .bind(&to)
+                .fetch_all(&mut *tx)
+                .await?;
+        Entry::new(subject.entity(), inst.record_id, "approval_handover")
+            .change("approver", name.clone(), json!(names))
+            .write(tx, actor, ip)
+            .await?;
+        handed += 1;
+    }
+    Ok(handed)
 }
 
 /// Params of approval notifications: the record's title, the subject and the summary in both

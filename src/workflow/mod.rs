@@ -9,7 +9,15 @@
 //!   approved at once), `decide` approves or rejects a task, `withdraw` and `resubmit` serve the
 //!   submitter. Each runs in the caller's transaction and locks the instance row first, so two
 //!   approvers acting at the same moment get one result and the second a clear "already handled".
-//!   A stage that finds nobody (top of the chain, disabled users) goes to the active super admins.
+//!   A stage that finds nobody (top of the chain, disabled users, users without the `approve`
+//!   permission on the subject's module) goes to the active super admins. Only holders of
+//!   `approve` on `Subject::module` (and super admins) are asked, and only they may decide.
+//! - A submitter-picks stage nobody has picked for (e.g. the automatic level-7 submission) waits:
+//!   the submitter side is told to choose from the allowed set (`pick`), and its tasks start then.
+//! - `resubmit` plans again from the subject's current flow and organisation; from the rejected
+//!   step it keeps the stages decided before it and plans that stage and the later ones afresh.
+//! - `withdraw_stale` takes back a request that no longer applies (the subject decides when);
+//!   `release_tasks_of` hands a disabled user's open tasks to the super admins.
 //! - The subject's callbacks run in the same transaction when an instance reaches a final state;
 //!   `describe` names the record for the inbox; `can_view_record` says who, besides the
 //!   participants, may follow an instance read-only (whoever can see the record it is about).
@@ -26,9 +34,13 @@ use std::collections::HashMap;
 
 use sqlx::{PgConnection, PgPool};
 
-pub use engine::{Done, FlowError, Outcome, Submission, decide, resubmit, submit, withdraw};
+pub use engine::{
+    Done, FlowError, Outcome, Submission, awaiting_picks, decide, pick, release_tasks_of, resubmit, submit, withdraw,
+    withdraw_stale,
+};
 pub use model::{Condition, Flow, Instance, Mode, Stage, Status, Step, StepKind, Task};
 
+use crate::access::Module;
 use crate::auth::CurrentUser;
 use crate::dicts::{Dicts, ITEM_COLUMNS};
 use crate::error::AppResult;
@@ -66,6 +78,17 @@ impl Subject {
             Subject::CustomerStatus => "customer",
             Subject::Contract => "contract",
             Subject::Payment => "payment",
+        }
+    }
+
+    /// The permission module whose `approve` an approver of this subject needs (super admins
+    /// always have it): approvers without it are skipped when a stage is planned or starts, and
+    /// cannot decide.
+    pub fn module(self) -> Module {
+        match self {
+            Subject::CustomerStatus => Module::Customers,
+            Subject::Contract => Module::Contracts,
+            Subject::Payment => Module::Payments,
         }
     }
 

@@ -133,7 +133,13 @@ async fn a_team_member_raising_the_level_asks_the_owners_superior() {
     assert_eq!(notifications(&o.app, o.director, "customer_level_changed").await, 1);
     // The submitter and the owner may both follow it; other reps may not see it.
     rep1.get(&format!("/approvals/{inst}")).await.assert_status(200);
-    o.app.login("north_rep").await.get(&format!("/approvals/{inst}")).await.assert_status(200);
+    let mut owner = o.app.login("north_rep").await;
+    owner.get(&format!("/approvals/{inst}")).await.assert_status(200);
+    // The owner finds it under "my requests" beside the submitter.
+    let mine = owner.get("/approvals?tab=submitted").await;
+    assert!(mine.has(&format!("tr[data-approval='{inst}']")), "{}", mine.text_of("main"));
+    assert!(mine.text_of("#tab-submitted").contains("我的申请"));
+    assert!(rep1.get("/approvals?tab=submitted").await.has(&format!("tr[data-approval='{inst}']")));
     o.app.login("rep2").await.get(&format!("/approvals/{inst}")).await.assert_status(404);
 }
 
@@ -178,9 +184,29 @@ async fn a_pending_request_blocks_a_second_and_the_top_status_stays() {
     let id = customer(&o.app, "丁公司", o.rep1, "basic", 6).await;
     let mut rep = o.app.login("rep1").await;
     set_level(&mut rep, id, "丁公司", "7").await;
+    // A second request while one is pending is not made (the engine refuses it).
+    let mut tx = o.app.db.begin().await.unwrap();
+    let again = crm::workflow::submit(
+        &mut tx,
+        crm::workflow::Submission {
+            subject: crm::workflow::Subject::CustomerStatus,
+            record_id: id,
+            submitted_by: o.rep1,
+            owner_id: Some(o.rep1),
+            payload: serde_json::json!({}),
+            picks: Default::default(),
+        },
+        None,
+    )
+    .await;
+    assert!(matches!(again, Err(crm::workflow::FlowError::AlreadyPending)));
+    drop(tx);
+    // Back to 6 and up to 7 again: the first request was withdrawn on the way, a new one asks.
     set_level(&mut rep, id, "丁公司", "6").await;
     set_level(&mut rep, id, "丁公司", "7").await;
-    assert_eq!(o.app.count("SELECT count(*) FROM approval_instances").await, 1);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM approval_instances ORDER BY id").fetch_all(&o.app.db).await.unwrap();
+    assert_eq!(statuses, vec!["withdrawn", "pending"]);
     assert_eq!(notifications(&o.app, o.mgr, "customer_level_changed").await, 3);
 
     // The top status (战略伙伴) cannot be raised: level 7 just stays.
@@ -256,4 +282,117 @@ async fn with_the_flow_disabled_level_seven_upgrades_at_once() {
     let inst = instance_of(&o.app, id).await;
     assert_eq!(status_of(&o.app, inst).await, "approved");
     assert_eq!(notifications(&o.app, o.mgr, "customer_status_changed").await, 1);
+}
+
+async fn instance_status(app: &TestApp, inst: i64) -> String {
+    status_of(app, inst).await
+}
+
+#[tokio::test]
+async fn a_request_that_no_longer_applies_is_withdrawn_automatically() {
+    let o = org().await;
+    let id = customer(&o.app, "壬公司", o.rep1, "basic", 6).await;
+    let mut rep = o.app.login("rep1").await;
+    set_level(&mut rep, id, "壬公司", "7").await;
+    let inst = instance_of(&o.app, id).await;
+    // The level leaves 7 (a super admin edits it back to 5): the request is taken back.
+    let mut admin = o.app.login("admin").await;
+    set_level(&mut admin, id, "壬公司", "5").await;
+    assert_eq!(instance_status(&o.app, inst).await, "withdrawn");
+    assert_eq!(
+        o.app
+            .count(&format!("SELECT count(*) FROM approval_tasks WHERE instance_id = {inst} AND status = 'pending'"))
+            .await,
+        0
+    );
+    assert_eq!(notifications(&o.app, o.rep1, "approval_withdrawn_stale").await, 1, "the submitter is told");
+    assert_eq!(notifications(&o.app, o.mgr, "approval_withdrawn_stale").await, 1, "and the approver");
+    let history = rep.get(&format!("/customers/{id}?tab=history")).await.text_of("#tab-history");
+    assert!(history.contains("自动撤回了审批"), "{history}");
+    assert!(history.contains("客户级别已不是 7 级"), "{history}");
+    let tl = rep.get(&format!("/customers/{id}?tab=timeline&kind=approval")).await.text_of("#timeline");
+    assert!(tl.contains("审批已自动撤回：客户级别已不是 7 级"), "{tl}");
+    let bell = rep.get("/notifications").await.text_of("main");
+    assert!(bell.contains("已自动撤回：客户级别已不是 7 级"), "{bell}");
+    // It cannot go round again at level 5, and the card offers no resubmission.
+    assert!(!rep.get(&format!("/customers/{id}")).await.has("#approval-resubmit"));
+    rep.post(&format!("/approvals/{inst}/resubmit"), &[]).await;
+    assert_eq!(instance_status(&o.app, inst).await, "withdrawn");
+
+    // A super admin sets the status directly while a request is pending: withdrawn too.
+    set_level(&mut rep, id, "壬公司", "7").await;
+    let second = instance_of(&o.app, id).await;
+    assert_ne!(second, inst);
+    let partner: i64 =
+        sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'customer_status' AND code = 'partner'")
+            .fetch_one(&o.app.db)
+            .await
+            .unwrap();
+    admin
+        .post(
+            &format!("/customers/{id}"),
+            &[("name", "壬公司"), ("kind", "enterprise"), ("level", "7"), ("status_id", &partner.to_string())],
+        )
+        .await
+        .assert_redirect(&format!("/customers/{id}"));
+    assert_eq!(instance_status(&o.app, second).await, "withdrawn");
+    assert_eq!(notifications(&o.app, o.rep1, "approval_withdrawn_stale").await, 2);
+    let reasons = o
+        .app
+        .count(&format!(
+            "SELECT count(*) FROM operation_logs WHERE entity = 'customer' AND entity_id = {id}
+               AND action = 'approval_withdraw_stale' AND changes::text LIKE '%客户状态已被直接修改%'"
+        ))
+        .await;
+    assert_eq!(reasons, 1);
+    assert_eq!(state(&o.app, id).await, ("partner".into(), 7));
+}
+
+#[tokio::test]
+async fn a_submitter_picks_step_on_the_status_flow_waits_for_the_owner_to_choose() {
+    let o = org().await;
+    super::set_flow(&o.app, "customer_status", "first", vec![super::S::new("submitter_picks").role("manager")]).await;
+    let mgr2 = o.app.user("mgr2", o.north, Some(o.director), &["manager"]).await;
+    let id = customer(&o.app, "癸公司", o.rep1, "basic", 6).await;
+    let mut rep = o.app.login("rep1").await;
+    set_level(&mut rep, id, "癸公司", "7").await;
+    let inst = instance_of(&o.app, id).await;
+    assert_eq!(status_of(&o.app, inst).await, "pending");
+    assert_eq!(o.app.count("SELECT count(*) FROM approval_tasks").await, 0, "nobody asked yet, no fallback");
+    assert_eq!(notifications(&o.app, o.rep1, "approval_pick").await, 1);
+    let card = rep.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.text_of("#approval-badge"), "待选择审批人：基础客户 → 潜在客户");
+    assert_eq!(card.attr("#approval-pick", "href").unwrap(), format!("/approvals/{inst}#pick"));
+
+    // The approval page offers the allowed set.
+    let page = rep.get(&format!("/approvals/{inst}")).await;
+    assert!(page.has("#pick-form"));
+    assert!(page.has(&format!("#pick-form input[name=picks_1][value='{}']", o.mgr)));
+    assert!(page.has(&format!("#pick-form input[name=picks_1][value='{mgr2}']")));
+    assert!(!page.has(&format!("#pick-form input[value='{}']", o.rep2)));
+    assert!(page.text_of("#approval-progress").contains("待选择审批人"));
+    // Nobody else picks; a pick outside the set or none at all is refused.
+    o.app
+        .login("mgr")
+        .await
+        .post(&format!("/approvals/{inst}/pick"), &[("picks_1", &o.mgr.to_string())])
+        .await
+        .assert_status(403);
+    rep.post(&format!("/approvals/{inst}/pick"), &[("picks_1", &o.rep2.to_string())]).await;
+    assert!(rep.get(&format!("/approvals/{inst}")).await.text_of(".flash-error").contains("不在允许的范围内"));
+    rep.post(&format!("/approvals/{inst}/pick"), &[]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM approval_tasks").await, 0);
+
+    rep.post(&format!("/approvals/{inst}/pick"), &[("picks_1", &mgr2.to_string())])
+        .await
+        .assert_redirect(&format!("/approvals/{inst}"));
+    assert_eq!(notifications(&o.app, mgr2, "approval_task").await, 1);
+    let card = rep.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.text_of("#approval-badge"), "待审批：基础客户 → 潜在客户");
+    assert!(!card.has("#approval-pick"));
+    let history = rep.get(&format!("/customers/{id}?tab=history")).await.text_of("#tab-history");
+    assert!(history.contains("选择了审批人"), "{history}");
+    let mut m2 = o.app.login("mgr2").await;
+    m2.post(&format!("/approvals/{inst}/approve"), &[]).await.assert_redirect(&format!("/approvals/{inst}"));
+    assert_eq!(state(&o.app, id).await, ("potential".into(), 1));
 }

@@ -66,6 +66,12 @@ async fn a_new_role_is_saved_with_its_permissions_and_data_scopes() {
     assert!(form.has("input[type=checkbox][name=perm][value='roles:manage']"));
     assert!(form.has("select[name=scope_dashboard] option[value=dept_tree]"));
     assert!(!form.has("select[name=scope_logs]"));
+    // Approving (审批) is offered where approvals happen: customers, contracts, payments.
+    for module in ["customers", "contracts", "payments"] {
+        assert!(form.has(&format!("input[type=checkbox][name=perm][value='{module}:approve']")), "{module}");
+    }
+    assert!(modules.contains("合同") && modules.contains("回款"), "{modules}");
+    assert!(!form.has("input[name=perm][value='leads:approve']"));
     assert_eq!(
         form.attr("select[name=scope_dashboard] option[selected]", "value").as_deref(),
         Some("self"),
@@ -316,4 +322,21 @@ async fn only_role_managers_reach_the_role_pages() {
     }
     assert_eq!(perms(&app, manager).await, before);
     assert_eq!(app.count("SELECT count(*) FROM roles").await, 5);
+}
+
+#[tokio::test]
+async fn the_seeded_sales_roles_approve_and_reps_do_not() {
+    let (app, mut c) = setup().await;
+    for (code, approves) in [("director", true), ("manager", true), ("rep", false), ("readonly", false)] {
+        let role = role_code_id(&app, code).await;
+        let granted = perms(&app, role).await;
+        for module in ["customers", "contracts", "payments"] {
+            assert_eq!(granted.contains(&format!("{module}:approve")), approves, "{code} {module}");
+        }
+        let form = c.get(&format!("/admin/roles/{role}/edit")).await;
+        assert_eq!(form.has("input[name=perm][value='customers:approve'][checked]"), approves, "{code}");
+    }
+    let list = c.get("/admin/roles").await;
+    let director = role_code_id(&app, "director").await;
+    assert!(list.text_of(&format!("tr[data-role='{director}']")).contains("可审批"));
 }

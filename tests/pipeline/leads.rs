@@ -384,3 +384,117 @@ async fn leads_follow_the_scope_move_between_owners_and_go_through_the_recycle_b
     assert_eq!(visible(&mut c1, id).await, 200);
     let _ = rep1;
 }
+
+#[tokio::test]
+async fn a_level_seven_lead_becomes_a_customer_that_asks_for_the_next_status() {
+    let o = org().await;
+    let mut rep1 = o.app.login("rep1").await;
+    let id = new_lead(&mut rep1, &[("name", "七级线索公司"), ("level", "7")]).await;
+    let r = rep1.post(&format!("/leads/{id}/convert"), &[("mode", "new")]).await;
+    assert!(r.status.is_redirection(), "{}", r.text_of("main"));
+    let cid = id_from(&r.location(), "/customers/");
+    let level: i16 =
+        sqlx::query_scalar("SELECT level FROM customers WHERE id = $1").bind(cid).fetch_one(&o.app.db).await.unwrap();
+    assert_eq!(level, 7);
+    let (inst, status): (i64, String) = sqlx::query_as(
+        "SELECT id, status FROM approval_instances WHERE subject = 'customer_status' AND record_id = $1",
+    )
+    .bind(cid)
+    .fetch_one(&o.app.db)
+    .await
+    .unwrap();
+    assert_eq!(status, "pending", "the upgrade request goes out as when a customer reaches level 7");
+    let approvers: Vec<i64> = sqlx::query_scalar("SELECT approver_id FROM approval_tasks WHERE instance_id = $1")
+        .bind(inst)
+        .fetch_all(&o.app.db)
+        .await
+        .unwrap();
+    assert_eq!(approvers, vec![o.mgr], "the owner's direct superior");
+    assert_eq!(notifications(&o.app, o.mgr, "approval_task").await, 1);
+    let card = rep1.get(&format!("/customers/{cid}")).await;
+    assert!(card.text_of("#approval-badge").starts_with("待审批："), "{}", card.text_of("#approval-badge"));
+
+    // A lead below 7 asks for nothing.
+    let low = new_lead(&mut rep1, &[("name", "六级线索公司"), ("level", "6")]).await;
+    rep1.post(&format!("/leads/{low}/convert"), &[("mode", "new")]).await;
+    assert_eq!(o.app.count("SELECT count(*) FROM approval_instances").await, 1);
+}
+
+#[tokio::test]
+async fn custom_values_clashing_with_a_unique_customer_field_are_reported() {
+    let o = org().await;
+    let app = &o.app;
+    define_field(app, "lead", "tax_no", "text", "[]").await;
+    define_field(app, "customer", "tax_no", "text", "[]").await;
+    define_field(app, "lead", "budget", "text", "[]").await;
+    define_field(app, "customer", "budget", "text", "[]").await;
+    sqlx::query(
+        "UPDATE field_defs SET is_unique = true, label_zh = '税号' WHERE entity = 'customer' AND key = 'tax_no'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let other = customer(app, "已有税号公司", Some(o.rep2)).await;
+    sqlx::query("UPDATE customers SET custom = '{\"tax_no\": \"91310000X\"}' WHERE id = $1")
+        .bind(other)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut rep1 = app.login("rep1").await;
+    let id = new_lead(
+        &mut rep1,
+        &[("name", "税号冲突公司"), ("level", "1"), ("cf_tax_no", "91310000X"), ("cf_budget", "十万")],
+    )
+    .await;
+    let r = rep1.post(&format!("/leads/{id}/convert"), &[("mode", "new")]).await;
+    assert!(r.status.is_redirection(), "{}", r.text_of("main"));
+    let cid = id_from(&r.location(), "/customers/");
+    let custom: serde_json::Value =
+        sqlx::query_scalar("SELECT custom FROM customers WHERE id = $1").bind(cid).fetch_one(&app.db).await.unwrap();
+    assert_eq!(custom, serde_json::json!({ "budget": "十万" }), "the clashing value stays behind");
+    let page = rep1.get(&format!("/customers/{cid}")).await;
+    let warning = page.text_of(".flash-warning");
+    assert!(warning.contains("税号") && warning.contains("已被其他客户使用"), "{}", page.text_of("main"));
+    assert!(!warning.contains("budget"));
+}
+
+#[tokio::test]
+async fn a_converted_lead_refuses_edit_delete_transfer_and_uploads() {
+    let o = org().await;
+    let app = &o.app;
+    let mut rep1 = app.login("rep1").await;
+    let id = new_lead(&mut rep1, &[("name", "只读线索公司"), ("level", "2")]).await;
+    rep1.post(&format!("/leads/{id}/convert"), &[("mode", "new")]).await;
+    let converted = || async {
+        sqlx::query_as::<_, (String, i16, Option<i64>, bool)>(
+            "SELECT name, level, owner_id, deleted_at IS NOT NULL FROM leads WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    let before = converted().await;
+    rep1.get(&format!("/leads/{id}/edit")).await.assert_status(409);
+    rep1.post(&format!("/leads/{id}"), &[("name", "改名"), ("level", "3")]).await.assert_status(409);
+    rep1.post(&format!("/leads/{id}/delete"), &[]).await.assert_status(409);
+    rep1.post("/leads/bulk/delete", &[("ids", &id.to_string())]).await;
+    rep1.get(&format!("/leads/{id}/transfer")).await.assert_status(409);
+    rep1.post(&format!("/leads/{id}/transfer"), &[("new_owner", &o.rep2.to_string())]).await.assert_status(409);
+    rep1.post("/leads/bulk/transfer", &[("ids", &id.to_string()), ("new_owner", &o.rep2.to_string())]).await;
+    let r = rep1
+        .post_multipart(
+            &format!("/leads/{id}/attachments"),
+            &[],
+            &[("file", "晚到.txt", "text/plain", b"late".to_vec())],
+        )
+        .await;
+    r.assert_status(403);
+    assert_eq!(converted().await, before, "nothing changed");
+    assert_eq!(app.count("SELECT count(*) FROM attachments").await, 0);
+    assert_eq!(notifications(app, o.rep2, "lead_transfer_in").await, 0);
+    // A super admin is refused too.
+    let mut admin = app.login("admin").await;
+    admin.post(&format!("/leads/{id}/transfer"), &[("new_owner", &o.rep2.to_string())]).await.assert_status(409);
+    admin.post(&format!("/leads/{id}/delete"), &[]).await.assert_status(409);
+}

@@ -173,7 +173,15 @@ async fn no_opportunity_rule_respects_level_limits_and_the_last_opportunity() {
     let with_opp = customer(app, "近期有商机", Some(o.rep1)).await;
     set(app, with_opp, "level = 4, last_opportunity_at = now() - interval '5 days'").await;
     age(app, with_opp, 90, Some(1)).await;
+    let locked = customer(app, "锁定无商机", Some(o.rep1)).await;
+    set(app, locked, "level = 3, locked = true").await;
+    age(app, locked, 90, Some(1)).await;
+    let frozen = customer(app, "冻结无商机", Some(o.rep1)).await;
+    set(app, frozen, "level = 4, frozen = true").await;
+    age(app, frozen, 90, Some(1)).await;
     assert_eq!(recycle(app).await, 1);
+    assert_eq!(owner_of(app, locked).await, Some(o.rep1), "locked customers are never recycled");
+    assert_eq!(owner_of(app, frozen).await, Some(o.rep1), "frozen customers are never recycled");
     assert_eq!(owner_of(app, l3).await, None, "a follow-up does not stop the opportunity rule");
     assert_eq!(owner_of(app, l2).await, Some(o.rep1), "level 2 is outside the rule");
     assert_eq!(owner_of(app, with_opp).await, Some(o.rep1));
@@ -202,15 +210,24 @@ async fn no_deal_rule_respects_status_limits_and_the_dealt_exemption() {
     set(app, dealt, &format!("status_id = {potential}, deal_status = 'dealt', dealt_at = now() - interval '200 days'"))
         .await;
     age(app, dealt, 300, Some(1)).await;
+    let locked = customer(app, "锁定未成交", Some(o.rep1)).await;
+    set(app, locked, &format!("status_id = {potential}, locked = true")).await;
+    age(app, locked, 120, Some(1)).await;
+    let frozen = customer(app, "冻结未成交", Some(o.rep1)).await;
+    set(app, frozen, &format!("status_id = {potential}, frozen = true")).await;
+    age(app, frozen, 120, Some(1)).await;
     assert_eq!(recycle(app).await, 1);
+    assert_eq!(owner_of(app, locked).await, Some(o.rep1), "locked customers are never recycled");
+    assert_eq!(owner_of(app, frozen).await, Some(o.rep1), "frozen customers are never recycled");
     assert_eq!(owner_of(app, p).await, None);
     assert_eq!(owner_of(app, b).await, Some(o.rep1), "the status limit leaves basic customers alone");
     assert_eq!(owner_of(app, dealt).await, Some(o.rep1), "dealt customers are exempt");
 
-    // Without the exemption the old deal counts from its date.
+    // Without the exemption the old deal counts from its date; locked and frozen still stay.
     sqlx::query("UPDATE pool_rules SET exempt_dealt = false").execute(&app.db).await.unwrap();
     assert_eq!(recycle(app).await, 1);
     assert_eq!(owner_of(app, dealt).await, None);
+    assert_eq!((owner_of(app, locked).await, owner_of(app, frozen).await), (Some(o.rep1), Some(o.rep1)));
     assert_eq!(notifications(app, o.rep1, "pool_recycled_no_deal").await, 2);
 }
 
@@ -518,6 +535,7 @@ async fn admins_configure_pools_members_and_rules() {
     admin.post(&format!("/admin/pools/{pool}/rules"), &[("kind", "no_deal"), ("days", "0")]).await.assert_status(422);
     let page = admin.get(&format!("/admin/pools/{pool}")).await;
     let rules = page.text_of("#pool-rules");
+    assert!(page.text_of("#opportunity-hint").contains("商机模块上线后才生效"), "{}", page.text_of("#rule-form"));
     assert!(
         rules.contains("无新建跟进记录超过 30 天") && rules.contains("L3") && rules.contains("潜在客户"),
         "{rules}"
@@ -584,4 +602,28 @@ async fn claiming_a_dealt_customer_does_not_count_toward_a_cap_that_leaves_dealt
     rep1.post(&format!("/pool/customers/{fresh}/claim"), &[]).await;
     assert!(flash(&mut rep1, "error").await.contains("上限"));
     assert_eq!(owner_of(app, fresh).await, None);
+}
+
+#[tokio::test]
+async fn a_frozen_pool_customer_cannot_be_claimed_or_assigned() {
+    let o = org().await;
+    let app = &o.app;
+    let pool = east_pool(&o, None, 0).await;
+    let id = pooled(app, "冻结公海客户", pool).await;
+    set(app, id, "frozen = true").await;
+    let mut rep1 = app.login("rep1").await;
+    rep1.post(&format!("/pool/customers/{id}/claim"), &[]).await;
+    assert!(flash(&mut rep1, "error").await.contains("已冻结"));
+    assert_eq!(owner_of(app, id).await, None);
+    rep1.post("/pool/claim", &[("ids", &id.to_string()), ("filter", &format!("pool={pool}"))]).await;
+    assert_eq!(owner_of(app, id).await, None, "nor in bulk");
+    let mut mgr = app.login("mgr").await;
+    let filter = format!("pool={pool}");
+    mgr.post("/pool/assign", &[("ids", &id.to_string()), ("filter", &filter), ("assignee", &o.rep1.to_string())]).await;
+    assert_eq!(owner_of(app, id).await, None, "nor assigned");
+    assert_eq!(app.count("SELECT count(*) FROM pool_claims").await, 0);
+    // Unfrozen, it can be claimed again.
+    set(app, id, "frozen = false").await;
+    rep1.post(&format!("/pool/customers/{id}/claim"), &[]).await.assert_redirect(&format!("/customers/{id}"));
+    assert_eq!(owner_of(app, id).await, Some(o.rep1));
 }

@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::repo::{self, Tab};
+use crate::access::Action;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::web::flash::Kind;
@@ -180,7 +181,10 @@ struct ShowPage {
     can_decide: bool,
     can_withdraw: bool,
     can_resubmit: bool,
+    /// Submitter-picks stages to choose for: on resubmission, or the current stage waiting.
     picks: Vec<PickView>,
+    /// The current stage waits for the submitter side to pick its approvers (`picks` has it).
+    can_pick: bool,
 }
 
 /// The instance, if the user may see it: its submitter or owner, an approver on it, a super admin,
@@ -217,6 +221,7 @@ pub async fn show(
         subject.describe(&mut conn, &[inst.record_id]).await?.remove(&inst.record_id).unwrap_or_default();
     let lang = ctx.lang;
     let status = inst.status();
+    let awaiting = workflow::awaiting_picks(&mut conn, &inst).await?;
     let stages: Vec<StageView> = inst
         .plan
         .0
@@ -224,7 +229,11 @@ pub async fn show(
         .enumerate()
         .map(|(i, stage)| {
             let no = i as i32 + 1;
-            let (state, state_class) = stage_state(&inst, no);
+            let (state, state_class) = if awaiting && no == inst.current_step {
+                ("approval.stage.awaiting_picks", "badge-amber")
+            } else {
+                stage_state(&inst, no)
+            };
             StageView {
                 no,
                 label: labels::stage_label(stage, &names, lang),
@@ -232,7 +241,7 @@ pub async fn show(
                 state_class,
                 dot: match state {
                     "approval.stage.done" => "done",
-                    "approval.stage.current" => "current",
+                    "approval.stage.current" | "approval.stage.awaiting_picks" => "current",
                     "approval.stage.rejected" => "rejected",
                     _ => "",
                 },
@@ -253,15 +262,24 @@ pub async fn show(
         })
         .collect();
     let can_decide = inst.is_pending()
+        && user.can(subject.module(), Action::Approve)
         && tasks.iter().any(|t| {
             t.approver_id == user.id && t.status == "pending" && t.stage == inst.current_step && t.round == inst.round
         });
     let submitter_side = inst.is_submitter_side(user.id);
     let can_resubmit = submitter_side && matches!(status, workflow::Status::Rejected | workflow::Status::Withdrawn);
+    let can_pick = submitter_side && awaiting;
     let mut picks = Vec::new();
-    if can_resubmit {
-        for stage in inst.plan.0.iter().filter(|s| s.kind() == StepKind::SubmitterPicks) {
-            let allowed = workflow::engine::allowed_set(&mut conn, stage).await?;
+    if can_resubmit || can_pick {
+        let current = (inst.current_step - 1).max(0) as usize;
+        let choosing = inst
+            .plan
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.kind() == StepKind::SubmitterPicks && (can_resubmit || *i == current));
+        for (_, stage) in choosing {
+            let allowed = workflow::engine::allowed_set(&mut conn, stage, subject.module()).await?;
             picks.push(PickView {
                 seq: stage.step_seq,
                 label: labels::stage_label(stage, &names, lang),
@@ -290,6 +308,7 @@ pub async fn show(
         can_withdraw: submitter_side && inst.is_pending(),
         can_resubmit,
         picks,
+        can_pick,
         ctx,
     })
 }
@@ -418,16 +437,37 @@ pub async fn resubmit(
     form: FormData,
 ) -> AppResult<Response> {
     let user = req.user()?.id;
-    // picks_<seq>=<user id>, repeated.
+    let picks = picks_of(&form);
+    let picks = (!picks.is_empty()).then_some(&picks);
+    let mut tx = st.db.begin().await?;
+    let result = workflow::resubmit(&mut tx, id, user, picks, req.ip.as_deref()).await;
+    let done = |o: Outcome| if o == Outcome::Approved { "approval.done.approved" } else { "approval.done.resubmitted" };
+    finish(tx, &ctx, id, result, done).await
+}
+
+/// `picks_<seq>=<user id>`, repeated.
+fn picks_of(form: &FormData) -> BTreeMap<i32, Vec<i64>> {
     let mut picks: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
     for (k, v) in form.pairs() {
         if let (Some(seq), Ok(u)) = (k.strip_prefix("picks_").and_then(|s| s.parse::<i32>().ok()), v.parse::<i64>()) {
             picks.entry(seq).or_default().push(u);
         }
     }
-    let picks = (!picks.is_empty()).then_some(&picks);
+    picks
+}
+
+/// POST /approvals/{id}/pick — the submitter side chooses the approvers of the stage waiting for
+/// them (`picks_<seq>`, the current stage's step).
+pub async fn pick(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> AppResult<Response> {
+    let user = req.user()?.id;
+    let picked: Vec<i64> = picks_of(&form).into_values().flatten().collect();
     let mut tx = st.db.begin().await?;
-    let result = workflow::resubmit(&mut tx, id, user, picks, req.ip.as_deref()).await;
-    let done = |o: Outcome| if o == Outcome::Approved { "approval.done.approved" } else { "approval.done.resubmitted" };
-    finish(tx, &ctx, id, result, done).await
+    let result = workflow::pick(&mut tx, id, user, &picked, req.ip.as_deref()).await;
+    finish(tx, &ctx, id, result, |_| "approval.done.picked").await
 }

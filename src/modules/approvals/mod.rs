@@ -3,7 +3,9 @@
 //! reaches the pages; who may see or act on an instance is decided per instance. Its page is seen
 //! by the submitter and owner, its approvers, super admins, and — read-only — whoever can see the
 //! record it is about (`Subject::can_view_record`); everyone else gets a 404. Only an assigned
-//! approver decides and only the submitter side withdraws or resubmits; anyone else gets a 403.
+//! approver holding `approve` on the subject's module decides, and only the submitter side
+//! withdraws, resubmits or picks the approvers of a submitter-picks stage waiting for them;
+//! anyone else gets a 403.
 
 mod handlers;
 mod repo;
@@ -18,4 +20,5 @@ pub fn routes() -> Routes {
         .post("/approvals/{id}/reject", Guard::Login, handlers::reject)
         .post("/approvals/{id}/withdraw", Guard::Login, handlers::withdraw)
         .post("/approvals/{id}/resubmit", Guard::Login, handlers::resubmit)
+        .post("/approvals/{id}/pick", Guard::Login, handlers::pick)
 }

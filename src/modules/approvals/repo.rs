@@ -10,7 +10,8 @@ use crate::workflow::Stage;
 pub enum Tab {
     /// A pending task of mine.
     Waiting,
-    /// Submitted by me.
+    /// My requests: submitted by me, or for a record I own (a team member raised my customer's
+    /// level, say) — the submitter side, who may withdraw and resubmit them.
     Submitted,
     /// I approved or rejected a task of it.
     Decided,
@@ -77,9 +78,12 @@ fn push_from(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, user: i64) {
                 " FROM approval_instances i
                   CROSS JOIN LATERAL (SELECT NULL::text AS my_status, NULL::timestamptz AS my_at) m
                   JOIN users s ON s.id = i.submitted_by
-                 WHERE i.submitted_by = ",
+                 WHERE (i.submitted_by = ",
             )
-            .push_bind(user);
+            .push_bind(user)
+            .push(" OR i.owner_id = ")
+            .push_bind(user)
+            .push(")");
         }
         Tab::Decided => {
             qb.push(

@@ -3,7 +3,12 @@
 //! changes the level directly; reaching level 7 submits a status upgrade (`customer_status`
 //! approval, by default to the owner's direct superior). Approval moves the status to the next
 //! one and restarts at level 1; rejection changes nothing. The top status cannot be raised.
-//! Every level or status change tells the owner's direct superior.
+//! Every level or status change tells the owner's direct superior. A pending request that no
+//! longer applies — the level left 7, or a super admin set the status directly — is withdrawn
+//! automatically (audited; the submitter is told). A customer created at level 7 (a converted
+//! lead) asks at once, like an edit reaching 7. When the flow's current step lets the submitter
+//! pick approvers and none were picked (the automatic request has none), the request waits and the
+//! card offers the submitter side "choose approvers" (see `workflow::pick`).
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -46,8 +51,38 @@ pub async fn after_save(
         };
         tell_status(tx, dicts, &head, cur.status_id, status, actor.id).await?;
     }
+    // A pending request made for the old status or for level 7 no longer applies.
+    let stale = if status != cur.status_id {
+        Some("approval.stale.status_set")
+    } else if cur.level == TOP_LEVEL && level < TOP_LEVEL {
+        Some("approval.stale.level_left")
+    } else {
+        None
+    };
+    if let Some(reason) = stale {
+        workflow::withdraw_stale(tx, Subject::CustomerStatus, cur.id, Some(actor.id), reason, ip).await?;
+    }
     if level == TOP_LEVEL && cur.level < TOP_LEVEL {
-        request_upgrade(tx, dicts, cur, status, actor.id, ip).await?;
+        request_upgrade(tx, dicts, cur.id, cur.owner_id, status, actor.id, ip).await?;
+    }
+    Ok(())
+}
+
+/// After a customer was created at `level` and `status` by another path than the customer form
+/// (a converted lead keeps the lead's level): level 7 asks for the next status at once.
+#[allow(clippy::too_many_arguments)]
+pub async fn after_create(
+    tx: &mut PgConnection,
+    dicts: &Dicts,
+    id: i64,
+    owner_id: Option<i64>,
+    level: i16,
+    status: i64,
+    actor: i64,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    if level == TOP_LEVEL {
+        request_upgrade(tx, dicts, id, owner_id, status, actor, ip).await?;
     }
     Ok(())
 }
@@ -57,7 +92,8 @@ pub async fn after_save(
 async fn request_upgrade(
     tx: &mut PgConnection,
     dicts: &Dicts,
-    cur: &Customer,
+    id: i64,
+    owner_id: Option<i64>,
     status: i64,
     actor: i64,
     ip: Option<&str>,
@@ -67,9 +103,9 @@ async fn request_upgrade(
     };
     let submission = Submission {
         subject: Subject::CustomerStatus,
-        record_id: cur.id,
+        record_id: id,
         submitted_by: actor,
-        owner_id: cur.owner_id,
+        owner_id,
         payload: json!({ "from_status": status, "to_status": next.id }),
         picks: Default::default(),
     };
@@ -153,15 +189,15 @@ pub async fn on_approved(
 }
 
 /// A rejected or withdrawn upgrade may go again while the customer still holds the status it
-/// started from and a next status exists.
+/// started from, is still at level 7, and a next status exists.
 pub async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult<Result<(), &'static str>> {
-    let row: Option<(i64, bool)> =
-        sqlx::query_as("SELECT status_id, deleted_at IS NOT NULL FROM customers WHERE id = $1")
+    let row: Option<(i64, i16, bool)> =
+        sqlx::query_as("SELECT status_id, level, deleted_at IS NOT NULL FROM customers WHERE id = $1")
             .bind(inst.record_id)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some((status, deleted)) = row else { return Ok(Err("approval.error.stale")) };
-    if deleted || Some(status) != inst.payload_id("from_status") {
+    let Some((status, level, deleted)) = row else { return Ok(Err("approval.error.stale")) };
+    if deleted || Some(status) != inst.payload_id("from_status") || level != TOP_LEVEL {
         return Ok(Err("approval.error.stale"));
     }
     let dicts = workflow::summary_dicts(tx).await?;
@@ -189,6 +225,8 @@ pub struct Card {
     pub class: &'static str,
     pub text: String,
     pub can_resubmit: bool,
+    /// The request waits for the submitter side to choose its approvers (a submitter-picks step).
+    pub can_pick: bool,
 }
 
 /// Pending and approved requests always show; a rejected or withdrawn one only while the customer
@@ -200,7 +238,9 @@ pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, us
     let to = dicts.label(inst.payload_id("to_status"), lang);
     let args = [("from", from.as_str()), ("to", to.as_str())];
     let current = inst.payload_id("from_status") == Some(c.status_id);
+    let awaiting = workflow::awaiting_picks(&mut conn, &inst).await?;
     let key = match inst.status() {
+        workflow::Status::Pending if awaiting => "approval.card.awaiting_picks",
         workflow::Status::Pending => "approval.card.pending",
         workflow::Status::Approved => "approval.card.approved",
         workflow::Status::Rejected if current => "approval.card.rejected",
@@ -212,6 +252,7 @@ pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, us
         instance_id: inst.id,
         class: labels::status_badge(&inst.status),
         text: lang.tf(key, &args),
-        can_resubmit: closed && inst.is_submitter_side(user),
+        can_resubmit: closed && c.level == TOP_LEVEL && inst.is_submitter_side(user),
+        can_pick: awaiting && inst.is_submitter_side(user),
     }))
 }

@@ -12,6 +12,9 @@
 //! follow-up pages show them); attachments move to the customer. The lead is then converted:
 //! read-only, `leads.customer_id` → the customer, `customers.lead_id` → the lead. Converting twice
 //! is refused (the lead row is locked and re-checked in the converting transaction).
+//! A custom value another customer already holds in a unique field stays behind, and the user is
+//! told which fields. A lead at level 7 gives a level-7 customer, which asks for the next status
+//! at once (`customers::status::after_create`, as an edit reaching level 7 does).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -62,6 +65,23 @@ impl Refusal {
             Refusal::Cap(msg) => msg.clone(),
             Refusal::NoStatus => lang.t("customer.error.no_status").to_string(),
         }
+    }
+}
+
+/// A conversion that happened: the new customer, and the labels (in the actor's language) of
+/// custom fields whose values stayed behind because another customer holds them (unique fields).
+#[derive(Clone, Debug)]
+pub struct Converted {
+    pub id: i64,
+    pub dropped: Vec<String>,
+}
+
+impl Converted {
+    /// The sentence about values left behind, if any.
+    pub fn dropped_message(&self, lang: Lang, lead: &str) -> Option<String> {
+        let sep = if lang == Lang::En { ", " } else { "、" };
+        (!self.dropped.is_empty())
+            .then(|| lang.tf("lead.convert_dropped", &[("name", lead), ("fields", &self.dropped.join(sep))]))
     }
 }
 
@@ -219,7 +239,7 @@ pub async fn to_new_customer(
     m: &Mapping,
     lang: Lang,
     ip: Option<&str>,
-) -> AppResult<Result<i64, Refusal>> {
+) -> AppResult<Result<Converted, Refusal>> {
     let lead = match lock_open(&mut *tx, lead_id).await? {
         Ok(l) => l,
         Err(r) => return Ok(Err(r)),
@@ -247,10 +267,16 @@ pub async fn to_new_customer(
         return Ok(Err(Refusal::NoStatus));
     };
     let c = mapped(&lead, m);
-    // Unique custom fields: a value another customer holds stays behind.
+    // Unique custom fields: a value another customer holds stays behind (and the user is told).
     let mut custom = c.custom.clone();
     let mut clash = FormErrors::new(lang);
     fields::check_unique(&mut *tx, "customer", &m.customer_defs, &custom, None, &mut clash).await?;
+    let dropped: Vec<String> = m
+        .customer_defs
+        .iter()
+        .filter(|d| custom.contains_key(&d.key) && clash.has(&format!("cf_{}", d.key)))
+        .map(|d| d.label(lang).to_string())
+        .collect();
     custom.retain(|k, _| !clash.has(&format!("cf_{k}")));
     let code = crate::numbering::next(&mut *tx, "customer", Utc::now(), m.tz).await?;
     let id: i64 = sqlx::query_scalar(
@@ -315,7 +341,10 @@ pub async fn to_new_customer(
         Some(actor.id),
     )
     .await?;
-    Ok(Ok(id))
+    // Level 7 asks for the next status, as reaching it on the customer does.
+    crate::modules::customers::status::after_create(&mut *tx, &m.dicts, id, Some(owner), c.level, status, actor.id, ip)
+        .await?;
+    Ok(Ok(Converted { id, dropped }))
 }
 
 /// The follow-ups and attachments carried over, as lines of the lead's history.
@@ -563,10 +592,13 @@ pub async fn submit(
     let m = Mapping::load(&st).await?;
     let mut tx = st.db.begin().await?;
     match to_new_customer(&mut tx, id, user, &viewer, form.has("confirm_dup"), &m, ctx.lang, req.ip.as_deref()).await? {
-        Ok(cid) => {
+        Ok(done) => {
             tx.commit().await?;
             ctx.flash_text(Kind::Success, ctx.tf1("lead.converted", "name", &lead.name)).await;
-            Ok(Redirect::to(&format!("/customers/{cid}")).into_response())
+            if let Some(msg) = done.dropped_message(ctx.lang, &lead.name) {
+                ctx.flash_text(Kind::Warning, msg).await;
+            }
+            Ok(Redirect::to(&format!("/customers/{}", done.id)).into_response())
         }
         Err(r) => {
             drop(tx);
@@ -604,13 +636,18 @@ pub async fn bulk(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, for
     let ids = repo::writable_ids(&st.db, &scope, &ids, false).await?;
     let viewer = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let m = Mapping::load(&st).await?;
-    let (mut done, mut refused) = (0, Vec::new());
+    let (mut done, mut refused, mut dropped) = (0, Vec::new(), Vec::new());
     for id in ids {
         let mut tx = st.db.begin().await?;
         match to_new_customer(&mut tx, id, user, &viewer, false, &m, ctx.lang, req.ip.as_deref()).await? {
-            Ok(_) => {
+            Ok(c) => {
                 tx.commit().await?;
                 done += 1;
+                if !c.dropped.is_empty() {
+                    let name: String =
+                        sqlx::query_scalar("SELECT name FROM leads WHERE id = $1").bind(id).fetch_one(&st.db).await?;
+                    dropped.extend(c.dropped_message(ctx.lang, &name));
+                }
             }
             Err(r) => {
                 drop(tx);
@@ -628,6 +665,9 @@ pub async fn bulk(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, for
     }
     if refused.len() > 5 {
         ctx.flash_text(Kind::Error, ctx.tf1("pool.more_refused", "n", &(refused.len() - 5).to_string())).await;
+    }
+    for msg in dropped.iter().take(5) {
+        ctx.flash_text(Kind::Warning, msg.clone()).await;
     }
     Ok(Redirect::to(&sel.back("/leads")).into_response())
 }

@@ -112,7 +112,12 @@ pub async fn submit(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
     };
     let mut tx = st.db.begin().await?;
-    repo::lock(&mut tx, id).await?;
+    // Re-checked under the row lock: converted (read-only) or deleted meanwhile is refused.
+    match repo::lock(&mut tx, id).await? {
+        None => return Err(AppError::NotFound),
+        Some(true) => return Err(AppError::Conflict("lead.error.converted")),
+        Some(false) => {}
+    }
     apply(&mut tx, &[(id, lead.name.clone(), lead.owner_id)], new_owner, user, req.ip.as_deref()).await?;
     tx.commit().await?;
     ctx.flash(Kind::Success, "transfer.done").await;

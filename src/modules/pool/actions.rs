@@ -33,11 +33,12 @@ struct Locked {
     owner_name: Option<String>,
     pool_id: Option<i64>,
     deleted: bool,
+    frozen: bool,
 }
 
 async fn lock_customer(tx: &mut PgConnection, id: i64) -> sqlx::Result<Option<Locked>> {
     let row: Option<Locked> = sqlx::query_as(
-        "SELECT name, owner_id, NULL::text AS owner_name, pool_id, deleted_at IS NOT NULL AS deleted
+        "SELECT name, owner_id, NULL::text AS owner_name, pool_id, deleted_at IS NOT NULL AS deleted, frozen
          FROM customers WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
@@ -52,7 +53,8 @@ async fn lock_customer(tx: &mut PgConnection, id: i64) -> sqlx::Result<Option<Lo
     Ok(Some(row))
 }
 
-/// Is the locked customer still in `pool`, free to take? Err: the sentence saying why not.
+/// Is the locked customer still in `pool`, free to take? Err: the sentence saying why not. A
+/// frozen customer takes no changes, so it cannot be claimed or assigned either.
 fn still_free(c: Option<&Locked>, pool: &Pool, lang: Lang) -> Result<(), String> {
     let Some(c) = c.filter(|c| !c.deleted) else {
         return Err(lang.t("pool.error.gone").to_string());
@@ -63,6 +65,9 @@ fn still_free(c: Option<&Locked>, pool: &Pool, lang: Lang) -> Result<(), String>
     }
     if c.pool_id != Some(pool.id) {
         return Err(lang.tf("pool.error.not_in_pool", &[("name", &c.name)]));
+    }
+    if c.frozen {
+        return Err(lang.tf("pool.error.frozen", &[("name", &c.name)]));
     }
     Ok(())
 }

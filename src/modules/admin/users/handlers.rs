@@ -410,6 +410,7 @@ pub async fn disable(
         }
     }
     repo::set_status(&mut tx, id, "disabled").await?;
+    crate::workflow::release_tasks_of(&mut tx, id, Some(actor.id), req.ip.as_deref()).await?;
     let mut entry = Entry::new("user", id, "disable").change("status", "active", "disabled");
     let mut over_cap = Vec::new();
     if let Some(to) = hand_to {
