@@ -2,7 +2,7 @@
 //! `context` middleware for every request; error responses are turned into full pages here,
 //! because only here do we know the user and language.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -80,13 +80,18 @@ fn header(h: &HeaderMap, name: &str) -> String {
 }
 
 fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
-    if trust_proxy {
-        let fwd = header(req.headers(), "x-forwarded-for");
-        if let Some(first) = fwd.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
-            return Some(first.to_string());
-        }
+    if trust_proxy && let Some(ip) = forwarded_for(req.headers()) {
+        return Some(ip.to_string());
     }
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+}
+
+/// The address the trusted proxy saw: the *last* X-Forwarded-For entry, the one it appended.
+/// Everything to its left came from the client and may be forged (e.g. to dodge the per-IP
+/// login limit with a new made-up address per attempt).
+fn forwarded_for(h: &HeaderMap) -> Option<IpAddr> {
+    let last = h.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).last()?;
+    last.trim().parse().ok()
 }
 
 async fn error_page(st: &AppState, ctx: &RequestCtx, session: &Session, path: &str, err: ErrorPage) -> Response {
@@ -105,5 +110,29 @@ async fn keep_alive(session: &Session) {
     let seen: Option<i64> = session.get(SESSION_SEEN).await.ok().flatten();
     if seen.is_none_or(|s| now - s > 300) {
         let _ = session.insert(SESSION_SEEN, now).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(values: &[&str]) -> Option<String> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        forwarded_for(&h).map(|ip| ip.to_string())
+    }
+
+    #[test]
+    fn the_proxy_appended_entry_is_the_client() {
+        assert_eq!(xff(&["203.0.113.9"]).as_deref(), Some("203.0.113.9"));
+        assert_eq!(xff(&["1.1.1.1, 203.0.113.9"]).as_deref(), Some("203.0.113.9"));
+        assert_eq!(xff(&["1.1.1.1", "10.0.0.1, 203.0.113.9 "]).as_deref(), Some("203.0.113.9"));
+        assert_eq!(xff(&["::1"]).as_deref(), Some("::1"));
+        // Not an address: fall back to the peer.
+        assert_eq!(xff(&["203.0.113.9, garbage"]), None);
+        assert_eq!(xff(&[]), None);
     }
 }
