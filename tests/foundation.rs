@@ -54,23 +54,102 @@ async fn wrong_password_and_unknown_login_look_the_same() {
 async fn five_failures_lock_the_account_until_the_lock_expires() {
     let app = app_with_admin().await;
     let mut c = app.client();
-    for _ in 0..5 {
+    for _ in 0..4 {
         c.login("admin", "wrong-pass1").await.assert_status(401);
     }
+    // The fifth failure locks, and says so at once, with the time to come back.
+    let fifth = c.login("admin", "wrong-pass1").await;
+    fifth.assert_status(429);
+    assert_eq!(fifth.text_of("#login-error"), lock_message(&app, "user:").await);
     let locked = c.login("admin", PASSWORD).await;
     locked.assert_status(429);
     assert!(locked.text_of("#login-error").contains("已暂时锁定"), "{}", locked.text_of("#login-error"));
     assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'locked'").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'bad_credentials'").await, 5);
 
     // Unknown logins lock the same way, so a lock reveals nothing.
-    for _ in 0..5 {
-        c.login("ghost", "wrong-pass1").await;
+    for _ in 0..4 {
+        c.login("ghost", "wrong-pass1").await.assert_status(401);
     }
+    c.login("ghost", "wrong-pass1").await.assert_status(429);
     c.login("ghost", "wrong-pass1").await.assert_status(429);
 
     // Fifteen minutes later (simulated) the right password works again.
     sqlx::query("UPDATE login_locks SET locked_until = now() - interval '1 second'").execute(&app.db).await.unwrap();
     c.login("admin", PASSWORD).await.assert_redirect("/");
+}
+
+/// The lock message as the page must show it: the lock's end (of the key starting with
+/// `prefix`) rounded up to the minute, in the configured time zone.
+async fn lock_message(app: &TestApp, prefix: &str) -> String {
+    let until: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT locked_until FROM login_locks WHERE key LIKE $1 || '%'")
+            .bind(prefix)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let minutes_left = (until - chrono::Utc::now()).num_minutes();
+    assert!((14..=15).contains(&minutes_left), "locked for the configured 15 minutes: {minutes_left}");
+    let time = crm::web::format::time_of_day(&crm::web::format::ceil_minute(&until), app.config.timezone);
+    format!("连续登录失败次数过多，账号已暂时锁定，请于 {time} 后再试。")
+}
+
+/// Attempts are counted before the password is checked: of 20 simultaneous wrong guesses only
+/// the limit's worth are verified, and afterwards even the right password is refused.
+#[tokio::test]
+async fn parallel_guesses_never_get_past_the_limit() {
+    let app = app_with_admin().await;
+    sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'").execute(&app.db).await.unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut c = app.client();
+        c.get("/login").await;
+        clients.push(c);
+    }
+    // Username and mobile number name the same user: one budget, not two.
+    let burst = clients.iter_mut().enumerate().map(|(i, c)| {
+        let login = if i % 2 == 0 { "admin" } else { "13900001111" };
+        async move { c.post("/login", &[("login", login), ("password", "wrong-pass1")]).await.status.as_u16() }
+    });
+    let statuses = futures_util::future::join_all(burst).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 16, "{statuses:?}");
+    let verified = app.count("SELECT count(*) FROM login_log WHERE result = 'bad_credentials'").await;
+    assert_eq!(verified, 5, "only the limit's worth of passwords were checked");
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'locked'").await, 15);
+
+    for login in ["admin", "13900001111", "ADMIN"] {
+        let r = app.client().login(login, PASSWORD).await;
+        r.assert_status(429);
+        assert!(r.text_of("#login-error").contains("已暂时锁定"));
+    }
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'ok'").await, 0);
+}
+
+/// A right password clears the account's failures, and gives the address its attempt back, so
+/// an office behind one address is not locked out by its own good logins.
+#[tokio::test]
+async fn good_logins_use_up_no_budget() {
+    let app = app_with_admin().await;
+    let mut c = app.client();
+    for _ in 0..4 {
+        c.login("admin", "wrong-pass1").await.assert_status(401);
+    }
+    c.login("admin", PASSWORD).await.assert_redirect("/");
+    for _ in 0..4 {
+        c.login("admin", "wrong-pass1").await.assert_status(401);
+    }
+    c.login("admin", "wrong-pass1").await.assert_status(429);
+
+    let app = TestApp::with_config(|c| c.login_max_failures_per_ip = 3).await;
+    app.admin().await;
+    for _ in 0..6 {
+        app.client().login("admin", PASSWORD).await.assert_redirect("/");
+    }
+    let mut c = app.client();
+    c.login("nobody", "wrong-pass1").await.assert_status(401);
+    c.login("nobody2", "wrong-pass1").await.assert_status(401);
+    c.login("nobody3", "wrong-pass1").await.assert_status(429);
 }
 
 #[tokio::test]
@@ -82,18 +161,52 @@ async fn too_many_failures_from_one_ip_are_refused() {
     })
     .await;
     app.admin().await;
-    let mut c = app.client();
-    c.headers.push(("x-forwarded-for".into(), "203.0.113.9".into()));
-    for login in ["a1", "a2", "a3"] {
-        c.login(login, "wrong-pass1").await.assert_status(401);
+    for (i, login) in ["a1", "a2", "a3", "admin"].iter().enumerate() {
+        // A forged entry in front of the proxy's own changes nothing: the rightmost one counts.
+        let mut c = app.client();
+        c.headers.push(("x-forwarded-for".into(), format!("10.9.9.{i}, 203.0.113.9")));
+        let password = if *login == "admin" { PASSWORD } else { "wrong-pass1" };
+        let r = c.login(login, password).await;
+        if i < 2 {
+            r.assert_status(401);
+        } else {
+            // The third failure already shows the lock; then even a right password is refused.
+            r.assert_status(429);
+            assert!(r.text_of("#login-error").contains("网络"));
+            assert!(r.text_of("#login-error").contains(':'), "with a time: {}", r.text_of("#login-error"));
+        }
     }
-    let r = c.login("admin", PASSWORD).await;
-    r.assert_status(429);
-    assert!(r.text_of("#login-error").contains("网络"));
+    let ip: String = sqlx::query_scalar("SELECT ip FROM login_log LIMIT 1").fetch_one(&app.db).await.unwrap();
+    assert_eq!(ip, "203.0.113.9");
     // Another address is not affected.
     let mut other = app.client();
-    other.headers.push(("x-forwarded-for".into(), "198.51.100.7".into()));
+    other.headers.push(("x-forwarded-for".into(), "203.0.113.9, 198.51.100.7".into()));
     other.login("admin", PASSWORD).await.assert_redirect("/");
+}
+
+#[tokio::test]
+async fn the_jobs_loop_purges_expired_login_counters() {
+    let app = app_with_admin().await;
+    sqlx::query(
+        "INSERT INTO login_locks (key, failures, window_start, locked_until) VALUES
+           ('login:expired-lock', 5, now() - interval '1 hour', now() - interval '1 minute'),
+           ('login:old-window', 2, now() - interval '1 hour', NULL),
+           ('login:live-lock', 5, now(), now() + interval '10 minutes'),
+           ('login:live-window', 2, now(), NULL)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let ctx = crm::jobs::JobCtx {
+        db: app.db.clone(),
+        config: std::sync::Arc::new(app.config.clone()),
+        now: chrono::Utc::now(),
+    };
+    let r = crm::jobs::run_named(ctx, &["purge_login_locks"]).await;
+    assert_eq!(r, [("purge_login_locks", true, "deleted 2".to_string())]);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM login_locks ORDER BY key").fetch_all(&app.db).await.unwrap();
+    assert_eq!(left, ["login:live-lock", "login:live-window"]);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::password;
-use super::throttle::{self, LoginOutcome};
+use super::throttle::{self, Admission, Lock, LoginKeys, LoginOutcome};
 use super::{CurrentUser, SESSION_EPOCH, SESSION_USER};
 use crate::access::{Guard, Routes};
 use crate::app::AppState;
@@ -70,6 +70,19 @@ struct Credentials {
     session_epoch: i32,
 }
 
+/// The user a typed login names: the username first, else the mobile number.
+async fn find_credentials(db: &sqlx::PgPool, login: &str) -> sqlx::Result<Option<Credentials>> {
+    sqlx::query_as(
+        "SELECT id, password_hash, status, session_epoch FROM users
+         WHERE lower(login) = lower($1) OR mobile = $1 ORDER BY (lower(login) = lower($1)) DESC LIMIT 1",
+    )
+    .bind(login)
+    .fetch_optional(db)
+    .await
+}
+
+/// Every attempt is counted (per IP, per typed login, per resolved user) before the password is
+/// checked, so parallel guesses cannot get past the limit; see `throttle`.
 async fn login_submit(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -78,57 +91,59 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
     let login = f.login.trim().to_string();
-    let ip = req.ip.clone().unwrap_or_else(|| "unknown".into());
-    let (account_key, ip_key) = (throttle::account_key(&login), throttle::ip_key(&ip));
+    let creds = find_credentials(&st.db, &login).await?;
+    let user_id = creds.as_ref().map(|c| c.id);
+    let keys = LoginKeys::new(&st.config, req.ip.as_deref(), &login, user_id);
+    let log = |outcome| throttle::log_attempt(&st.db, &login, user_id, req.ip.as_deref(), &req.user_agent, outcome);
 
-    // Refuse before checking the password while a lock holds.
-    let lock = match throttle::locked_until(&st.db, &ip_key).await? {
-        Some(until) => Some((LoginOutcome::IpThrottled, until)),
-        None => throttle::locked_until(&st.db, &account_key).await?.map(|until| (LoginOutcome::AccountLocked, until)),
+    let lock_on_failure = match throttle::admit(&st.db, &st.config, &keys.all()).await? {
+        Admission::Refused(lock) => {
+            log(lock.kind).await?;
+            return locked_page(&st, ctx, login.clone(), f.next, lock);
+        }
+        Admission::Verify(lock) => lock,
     };
-    if let Some((outcome, until)) = lock {
-        throttle::log_attempt(&st.db, &login, None, req.ip.as_deref(), &req.user_agent, outcome).await?;
-        let key = if outcome == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
-        let time = format::time_of_day(&until, st.config.timezone);
-        let error = ctx.tf(key, &[("time", &time)]);
-        return login_failed(ctx, login, f.next, error, StatusCode::TOO_MANY_REQUESTS);
-    }
-
-    let creds: Option<Credentials> = sqlx::query_as(
-        "SELECT id, password_hash, status, session_epoch FROM users
-         WHERE lower(login) = lower($1) OR mobile = $1 ORDER BY (lower(login) = lower($1)) DESC LIMIT 1",
-    )
-    .bind(&login)
-    .fetch_optional(&st.db)
-    .await?;
     let ok = password::verify(f.password, creds.as_ref().map(|c| c.password_hash.clone())).await?;
-
     let outcome = match (&creds, ok) {
         (Some(c), true) if c.status == "active" => LoginOutcome::Ok,
         (Some(_), true) => LoginOutcome::Disabled,
         _ => LoginOutcome::BadCredentials,
     };
-    let user_id = creds.as_ref().map(|c| c.id);
-    throttle::log_attempt(&st.db, &login, user_id, req.ip.as_deref(), &req.user_agent, outcome).await?;
+    log(outcome).await?;
+    if outcome != LoginOutcome::BadCredentials {
+        keys.succeeded(&st.db).await?;
+    }
 
-    match (outcome, creds) {
-        (LoginOutcome::Ok, Some(c)) => {
-            throttle::clear(&st.db, &account_key).await?;
+    match (outcome, creds, lock_on_failure) {
+        (LoginOutcome::Ok, Some(c), _) => {
             sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1").bind(c.id).execute(&st.db).await?;
             start_session(&session, c.id, c.session_epoch).await?;
             Ok(Redirect::to(safe_next(&f.next)).into_response())
         }
-        (LoginOutcome::Disabled, _) => {
+        (LoginOutcome::Disabled, _, _) => {
             let error = ctx.t("login.disabled").to_string();
             login_failed(ctx, login, f.next, error, StatusCode::FORBIDDEN)
         }
+        // This failure used up the last try: say so now, not on the next attempt.
+        (_, _, Some(lock)) => locked_page(&st, ctx, login, f.next, lock),
         _ => {
-            throttle::record_failure(&st.db, &st.config, &account_key, st.config.login_max_failures).await?;
-            throttle::record_failure(&st.db, &st.config, &ip_key, st.config.login_max_failures_per_ip).await?;
             let error = ctx.t("login.bad_credentials").to_string();
             login_failed(ctx, login, f.next, error, StatusCode::UNAUTHORIZED)
         }
     }
+}
+
+fn locked_page(st: &AppState, ctx: PageCtx, login: String, next: String, lock: Lock) -> AppResult<Response> {
+    let key = if lock.kind == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
+    let error = lock_text(st, &ctx, key, lock);
+    login_failed(ctx, login, next, error, StatusCode::TOO_MANY_REQUESTS)
+}
+
+/// The lock message `key` with the time the lock ends, rounded up to the minute (a lock ending at
+/// 10:15:20 says 10:16: trying at 10:15 would still fail).
+fn lock_text(st: &AppState, ctx: &PageCtx, key: &str, lock: Lock) -> String {
+    let time = format::time_of_day(&format::ceil_minute(&lock.until), st.config.timezone);
+    ctx.tf(key, &[("time", &time)])
 }
 
 /// A fresh session id for the logged-in user (no fixation), with a fresh CSRF token.

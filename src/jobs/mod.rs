@@ -46,6 +46,11 @@ pub fn all() -> Vec<Job> {
         Job { name: "deliver_reminders", every: Duration::from_secs(30), run: |ctx| deliver_reminders(ctx).boxed() },
         Job { name: "purge_sessions", every: Duration::from_secs(3600), run: |ctx| purge_sessions(ctx).boxed() },
         Job {
+            name: "purge_login_locks",
+            every: Duration::from_secs(3600),
+            run: |ctx| purge_login_locks(ctx).boxed(),
+        },
+        Job {
             name: "prune_notifications",
             every: Duration::from_secs(24 * 3600),
             run: |ctx| prune_notifications(ctx).boxed(),
@@ -182,6 +187,12 @@ async fn deliver_reminders(ctx: JobCtx) -> anyhow::Result<String> {
 async fn purge_sessions(ctx: JobCtx) -> anyhow::Result<String> {
     let done = sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < now()").execute(&ctx.db).await?;
     Ok(format!("deleted {}", done.rows_affected()))
+}
+
+/// Login counters whose lock or window has run out (they would start over anyway).
+async fn purge_login_locks(ctx: JobCtx) -> anyhow::Result<String> {
+    let n = crate::auth::purge_expired_locks(&ctx.db, &ctx.config).await?;
+    Ok(format!("deleted {n}"))
 }
 
 /// Read notifications older than 180 days; unread ones stay until read.
