@@ -360,6 +360,46 @@ async fn changing_the_password_ends_other_sessions() {
 }
 
 #[tokio::test]
+async fn a_new_password_must_differ_from_the_current_one_and_the_users_names() {
+    let app = app_with_admin().await;
+    sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'").execute(&app.db).await.unwrap();
+    let mut a = app.login("admin").await;
+    for (new, error) in [(PASSWORD, "新密码不能与当前密码相同"), ("ADMIN", "至少需要 8 位"), ("13900001111", "不能与登录名或手机号相同")]
+    {
+        let r = a.post("/account/password", &[("current", PASSWORD), ("new_password", new), ("confirm", new)]).await;
+        r.assert_status(422);
+        assert!(r.text_of(".field.has-error .field-error").contains(error), "{new}: {}", r.text_of(".field-error"));
+    }
+    // The mobile number with a letter in front is a password of its own.
+    a.post("/account/password", &[("current", PASSWORD), ("new_password", "x13900001111"), ("confirm", "x13900001111")])
+        .await
+        .assert_redirect("/");
+}
+
+#[tokio::test]
+async fn guesses_of_the_current_password_are_throttled() {
+    let app = app_with_admin().await;
+    let mut a = app.login("admin").await;
+    let form = |current: &'static str| [("current", current), ("new_password", "newpass456"), ("confirm", "newpass456")];
+    for _ in 0..4 {
+        let r = a.post("/account/password", &form("wrong-guess1")).await;
+        r.assert_status(422);
+        assert!(r.body.contains("当前密码不正确"));
+    }
+    let fifth = a.post("/account/password", &form("wrong-guess1")).await;
+    fifth.assert_status(429);
+    assert!(fifth.text_of(".field-error").contains("当前密码错误次数过多"), "{}", fifth.text_of(".field-error"));
+    // Locked: the right current password is refused too, and nothing changes.
+    let r = a.post("/account/password", &form(PASSWORD)).await;
+    r.assert_status(429);
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'password_change'").await, 0);
+    // Logging in is a budget of its own: the owner is not locked out by the guesser.
+    app.client().login("admin", PASSWORD).await.assert_redirect("/");
+    sqlx::query("UPDATE login_locks SET locked_until = now() - interval '1 second'").execute(&app.db).await.unwrap();
+    a.post("/account/password", &form(PASSWORD)).await.assert_redirect("/");
+}
+
+#[tokio::test]
 async fn pages_carry_security_headers_and_health_checks_answer() {
     let app = app_with_admin().await;
     let mut c = app.client();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::password;
-use super::throttle::{self, Admission, Lock, LoginKeys, LoginOutcome};
+use super::throttle::{self, Admission, Key, Lock, LoginKeys, LoginOutcome};
 use super::{CurrentUser, SESSION_EPOCH, SESSION_USER};
 use crate::access::{Guard, Routes};
 use crate::app::AppState;
@@ -223,7 +223,8 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-/// Change own password: the current one is required; every other session of the user ends.
+/// Change own password: the current one is required (and its guesses throttled like logins), the
+/// new one must differ from it and from the user's login and mobile; every other session ends.
 async fn password_submit(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -233,20 +234,27 @@ async fn password_submit(
 ) -> AppResult<Response> {
     let user: &CurrentUser = req.user()?;
     let mut errors = FormErrors::new(ctx.lang);
-    let stored: String =
-        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user.id).fetch_one(&st.db).await?;
-    if !password::verify(f.current, Some(stored)).await? {
-        errors.add("current", "password.current_wrong");
-    }
-    if let Err(key) = password::check_strength(&f.new_password, &user.login) {
+    let (stored, mobile): (String, Option<String>) =
+        sqlx::query_as("SELECT password_hash, mobile FROM users WHERE id = $1").bind(user.id).fetch_one(&st.db).await?;
+    let (current_ok, locked) = match check_current(&st, &ctx, user.id, &f.current, stored).await? {
+        Ok(()) => (true, false),
+        Err((text, locked)) => {
+            errors.add_text("current", text);
+            (false, locked)
+        }
+    };
+    if let Err(key) = password::check_strength(&f.new_password, &[&user.login, mobile.as_deref().unwrap_or("")]) {
         errors.add("new_password", key);
+    } else if current_ok && f.new_password == f.current {
+        errors.add("new_password", "password.same_as_current");
     }
     if f.new_password != f.confirm {
         errors.add("confirm", "password.mismatch");
     }
     if !errors.is_empty() {
         let page = render(PasswordPage { ctx, errors })?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        let status = if locked { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
+        return Ok((status, page).into_response());
     }
     let hash = password::hash(f.new_password).await?;
     let mut tx = st.db.begin().await?;
@@ -264,6 +272,30 @@ async fn password_submit(
     session.insert(SESSION_EPOCH, epoch).await.map_err(anyhow::Error::from)?;
     ctx.flash(Kind::Success, "password.changed").await;
     Ok(Redirect::to("/").into_response())
+}
+
+/// Verify the typed current password, counted like a login attempt on its own key, so a left-open
+/// session cannot be used to guess it. The error text, and whether a lock is the reason.
+async fn check_current(
+    st: &AppState,
+    ctx: &PageCtx,
+    user_id: i64,
+    typed: &str,
+    stored: String,
+) -> AppResult<Result<(), (String, bool)>> {
+    let key = Key::password_change(user_id, &st.config);
+    let lock = match throttle::admit(&st.db, &st.config, std::slice::from_ref(&key)).await? {
+        Admission::Refused(lock) => return Ok(Err((lock_text(st, ctx, "password.current_locked", lock), true))),
+        Admission::Verify(lock) => lock,
+    };
+    if password::verify(typed.to_string(), Some(stored)).await? {
+        throttle::succeeded(&st.db, &[key], &[]).await?;
+        return Ok(Ok(()));
+    }
+    Ok(Err(match lock {
+        Some(lock) => (lock_text(st, ctx, "password.current_locked", lock), true),
+        None => (ctx.t("password.current_wrong").to_string(), false),
+    }))
 }
 
 #[cfg(test)]

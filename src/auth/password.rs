@@ -34,19 +34,19 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
     .await?)
 }
 
-/// The strength rule for new passwords: at least 8 characters with letters and digits, and not
-/// the login itself. Returns the i18n key of the problem.
-pub fn check_strength(password: &str, login: &str) -> Result<(), &'static str> {
+/// The strength rule for new passwords: at least 8 characters with letters and digits, and none
+/// of the user's own names (login, mobile number). Returns the i18n key of the problem.
+pub fn check_strength(password: &str, names: &[&str]) -> Result<(), &'static str> {
     if password.chars().count() < 8 {
         return Err("password.too_short");
+    }
+    if names.iter().map(|n| n.trim()).any(|n| !n.is_empty() && password.trim().eq_ignore_ascii_case(n)) {
+        return Err("password.same_as_login");
     }
     let letters = password.chars().any(|c| c.is_alphabetic());
     let digits = password.chars().any(|c| c.is_ascii_digit());
     if !(letters && digits) {
         return Err("password.needs_mix");
-    }
-    if password.eq_ignore_ascii_case(login) {
-        return Err("password.same_as_login");
     }
     Ok(())
 }
@@ -66,10 +66,12 @@ mod tests {
 
     #[test]
     fn strength() {
-        assert_eq!(check_strength("short1", "x"), Err("password.too_short"));
-        assert_eq!(check_strength("onlyletters", "x"), Err("password.needs_mix"));
-        assert_eq!(check_strength("12345678", "x"), Err("password.needs_mix"));
-        assert_eq!(check_strength("zhang123", "ZHANG123"), Err("password.same_as_login"));
-        assert_eq!(check_strength("zhang123", "zhangsan"), Ok(()));
+        assert_eq!(check_strength("short1", &["x"]), Err("password.too_short"));
+        assert_eq!(check_strength("onlyletters", &["x"]), Err("password.needs_mix"));
+        assert_eq!(check_strength("12345678", &["x"]), Err("password.needs_mix"));
+        assert_eq!(check_strength("zhang123", &["ZHANG123"]), Err("password.same_as_login"));
+        assert_eq!(check_strength("zhang123", &["zhangsan"]), Ok(()));
+        assert_eq!(check_strength("m13900001111", &["admin", "m13900001111"]), Err("password.same_as_login"));
+        assert_eq!(check_strength("zhang123", &["zhangsan", ""]), Ok(()));
     }
 }
