@@ -30,6 +30,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: PgPool, config: Config) -> Self {
+        // Startup, not the first login, pays for the dummy hash unknown logins are checked against.
+        crate::auth::password::warm_up();
         AppState { db, config: Arc::new(config) }
     }
 }
