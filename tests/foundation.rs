@@ -433,6 +433,57 @@ async fn missing_pages_render_inside_the_layout() {
     assert!(!anon.has("aside.sidebar"));
 }
 
+/// axum's own rejections get the same pages: a path parameter that is not a number, a wrong
+/// method, a body that is not a form.
+#[tokio::test]
+async fn rejected_requests_render_inside_the_layout() {
+    let app = app_with_admin().await;
+    let mut c = app.login("admin").await;
+    let r = c.get("/customers/abc").await;
+    r.assert_status(400);
+    assert!(r.has("aside.sidebar"), "400 inside the app layout: {}", r.body);
+    assert!(r.text_of("main h1").contains("请求无法处理"));
+    assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+
+    let r = c.get("/logout").await;
+    r.assert_status(405);
+    assert!(r.has("aside.sidebar") && r.text_of("main h1").contains("请求无法处理"));
+    assert!(r.headers.get("allow").is_some(), "405 still says which methods would do");
+
+    // Not a form (wrong content type): 415 from the extractor, as a page.
+    let r = c.post_multipart("/account/password", &[("current", "x")], &[]).await;
+    r.assert_status(415);
+    assert!(r.has("aside.sidebar"));
+
+    // Anonymous visitors get the public error page.
+    let anon = app.client().get("/logout").await;
+    anon.assert_status(405);
+    assert!(anon.has("main.auth-wrap .error-card") && !anon.has("aside.sidebar"));
+}
+
+/// A panicking handler answers with the 500 page inside the layout. The app has no route that
+/// panics on purpose, so this mounts one next to the real routes, under the real layers.
+#[tokio::test]
+async fn a_panic_renders_the_500_page_inside_the_layout() {
+    let mut app = app_with_admin().await;
+    let routes = crm::app::routes().into_parts().0.route(
+        "/test-only-panic",
+        axum::routing::get(|| async {
+            if true {
+                panic!("a test panic");
+            }
+        }),
+    );
+    app.router = crm::app::layered(routes, crm::AppState::new(app.db.clone(), app.config.clone()));
+    let mut c = app.login("admin").await;
+    let r = c.get("/test-only-panic").await;
+    r.assert_status(500);
+    assert!(r.has("aside.sidebar"), "500 inside the app layout: {}", r.body);
+    assert!(r.text_of("main h1").contains("系统出错了"));
+    // The server lives on.
+    c.get("/").await.assert_status(200);
+}
+
 #[tokio::test]
 async fn a_disabled_account_cannot_log_in_and_loses_its_session() {
     let app = app_with_admin().await;

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
@@ -61,10 +61,32 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
     req.extensions_mut().insert(ctx.clone());
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
-    match resp.extensions().get::<ErrorPage>().cloned() {
-        Some(err) => error_page(&st, &ctx, &session, &path, err).await,
+    match resp.extensions().get::<ErrorPage>().cloned().or_else(|| bare_error(&resp)) {
+        Some(err) => {
+            // A 405 says which methods would do.
+            let allow = resp.headers().get(header::ALLOW).cloned();
+            let mut page = error_page(&st, &ctx, &session, &path, err).await;
+            if let Some(allow) = allow {
+                page.headers_mut().insert(header::ALLOW, allow);
+            }
+            page
+        }
         None => resp,
     }
+}
+
+/// A plain-text error nobody turned into a page: axum's own rejections (a path parameter that
+/// does not parse, an unreadable form or query, a wrong method) and the panic catcher. Pages,
+/// downloads and health checks keep their own bodies.
+fn bare_error(resp: &Response) -> Option<ErrorPage> {
+    let status = resp.status();
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let mapped = matches!(status.as_u16(), 400 | 405 | 413 | 415 | 422 | 500);
+    (mapped && !is_html).then_some(ErrorPage { status, message: None })
 }
 
 fn pick_lang(st: &AppState, user: Option<&CurrentUser>, session_lang: Option<&str>, h: &HeaderMap) -> Lang {

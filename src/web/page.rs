@@ -151,7 +151,7 @@ pub fn render_error(ctx: &PageCtx, status: StatusCode, message: Option<&'static 
     let (title, default_msg) = match status.as_u16() {
         403 => ("error.403.title", "error.403.text"),
         404 => ("error.404.title", "error.404.text"),
-        400 | 409 | 413 | 422 => ("error.400.title", "error.400.text"),
+        400 | 405 | 409 | 413 | 415 | 422 => ("error.400.title", "error.400.text"),
         _ => ("error.500.title", "error.500.text"),
     };
     let code = status.as_u16();
