@@ -334,6 +334,31 @@ async fn language_follows_choice_then_accept_language() {
     fresh.get("/").await.assert_contains("Log out");
     // Never redirect off-site from the switcher.
     c.post("/lang", &[("lang", "en"), ("back", "//evil.example")]).await.assert_redirect("/");
+    // q=0 rules a language out.
+    let mut anon = app.client();
+    anon.headers.push(("accept-language".into(), "en;q=0, zh-CN;q=0.5".into()));
+    anon.get("/login").await.assert_contains("<html lang=\"zh-CN\">");
+}
+
+#[tokio::test]
+async fn the_language_switch_comes_back_to_the_same_page_and_query() {
+    let app = app_with_admin().await;
+    let mut c = app.login("admin").await;
+    let page = c.get("/customers?q=%E4%B8%9C%E6%96%B9&page=2").await;
+    assert_eq!(page.attr("form.menu-form input[name=back]", "value").as_deref(), Some("/customers?q=%E4%B8%9C%E6%96%B9&page=2"));
+    let back = page.attr("form.menu-form input[name=back]", "value").unwrap();
+    c.post("/lang", &[("lang", "en"), ("back", &back)]).await.assert_redirect(&back);
+    // On the login page the switch keeps where the login leads.
+    let mut anon = app.client();
+    let login = anon.get("/login?next=%2Fcustomers%3Fpage%3D2").await;
+    let back = login.attr(".auth-langs input[name=back]", "value").unwrap();
+    assert_eq!(back, "/login?next=%2Fcustomers%3Fpage%3D2");
+    anon.post("/lang", &[("lang", "en"), ("back", &back)]).await.assert_redirect(&back);
+    let again = anon.get(&back).await;
+    assert_eq!(again.attr("input[name=next]", "value").as_deref(), Some("/customers?page=2"));
+    // After a failed login too.
+    let failed = anon.post("/login", &[("login", "admin"), ("password", "wrong-pass1"), ("next", "/customers?page=2")]).await;
+    assert_eq!(failed.attr(".auth-langs input[name=back]", "value").as_deref(), Some(back.as_str()));
 }
 
 #[tokio::test]

@@ -39,6 +39,17 @@ struct LoginPage {
     error: Option<String>,
 }
 
+impl LoginPage {
+    /// The language switch returns here, keeping where the login was going to lead.
+    fn back(&self) -> String {
+        if self.next.is_empty() {
+            return "/login".into();
+        }
+        let next: String = form_urlencoded::byte_serialize(self.next.as_bytes()).collect();
+        format!("/login?next={next}")
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct NextParam {
     #[serde(default)]

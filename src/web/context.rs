@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
@@ -59,13 +59,13 @@ pub async fn context(State(st): State<AppState>, session: Session, mut req: Requ
         user_agent: header(req.headers(), "user-agent"),
     };
     req.extensions_mut().insert(ctx.clone());
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let resp = next.run(req).await;
     match resp.extensions().get::<ErrorPage>().cloned().or_else(|| bare_error(&resp)) {
         Some(err) => {
             // A 405 says which methods would do.
             let allow = resp.headers().get(header::ALLOW).cloned();
-            let mut page = error_page(&st, &ctx, &session, &path, err).await;
+            let mut page = error_page(&st, &ctx, &session, &uri, err).await;
             if let Some(allow) = allow {
                 page.headers_mut().insert(header::ALLOW, allow);
             }
@@ -116,8 +116,8 @@ fn forwarded_for(h: &HeaderMap) -> Option<IpAddr> {
     last.trim().parse().ok()
 }
 
-async fn error_page(st: &AppState, ctx: &RequestCtx, session: &Session, path: &str, err: ErrorPage) -> Response {
-    let page = PageCtx::build(st, ctx, session, path).await;
+async fn error_page(st: &AppState, ctx: &RequestCtx, session: &Session, uri: &Uri, err: ErrorPage) -> Response {
+    let page = PageCtx::build(st, ctx, session, uri).await;
     let body = page::render_error(&page, err.status, err.message);
     (err.status, body).into_response()
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::http::request::Parts;
 use axum::response::Html;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -27,6 +27,8 @@ pub struct PageCtx {
     pub csrf: String,
     pub flash: Vec<Flash>,
     pub path: String,
+    /// Path and query of this page: where the language switch comes back to.
+    pub here: String,
     pub nav: Vec<NavItem>,
     pub admin_nav: Vec<NavItem>,
     /// Unread notifications of the logged-in user (the bell).
@@ -36,7 +38,8 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
-    pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, path: &str) -> PageCtx {
+    pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, uri: &Uri) -> PageCtx {
+        let path = uri.path();
         let csrf = csrf::token(session).await.unwrap_or_default();
         let flash = flash::take(session).await;
         let (nav, admin_nav) = nav::for_user(req, path);
@@ -50,6 +53,7 @@ impl PageCtx {
             csrf,
             flash,
             path: path.to_string(),
+            here: uri.path_and_query().map_or(path, |p| p.as_str()).to_string(),
             nav,
             admin_nav,
             unread,
@@ -121,7 +125,7 @@ impl FromRequestParts<AppState> for PageCtx {
         let session = Session::from_request_parts(parts, st)
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
-        Ok(PageCtx::build(st, &req, &session, parts.uri.path()).await)
+        Ok(PageCtx::build(st, &req, &session, &parts.uri).await)
     }
 }
 
