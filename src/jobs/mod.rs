@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -152,20 +153,25 @@ async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, 
     Ok((true, message))
 }
 
-/// The background loop (ticks every 15 s) used by `crm serve`. It ends when the pool is closed,
-/// when the handle is aborted, or when the runtime shuts down.
-pub fn spawn(db: PgPool, config: Arc<Config>) -> JoinHandle<()> {
+/// The background loop (ticks every 15 s) used by `crm serve`. It ends when `stop` turns true
+/// (after finishing the run in progress, so no job is cut off mid-transaction), when the pool is
+/// closed, or when the runtime shuts down.
+pub fn spawn(db: PgPool, config: Arc<Config>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            if db.is_closed() {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            if db.is_closed() || *stop.borrow() {
                 break;
             }
             let ctx = JobCtx { db: db.clone(), config: config.clone(), now: Utc::now() };
             run_due(ctx, false).await;
         }
+        tracing::info!("jobs loop stopped");
     })
 }
 
