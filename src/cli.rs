@@ -220,7 +220,8 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(&cfg.bind).await.with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("CRM is running at {url}");
-    if demo {
+    // Only when the demo company is really there: a database with real users was not seeded.
+    if demo && seed::demo::present(&pool).await? {
         seed::demo::print_logins();
     }
     let drain = std::time::Duration::from_secs(cfg.shutdown_timeout_secs);

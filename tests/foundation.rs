@@ -520,6 +520,21 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_session() {
     assert!(r.text_of("#login-error").contains("停用"));
 }
 
+/// `crm serve --demo` prints the demo logins only for a database that holds the demo company:
+/// seeding is skipped when real users exist, and then the logins would be false (and a hint).
+#[tokio::test]
+async fn demo_logins_are_shown_only_for_the_demo_company() {
+    let real = app_with_admin().await;
+    assert!(!crm::seed::demo::seed_if_empty(&real.db).await.unwrap(), "a database with users is not seeded");
+    assert!(!crm::seed::demo::present(&real.db).await.unwrap());
+    let demo = TestApp::new().await;
+    assert!(crm::seed::demo::seed_if_empty(&demo.db).await.unwrap());
+    assert!(crm::seed::demo::present(&demo.db).await.unwrap());
+    // A later start finds it again.
+    assert!(!crm::seed::demo::seed_if_empty(&demo.db).await.unwrap());
+    assert!(crm::seed::demo::present(&demo.db).await.unwrap());
+}
+
 /// Every catalog key used in code or templates exists in both languages, and both catalogs
 /// have the same keys.
 #[test]
