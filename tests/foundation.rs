@@ -509,6 +509,21 @@ async fn a_panic_renders_the_500_page_inside_the_layout() {
     c.get("/").await.assert_status(200);
 }
 
+/// Exactly these routes are open without login; a new public route must be added here on purpose.
+#[test]
+fn the_public_routes_are_exactly_these() {
+    let mut public: Vec<String> = crm::app::route_specs()
+        .iter()
+        .filter(|s| s.guard == crm::access::Guard::Public)
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    public.sort();
+    assert_eq!(
+        public,
+        ["GET /healthz", "GET /login", "GET /readyz", "GET /static/{name}", "POST /lang", "POST /login", "POST /logout"]
+    );
+}
+
 #[tokio::test]
 async fn a_disabled_account_cannot_log_in_and_loses_its_session() {
     let app = app_with_admin().await;
