@@ -1,7 +1,7 @@
 //! The `crm` command line: serve | migrate | seed | user create-admin | db start|stop.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::future::IntoFuture;
+use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 

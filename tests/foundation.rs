@@ -345,7 +345,10 @@ async fn the_language_switch_comes_back_to_the_same_page_and_query() {
     let app = app_with_admin().await;
     let mut c = app.login("admin").await;
     let page = c.get("/customers?q=%E4%B8%9C%E6%96%B9&page=2").await;
-    assert_eq!(page.attr("form.menu-form input[name=back]", "value").as_deref(), Some("/customers?q=%E4%B8%9C%E6%96%B9&page=2"));
+    assert_eq!(
+        page.attr("form.menu-form input[name=back]", "value").as_deref(),
+        Some("/customers?q=%E4%B8%9C%E6%96%B9&page=2")
+    );
     let back = page.attr("form.menu-form input[name=back]", "value").unwrap();
     c.post("/lang", &[("lang", "en"), ("back", &back)]).await.assert_redirect(&back);
     // On the login page the switch keeps where the login leads.
@@ -357,7 +360,8 @@ async fn the_language_switch_comes_back_to_the_same_page_and_query() {
     let again = anon.get(&back).await;
     assert_eq!(again.attr("input[name=next]", "value").as_deref(), Some("/customers?page=2"));
     // After a failed login too.
-    let failed = anon.post("/login", &[("login", "admin"), ("password", "wrong-pass1"), ("next", "/customers?page=2")]).await;
+    let failed =
+        anon.post("/login", &[("login", "admin"), ("password", "wrong-pass1"), ("next", "/customers?page=2")]).await;
     assert_eq!(failed.attr(".auth-langs input[name=back]", "value").as_deref(), Some(back.as_str()));
 }
 
@@ -389,23 +393,30 @@ async fn a_new_password_must_differ_from_the_current_one_and_the_users_names() {
     let app = app_with_admin().await;
     sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'").execute(&app.db).await.unwrap();
     let mut a = app.login("admin").await;
-    for (new, error) in [(PASSWORD, "新密码不能与当前密码相同"), ("ADMIN", "至少需要 8 位"), ("13900001111", "不能与登录名或手机号相同")]
-    {
+    for (new, error) in [
+        (PASSWORD, "新密码不能与当前密码相同"),
+        ("ADMIN", "至少需要 8 位"),
+        ("13900001111", "不能与登录名或手机号相同"),
+    ] {
         let r = a.post("/account/password", &[("current", PASSWORD), ("new_password", new), ("confirm", new)]).await;
         r.assert_status(422);
         assert!(r.text_of(".field.has-error .field-error").contains(error), "{new}: {}", r.text_of(".field-error"));
     }
     // The mobile number with a letter in front is a password of its own.
-    a.post("/account/password", &[("current", PASSWORD), ("new_password", "x13900001111"), ("confirm", "x13900001111")])
-        .await
-        .assert_redirect("/");
+    a.post(
+        "/account/password",
+        &[("current", PASSWORD), ("new_password", "x13900001111"), ("confirm", "x13900001111")],
+    )
+    .await
+    .assert_redirect("/");
 }
 
 #[tokio::test]
 async fn guesses_of_the_current_password_are_throttled() {
     let app = app_with_admin().await;
     let mut a = app.login("admin").await;
-    let form = |current: &'static str| [("current", current), ("new_password", "newpass456"), ("confirm", "newpass456")];
+    let form =
+        |current: &'static str| [("current", current), ("new_password", "newpass456"), ("confirm", "newpass456")];
     for _ in 0..4 {
         let r = a.post("/account/password", &form("wrong-guess1")).await;
         r.assert_status(422);
@@ -520,7 +531,15 @@ fn the_public_routes_are_exactly_these() {
     public.sort();
     assert_eq!(
         public,
-        ["GET /healthz", "GET /login", "GET /readyz", "GET /static/{name}", "POST /lang", "POST /login", "POST /logout"]
+        [
+            "GET /healthz",
+            "GET /login",
+            "GET /readyz",
+            "GET /static/{name}",
+            "POST /lang",
+            "POST /login",
+            "POST /logout"
+        ]
     );
 }
 

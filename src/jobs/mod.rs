@@ -46,11 +46,7 @@ pub fn all() -> Vec<Job> {
     vec![
         Job { name: "deliver_reminders", every: Duration::from_secs(30), run: |ctx| deliver_reminders(ctx).boxed() },
         Job { name: "purge_sessions", every: Duration::from_secs(3600), run: |ctx| purge_sessions(ctx).boxed() },
-        Job {
-            name: "purge_login_locks",
-            every: Duration::from_secs(3600),
-            run: |ctx| purge_login_locks(ctx).boxed(),
-        },
+        Job { name: "purge_login_locks", every: Duration::from_secs(3600), run: |ctx| purge_login_locks(ctx).boxed() },
         Job {
             name: "prune_notifications",
             every: Duration::from_secs(24 * 3600),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::{StatusCode, Uri};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use tower_sessions::Session;

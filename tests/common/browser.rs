@@ -43,8 +43,9 @@ impl Browser {
         });
 
         let port = free_port();
-        let driver_bin = std::env::var("CHROMEDRIVER")
-            .unwrap_or_else(|_| find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver"]));
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| {
+            find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver"])
+        });
         // Its own process group, so Chromium (its child) can be killed with it, by that id.
         let mut driver = Command::new(&driver_bin)
             .process_group(0)
