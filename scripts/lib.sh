@@ -2,18 +2,30 @@
 
 APT_UPDATED=""
 
+# Refresh the package lists once per script run (root only): a fresh container has none, and
+# `apt-cache show` knows nothing until then.
+apt_update_once() {
+  if [ -z "$APT_UPDATED" ] && [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+}
+
 # Install Debian packages when root; otherwise print the exact command and stop.
 apt_install() {
   if [ "$(id -u)" -ne 0 ]; then
     echo "Missing packages. Please run:  sudo apt-get install -y $*" >&2
     exit 1
   fi
-  if [ -z "$APT_UPDATED" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    APT_UPDATED=1
-  fi
+  apt_update_once
   echo "Installing: $*" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Whether apt knows a package (after refreshing the lists when we may).
+apt_has() {
+  apt_update_once
+  apt-cache show "$1" >/dev/null 2>&1
 }
 
 have_pg_server() {
@@ -23,19 +35,49 @@ have_pg_server() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
 
-# PostgreSQL server binaries (initdb, pg_ctl) for the private cluster. Not needed with DATABASE_URL.
+# Whether the variable (default DATABASE_URL) names a database: set in the environment, or, for
+# DATABASE_URL, in .env (the app reads .env too). Empty values do not count.
+have_database_url() {
+  local var=${1:-DATABASE_URL}
+  [ -n "${!var:-}" ] && return 0
+  [ "$var" = DATABASE_URL ] && [ -f .env ] &&
+    grep -Eq "^[[:space:]]*(export[[:space:]]+)?DATABASE_URL=[\"']?[^\"'[:space:]#]" .env
+}
+
+# PostgreSQL server binaries (initdb, pg_ctl) for the private cluster; not needed when the
+# variable (default DATABASE_URL; scripts/test passes TEST_DATABASE_URL) names a database.
 need_postgres_server() {
-  if [ -n "${DATABASE_URL:-}" ] || have_pg_server; then return 0; fi
+  if have_database_url "${1:-DATABASE_URL}" || have_pg_server; then return 0; fi
   apt_install postgresql postgresql-contrib
 }
 
+# A C compiler and linker: cargo needs `cc` to link, and some crates build C code.
+need_cc() {
+  command -v cc >/dev/null 2>&1 || apt_install build-essential
+}
+
 # Chromium, chromedriver and a CJK font (so screenshots show Chinese text) for browser tests.
+# Debian calls them chromium / chromium-driver; Ubuntu has chromium-browser /
+# chromium-chromedriver instead.
 need_browser() {
-  local missing=()
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  command -v chromedriver >/dev/null 2>&1 || [ -x /usr/lib/chromium/chromedriver ] || missing+=(chromium-driver)
-  fc-list 2>/dev/null | grep -qi "cjk\|wqy\|droid sans fallback" || missing+=(fonts-noto-cjk)
-  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  local missing=() browser=chromium driver=chromium-driver
+  if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    missing+=(browser)
+  fi
+  if ! command -v chromedriver >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromedriver ] &&
+    [ ! -x /usr/lib/chromium-browser/chromedriver ]; then
+    missing+=(driver)
+  fi
+  if [ ${#missing[@]} -gt 0 ] && ! apt_has chromium; then
+    browser=chromium-browser
+    driver=chromium-chromedriver
+  fi
+  local packages=()
+  for m in "${missing[@]}"; do
+    if [ "$m" = browser ]; then packages+=("$browser"); else packages+=("$driver"); fi
+  done
+  fc-list 2>/dev/null | grep -qi "cjk\|wqy\|droid sans fallback" || packages+=(fonts-noto-cjk)
+  if [ ${#packages[@]} -gt 0 ]; then apt_install "${packages[@]}"; fi
 }
 
 need_cargo() {

@@ -1,5 +1,6 @@
 //! Application state and the router: every module's `Routes` merged, then the kernel layers.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,15 +8,18 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
+use tracing::Level;
 
 use crate::access::{Guard, RouteSpec, Routes};
 use crate::config::Config;
@@ -30,6 +34,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: PgPool, config: Config) -> Self {
+        // Startup, not the first login, pays for the dummy hash unknown logins are checked against.
+        crate::auth::password::warm_up();
         AppState { db, config: Arc::new(config) }
     }
 }
@@ -51,7 +57,12 @@ pub fn route_specs() -> Vec<RouteSpec> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (app, _) = routes().into_parts();
+    layered(routes().into_parts().0, state)
+}
+
+/// The kernel layers around a set of routes (what `router` serves; tests may add routes of their
+/// own, e.g. one that panics, and get exactly the production stack around them).
+pub fn layered(app: Router<AppState>, state: AppState) -> Router {
     let store = PostgresStore::new(state.db.clone());
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
@@ -63,21 +74,40 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.upload_limit_bytes() + 1024 * 1024;
 
     app.fallback(not_found)
+        // Inside the context middleware, so a panic becomes a 500 page in the layout.
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(web::csrf::guard))
         .layer(from_fn_with_state(state.clone(), web::context::context))
         .layer(
             ServiceBuilder::new()
+                // Last resort, should the page rendering itself panic: a bare 500.
+                .layer(CatchPanicLayer::new())
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
-                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                        })
+                        // One line per request at the default level, carrying the span's request id.
+                        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis)),
+                )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(from_fn(web::headers::security_headers))
                 .layer(RequestBodyLimitLayer::new(body_limit))
                 .layer(sessions),
         )
         .with_state(state)
+}
+
+/// A panicking handler: logged, then answered like any internal error (a 500 page in the layout).
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    AppError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
 }
 
 async fn not_found() -> AppError {
@@ -99,5 +129,21 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     match tokio::time::timeout(Duration::from_secs(2), q).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorPage;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_page() {
+        for panic in [Box::new("boom") as Box<dyn Any + Send>, Box::new(String::from("boom")), Box::new(42)] {
+            let resp = panic_response(panic);
+            assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let page = resp.extensions().get::<ErrorPage>().expect("marked for the layout's error page");
+            assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+        }
     }
 }

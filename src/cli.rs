@@ -1,5 +1,6 @@
 //! The `crm` command line: serve | migrate | seed | user create-admin | db start|stop.
 
+use std::future::IntoFuture;
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -211,22 +212,55 @@ async fn db_command(cfg: &Config, command: DbCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Serve until SIGINT/SIGTERM. Shutdown: stop accepting, stop the jobs loop, give in-flight
+/// requests up to `CRM_SHUTDOWN_TIMEOUT_SECS` to finish, then close the pool; the caller stops
+/// the private Postgres afterwards.
 async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&cfg.bind).await.with_context(|| format!("cannot listen on {}", cfg.bind))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("CRM is running at {url}");
-    if demo {
+    // Only when the demo company is really there: a database with real users was not seeded.
+    if demo && seed::demo::present(&pool).await? {
         seed::demo::print_logins();
     }
-    let state = app::AppState::new(pool, cfg);
-    let _jobs = crate::jobs::spawn(state.db.clone(), state.config.clone());
+    let drain = std::time::Duration::from_secs(cfg.shutdown_timeout_secs);
+    let state = app::AppState::new(pool.clone(), cfg);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let jobs = crate::jobs::spawn(state.db.clone(), state.config.clone(), stopped.clone());
     let router = app::router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("stopped; in-flight requests drained");
-    Ok(())
+    let mut until_stop = stopped;
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = until_stop.wait_for(|s| *s).await;
+        });
+    let mut server = tokio::spawn(server.into_future());
+
+    let early = tokio::select! {
+        r = &mut server => Some(r),
+        _ = shutdown_signal() => None,
+    };
+    let _ = stop.send(true);
+    let result = match early {
+        Some(r) => r.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from)),
+        None => match tokio::time::timeout(drain, &mut server).await {
+            Ok(r) => {
+                tracing::info!("in-flight requests drained");
+                r.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from))
+            }
+            Err(_) => {
+                tracing::warn!(secs = drain.as_secs(), "drain timeout: dropping the requests still running");
+                server.abort();
+                Ok(())
+            }
+        },
+    };
+    if tokio::time::timeout(drain, jobs).await.is_err() {
+        tracing::warn!("the jobs loop did not stop in time");
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    result
 }
 
 async fn shutdown_signal() {

@@ -71,6 +71,10 @@ pub struct Config {
     #[arg(long, env = "CRM_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
 
+    /// On shutdown, seconds in-flight requests (and a running job) get to finish.
+    #[arg(long, env = "CRM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    pub shutdown_timeout_secs: u64,
+
     /// SMTP server for outgoing mail (empty: mail is kept in the outbox only).
     #[arg(long, env = "CRM_SMTP_HOST", global = true)]
     pub smtp_host: Option<String>,

@@ -33,17 +33,46 @@ async fn login_and_the_shell_in_both_languages() {
     assert!(b.text("main h1").await.contains("Hello"));
     b.screenshot("home-en").await;
 
-    // Narrow screen: the sidebar becomes a drawer behind the menu button.
-    b.resize(390, 844).await;
+    // Narrow screen (360 px, the smallest phones): the sidebar becomes a drawer behind the menu
+    // button, and nothing sticks out sideways.
+    b.resize(360, 800).await;
+    let width = b.client.execute("return window.innerWidth", vec![]).await.unwrap();
+    assert_eq!(width.as_i64(), Some(360), "the window really is 360 px wide");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await; // the sidebar slides away
+    b.assert_no_horizontal_overflow("home").await;
     b.screenshot("home-en-narrow").await;
     b.click("label.nav-burger").await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await; // the drawer slides in
     b.screenshot("home-en-narrow-menu").await;
+    b.goto("/customers").await;
+    b.wait_for("main h1").await;
+    b.assert_no_horizontal_overflow("customer list").await;
+    b.screenshot("customers-empty-en-narrow").await;
     b.resize(1400, 900).await;
 
+    // A path that does not parse gets the error page inside the layout.
+    b.goto("/customers/abc").await;
+    assert!(b.text("main h1").await.contains("Request not accepted"));
+    b.screenshot("error-400-en").await;
+
+    // Logged out, the login page's own switch; it keeps where the login leads.
     b.client.delete_all_cookies().await.unwrap();
-    b.goto("/login").await;
+    b.goto("/login?next=%2Fcustomers%3Fpage%3D1").await;
+    b.submit_and_wait(".auth-langs button[type=submit]:not(.current)", ".auth-card").await;
+    assert_eq!(b.text(".auth-card h1").await, "Log in");
+    let url = b.client.current_url().await.unwrap();
+    assert_eq!((url.path(), url.query()), ("/login", Some("next=%2Fcustomers%3Fpage%3D1")));
     b.screenshot("login-en").await;
+
+    // The attempt that uses up the last try already says when to come back.
+    for _ in 0..5 {
+        b.fill("input[name=login]", "ghost").await;
+        b.fill("input[name=password]", "wrong-password1").await;
+        b.submit_and_wait("form.form-stack button[type=submit]", "#login-error").await;
+    }
+    let error = b.text("#login-error").await;
+    assert!(error.contains("Try again after") && error.contains(':'), "{error}");
+    b.screenshot("login-locked-en").await;
     b.close().await;
 }
 
@@ -176,10 +205,15 @@ async fn customers_in_the_browser() {
     b.screenshot("customer-history-en").await;
     b.goto("/customers/columns").await;
     b.screenshot("customer-columns-en").await;
-    b.resize(390, 844).await;
+    b.resize(360, 800).await;
     b.goto("/customers?scene=all").await;
+    b.assert_no_horizontal_overflow("customer list").await;
     b.screenshot("customers-list-en-narrow").await;
+    b.goto(&format!("/customers/{id}")).await;
+    b.assert_no_horizontal_overflow("customer detail").await;
+    b.screenshot("customer-detail-en-narrow").await;
     b.goto(&format!("/customers/{id}/edit")).await;
+    b.assert_no_horizontal_overflow("customer form").await;
     b.screenshot("customer-form-en-narrow").await;
     b.close().await;
 }

@@ -54,23 +54,102 @@ async fn wrong_password_and_unknown_login_look_the_same() {
 async fn five_failures_lock_the_account_until_the_lock_expires() {
     let app = app_with_admin().await;
     let mut c = app.client();
-    for _ in 0..5 {
+    for _ in 0..4 {
         c.login("admin", "wrong-pass1").await.assert_status(401);
     }
+    // The fifth failure locks, and says so at once, with the time to come back.
+    let fifth = c.login("admin", "wrong-pass1").await;
+    fifth.assert_status(429);
+    assert_eq!(fifth.text_of("#login-error"), lock_message(&app, "user:").await);
     let locked = c.login("admin", PASSWORD).await;
     locked.assert_status(429);
     assert!(locked.text_of("#login-error").contains("已暂时锁定"), "{}", locked.text_of("#login-error"));
     assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'locked'").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'bad_credentials'").await, 5);
 
     // Unknown logins lock the same way, so a lock reveals nothing.
-    for _ in 0..5 {
-        c.login("ghost", "wrong-pass1").await;
+    for _ in 0..4 {
+        c.login("ghost", "wrong-pass1").await.assert_status(401);
     }
+    c.login("ghost", "wrong-pass1").await.assert_status(429);
     c.login("ghost", "wrong-pass1").await.assert_status(429);
 
     // Fifteen minutes later (simulated) the right password works again.
     sqlx::query("UPDATE login_locks SET locked_until = now() - interval '1 second'").execute(&app.db).await.unwrap();
     c.login("admin", PASSWORD).await.assert_redirect("/");
+}
+
+/// The lock message as the page must show it: the lock's end (of the key starting with
+/// `prefix`) rounded up to the minute, in the configured time zone.
+async fn lock_message(app: &TestApp, prefix: &str) -> String {
+    let until: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT locked_until FROM login_locks WHERE key LIKE $1 || '%'")
+            .bind(prefix)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let minutes_left = (until - chrono::Utc::now()).num_minutes();
+    assert!((14..=15).contains(&minutes_left), "locked for the configured 15 minutes: {minutes_left}");
+    let time = crm::web::format::time_of_day(&crm::web::format::ceil_minute(&until), app.config.timezone);
+    format!("连续登录失败次数过多，账号已暂时锁定，请于 {time} 后再试。")
+}
+
+/// Attempts are counted before the password is checked: of 20 simultaneous wrong guesses only
+/// the limit's worth are verified, and afterwards even the right password is refused.
+#[tokio::test]
+async fn parallel_guesses_never_get_past_the_limit() {
+    let app = app_with_admin().await;
+    sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'").execute(&app.db).await.unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut c = app.client();
+        c.get("/login").await;
+        clients.push(c);
+    }
+    // Username and mobile number name the same user: one budget, not two.
+    let burst = clients.iter_mut().enumerate().map(|(i, c)| {
+        let login = if i % 2 == 0 { "admin" } else { "13900001111" };
+        async move { c.post("/login", &[("login", login), ("password", "wrong-pass1")]).await.status.as_u16() }
+    });
+    let statuses = futures_util::future::join_all(burst).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 16, "{statuses:?}");
+    let verified = app.count("SELECT count(*) FROM login_log WHERE result = 'bad_credentials'").await;
+    assert_eq!(verified, 5, "only the limit's worth of passwords were checked");
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'locked'").await, 15);
+
+    for login in ["admin", "13900001111", "ADMIN"] {
+        let r = app.client().login(login, PASSWORD).await;
+        r.assert_status(429);
+        assert!(r.text_of("#login-error").contains("已暂时锁定"));
+    }
+    assert_eq!(app.count("SELECT count(*) FROM login_log WHERE result = 'ok'").await, 0);
+}
+
+/// A right password clears the account's failures, and gives the address its attempt back, so
+/// an office behind one address is not locked out by its own good logins.
+#[tokio::test]
+async fn good_logins_use_up_no_budget() {
+    let app = app_with_admin().await;
+    let mut c = app.client();
+    for _ in 0..4 {
+        c.login("admin", "wrong-pass1").await.assert_status(401);
+    }
+    c.login("admin", PASSWORD).await.assert_redirect("/");
+    for _ in 0..4 {
+        c.login("admin", "wrong-pass1").await.assert_status(401);
+    }
+    c.login("admin", "wrong-pass1").await.assert_status(429);
+
+    let app = TestApp::with_config(|c| c.login_max_failures_per_ip = 3).await;
+    app.admin().await;
+    for _ in 0..6 {
+        app.client().login("admin", PASSWORD).await.assert_redirect("/");
+    }
+    let mut c = app.client();
+    c.login("nobody", "wrong-pass1").await.assert_status(401);
+    c.login("nobody2", "wrong-pass1").await.assert_status(401);
+    c.login("nobody3", "wrong-pass1").await.assert_status(429);
 }
 
 #[tokio::test]
@@ -82,18 +161,52 @@ async fn too_many_failures_from_one_ip_are_refused() {
     })
     .await;
     app.admin().await;
-    let mut c = app.client();
-    c.headers.push(("x-forwarded-for".into(), "203.0.113.9".into()));
-    for login in ["a1", "a2", "a3"] {
-        c.login(login, "wrong-pass1").await.assert_status(401);
+    for (i, login) in ["a1", "a2", "a3", "admin"].iter().enumerate() {
+        // A forged entry in front of the proxy's own changes nothing: the rightmost one counts.
+        let mut c = app.client();
+        c.headers.push(("x-forwarded-for".into(), format!("10.9.9.{i}, 203.0.113.9")));
+        let password = if *login == "admin" { PASSWORD } else { "wrong-pass1" };
+        let r = c.login(login, password).await;
+        if i < 2 {
+            r.assert_status(401);
+        } else {
+            // The third failure already shows the lock; then even a right password is refused.
+            r.assert_status(429);
+            assert!(r.text_of("#login-error").contains("网络"));
+            assert!(r.text_of("#login-error").contains(':'), "with a time: {}", r.text_of("#login-error"));
+        }
     }
-    let r = c.login("admin", PASSWORD).await;
-    r.assert_status(429);
-    assert!(r.text_of("#login-error").contains("网络"));
+    let ip: String = sqlx::query_scalar("SELECT ip FROM login_log LIMIT 1").fetch_one(&app.db).await.unwrap();
+    assert_eq!(ip, "203.0.113.9");
     // Another address is not affected.
     let mut other = app.client();
-    other.headers.push(("x-forwarded-for".into(), "198.51.100.7".into()));
+    other.headers.push(("x-forwarded-for".into(), "203.0.113.9, 198.51.100.7".into()));
     other.login("admin", PASSWORD).await.assert_redirect("/");
+}
+
+#[tokio::test]
+async fn the_jobs_loop_purges_expired_login_counters() {
+    let app = app_with_admin().await;
+    sqlx::query(
+        "INSERT INTO login_locks (key, failures, window_start, locked_until) VALUES
+           ('login:expired-lock', 5, now() - interval '1 hour', now() - interval '1 minute'),
+           ('login:old-window', 2, now() - interval '1 hour', NULL),
+           ('login:live-lock', 5, now(), now() + interval '10 minutes'),
+           ('login:live-window', 2, now(), NULL)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let ctx = crm::jobs::JobCtx {
+        db: app.db.clone(),
+        config: std::sync::Arc::new(app.config.clone()),
+        now: chrono::Utc::now(),
+    };
+    let r = crm::jobs::run_named(ctx, &["purge_login_locks"]).await;
+    assert_eq!(r, [("purge_login_locks", true, "deleted 2".to_string())]);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM login_locks ORDER BY key").fetch_all(&app.db).await.unwrap();
+    assert_eq!(left, ["login:live-lock", "login:live-window"]);
 }
 
 #[tokio::test]
@@ -221,6 +334,35 @@ async fn language_follows_choice_then_accept_language() {
     fresh.get("/").await.assert_contains("Log out");
     // Never redirect off-site from the switcher.
     c.post("/lang", &[("lang", "en"), ("back", "//evil.example")]).await.assert_redirect("/");
+    // q=0 rules a language out.
+    let mut anon = app.client();
+    anon.headers.push(("accept-language".into(), "en;q=0, zh-CN;q=0.5".into()));
+    anon.get("/login").await.assert_contains("<html lang=\"zh-CN\">");
+}
+
+#[tokio::test]
+async fn the_language_switch_comes_back_to_the_same_page_and_query() {
+    let app = app_with_admin().await;
+    let mut c = app.login("admin").await;
+    let page = c.get("/customers?q=%E4%B8%9C%E6%96%B9&page=2").await;
+    assert_eq!(
+        page.attr("form.menu-form input[name=back]", "value").as_deref(),
+        Some("/customers?q=%E4%B8%9C%E6%96%B9&page=2")
+    );
+    let back = page.attr("form.menu-form input[name=back]", "value").unwrap();
+    c.post("/lang", &[("lang", "en"), ("back", &back)]).await.assert_redirect(&back);
+    // On the login page the switch keeps where the login leads.
+    let mut anon = app.client();
+    let login = anon.get("/login?next=%2Fcustomers%3Fpage%3D2").await;
+    let back = login.attr(".auth-langs input[name=back]", "value").unwrap();
+    assert_eq!(back, "/login?next=%2Fcustomers%3Fpage%3D2");
+    anon.post("/lang", &[("lang", "en"), ("back", &back)]).await.assert_redirect(&back);
+    let again = anon.get(&back).await;
+    assert_eq!(again.attr("input[name=next]", "value").as_deref(), Some("/customers?page=2"));
+    // After a failed login too.
+    let failed =
+        anon.post("/login", &[("login", "admin"), ("password", "wrong-pass1"), ("next", "/customers?page=2")]).await;
+    assert_eq!(failed.attr(".auth-langs input[name=back]", "value").as_deref(), Some(back.as_str()));
 }
 
 #[tokio::test]
@@ -244,6 +386,53 @@ async fn changing_the_password_ends_other_sessions() {
     c.login("admin", PASSWORD).await.assert_status(401);
     c.login("admin", "newpass456").await.assert_redirect("/");
     assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'password_change'").await, 1);
+}
+
+#[tokio::test]
+async fn a_new_password_must_differ_from_the_current_one_and_the_users_names() {
+    let app = app_with_admin().await;
+    sqlx::query("UPDATE users SET mobile = '13900001111' WHERE login = 'admin'").execute(&app.db).await.unwrap();
+    let mut a = app.login("admin").await;
+    for (new, error) in [
+        (PASSWORD, "新密码不能与当前密码相同"),
+        ("ADMIN", "至少需要 8 位"),
+        ("13900001111", "不能与登录名或手机号相同"),
+    ] {
+        let r = a.post("/account/password", &[("current", PASSWORD), ("new_password", new), ("confirm", new)]).await;
+        r.assert_status(422);
+        assert!(r.text_of(".field.has-error .field-error").contains(error), "{new}: {}", r.text_of(".field-error"));
+    }
+    // The mobile number with a letter in front is a password of its own.
+    a.post(
+        "/account/password",
+        &[("current", PASSWORD), ("new_password", "x13900001111"), ("confirm", "x13900001111")],
+    )
+    .await
+    .assert_redirect("/");
+}
+
+#[tokio::test]
+async fn guesses_of_the_current_password_are_throttled() {
+    let app = app_with_admin().await;
+    let mut a = app.login("admin").await;
+    let form =
+        |current: &'static str| [("current", current), ("new_password", "newpass456"), ("confirm", "newpass456")];
+    for _ in 0..4 {
+        let r = a.post("/account/password", &form("wrong-guess1")).await;
+        r.assert_status(422);
+        assert!(r.body.contains("当前密码不正确"));
+    }
+    let fifth = a.post("/account/password", &form("wrong-guess1")).await;
+    fifth.assert_status(429);
+    assert!(fifth.text_of(".field-error").contains("当前密码错误次数过多"), "{}", fifth.text_of(".field-error"));
+    // Locked: the right current password is refused too, and nothing changes.
+    let r = a.post("/account/password", &form(PASSWORD)).await;
+    r.assert_status(429);
+    assert_eq!(app.count("SELECT count(*) FROM operation_logs WHERE action = 'password_change'").await, 0);
+    // Logging in is a budget of its own: the owner is not locked out by the guesser.
+    app.client().login("admin", PASSWORD).await.assert_redirect("/");
+    sqlx::query("UPDATE login_locks SET locked_until = now() - interval '1 second'").execute(&app.db).await.unwrap();
+    a.post("/account/password", &form(PASSWORD)).await.assert_redirect("/");
 }
 
 #[tokio::test]
@@ -280,6 +469,80 @@ async fn missing_pages_render_inside_the_layout() {
     assert!(!anon.has("aside.sidebar"));
 }
 
+/// axum's own rejections get the same pages: a path parameter that is not a number, a wrong
+/// method, a body that is not a form.
+#[tokio::test]
+async fn rejected_requests_render_inside_the_layout() {
+    let app = app_with_admin().await;
+    let mut c = app.login("admin").await;
+    let r = c.get("/customers/abc").await;
+    r.assert_status(400);
+    assert!(r.has("aside.sidebar"), "400 inside the app layout: {}", r.body);
+    assert!(r.text_of("main h1").contains("请求无法处理"));
+    assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+
+    let r = c.get("/logout").await;
+    r.assert_status(405);
+    assert!(r.has("aside.sidebar") && r.text_of("main h1").contains("请求无法处理"));
+    assert!(r.headers.get("allow").is_some(), "405 still says which methods would do");
+
+    // Not a form (wrong content type): 415 from the extractor, as a page.
+    let r = c.post_multipart("/account/password", &[("current", "x")], &[]).await;
+    r.assert_status(415);
+    assert!(r.has("aside.sidebar"));
+
+    // Anonymous visitors get the public error page.
+    let anon = app.client().get("/logout").await;
+    anon.assert_status(405);
+    assert!(anon.has("main.auth-wrap .error-card") && !anon.has("aside.sidebar"));
+}
+
+/// A panicking handler answers with the 500 page inside the layout. The app has no route that
+/// panics on purpose, so this mounts one next to the real routes, under the real layers.
+#[tokio::test]
+async fn a_panic_renders_the_500_page_inside_the_layout() {
+    let mut app = app_with_admin().await;
+    let routes = crm::app::routes().into_parts().0.route(
+        "/test-only-panic",
+        axum::routing::get(|| async {
+            if true {
+                panic!("a test panic");
+            }
+        }),
+    );
+    app.router = crm::app::layered(routes, crm::AppState::new(app.db.clone(), app.config.clone()));
+    let mut c = app.login("admin").await;
+    let r = c.get("/test-only-panic").await;
+    r.assert_status(500);
+    assert!(r.has("aside.sidebar"), "500 inside the app layout: {}", r.body);
+    assert!(r.text_of("main h1").contains("系统出错了"));
+    // The server lives on.
+    c.get("/").await.assert_status(200);
+}
+
+/// Exactly these routes are open without login; a new public route must be added here on purpose.
+#[test]
+fn the_public_routes_are_exactly_these() {
+    let mut public: Vec<String> = crm::app::route_specs()
+        .iter()
+        .filter(|s| s.guard == crm::access::Guard::Public)
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    public.sort();
+    assert_eq!(
+        public,
+        [
+            "GET /healthz",
+            "GET /login",
+            "GET /readyz",
+            "GET /static/{name}",
+            "POST /lang",
+            "POST /login",
+            "POST /logout"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_disabled_account_cannot_log_in_and_loses_its_session() {
     let app = app_with_admin().await;
@@ -289,6 +552,21 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_session() {
     let r = app.client().login("admin", PASSWORD).await;
     r.assert_status(403);
     assert!(r.text_of("#login-error").contains("停用"));
+}
+
+/// `crm serve --demo` prints the demo logins only for a database that holds the demo company:
+/// seeding is skipped when real users exist, and then the logins would be false (and a hint).
+#[tokio::test]
+async fn demo_logins_are_shown_only_for_the_demo_company() {
+    let real = app_with_admin().await;
+    assert!(!crm::seed::demo::seed_if_empty(&real.db).await.unwrap(), "a database with users is not seeded");
+    assert!(!crm::seed::demo::present(&real.db).await.unwrap());
+    let demo = TestApp::new().await;
+    assert!(crm::seed::demo::seed_if_empty(&demo.db).await.unwrap());
+    assert!(crm::seed::demo::present(&demo.db).await.unwrap());
+    // A later start finds it again.
+    assert!(!crm::seed::demo::seed_if_empty(&demo.db).await.unwrap());
+    assert!(crm::seed::demo::present(&demo.db).await.unwrap());
 }
 
 /// Every catalog key used in code or templates exists in both languages, and both catalogs

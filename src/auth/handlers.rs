@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::password;
-use super::throttle::{self, LoginOutcome};
+use super::throttle::{self, Admission, Key, Lock, LoginKeys, LoginOutcome};
 use super::{CurrentUser, SESSION_EPOCH, SESSION_USER};
 use crate::access::{Guard, Routes};
 use crate::app::AppState;
@@ -37,6 +37,17 @@ struct LoginPage {
     login: String,
     next: String,
     error: Option<String>,
+}
+
+impl LoginPage {
+    /// The language switch returns here, keeping where the login was going to lead.
+    fn back(&self) -> String {
+        if self.next.is_empty() {
+            return "/login".into();
+        }
+        let next: String = form_urlencoded::byte_serialize(self.next.as_bytes()).collect();
+        format!("/login?next={next}")
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -70,6 +81,19 @@ struct Credentials {
     session_epoch: i32,
 }
 
+/// The user a typed login names: the username first, else the mobile number.
+async fn find_credentials(db: &sqlx::PgPool, login: &str) -> sqlx::Result<Option<Credentials>> {
+    sqlx::query_as(
+        "SELECT id, password_hash, status, session_epoch FROM users
+         WHERE lower(login) = lower($1) OR mobile = $1 ORDER BY (lower(login) = lower($1)) DESC LIMIT 1",
+    )
+    .bind(login)
+    .fetch_optional(db)
+    .await
+}
+
+/// Every attempt is counted (per IP, per typed login, per resolved user) before the password is
+/// checked, so parallel guesses cannot get past the limit; see `throttle`.
 async fn login_submit(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -78,57 +102,59 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
     let login = f.login.trim().to_string();
-    let ip = req.ip.clone().unwrap_or_else(|| "unknown".into());
-    let (account_key, ip_key) = (throttle::account_key(&login), throttle::ip_key(&ip));
+    let creds = find_credentials(&st.db, &login).await?;
+    let user_id = creds.as_ref().map(|c| c.id);
+    let keys = LoginKeys::new(&st.config, req.ip.as_deref(), &login, user_id);
+    let log = |outcome| throttle::log_attempt(&st.db, &login, user_id, req.ip.as_deref(), &req.user_agent, outcome);
 
-    // Refuse before checking the password while a lock holds.
-    let lock = match throttle::locked_until(&st.db, &ip_key).await? {
-        Some(until) => Some((LoginOutcome::IpThrottled, until)),
-        None => throttle::locked_until(&st.db, &account_key).await?.map(|until| (LoginOutcome::AccountLocked, until)),
+    let lock_on_failure = match throttle::admit(&st.db, &st.config, &keys.all()).await? {
+        Admission::Refused(lock) => {
+            log(lock.kind).await?;
+            return locked_page(&st, ctx, login.clone(), f.next, lock);
+        }
+        Admission::Verify(lock) => lock,
     };
-    if let Some((outcome, until)) = lock {
-        throttle::log_attempt(&st.db, &login, None, req.ip.as_deref(), &req.user_agent, outcome).await?;
-        let key = if outcome == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
-        let time = format::time_of_day(&until, st.config.timezone);
-        let error = ctx.tf(key, &[("time", &time)]);
-        return login_failed(ctx, login, f.next, error, StatusCode::TOO_MANY_REQUESTS);
-    }
-
-    let creds: Option<Credentials> = sqlx::query_as(
-        "SELECT id, password_hash, status, session_epoch FROM users
-         WHERE lower(login) = lower($1) OR mobile = $1 ORDER BY (lower(login) = lower($1)) DESC LIMIT 1",
-    )
-    .bind(&login)
-    .fetch_optional(&st.db)
-    .await?;
     let ok = password::verify(f.password, creds.as_ref().map(|c| c.password_hash.clone())).await?;
-
     let outcome = match (&creds, ok) {
         (Some(c), true) if c.status == "active" => LoginOutcome::Ok,
         (Some(_), true) => LoginOutcome::Disabled,
         _ => LoginOutcome::BadCredentials,
     };
-    let user_id = creds.as_ref().map(|c| c.id);
-    throttle::log_attempt(&st.db, &login, user_id, req.ip.as_deref(), &req.user_agent, outcome).await?;
+    log(outcome).await?;
+    if outcome != LoginOutcome::BadCredentials {
+        keys.succeeded(&st.db).await?;
+    }
 
-    match (outcome, creds) {
-        (LoginOutcome::Ok, Some(c)) => {
-            throttle::clear(&st.db, &account_key).await?;
+    match (outcome, creds, lock_on_failure) {
+        (LoginOutcome::Ok, Some(c), _) => {
             sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1").bind(c.id).execute(&st.db).await?;
             start_session(&session, c.id, c.session_epoch).await?;
             Ok(Redirect::to(safe_next(&f.next)).into_response())
         }
-        (LoginOutcome::Disabled, _) => {
+        (LoginOutcome::Disabled, _, _) => {
             let error = ctx.t("login.disabled").to_string();
             login_failed(ctx, login, f.next, error, StatusCode::FORBIDDEN)
         }
+        // This failure used up the last try: say so now, not on the next attempt.
+        (_, _, Some(lock)) => locked_page(&st, ctx, login, f.next, lock),
         _ => {
-            throttle::record_failure(&st.db, &st.config, &account_key, st.config.login_max_failures).await?;
-            throttle::record_failure(&st.db, &st.config, &ip_key, st.config.login_max_failures_per_ip).await?;
             let error = ctx.t("login.bad_credentials").to_string();
             login_failed(ctx, login, f.next, error, StatusCode::UNAUTHORIZED)
         }
     }
+}
+
+fn locked_page(st: &AppState, ctx: PageCtx, login: String, next: String, lock: Lock) -> AppResult<Response> {
+    let key = if lock.kind == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
+    let error = lock_text(st, &ctx, key, lock);
+    login_failed(ctx, login, next, error, StatusCode::TOO_MANY_REQUESTS)
+}
+
+/// The lock message `key` with the time the lock ends, rounded up to the minute (a lock ending at
+/// 10:15:20 says 10:16: trying at 10:15 would still fail).
+fn lock_text(st: &AppState, ctx: &PageCtx, key: &str, lock: Lock) -> String {
+    let time = format::time_of_day(&format::ceil_minute(&lock.until), st.config.timezone);
+    ctx.tf(key, &[("time", &time)])
 }
 
 /// A fresh session id for the logged-in user (no fixation), with a fresh CSRF token.
@@ -208,7 +234,8 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-/// Change own password: the current one is required; every other session of the user ends.
+/// Change own password: the current one is required (and its guesses throttled like logins), the
+/// new one must differ from it and from the user's login and mobile; every other session ends.
 async fn password_submit(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -218,20 +245,27 @@ async fn password_submit(
 ) -> AppResult<Response> {
     let user: &CurrentUser = req.user()?;
     let mut errors = FormErrors::new(ctx.lang);
-    let stored: String =
-        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user.id).fetch_one(&st.db).await?;
-    if !password::verify(f.current, Some(stored)).await? {
-        errors.add("current", "password.current_wrong");
-    }
-    if let Err(key) = password::check_strength(&f.new_password, &user.login) {
+    let (stored, mobile): (String, Option<String>) =
+        sqlx::query_as("SELECT password_hash, mobile FROM users WHERE id = $1").bind(user.id).fetch_one(&st.db).await?;
+    let (current_ok, locked) = match check_current(&st, &ctx, user.id, &f.current, stored).await? {
+        Ok(()) => (true, false),
+        Err((text, locked)) => {
+            errors.add_text("current", text);
+            (false, locked)
+        }
+    };
+    if let Err(key) = password::check_strength(&f.new_password, &[&user.login, mobile.as_deref().unwrap_or("")]) {
         errors.add("new_password", key);
+    } else if current_ok && f.new_password == f.current {
+        errors.add("new_password", "password.same_as_current");
     }
     if f.new_password != f.confirm {
         errors.add("confirm", "password.mismatch");
     }
     if !errors.is_empty() {
         let page = render(PasswordPage { ctx, errors })?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        let status = if locked { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
+        return Ok((status, page).into_response());
     }
     let hash = password::hash(f.new_password).await?;
     let mut tx = st.db.begin().await?;
@@ -249,6 +283,30 @@ async fn password_submit(
     session.insert(SESSION_EPOCH, epoch).await.map_err(anyhow::Error::from)?;
     ctx.flash(Kind::Success, "password.changed").await;
     Ok(Redirect::to("/").into_response())
+}
+
+/// Verify the typed current password, counted like a login attempt on its own key, so a left-open
+/// session cannot be used to guess it. The error text, and whether a lock is the reason.
+async fn check_current(
+    st: &AppState,
+    ctx: &PageCtx,
+    user_id: i64,
+    typed: &str,
+    stored: String,
+) -> AppResult<Result<(), (String, bool)>> {
+    let key = Key::password_change(user_id, &st.config);
+    let lock = match throttle::admit(&st.db, &st.config, std::slice::from_ref(&key)).await? {
+        Admission::Refused(lock) => return Ok(Err((lock_text(st, ctx, "password.current_locked", lock), true))),
+        Admission::Verify(lock) => lock,
+    };
+    if password::verify(typed.to_string(), Some(stored)).await? {
+        throttle::succeeded(&st.db, &[key], &[]).await?;
+        return Ok(Ok(()));
+    }
+    Ok(Err(match lock {
+        Some(lock) => (lock_text(st, ctx, "password.current_locked", lock), true),
+        None => (ctx.t("password.current_wrong").to_string(), false),
+    }))
 }
 
 #[cfg(test)]

@@ -7,4 +7,4 @@ mod throttle;
 
 pub use current::{CurrentUser, SESSION_EPOCH, SESSION_USER, fetch_user, load_current_user};
 pub use handlers::routes;
-pub use throttle::LoginOutcome;
+pub use throttle::{LoginOutcome, purge_expired as purge_expired_locks};

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
@@ -45,6 +46,7 @@ pub fn all() -> Vec<Job> {
     vec![
         Job { name: "deliver_reminders", every: Duration::from_secs(30), run: |ctx| deliver_reminders(ctx).boxed() },
         Job { name: "purge_sessions", every: Duration::from_secs(3600), run: |ctx| purge_sessions(ctx).boxed() },
+        Job { name: "purge_login_locks", every: Duration::from_secs(3600), run: |ctx| purge_login_locks(ctx).boxed() },
         Job {
             name: "prune_notifications",
             every: Duration::from_secs(24 * 3600),
@@ -147,20 +149,25 @@ async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, 
     Ok((true, message))
 }
 
-/// The background loop (ticks every 15 s) used by `crm serve`. It ends when the pool is closed,
-/// when the handle is aborted, or when the runtime shuts down.
-pub fn spawn(db: PgPool, config: Arc<Config>) -> JoinHandle<()> {
+/// The background loop (ticks every 15 s) used by `crm serve`. It ends when `stop` turns true
+/// (after finishing the run in progress, so no job is cut off mid-transaction), when the pool is
+/// closed, or when the runtime shuts down.
+pub fn spawn(db: PgPool, config: Arc<Config>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            if db.is_closed() {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            if db.is_closed() || *stop.borrow() {
                 break;
             }
             let ctx = JobCtx { db: db.clone(), config: config.clone(), now: Utc::now() };
             run_due(ctx, false).await;
         }
+        tracing::info!("jobs loop stopped");
     })
 }
 
@@ -182,6 +189,12 @@ async fn deliver_reminders(ctx: JobCtx) -> anyhow::Result<String> {
 async fn purge_sessions(ctx: JobCtx) -> anyhow::Result<String> {
     let done = sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < now()").execute(&ctx.db).await?;
     Ok(format!("deleted {}", done.rows_affected()))
+}
+
+/// Login counters whose lock or window has run out (they would start over anyway).
+async fn purge_login_locks(ctx: JobCtx) -> anyhow::Result<String> {
+    let n = crate::auth::purge_expired_locks(&ctx.db, &ctx.config).await?;
+    Ok(format!("deleted {n}"))
 }
 
 /// Read notifications older than 180 days; unread ones stay until read.

@@ -35,6 +35,15 @@ pub async fn seed_if_empty(db: &PgPool) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Whether this database holds the demo company (seeded now or on an earlier run), so its
+/// logins may be printed.
+pub async fn present(db: &PgPool) -> anyhow::Result<bool> {
+    let demo: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM app_meta WHERE key = 'demo' AND value = 'yes')")
+        .fetch_one(db)
+        .await?;
+    Ok(demo)
+}
+
 pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(db).await?;
     if users > 0 {

@@ -11,7 +11,7 @@ use crate::auth::password;
 
 /// A super administrator in the root department. Refuses weak passwords and taken logins.
 pub async fn create_super_admin(db: &PgPool, login: &str, name: &str, pw: &str) -> anyhow::Result<i64> {
-    if let Err(key) = password::check_strength(pw, login) {
+    if let Err(key) = password::check_strength(pw, &[login]) {
         bail!("{}", crate::web::i18n::Lang::En.t(key));
     }
     let hash = password::hash(pw.to_string()).await?;

@@ -1,6 +1,6 @@
 //! How numbers, money and times are shown.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, DurationRound, FixedOffset, TimeDelta, Utc};
 use rust_decimal::Decimal;
 
 pub fn datetime(at: &DateTime<Utc>, tz: FixedOffset) -> String {
@@ -9,6 +9,13 @@ pub fn datetime(at: &DateTime<Utc>, tz: FixedOffset) -> String {
 
 pub fn time_of_day(at: &DateTime<Utc>, tz: FixedOffset) -> String {
     at.with_timezone(&tz).format("%H:%M").to_string()
+}
+
+/// The next whole minute (or `at` itself when it is one): for "try again after HH:MM", which
+/// must not name a minute in which the lock still holds.
+pub fn ceil_minute(at: &DateTime<Utc>) -> DateTime<Utc> {
+    let floor = at.duration_trunc(TimeDelta::minutes(1)).unwrap_or(*at);
+    if floor == *at { floor } else { floor + TimeDelta::minutes(1) }
 }
 
 /// 1234567 → "1,234,567".
@@ -37,6 +44,15 @@ pub fn money(d: &Decimal) -> String {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn lock_times_round_up() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        assert_eq!(time_of_day(&ceil_minute(&at("2024-05-01T02:15:00.000001Z")), tz), "10:16");
+        assert_eq!(time_of_day(&ceil_minute(&at("2024-05-01T02:15:59Z")), tz), "10:16");
+        assert_eq!(time_of_day(&ceil_minute(&at("2024-05-01T02:15:00Z")), tz), "10:15");
+    }
 
     #[test]
     fn separators() {

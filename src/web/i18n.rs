@@ -41,15 +41,15 @@ impl Lang {
         }
     }
 
-    /// Best match for an Accept-Language header, honouring q-values.
+    /// Best match for an Accept-Language header, honouring q-values; `q=0` means "not this one".
     pub fn from_accept_language(header: &str) -> Option<Lang> {
         let mut tags: Vec<(f32, Lang)> = header
             .split(',')
             .filter_map(|part| {
                 let mut it = part.split(';');
                 let lang = Lang::from_code(it.next()?)?;
-                let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse().ok()).unwrap_or(1.0);
-                Some((q, lang))
+                let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse().ok()).unwrap_or(1.0);
+                (q > 0.0).then_some((q, lang))
             })
             .collect();
         tags.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
@@ -122,6 +122,10 @@ mod tests {
         assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("fr, zh-CN;q=0.9, en;q=0.5"), Some(Lang::Zh));
         assert_eq!(Lang::from_accept_language("fr-FR"), None);
+        // q=0 rules a language out, even when it comes first.
+        assert_eq!(Lang::from_accept_language("en;q=0, zh-CN;q=0.5"), Some(Lang::Zh));
+        assert_eq!(Lang::from_accept_language("zh;q=0.0, en;q=0.1"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("en;q=0"), None);
     }
 
     #[test]

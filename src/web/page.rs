@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use tower_sessions::Session;
@@ -27,6 +27,8 @@ pub struct PageCtx {
     pub csrf: String,
     pub flash: Vec<Flash>,
     pub path: String,
+    /// Path and query of this page: where the language switch comes back to.
+    pub here: String,
     pub nav: Vec<NavItem>,
     pub admin_nav: Vec<NavItem>,
     /// Unread notifications of the logged-in user (the bell).
@@ -36,7 +38,8 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
-    pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, path: &str) -> PageCtx {
+    pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, uri: &Uri) -> PageCtx {
+        let path = uri.path();
         let csrf = csrf::token(session).await.unwrap_or_default();
         let flash = flash::take(session).await;
         let (nav, admin_nav) = nav::for_user(req, path);
@@ -50,6 +53,7 @@ impl PageCtx {
             csrf,
             flash,
             path: path.to_string(),
+            here: uri.path_and_query().map_or(path, |p| p.as_str()).to_string(),
             nav,
             admin_nav,
             unread,
@@ -121,7 +125,7 @@ impl FromRequestParts<AppState> for PageCtx {
         let session = Session::from_request_parts(parts, st)
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
-        Ok(PageCtx::build(st, &req, &session, parts.uri.path()).await)
+        Ok(PageCtx::build(st, &req, &session, &parts.uri).await)
     }
 }
 
@@ -151,7 +155,7 @@ pub fn render_error(ctx: &PageCtx, status: StatusCode, message: Option<&'static 
     let (title, default_msg) = match status.as_u16() {
         403 => ("error.403.title", "error.403.text"),
         404 => ("error.404.title", "error.404.text"),
-        400 | 409 | 413 | 422 => ("error.400.title", "error.400.text"),
+        400 | 405 | 409 | 413 | 415 | 422 => ("error.400.title", "error.400.text"),
         _ => ("error.500.title", "error.500.text"),
     };
     let code = status.as_u16();

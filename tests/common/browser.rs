@@ -2,7 +2,8 @@
 //! and saves screenshots under target/screenshots/.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub struct Browser {
     pub base: String,
     driver: Child,
     server: tokio::task::JoinHandle<()>,
+    profile: PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -41,9 +43,12 @@ impl Browser {
         });
 
         let port = free_port();
-        let driver_bin = std::env::var("CHROMEDRIVER")
-            .unwrap_or_else(|_| find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]));
-        let driver = Command::new(&driver_bin)
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| {
+            find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver", "/usr/lib/chromium-browser/chromedriver"])
+        });
+        // Its own process group, so Chromium (its child) can be killed with it, by that id.
+        let mut driver = Command::new(&driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -80,8 +85,12 @@ impl Browser {
                 }
             }
         }
-        let client = client.unwrap_or_else(|| panic!("cannot connect to chromedriver: {last_err:?}"));
-        Browser { client, base: format!("http://{addr}"), driver, server }
+        let Some(client) = client else {
+            server.abort();
+            stop_driver(&mut driver, &profile);
+            panic!("cannot connect to chromedriver: {last_err:?}");
+        };
+        Browser { client, base: format!("http://{addr}"), driver, server, profile }
     }
 
     pub async fn goto(&self, path: &str) {
@@ -145,6 +154,25 @@ impl Browser {
         self.client.set_window_size(width, height).await.unwrap();
     }
 
+    /// The page is no wider than the window: nothing sticks out sideways (wide tables scroll in
+    /// their own box instead). Measured against the viewport without the vertical scrollbar
+    /// (`clientWidth`, at most `innerWidth`), so an overflow hidden under a desktop-style
+    /// scrollbar counts too.
+    pub async fn assert_no_horizontal_overflow(&self, what: &str) {
+        let js = "const d = document.documentElement; \
+                  const out = Array.from(document.querySelectorAll('body *')) \
+                    .filter(e => e.getBoundingClientRect().right > d.clientWidth + 0.5) \
+                    .slice(-5).map(e => e.tagName + '.' + e.className).join(' '); \
+                  return [d.scrollWidth, d.clientWidth, window.innerWidth, out]";
+        let v = self.client.execute(js, vec![]).await.unwrap();
+        let (scroll, client, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap(), v[2].as_i64().unwrap());
+        assert!(
+            scroll <= client && client <= inner,
+            "{what}: page {scroll}px wide in a {client}px viewport ({inner}px window); sticking out: {}",
+            v[3]
+        );
+    }
+
     /// Save a PNG of the current page to target/screenshots/<name>.png.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -155,10 +183,32 @@ impl Browser {
         path
     }
 
-    pub async fn close(mut self) {
+    /// End the WebDriver session politely (Chromium quits); `Drop` does the rest.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+    }
+}
+
+/// Also when a test fails half-way: chromedriver and the Chromium it started are killed (by
+/// their process group, which is the driver's pid) and the temporary profile is removed, so
+/// failed runs leave no browsers behind on a shared machine.
+impl Drop for Browser {
+    fn drop(&mut self) {
         self.server.abort();
+        stop_driver(&mut self.driver, &self.profile);
+    }
+}
+
+fn stop_driver(driver: &mut Child, profile: &Path) {
+    let group = format!("-{}", driver.id());
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+    let _ = driver.kill();
+    let _ = driver.wait();
+    // Chromium may still be writing for a moment after the kill.
+    for _ in 0..20 {
+        if std::fs::remove_dir_all(profile).is_ok() || !profile.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -382,7 +382,7 @@ async fn the_tab_shows_the_files_the_upload_form_and_delete_buttons_to_those_all
     let render = async |user: crm::auth::CurrentUser, p: Panel| {
         let req = RequestCtx { user: Some(Arc::new(user)), lang: Lang::Zh, ..Default::default() };
         let session = tower_sessions::Session::new(None, Arc::new(tower_sessions::MemoryStore::default()), None);
-        let mut ctx = PageCtx::build(&st, &req, &session, &format!("/customers/{}", w.customer)).await;
+        let mut ctx = PageCtx::build(&st, &req, &session, &format!("/customers/{}", w.customer).parse().unwrap()).await;
         ctx.csrf = "tok123".into();
         askama::Template::render(&TabView { ctx, p }).unwrap()
     };

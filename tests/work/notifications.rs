@@ -308,7 +308,14 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
     let r = jobs::run_due(ctx(&w.app, now), false).await;
     assert_eq!(
         r.iter().map(|r| r.0).collect::<Vec<_>>(),
-        ["deliver_reminders", "purge_sessions", "prune_notifications", "pool_recycle", "pool_warnings"]
+        [
+            "deliver_reminders",
+            "purge_sessions",
+            "purge_login_locks",
+            "prune_notifications",
+            "pool_recycle",
+            "pool_warnings"
+        ]
     );
     assert!(r.iter().all(|r| r.1), "{r:?}");
     let sessions: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions.session WHERE id LIKE '%-one'")
@@ -326,7 +333,7 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
     assert!(ok && finished >= started, "{started} {finished}");
     assert_eq!((started - now).num_milliseconds().abs(), 0);
     assert!(msg.starts_with("deleted "), "{msg}");
-    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 5);
+    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 6);
 
     // A minute later only the 30-second job is due; a day later all are.
     let r = jobs::run_due(ctx(&w.app, now + Duration::minutes(1)), false).await;

@@ -106,7 +106,7 @@ pub async fn create(
 ) -> AppResult<Response> {
     let actor = req.user()?;
     let (input, mut errors) = form.check(ctx.lang);
-    if let Err(key) = password::check_strength(&form.password, form.login.trim()) {
+    if let Err(key) = password::check_strength(&form.password, &[form.login.as_str(), form.mobile.as_str()]) {
         errors.add("password", key);
     }
     let mut tx = st.db.begin().await?;
@@ -327,7 +327,7 @@ pub async fn reset_password(
     let mut tx = st.db.begin().await?;
     let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     guard_super_target(&mut tx, actor, &u).await?;
-    if let Err(key) = password::check_strength(&f.password, &u.login) {
+    if let Err(key) = password::check_strength(&f.password, &[u.login.as_str(), u.mobile.as_deref().unwrap_or("")]) {
         ctx.flash_text(Kind::Error, format!("{}：{}", ctx.t("user.reset_password"), ctx.t(key))).await;
         return Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response());
     }
