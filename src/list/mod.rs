@@ -11,6 +11,7 @@
 //! Everything goes through the data-scope predicate; the module passes its `DataScope`.
 
 pub mod columns;
+pub mod keyword;
 pub mod prefs;
 pub mod scenes;
 

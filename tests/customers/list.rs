@@ -305,6 +305,44 @@ async fn short_chinese_terms_find_names_and_short_names() {
     let _ = a;
 }
 
+/// Two characters find contacts and leads by name too (their own pair indexes), in their lists
+/// and in the top bar's search; one character is refused with a message beside the field, on
+/// every list and in the top bar's search, and lists nothing.
+#[tokio::test]
+async fn two_characters_find_contacts_and_leads_and_one_is_too_short() {
+    let (app, mut c, admin) = setup().await;
+    let id = customer(&app, "远航物流有限公司", Some(admin)).await;
+    sqlx::query("INSERT INTO contacts (customer_id, name, owner_id, is_primary) VALUES ($1, '欧阳明月', $2, true)")
+        .bind(id)
+        .bind(admin)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO leads (name, contact_name, owner_id) VALUES ('星辰数码科技', '司马光', $1)")
+        .bind(admin)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let search = c.get("/search?q=%E6%98%8E%E6%9C%88").await; // 明月
+    assert!(search.text_of("[data-group=contacts] .search-hits").contains("欧阳明月"));
+    let search = c.get("/search?q=%E5%8F%B8%E9%A9%AC").await; // 司马: the lead's contact
+    assert!(search.text_of("[data-group=leads] .search-hits").contains("星辰数码科技"));
+    let contacts = c.get("/contacts?scene=all&q=%E6%AC%A7%E9%98%B3").await; // 欧阳
+    assert!(contacts.text_of("#list-table").contains("欧阳明月"));
+    let leads = c.get("/leads?scene=all&q=%E6%95%B0%E7%A0%81").await; // 数码
+    assert!(leads.text_of("#list-table").contains("星辰数码科技"));
+
+    for path in ["/customers?scene=all&q=", "/contacts?scene=all&q=", "/leads?scene=all&q=", "/pool?q="] {
+        let r = c.get(&format!("{path}%E8%BF%9C")).await; // 远
+        r.assert_status(200);
+        assert!(r.text_of(".filters .field-error").contains("请至少输入 2 个字"), "{path}");
+        assert_eq!(r.count("#list-table tbody tr[data-id]"), 0, "{path} lists nothing");
+    }
+    let search = c.get("/search?q=%E8%BF%9C").await;
+    assert!(search.text_of(".filters .field-error").contains("请至少输入 2 个字"));
+    assert_eq!(search.count(".search-group"), 0);
+}
+
 /// The benchmark's data set (`crm seed --scale`) is loaded with the counting triggers off and the
 /// counters rebuilt at the end: they must match a real count, and the lists must add up for a
 /// generated user.

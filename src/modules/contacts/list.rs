@@ -18,11 +18,20 @@ use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{self, CustomFilter, FieldDef};
+use crate::list::keyword::KeywordSql;
 use crate::list::scenes::SceneTab;
 use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
 use crate::modules::admin::users::repo as users;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
+
+/// The customer filter: the customer's keyword (name, short name, code, phones...) on the
+/// joined customer `cu`, served by the customers' own trigram and bigram indexes.
+const CUSTOMER_KEYWORD: KeywordSql = KeywordSql {
+    search: "cu.search",
+    bigrams: "name_bigrams(cu.name || ' ' || coalesce(cu.short_name, ''))",
+    names: &["cu.name", "cu.short_name"],
+};
 
 pub const SORT_KEYS: &[SortKey] = &[
     SortKey { key: "updated", sql: "ct.updated_at", nullable: false },
@@ -98,12 +107,8 @@ impl Narrowing<'_> {
             }
             scene => scene.push(q, "ct", ENTITY, user),
         }
-        repo::push_keyword(q, &f.q);
-        let customer = f.customer.trim();
-        if !customer.is_empty() {
-            let like = format!("%{}%", fields::escape_like(customer));
-            q.push(" AND (cu.name ILIKE ").push_bind(like.clone()).push(" OR cu.code ILIKE ").push_bind(like).push(")");
-        }
+        repo::KEYWORD.push(q, &f.q);
+        CUSTOMER_KEYWORD.push(q, &f.customer);
         if let Some(o) = id_of(&f.owner) {
             q.push(" AND ct.owner_id = ").push_bind(o);
         }

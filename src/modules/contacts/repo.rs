@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use super::model::{Contact, ContactInput, ENTITY, TEXT_FIELDS};
 use crate::access::DataScope;
 use crate::access::scope::Child;
+use crate::list::keyword::KeywordSql;
 use crate::records;
 
 /// Columns of `Contact`; the FROM clause joins the customer and the names the row shows.
@@ -41,14 +42,10 @@ pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
     scope.push_visible_child(q, "ct", &CHILD);
 }
 
-/// ` AND <keyword matches>`: name, phones, e-mail or WeChat contain it (one trigram-indexed
-/// column, `contacts.search`).
-pub fn push_keyword(q: &mut QueryBuilder<'_, Postgres>, keyword: &str) {
-    let kw = keyword.trim();
-    if !kw.is_empty() {
-        q.push(" AND ct.search ILIKE ").push_bind(format!("%{}%", crate::fields::escape_like(kw)));
-    }
-}
+/// The keyword on name, phones, e-mail or WeChat (`search`); two-character terms on the name's character
+/// pairs (migration 0021).
+pub const KEYWORD: KeywordSql =
+    KeywordSql { search: "ct.search", bigrams: "name_bigrams(ct.name)", names: &["ct.name"] };
 
 /// The top bar's search: live contacts visible to `scope` matching `text` (as the list's keyword
 /// filter).
@@ -65,7 +62,7 @@ pub async fn search(
         |q| {
             q.push("FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ").push(LIVE).push(" AND ");
             push_visible(q, scope);
-            push_keyword(q, text);
+            KEYWORD.push(q, text);
         },
         limit,
     )

@@ -177,7 +177,7 @@ impl Narrowing<'_> {
     pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
         let f = self.filter;
         f.scene().push(q, "c", ENTITY, user);
-        repo::push_keyword(q, "c", &f.q);
+        repo::KEYWORD.push(q, &f.q);
         if let Some(o) = id_of(&f.owner) {
             q.push(" AND c.owner_id = ").push_bind(o);
         }

@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::model::{Address, Customer, CustomerInput, ENTITY};
 use crate::access::DataScope;
+use crate::list::keyword::KeywordSql;
 use crate::records;
 
 /// Columns of `Customer`; the FROM clause joins what the row shows by name.
@@ -179,7 +180,7 @@ pub async fn lookup(
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String, String)>> {
     let mut q = QueryBuilder::new("SELECT c.id, c.code, c.name FROM customers c WHERE c.deleted_at IS NULL");
-    push_keyword(&mut q, "c", text);
+    KEYWORD.push(&mut q, text);
     q.push(" AND ");
     scope.push_visible(&mut q, "c", ENTITY);
     q.push(" ORDER BY c.updated_at DESC LIMIT ").push_bind(limit);
@@ -226,7 +227,7 @@ pub async fn search(
         page,
         |q| {
             q.push("FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL");
-            push_keyword(q, "c", text);
+            KEYWORD.push(q, text);
             q.push(" AND ");
             scope.push_visible(q, "c", ENTITY);
         },
@@ -235,23 +236,10 @@ pub async fn search(
     .await
 }
 
-/// ` AND <keyword matches>` on name, short name, code, phones and e-mail. Two Chinese characters
-/// ("华信") are too short for the trigram index, so they use the name bigram index (migration
-/// 0013); such a term can only occur in the name or short name anyway. The ILIKE beside it says
-/// the same thing, cheaply, for plans that test rows one by one (migration 0016).
-pub fn push_keyword(q: &mut QueryBuilder<'_, Postgres>, alias: &str, keyword: &str) {
-    let kw = keyword.trim();
-    if kw.is_empty() {
-        return;
-    }
-    if kw.chars().count() == 2 && kw.chars().all(|c| !c.is_ascii() && !c.is_whitespace()) {
-        q.push(format_args!(" AND name_bigrams({alias}.name || ' ' || coalesce({alias}.short_name, '')) @> ARRAY["))
-            .push_bind(kw.to_lowercase())
-            .push("]::text[]");
-        let like = format!("%{}%", crate::fields::escape_like(kw));
-        q.push(format_args!(" AND ({alias}.name ILIKE ")).push_bind(like.clone());
-        q.push(format_args!(" OR {alias}.short_name ILIKE ")).push_bind(like).push(")");
-    } else {
-        q.push(format_args!(" AND {alias}.search ILIKE ")).push_bind(format!("%{}%", crate::fields::escape_like(kw)));
-    }
-}
+/// The keyword on name, short name, code, phones and e-mail (`search`); two-character terms on
+/// the name and short name's character pairs (migrations 0013, 0016).
+pub const KEYWORD: KeywordSql = KeywordSql {
+    search: "c.search",
+    bigrams: "name_bigrams(c.name || ' ' || coalesce(c.short_name, ''))",
+    names: &["c.name", "c.short_name"],
+};

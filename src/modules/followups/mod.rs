@@ -86,9 +86,7 @@ fn push_from_where(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, f: &Fi
             .push_bind(d)
             .push(" UNION SELECT x.id FROM departments x JOIN t ON x.parent_id = t.id) SELECT id FROM t))))");
     }
-    if !f.customer.trim().is_empty() {
-        q.push(" AND c.search ILIKE ").push_bind(format!("%{}%", crate::fields::escape_like(f.customer.trim())));
-    }
+    crate::modules::customers::repo::KEYWORD.push(q, &f.customer);
 }
 
 #[derive(Template)]

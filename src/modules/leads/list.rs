@@ -121,7 +121,7 @@ impl Narrowing<'_> {
     pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
         let f = self.filter;
         f.scene().push(q, "l", ENTITY, user);
-        repo::push_keyword(q, &f.q);
+        repo::KEYWORD.push(q, &f.q);
         if let Some(o) = id_of(&f.owner) {
             q.push(" AND l.owner_id = ").push_bind(o);
         }

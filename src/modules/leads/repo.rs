@@ -5,6 +5,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::model::{ENTITY, Lead, LeadInput};
 use crate::access::DataScope;
+use crate::list::keyword::KeywordSql;
 use crate::records;
 
 /// Columns of `Lead`; the FROM clause joins what the row shows by name.
@@ -27,14 +28,13 @@ pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
     scope.push_visible(q, "l", ENTITY);
 }
 
-/// ` AND <keyword matches>`: name, contact name, phones or e-mail contain it (one trigram-indexed
-/// column, `leads.search`).
-pub fn push_keyword(q: &mut QueryBuilder<'_, Postgres>, keyword: &str) {
-    let kw = keyword.trim();
-    if !kw.is_empty() {
-        q.push(" AND l.search ILIKE ").push_bind(format!("%{}%", crate::fields::escape_like(kw)));
-    }
-}
+/// The keyword on name, contact, phones or e-mail (`search`); two-character terms on the name and
+/// contact's character pairs (migration 0021).
+pub const KEYWORD: KeywordSql = KeywordSql {
+    search: "l.search",
+    bigrams: "name_bigrams(l.name || ' ' || coalesce(l.contact_name, ''))",
+    names: &["l.name", "l.contact_name"],
+};
 
 /// The top bar's search: live leads (converted ones included, as on the list) visible to `scope`
 /// matching `text` (as the list's keyword filter).
@@ -46,7 +46,7 @@ pub async fn search(db: &PgPool, scope: &DataScope, text: &str, limit: i64) -> s
         |q| {
             q.push("FROM leads l WHERE l.deleted_at IS NULL AND ");
             push_visible(q, scope);
-            push_keyword(q, text);
+            KEYWORD.push(q, text);
         },
         limit,
     )

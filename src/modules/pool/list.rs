@@ -103,11 +103,10 @@ pub fn push_from_where(
     dicts: &Dicts,
     tz: FixedOffset,
 ) {
-    q.push(FROM).push(" WHERE c.deleted_at IS NULL AND c.owner_id IS NULL AND c.pool_id = ").push_bind(pool.id);
-    let kw = f.q.trim();
-    if !kw.is_empty() {
-        q.push(" AND c.search ILIKE ").push_bind(format!("%{}%", fields::escape_like(kw)));
-    }
+    // The bare table: the count and the page's ids then come from the pool index alone; the
+    // previous owner's name is joined onto the page's rows only (`FROM`).
+    q.push("FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id IS NULL AND c.pool_id = ").push_bind(pool.id);
+    crate::modules::customers::repo::KEYWORD.push(q, &f.q);
     if let Ok(l) = f.level.trim().parse::<i16>() {
         q.push(" AND c.level = ").push_bind(l);
     }

@@ -113,7 +113,8 @@ async fn search(
     let q = sq.q.trim().to_string();
     let mut groups = Vec::new();
     let db = &st.db;
-    let may = |m: Module| !q.is_empty() && user.can(m, Action::View);
+    let searchable = !q.is_empty() && !crate::list::keyword::too_short(&q);
+    let may = |m: Module| searchable && user.can(m, Action::View);
     if may(Module::Customers) {
         let scope = DataScope::resolve(db, user, Module::Customers).await?;
         let found = customers::repo::search(db, &scope, &q, PER_GROUP).await?;
