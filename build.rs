@@ -1,11 +1,14 @@
 //! Concatenate the message catalog files (src/web/i18n/<lang>/*.txt, one file per area) into
-//! one file per language, so each feature keeps its strings in its own file.
+//! one file per language, so each feature keeps its strings in its own file. Also tells cargo
+//! that the crate depends on `migrations/`: `sqlx::migrate!` embeds them, and without this a new
+//! migration file would not rebuild the binary.
 
 use std::path::Path;
 
 fn main() {
     let out = std::env::var("OUT_DIR").unwrap();
     println!("cargo:rerun-if-changed=src/web/i18n");
+    println!("cargo:rerun-if-changed=migrations");
     for lang in ["zh-CN", "en"] {
         let dir = Path::new("src/web/i18n").join(lang);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
