@@ -227,7 +227,7 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
     let drain = std::time::Duration::from_secs(cfg.shutdown_timeout_secs);
     let state = app::AppState::new(pool.clone(), cfg);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let jobs = crate::jobs::spawn(state.db.clone(), state.config.clone(), stopped.clone());
+    let jobs = state.config.jobs.then(|| crate::jobs::spawn(state.db.clone(), state.config.clone(), stopped.clone()));
     let router = app::router(state);
     let mut until_stop = stopped;
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -255,7 +255,9 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
             }
         },
     };
-    if tokio::time::timeout(drain, jobs).await.is_err() {
+    if let Some(jobs) = jobs
+        && tokio::time::timeout(drain, jobs).await.is_err()
+    {
         tracing::warn!("the jobs loop did not stop in time");
     }
     pool.close().await;

@@ -71,6 +71,11 @@ pub struct Config {
     #[arg(long, env = "CRM_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
 
+    /// Whether this instance runs the periodic jobs. Every instance may (the jobs take advisory
+    /// locks); turn it off for instances that should only serve pages, such as the benchmark's.
+    #[arg(long, env = "CRM_JOBS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub jobs: bool,
+
     /// On shutdown, seconds in-flight requests (and a running job) get to finish.
     #[arg(long, env = "CRM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20, global = true)]
     pub shutdown_timeout_secs: u64,
