@@ -79,6 +79,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
         sqlx::query(&format!("ALTER TABLE {t} DISABLE TRIGGER USER")).execute(&mut *conn).await?;
     }
     step("customers", customers(&mut conn, sizes.customers)).await?;
+    step("public pool", pool(&mut conn)).await?;
     step("contacts", contacts(&mut conn)).await?;
     step("follow-ups", followups(&mut conn)).await?;
     step("leads", generate_leads(&mut conn, sizes.leads)).await?;
@@ -279,7 +280,32 @@ LATERAL (SELECT b.brand, b.trade,
     Ok(())
 }
 
-/// One to five contacts per customer (three on average), the first one primary.
+/// One customer in 33 sits in the default pool: recycled for want of follow-ups or put back by
+/// its previous owner within the last 90 days, with the release the reclaim cooldown reads.
+async fn pool(conn: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::query(
+        r#"UPDATE customers SET previous_owner_id = owner_id, owner_id = NULL, locked = false,
+             pool_id = (SELECT id FROM pools WHERE is_default),
+             pool_entered_at = greatest(created_at, now() - (id % 90) * interval '1 day' - interval '1 hour'),
+             pool_reason = CASE WHEN id % 2 = 0 THEN '{"kind": "no_followup", "days": 30}'::jsonb
+                                ELSE '{"kind": "put_back", "text": "客户暂无采购计划"}'::jsonb END
+           WHERE id % 33 = 7"#,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO pool_releases (pool_id, customer_id, user_id, kind, actor_id, released_at)
+         SELECT pool_id, id, previous_owner_id, CASE WHEN id % 2 = 0 THEN 'recycle' ELSE 'put_back' END,
+                CASE WHEN id % 2 = 1 THEN previous_owner_id END, pool_entered_at
+           FROM customers WHERE owner_id IS NULL",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One to five contacts per customer (three on average), the first one primary; those of pool
+/// customers have no owner (contacts follow their customer into the pool).
 async fn contacts(conn: &mut PgConnection) -> anyhow::Result<()> {
     let sql = r#"
 INSERT INTO contacts (customer_id, name, gender, position, phone, mobile, email, decision_maker, is_primary, owner_id,
@@ -294,7 +320,7 @@ SELECT c.id,
        CASE WHEN k = 1 THEN 'contact' || c.id || '@example.cn' END,
        k = 1 AND c.id % 3 = 0, k = 1, c.owner_id,
        CASE WHEN (c.id + k) % 4 = 0 THEN date '1970-01-01' + ((c.id * 37 + k) % 12000)::int END,
-       c.owner_id, c.created_at, c.updated_at
+       coalesce(c.owner_id, c.previous_owner_id), c.created_at, c.updated_at
 FROM customers c, generate_series(1, 1 + (c.id * 2654435761 % 5)::int) k"#;
     sqlx::query(sql).execute(conn).await?;
     Ok(())
@@ -310,7 +336,7 @@ p AS (SELECT ARRAY['电话沟通了合作意向，客户需要内部讨论','上
                    '了解到客户明年有扩产计划'] AS t)
 INSERT INTO followups (entity, entity_id, customer_id, method_id, content, next_contact_at, created_by, created_at)
 SELECT 'customer', c.id, c.id, m.a[1 + (c.id + k) % array_length(m.a, 1)], p.t[1 + (c.id * 7 + k) % 10],
-       CASE WHEN k = 1 THEN c.next_contact_at END, c.owner_id,
+       CASE WHEN k = 1 THEN c.next_contact_at END, coalesce(c.owner_id, c.previous_owner_id),
        c.last_followup_at - (k - 1) * ((c.last_followup_at - c.created_at) / 12)
 FROM customers c, m, p,
      generate_series(1, 1 + floor(power(((c.id * 2246822519) % 1000) / 1000.0, 1.5) * 13)::int) k
