@@ -109,6 +109,8 @@ def serve(db_url):
         "CRM_LOG": "warn",
         "CRM_DB_MAX_CONNECTIONS": "10",
         "CRM_LOGIN_MAX_FAILURES_PER_IP": "100000",
+        # The periodic jobs' statements would land among a page's captured SQL.
+        "CRM_JOBS": "false",
     })
     p = subprocess.Popen([CRM, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(ROOT, "bench", "server.log"), "w"))
     for _ in range(200):
@@ -237,7 +239,8 @@ done = function(summary, latency, requests)
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
 end
 """)
-    out = sh(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "-s", lua, f"http://127.0.0.1:{PORT}{path}"])
+    out = sh(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s", lua,
+              f"http://127.0.0.1:{PORT}{path}"])
     m = re.search(r"RESULT ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out)
     return tuple(float(x) for x in m.groups())
 
@@ -387,7 +390,11 @@ def main():
             ratio = rps / tps if tps else 0.0
             budget = BUDGETS[kind]
             errors += errors1
-            ok = "ok" if p95 <= budget and errors == 0 else "OVER" if errors == 0 else "ERRORS"
+            if rps == 0 or p50 == 0:
+                # Not one response within the run: slower than the run itself.
+                ok = "NO RESPONSE"
+            else:
+                ok = "ok" if p95 <= budget and errors == 0 else "OVER" if errors == 0 else "ERRORS"
             rows.append((name, p50, p95, p99, rps, tps, ratio, len(statements), budget, ok))
             log(f"  {name:<36} p50 {p50:7.2f}  p95 {p95:7.2f}  p99 {p99:7.2f} ms  {rps:8.1f} req/s  SQL {tps:8.1f}/s  ratio {ratio:4.2f}  [{ok}]")
         rss = peak_rss_mb(server.pid)
