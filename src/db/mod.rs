@@ -2,22 +2,28 @@
 
 pub mod local;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("invalid database URL {}", redact(url)))?
+        // Page queries are small and many run at once: starting a parallel worker costs more
+        // (5-10 ms) than the scans it would share, and the cores are busy serving other requests.
+        .options([("max_parallel_workers_per_gather", "0")]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         // No ping before every query: a round trip each time, on pages that run a dozen queries.
         // A connection that died anyway fails one request and is dropped from the pool.
         .test_before_acquire(false)
-        .connect(url)
+        .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))
 }
