@@ -249,7 +249,10 @@ def pgbench(cluster, statements, duration, connections):
     script = os.path.join(ROOT, "bench", "page.sql")
     with open(script, "w") as f:
         f.write("\n".join(statements) + "\n")
-    out = sh([find_pg_bin("pgbench"), "-n", "-M", "extended", f"-c{connections}", "-j2", f"-T{duration}", "-f", script, cluster.url])
+    # The session settings the app's connections have (src/db/mod.rs).
+    env = dict(os.environ, PGOPTIONS="-c max_parallel_workers_per_gather=0")
+    out = sh([find_pg_bin("pgbench"), "-n", "-M", "extended", f"-c{connections}", "-j2", f"-T{duration}", "-f", script,
+              cluster.url], env=env)
     m = re.search(r"tps = ([\d.]+)", out)
     return float(m.group(1)) if m else 0.0
 
@@ -382,6 +385,9 @@ def main():
                 log(f"  {name}: HTTP {r.status}, skipped")
                 continue
             statements = capture_sql(cluster, s, method_, path, fields)
+            # Warm the caches the way a server in use has them: the first requests after a start
+            # read the page's indexes into shared buffers.
+            wrk(s, method_, path, fields, 2, a.connections)
             # Server time: one request at a time (no queueing behind other clients on 2 cores).
             p50, p95, p99, _, errors1 = wrk(s, method_, path, fields, max(2, a.duration // 2), 1)
             # Throughput at the database's concurrency, beside the page's own SQL at the same.
