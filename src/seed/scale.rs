@@ -218,7 +218,13 @@ async fn drop_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
 
 async fn rebuild_indexes(conn: &mut PgConnection, defs: &[String]) -> anyhow::Result<()> {
     for d in defs {
+        let t = Instant::now();
         sqlx::query(d).execute(&mut *conn).await.with_context(|| d.clone())?;
+        // The slow ones, so a change that makes an index expensive to build shows.
+        if t.elapsed().as_secs() >= 10 {
+            let name = d.split_whitespace().nth(2).unwrap_or(d);
+            println!("    {name:<28} {:>5.1} s", t.elapsed().as_secs_f64());
+        }
     }
     Ok(())
 }
