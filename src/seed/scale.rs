@@ -222,7 +222,7 @@ async fn rebuild_indexes(conn: &mut PgConnection, defs: &[String]) -> anyhow::Re
         sqlx::query(d).execute(&mut *conn).await.with_context(|| d.clone())?;
         // The slow ones, so a change that makes an index expensive to build shows.
         if t.elapsed().as_secs() >= 10 {
-            let name = d.split_whitespace().nth(2).unwrap_or(d);
+            let name = d.split_whitespace().skip_while(|w| *w != "INDEX").nth(1).unwrap_or(d);
             println!("    {name:<28} {:>5.1} s", t.elapsed().as_secs_f64());
         }
     }
