@@ -185,6 +185,11 @@ async fn customers_in_the_browser() {
     }
     b.screenshot("search-phone-zh").await;
 
+    // One character is too short to search for: the field says so.
+    b.goto("/customers?scene=all&q=东").await;
+    assert!(b.text("#customer-filters .field-error").await.contains("至少输入 2 个字"));
+    b.screenshot("customers-keyword-too-short-zh").await;
+
     // Save the keyword filter as a scene.
     b.goto("/customers?q=东方测试").await;
     b.fill("#save-scene input[name=name]", "东方系").await;
