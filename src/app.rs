@@ -1,7 +1,6 @@
 //! Application state and the router: every module's `Routes` merged, then the kernel layers.
 
 use std::any::Any;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -9,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -22,23 +20,9 @@ use tower_sessions_sqlx_store::PostgresStore;
 use tracing::Level;
 
 use crate::access::{Guard, RouteSpec, Routes};
-use crate::config::Config;
 use crate::error::AppError;
+pub use crate::state::AppState;
 use crate::web;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: PgPool,
-    pub config: Arc<Config>,
-}
-
-impl AppState {
-    pub fn new(db: PgPool, config: Config) -> Self {
-        // Startup, not the first login, pays for the dummy hash unknown logins are checked against.
-        crate::auth::password::warm_up();
-        AppState { db, config: Arc::new(config) }
-    }
-}
 
 pub const SESSION_COOKIE: &str = "crm_sid";
 

@@ -17,10 +17,13 @@ pub mod list;
 pub mod modules;
 pub mod notify;
 pub mod numbering;
+pub mod org;
 pub mod records;
 pub mod seed;
+pub mod state;
 pub mod timeline;
 pub mod web;
 pub mod workflow;
 
-pub use app::{AppState, router};
+pub use app::router;
+pub use state::AppState;

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use super::{Action, Module};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::RequestCtx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

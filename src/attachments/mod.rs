@@ -20,10 +20,10 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use crate::access::{Guard, Routes};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, RequestCtx};
 

@@ -8,11 +8,11 @@ use axum_extra::extract::Form;
 use sqlx::PgPool;
 
 use crate::access::{Action, Guard, Routes};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::list::Selection;
 use crate::list::prefs::ListModule;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, RequestCtx};
 

@@ -17,11 +17,11 @@ use sqlx::{PgConnection, PgPool};
 use tower_sessions::Session;
 
 use crate::access::{Guard, Routes};
-use crate::app::AppState;
 use crate::audit::history::{self, LogRow};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::flash::Kind as Flash;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt};

@@ -13,9 +13,9 @@ use tower_sessions::Session;
 
 use super::i18n::Lang;
 use super::page::{self, PageCtx};
-use crate::app::AppState;
 use crate::auth::{CurrentUser, load_current_user};
 use crate::error::{AppError, ErrorPage};
+use crate::state::AppState;
 
 pub const SESSION_LANG: &str = "lang";
 

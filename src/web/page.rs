@@ -16,9 +16,9 @@ use super::flash::{self, Flash};
 use super::i18n::Lang;
 use super::nav::{self, NavItem};
 use super::{csrf, format};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct PageCtx {

@@ -156,7 +156,7 @@ async fn chain_of<'c>(
     user: i64,
 ) -> sqlx::Result<&'c Vec<i64>> {
     if cache.is_none() {
-        *cache = Some(crate::modules::admin::users::repo::superior_chain(conn, user).await?);
+        *cache = Some(crate::org::users::superior_chain(conn, user).await?);
     }
     Ok(cache.as_ref().expect("just filled"))
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::repo::{self, Tab};
 use crate::access::Action;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, render};
 use crate::workflow::labels::{self, Names};

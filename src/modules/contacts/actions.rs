@@ -14,13 +14,13 @@ use super::list::{ContactFilter, Narrowing};
 use super::model::{Contact, ENTITY};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::fields;
 use crate::list::{self, Selection};
-use crate::modules::admin::users::repo as users;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, Pager, RequestCtx, SelectOpt, render};
 

@@ -13,7 +13,6 @@ use sqlx::{Postgres, QueryBuilder};
 use super::model::{Contact, DICTS, ENTITY, MODULE};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
@@ -21,7 +20,8 @@ use crate::fields::{self, CustomFilter, FieldDef};
 use crate::list::keyword::KeywordSql;
 use crate::list::scenes::SceneTab;
 use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
-use crate::modules::admin::users::repo as users;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 

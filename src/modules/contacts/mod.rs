@@ -13,11 +13,11 @@ pub mod repo;
 mod show;
 
 use crate::access::{Action, DataScope, Guard, Module, Routes};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::list::Column;
 use crate::list::prefs::{self, ListModule};
+use crate::state::AppState;
 use crate::timeline::{self, Host};
 use crate::web::i18n::Lang;
 

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use super::model::{Contact, DICTS, ENTITY};
 use super::{list, repo};
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::audit::history::{self, LogRow};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
-use crate::modules::admin::users::repo as users;
 use crate::modules::customers::repo as customers;
+use crate::org::users;
+use crate::state::AppState;
 use crate::timeline::TimelineView;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 

@@ -11,12 +11,12 @@ use super::list::{CustomerFilter, Narrowing};
 use super::model::{Customer, DICTS, ENTITY};
 use super::repo;
 use crate::access::{DataScope, Module};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields;
 use crate::list::{self, Selection};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, Pager, RequestCtx, render};
 
@@ -208,8 +208,7 @@ async fn within_caps(
         match super::caps::check_restoring(&mut *tx, owner, &theirs).await? {
             Ok(()) => ok.extend(theirs),
             Err((over, locked)) => {
-                let name =
-                    crate::modules::admin::users::repo::name_of(&mut *tx, Some(owner)).await?.unwrap_or_default();
+                let name = crate::org::users::name_of(&mut *tx, Some(owner)).await?.unwrap_or_default();
                 refused.push(over.message(lang, &name, locked));
             }
         }

@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::actions::{selected, writable_ids};
 use crate::access::DataScope;
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::list::Selection;
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::web::{PageCtx, SelectOpt, render};
 
 #[derive(Template)]

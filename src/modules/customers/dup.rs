@@ -15,8 +15,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::normalize;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, render};
 

@@ -13,13 +13,13 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::model::{Customer, DICTS, ENTITY, MODULE};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{self, CustomFilter, FieldDef};
 use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
@@ -182,12 +182,7 @@ impl Narrowing<'_> {
             q.push(" AND c.owner_id = ").push_bind(o);
         }
         if let Some(d) = id_of(&f.dept) {
-            q.push(
-                " AND c.owner_id = ANY(ARRAY(SELECT u.id FROM users u WHERE u.dept_id = ANY(ARRAY(
-                   WITH RECURSIVE t AS (SELECT id FROM departments WHERE id = ",
-            )
-            .push_bind(d)
-            .push(" UNION SELECT x.id FROM departments x JOIN t ON x.parent_id = t.id) SELECT id FROM t))))");
+            depts::push_user_in_subtree(q, "c.owner_id", d);
         }
         for (field, column) in [
             ("status", "c.status_id"),

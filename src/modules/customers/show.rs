@@ -11,12 +11,12 @@ use serde::Deserialize;
 use super::model::{Address, Customer, DICT_FIELDS, DICTS, ENTITY};
 use super::{repo, team};
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::audit::history::{self, LogRow};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::timeline::TimelineView;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 

@@ -8,11 +8,11 @@ use super::caps;
 use super::model::{Customer, DICTS, ENTITY};
 use super::repo;
 use crate::access::{DataScope, Module};
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::modules::admin::users::repo as users;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, RequestCtx};
 

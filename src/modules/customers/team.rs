@@ -13,10 +13,10 @@ use sqlx::PgConnection;
 use super::form::writable;
 use super::model::ENTITY;
 use crate::access::{DataScope, Module};
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
 use crate::list::Selection;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormData, PageCtx, RequestCtx};
 

@@ -10,11 +10,11 @@ use serde_json::json;
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::access::{Action, DataScope, Guard, Module, Routes};
-use crate::app::AppState;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::list::{self, Sort};
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, render};
 
@@ -81,10 +81,7 @@ fn push_from_where(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, f: &Fi
         q.push(" AND fu.method_id = ").push_bind(m);
     }
     if let Ok(d) = f.dept.trim().parse::<i64>() {
-        q.push(" AND fu.created_by = ANY(ARRAY(SELECT u.id FROM users u WHERE u.dept_id = ANY(ARRAY(")
-            .push("WITH RECURSIVE t AS (SELECT id FROM departments WHERE id = ")
-            .push_bind(d)
-            .push(" UNION SELECT x.id FROM departments x JOIN t ON x.parent_id = t.id) SELECT id FROM t))))");
+        depts::push_user_in_subtree(q, "fu.created_by", d);
     }
     crate::modules::customers::repo::KEYWORD.push(q, &f.customer);
 }

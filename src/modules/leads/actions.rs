@@ -11,12 +11,12 @@ use super::list::{LeadFilter, Narrowing};
 use super::model::{DICTS, ENTITY, Lead};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields;
 use crate::list::{self, Selection};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, Pager, RequestCtx, render};
 

@@ -12,13 +12,13 @@ use sqlx::{Postgres, QueryBuilder};
 use super::model::{DICTS, ENTITY, Lead, MODULE};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{self, CustomFilter, FieldDef};
 use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
@@ -126,12 +126,7 @@ impl Narrowing<'_> {
             q.push(" AND l.owner_id = ").push_bind(o);
         }
         if let Some(d) = id_of(&f.dept) {
-            q.push(
-                " AND l.owner_id = ANY(ARRAY(SELECT u.id FROM users u WHERE u.dept_id = ANY(ARRAY(
-                   WITH RECURSIVE t AS (SELECT id FROM departments WHERE id = ",
-            )
-            .push_bind(d)
-            .push(" UNION SELECT x.id FROM departments x JOIN t ON x.parent_id = t.id) SELECT id FROM t))))");
+            depts::push_user_in_subtree(q, "l.owner_id", d);
         }
         if let Some(s) = id_of(&f.source) {
             q.push(" AND l.source_id = ").push_bind(s);

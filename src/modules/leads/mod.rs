@@ -13,11 +13,11 @@ mod show;
 mod transfer;
 
 use crate::access::{Action, DataScope, Guard, Module, Routes};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::list::Column;
 use crate::list::prefs::{self, ListModule};
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 
 const VIEW: Guard = Guard::Perm(Module::Leads, Action::View);

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use super::model::{DICT_FIELDS, DICTS, ENTITY, Lead};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::app::AppState;
 use crate::audit::history::{self, LogRow};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
+use crate::state::AppState;
 use crate::timeline::TimelineView;
 use crate::web::{PageCtx, RequestCtx, render};
 

@@ -12,12 +12,12 @@ use super::form::writable;
 use super::model::{ENTITY, Lead};
 use super::repo;
 use crate::access::{DataScope, Module};
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::list::Selection;
-use crate::modules::admin::users::repo as users;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt, render};
 

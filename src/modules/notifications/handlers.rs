@@ -5,8 +5,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::repo;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, Pager, render};
 

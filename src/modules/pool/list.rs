@@ -14,11 +14,11 @@ use sqlx::{Postgres, QueryBuilder};
 use super::repo::{self, Pool};
 use super::rules;
 use crate::access::{Action, Module};
-use crate::app::AppState;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
 use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Sort, SortKey};
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
@@ -359,7 +359,7 @@ pub async fn index(
         bulk,
         columns_href: "/pool/columns".into(),
     };
-    let previous_owner_options = crate::modules::admin::users::repo::options(&st.db, false).await?;
+    let previous_owner_options = crate::org::users::options(&st.db, false).await?;
     let page = IndexPage {
         status_options: dicts.options("customer_status", lang, None),
         industry_options: dicts.options("industry", lang, None),

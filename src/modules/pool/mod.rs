@@ -17,10 +17,10 @@ pub mod rules;
 pub mod upcoming;
 
 use crate::access::{Action, Guard, Module, Routes};
-use crate::app::AppState;
 use crate::error::AppResult;
 use crate::list::Column;
 use crate::list::prefs::{self, ListModule};
+use crate::state::AppState;
 use crate::web::i18n::Lang;
 
 const VIEW: Guard = Guard::Perm(Module::Pool, Action::View);

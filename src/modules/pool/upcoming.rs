@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::repo::Pool;
 use super::rules::{self, Due};
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, render};
 
 #[derive(Template)]

@@ -7,10 +7,10 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use crate::access::{Action, DataScope, Guard, Module, Routes};
-use crate::app::AppState;
 use crate::error::AppResult;
 use crate::list::Hits;
 use crate::modules::{contacts, customers, leads};
+use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, render};
 
 pub fn routes() -> Routes {

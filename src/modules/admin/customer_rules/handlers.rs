@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::model::{self, CapForm, RuleLine, RulesForm, Target};
 use super::repo::{self, CapRow};
-use crate::app::AppState;
 use crate::audit::{self, Entry};
 use crate::error::{AppError, AppResult};
-use crate::modules::admin::departments::repo as depts;
-use crate::modules::admin::users::repo as users;
 use crate::modules::customers::dup;
+use crate::org::departments as depts;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 

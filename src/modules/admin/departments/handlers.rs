@@ -7,10 +7,10 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::repo::{self, Dept, DeptNode};
-use crate::app::AppState;
 use crate::audit::{self, Entry};
 use crate::error::{AppError, AppResult};
-use crate::modules::admin::users::repo as users;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::forms::{opt_id, opt_text};
 use crate::web::i18n::Lang;
@@ -52,7 +52,7 @@ struct EditPage {
 async fn index_page(st: &AppState, ctx: PageCtx, form: DeptForm, errors: FormErrors) -> AppResult<IndexPage> {
     Ok(IndexPage {
         nodes: repo::tree(repo::all(&st.db).await?),
-        dept_options: repo::options(&st.db).await?,
+        dept_options: crate::org::departments::options(&st.db).await?,
         user_options: users::options(&st.db, true).await?,
         ctx,
         form,
@@ -82,7 +82,7 @@ pub async fn create(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
     }
     let name = form.name.trim().to_string();
-    let parent_name = repo::name_of(&mut tx, parent).await?;
+    let parent_name = crate::org::departments::name_of(&mut tx, parent).await?;
     let id = repo::insert(&mut tx, &name, parent.unwrap_or_default(), head, user.id).await?;
     let head_name = users::name_of(&mut tx, head).await?;
     Entry::new("department", id, "create")
@@ -123,8 +123,12 @@ async fn check(
     match (parent, old) {
         (None, _) if !errors.has("parent_id") => errors.add("parent_id", "form.required"),
         (None, _) => {}
-        (Some(p), _) if repo::name_of(tx, Some(p)).await?.is_none() => errors.add("parent_id", "form.invalid"),
-        (Some(p), Some(d)) if d.parent_id != Some(p) && repo::subtree_ids(tx, d.id).await?.contains(&p) => {
+        (Some(p), _) if crate::org::departments::name_of(tx, Some(p)).await?.is_none() => {
+            errors.add("parent_id", "form.invalid")
+        }
+        (Some(p), Some(d))
+            if d.parent_id != Some(p) && crate::org::departments::subtree_ids(tx, d.id).await?.contains(&p) =>
+        {
             errors.add("parent_id", "dept.cycle")
         }
         (Some(_), _) => {}
@@ -148,8 +152,8 @@ pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>)
 async fn edit_page(st: &AppState, ctx: PageCtx, d: &Dept, form: DeptForm, errors: FormErrors) -> AppResult<EditPage> {
     // A department cannot move under itself or anything below it.
     let mut conn = st.db.acquire().await?;
-    let below = repo::subtree_ids(&mut conn, d.id).await?;
-    let parent_options = repo::options(&st.db)
+    let below = crate::org::departments::subtree_ids(&mut conn, d.id).await?;
+    let parent_options = crate::org::departments::options(&st.db)
         .await?
         .into_iter()
         .filter(|o| o.value.parse::<i64>().map(|v| !below.contains(&v)).unwrap_or(true))
@@ -192,8 +196,8 @@ pub async fn update(
         .change("name", old.name.clone(), new.name.clone())
         .change(
             "parent",
-            audit::opt(repo::name_of(&mut tx, old.parent_id).await?),
-            audit::opt(repo::name_of(&mut tx, new.parent_id).await?),
+            audit::opt(crate::org::departments::name_of(&mut tx, old.parent_id).await?),
+            audit::opt(crate::org::departments::name_of(&mut tx, new.parent_id).await?),
         )
         .change(
             "head",

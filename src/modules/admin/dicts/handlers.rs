@@ -12,10 +12,10 @@ use sqlx::PgConnection;
 
 use super::model::{DictRow, ItemForm, ItemInput, reorder};
 use super::repo;
-use crate::app::AppState;
 use crate::audit::{self, Entry};
 use crate::dicts::{self, DictItem, Dicts};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};

@@ -6,11 +6,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef, FieldInput, Kind};
-use crate::modules::admin::users::repo as users;
+use crate::org::users;
+use crate::state::AppState;
 use crate::web::flash::Kind as Flash;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 

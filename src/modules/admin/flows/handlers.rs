@@ -11,10 +11,10 @@ use sqlx::PgConnection;
 
 use super::model::{self, FlowInput};
 use super::repo;
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};

@@ -9,8 +9,8 @@ use super::model::{
     result_label,
 };
 use super::repo;
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::{PageCtx, Pager, render};
 
 #[derive(Template)]

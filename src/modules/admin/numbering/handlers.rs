@@ -9,10 +9,10 @@ use chrono::Utc;
 
 use super::model::{self, RuleForm};
 use super::repo::{self, RuleRow};
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::error::{AppError, AppResult};
 use crate::numbering::{self, Rule};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 

@@ -11,13 +11,13 @@ use sqlx::PgConnection;
 
 use super::model::{self, PoolInput, RuleInput};
 use super::repo::{self, PoolLine};
-use crate::app::AppState;
 use crate::audit::Entry;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::modules::admin::{departments::repo as depts, users::repo as users};
 use crate::modules::pool::repo as pools;
 use crate::modules::pool::rules::{self, Rule, RuleKind};
+use crate::org::{departments as depts, users};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};

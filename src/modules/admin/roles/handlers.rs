@@ -8,9 +8,9 @@ use axum_extra::extract::Form;
 
 use super::model::{MatrixGroup, RoleHead, RoleInput, RoleRow};
 use super::repo;
-use crate::app::AppState;
 use crate::audit;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormErrors, PageCtx, RequestCtx, render};
 

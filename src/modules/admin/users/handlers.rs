@@ -8,11 +8,11 @@ use serde_json::json;
 use super::model::{DisableForm, PasswordReset, UserFilter, UserForm, UserInput};
 use super::repo::{self, TreeRow, UserListRow, UserRow};
 use crate::access::ownership::{self, Holdings};
-use crate::app::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{CurrentUser, password};
 use crate::error::{AppError, AppResult};
-use crate::modules::admin::departments::repo as depts;
+use crate::org::departments as depts;
+use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormErrors, PageCtx, Pager, RequestCtx, SelectOpt, render};
 
@@ -85,7 +85,7 @@ async fn form_page(
         .into_iter()
         .map(|(rid, name, is_super)| (rid, name, is_super, actor_is_super || !is_super))
         .collect();
-    let superior_options = repo::options(&st.db, true)
+    let superior_options = crate::org::users::options(&st.db, true)
         .await?
         .into_iter()
         .filter(|o| Some(o.value.as_str()) != id.map(|i| i.to_string()).as_deref())
@@ -245,10 +245,10 @@ async fn check_against_db(
         errors.add("dept_id", "form.invalid");
     }
     if let Some(s) = input.superior_id {
-        let exists = repo::name_of(tx, Some(s)).await?.is_some();
+        let exists = crate::org::users::name_of(tx, Some(s)).await?.is_some();
         // The caller of an update holds the superiors' tree lock (see `update`).
         let cycle = match old {
-            Some(o) => s == o.id || repo::superior_chain(tx, s).await?.contains(&o.id),
+            Some(o) => s == o.id || crate::org::users::superior_chain(tx, s).await?.contains(&o.id),
             None => false,
         };
         if !exists {
@@ -296,7 +296,7 @@ impl Snapshot {
             ("email", audit::opt(u.email.clone())),
             ("dept", audit::opt(depts::name_of(tx, Some(u.dept_id)).await?)),
             ("position", audit::opt(u.position.clone())),
-            ("superior", audit::opt(repo::name_of(tx, u.superior_id).await?)),
+            ("superior", audit::opt(crate::org::users::name_of(tx, u.superior_id).await?)),
             ("lang", audit::opt(u.lang.clone())),
             ("roles", json!(repo::role_names(tx, &u.roles).await?)),
         ]))
@@ -369,7 +369,8 @@ pub async fn disable_page(
     }
     let holdings = ownership::holdings(&mut conn, id).await?;
     drop(conn);
-    let user_options = repo::options(&st.db, true).await?.into_iter().filter(|o| o.value != id.to_string()).collect();
+    let user_options =
+        crate::org::users::options(&st.db, true).await?.into_iter().filter(|o| o.value != id.to_string()).collect();
     Ok(render(DisablePage { ctx, id, name: u.name, holdings, user_options })?.into_response())
 }
 
@@ -415,7 +416,7 @@ pub async fn disable(
     let mut over_cap = Vec::new();
     if let Some(to) = hand_to {
         ownership::hand_over(&mut tx, id, to, actor.id, req.ip.as_deref()).await?;
-        entry = entry.note(repo::name_of(&mut tx, Some(to)).await?.unwrap_or_default());
+        entry = entry.note(crate::org::users::name_of(&mut tx, Some(to)).await?.unwrap_or_default());
         over_cap = cap_warnings(&mut tx, &ctx, to).await?;
     }
     ownership::pass_heads(&mut tx, id, hand_to, actor.id, req.ip.as_deref()).await?;
@@ -436,7 +437,7 @@ async fn cap_warnings(tx: &mut sqlx::PgConnection, ctx: &PageCtx, heir: i64) -> 
     let Some(cap) = caps::effective(tx, heir).await? else {
         return Ok(Vec::new());
     };
-    let name = repo::name_of(tx, Some(heir)).await?.unwrap_or_default();
+    let name = crate::org::users::name_of(tx, Some(heir)).await?.unwrap_or_default();
     let mut out = Vec::new();
     if let Some(limit) = cap.max_owned {
         let current = caps::owned_count(tx, heir, cap.count_dealt).await?;
