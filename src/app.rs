@@ -1,4 +1,5 @@
-//! Application state and the router: every module's `Routes` merged, then the kernel layers.
+//! Assembly: the registry every module fills (record kinds, approval subjects, jobs), every
+//! module's `Routes` merged, then the kernel layers. Only main, the CLI and tests import this.
 
 use std::any::Any;
 use std::time::Duration;
@@ -21,13 +22,24 @@ use tracing::Level;
 
 use crate::access::{Guard, RouteSpec, Routes};
 use crate::error::AppError;
+use crate::registry::{self, Registry};
 pub use crate::state::AppState;
 use crate::web;
 
 pub const SESSION_COOKIE: &str = "crm_sid";
 
+/// Fill the registry (once per process): every module's record kinds, approval subjects and jobs.
+pub fn install() -> &'static Registry {
+    registry::install(|| {
+        let mut r = Registry::new();
+        crate::modules::register(&mut r);
+        r
+    })
+}
+
 /// Every route of the application, each with its guard.
 pub fn routes() -> Routes {
+    install();
     Routes::new()
         .merge(health_routes())
         .merge(web::assets::routes())

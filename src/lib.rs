@@ -19,6 +19,7 @@ pub mod notify;
 pub mod numbering;
 pub mod org;
 pub mod records;
+pub mod registry;
 pub mod seed;
 pub mod state;
 pub mod timeline;

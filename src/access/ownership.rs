@@ -1,12 +1,14 @@
-//! Who owns what. Every table of owned records registers here (modules add themselves as they
-//! land), so that handing a leaving user's records to someone else reaches all of them.
+//! Who owns what: every registered record kind has an owner, so handing a leaving user's records
+//! to someone else walks the registry and reaches all of them.
 
 use sqlx::PgConnection;
 
 use crate::audit::{self, Entry};
 
-/// (entity name used in audit/team/share tables, table with an `owner_id` column).
-pub const OWNED: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts"), ("lead", "leads")];
+/// (entity, table) of every registered record kind: each table has an `owner_id` column.
+fn owned() -> Vec<(&'static str, &'static str)> {
+    crate::registry::get().records().map(|r| (r.entity, r.table)).collect()
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Holdings {
@@ -26,7 +28,7 @@ impl Holdings {
 
 pub async fn holdings(db: &mut PgConnection, user_id: i64) -> sqlx::Result<Holdings> {
     let mut h = Holdings::default();
-    for (entity, table) in OWNED {
+    for (entity, table) in owned() {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE owner_id = $1"))
             .bind(user_id)
             .fetch_one(&mut *db)
@@ -68,7 +70,7 @@ pub async fn hand_over(
             .await?;
     let change = serde_json::json!([{ "field": "owner", "old": names.0, "new": names.1 }]);
     let mut touched: Vec<(String, i64)> = Vec::new();
-    for (entity, table) in OWNED {
+    for (entity, table) in owned() {
         let ids: Vec<i64> = sqlx::query_scalar(&format!(
             "WITH moved AS (UPDATE {table} SET owner_id = $2 WHERE owner_id = $1 RETURNING id),
              logged AS (INSERT INTO operation_logs (entity, entity_id, actor_id, action, changes, ip)
@@ -123,7 +125,7 @@ pub async fn hand_over(
 
 /// Remove `user`'s team places on those of `records` (entity, id) they own: an owner needs none.
 async fn drop_redundant_places(tx: &mut PgConnection, user: i64, records: &[(String, i64)]) -> sqlx::Result<()> {
-    for (entity, table) in OWNED {
+    for (entity, table) in owned() {
         let ids: Vec<i64> = records.iter().filter(|(e, _)| e == entity).map(|(_, id)| *id).collect();
         if ids.is_empty() {
             continue;

@@ -118,6 +118,43 @@ impl DataScope {
             .push(") AND (s.expires_at IS NULL OR s.expires_at > now())");
     }
 
+    /// Append `(<alias> may be changed by the user)` — visibility aside: the owner is in the owner
+    /// set, or the user holds a live read-write team place on the record. For a record under a
+    /// parent (`parent`: its column, the parent's entity and table) the parent's owner and the
+    /// parent's read-write team places count too. Names are code constants; values are bound.
+    pub fn push_writable(
+        &self,
+        qb: &mut QueryBuilder<'_, Postgres>,
+        alias: &str,
+        entity: &str,
+        parent: Option<(&str, &str, &str)>,
+    ) {
+        let Some(owners) = &self.owners else {
+            qb.push(" TRUE ");
+            return;
+        };
+        qb.push(format_args!(" ({alias}.owner_id = ANY(")).push_bind(owners.clone()).push(")");
+        self.push_write_place(qb, &format!("{alias}.id"), entity);
+        if let Some((column, parent_entity, parent_table)) = parent {
+            qb.push(format_args!(
+                " OR EXISTS (SELECT 1 FROM {parent_table} p WHERE p.id = {alias}.{column} AND p.owner_id = ANY("
+            ))
+            .push_bind(owners.clone())
+            .push("))");
+            self.push_write_place(qb, &format!("{alias}.{column}"), parent_entity);
+        }
+        qb.push(") ");
+    }
+
+    /// ` OR <id_expr> = ANY(<records of entity where the user holds a live read-write place>)`
+    fn push_write_place(&self, qb: &mut QueryBuilder<'_, Postgres>, id_expr: &str, entity: &str) {
+        qb.push(format_args!(" OR {id_expr} = ANY(ARRAY(SELECT m.record_id FROM record_members m WHERE m.entity = "))
+            .push_bind(entity.to_string())
+            .push(" AND m.access = 'write' AND m.user_id = ")
+            .push_bind(self.user_id)
+            .push(" AND (m.expires_at IS NULL OR m.expires_at > now())))");
+    }
+
     /// Record-level write check: the owner is in scope, or the user is an unexpired read-write
     /// team member of the record.
     pub async fn can_write(

@@ -1,13 +1,11 @@
-//! Attachments (附件): files uploaded to records of any kind (customers, contacts; later leads,
-//! opportunities, contracts), stored in Postgres. A record type plugs in with `Host` and
-//! `routes::<H>()`; the host decides who sees and who changes its records, this module does the
-//! rest: the size limit, names and types, storage with a checksum, forced-download serving,
+//! Attachments (附件): files uploaded to records of any registered kind with
+//! `features.attachments`, stored in Postgres. `records::routes::<R>()` adds `routes::<R>()`;
+//! the kind's scope and read-only rule decide who sees and who changes its records, this module
+//! does the rest: the size limit, names and types, storage with a checksum, forced-download serving,
 //! deletion by the uploader or an editor, and an audit row on the host record for each change.
 //!
 //! The detail page shows the tab with `templates/partials/attachments.html`
 //! (`{% call att::tab(ctx, list, base, can_edit, own_files, limit_mb) %}`); `Panel::load` gathers its values.
-
-use std::future::Future;
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
@@ -19,10 +17,12 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
-use crate::access::{Guard, Routes};
+use crate::access::{Action, DataScope, Guard, Routes};
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::records::routes::at;
+use crate::records::{Record, RecordDef, sql};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, RequestCtx};
@@ -149,34 +149,10 @@ pub async fn move_all(conn: &mut PgConnection, from: (&str, i64), to: (&str, i64
     Ok(done.rows_affected())
 }
 
-/// Delete every attachment of records (permanent delete of the records).
-pub async fn delete_for(conn: &mut PgConnection, entity: &str, record_ids: &[i64]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM attachments WHERE entity = $1 AND record_id = ANY($2)")
-        .bind(entity)
-        .bind(record_ids)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// A record type that can hold attachments; the host decides who sees and who changes its records.
-pub trait Host: Send + Sync + 'static {
-    /// Entity code in `attachments` and `operation_logs`, e.g. "customer".
-    const ENTITY: &'static str;
-    /// The records' path, e.g. "/customers": routes become `/customers/{id}/attachments...`.
-    const PATH: &'static str;
-    /// The route guard for download (e.g. `Perm(Customers, View)`).
-    const VIEW: Guard;
-    /// The route guard for upload and delete (e.g. `Perm(Customers, Edit)`).
-    const EDIT: Guard;
-
-    /// The record is visible to this user (else 404).
-    fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<bool>> + Send;
-
-    /// May the user change the record (owner in scope / read-write team member)? `Forbidden`
-    /// without rights, `Conflict` while the record takes no changes from anyone (a frozen
-    /// customer, a converted lead).
-    fn writable(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<()>> + Send;
+/// The record is visible to this user (else 404).
+async fn can_view(st: &AppState, def: &'static RecordDef, user: &CurrentUser, id: i64) -> AppResult<bool> {
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    Ok(sql::is_visible(&st.db, def, &scope, id).await?)
 }
 
 /// What a user may do with a record's files.
@@ -190,8 +166,9 @@ enum Rights {
     None,
 }
 
-async fn rights<H: Host>(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<Rights> {
-    match H::writable(st, user, id).await {
+async fn rights(st: &AppState, def: &'static RecordDef, user: &CurrentUser, id: i64) -> AppResult<Rights> {
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    match sql::check_writable(&st.db, def, &scope, id).await {
         Ok(()) => Ok(Rights::Edit),
         Err(AppError::Forbidden) => Ok(Rights::OwnFiles),
         Err(AppError::Conflict(_) | AppError::NotFound) => Ok(Rights::None),
@@ -215,11 +192,11 @@ pub struct Panel {
 
 impl Panel {
     /// Load the tab of a record the caller has already found visible.
-    pub async fn load<H: Host>(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<Panel> {
-        let rights = rights::<H>(st, user, id).await?;
+    pub async fn load(st: &AppState, def: &'static RecordDef, user: &CurrentUser, id: i64) -> AppResult<Panel> {
+        let rights = rights(st, def, user, id).await?;
         Ok(Panel {
-            list: list(&st.db, H::ENTITY, id).await?,
-            base: format!("{}/{id}", H::PATH),
+            list: list(&st.db, def.entity, id).await?,
+            base: def.url(id),
             can_edit: rights == Rights::Edit,
             own_files: rights != Rights::None,
             limit_mb: st.config.upload_limit_mb,
@@ -227,25 +204,22 @@ impl Panel {
     }
 }
 
-fn path<H: Host>(suffix: &str) -> &'static str {
-    // Built once per host at start-up; leaking keeps Routes' `&'static str` contract simple.
-    Box::leak(format!("{}{suffix}", H::PATH).into_boxed_str())
-}
-
 /// POST {PATH}/{id}/attachments (multipart, field "file", several files allowed) → back to
 /// `{PATH}/{id}?tab=attachments`; GET {PATH}/{id}/attachments/{aid} (download);
 /// POST {PATH}/{id}/attachments/{aid}/delete.
-pub fn routes<H: Host>() -> Routes {
+pub fn routes<R: Record>() -> Routes {
+    let view = Guard::Perm(R::DEF.module, Action::View);
+    let edit = Guard::Perm(R::DEF.module, Action::Edit);
     // The upload reads its body itself, stopping at the configured limit; the router's global
     // limit (upload limit + 1 MB) still bounds the request, so axum's 2 MB default is lifted.
     Routes::new()
-        .post(path::<H>("/{id}/attachments"), H::EDIT, upload::<H>.layer(DefaultBodyLimit::disable()))
-        .get(path::<H>("/{id}/attachments/{aid}"), H::VIEW, download::<H>)
-        .post(path::<H>("/{id}/attachments/{aid}/delete"), H::EDIT, delete::<H>)
+        .post(at(R::DEF, "/{id}/attachments"), edit, upload::<R>.layer(DefaultBodyLimit::disable()))
+        .get(at(R::DEF, "/{id}/attachments/{aid}"), view, download::<R>)
+        .post(at(R::DEF, "/{id}/attachments/{aid}/delete"), edit, delete::<R>)
 }
 
-fn back<H: Host>(id: i64) -> String {
-    format!("{}/{id}?tab=attachments", H::PATH)
+fn back(def: &'static RecordDef, id: i64) -> String {
+    format!("{}?tab=attachments", def.url(id))
 }
 
 /// A file read from the upload, within the limit.
@@ -363,7 +337,7 @@ pub fn clean_type(raw: Option<&str>) -> String {
     }
 }
 
-async fn upload<H: Host>(
+async fn upload<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
@@ -371,15 +345,15 @@ async fn upload<H: Host>(
     mp: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    if !H::can_view(&st, user, id).await? {
+    if !can_view(&st, R::DEF, user, id).await? {
         return Err(AppError::NotFound);
     }
-    if rights::<H>(&st, user, id).await? != Rights::Edit {
+    if rights(&st, R::DEF, user, id).await? != Rights::Edit {
         return Err(AppError::Forbidden);
     }
     let mp = mp.map_err(|_| AppError::BadRequest("attachments.error.broken"))?;
     let limit_mb = st.config.upload_limit_mb.to_string();
-    let back = back::<H>(id);
+    let back = back(R::DEF, id);
     let Received { files, refused, broken } = read_files(mp, st.config.upload_limit_bytes()).await;
     if !refused.is_empty() {
         // Every upload stores all of its files or none.
@@ -407,8 +381,8 @@ async fn upload<H: Host>(
     }
     let mut tx = st.db.begin().await?;
     for f in &files {
-        store(&mut tx, H::ENTITY, id, &f.name, &f.content_type, &f.data, user.id).await?;
-        audit::Entry::new(H::ENTITY, id, "attach")
+        store(&mut tx, R::DEF.entity, id, &f.name, &f.content_type, &f.data, user.id).await?;
+        audit::Entry::new(R::DEF.entity, id, "attach")
             .note(f.name.clone())
             .write(&mut tx, Some(user.id), req.ip.as_deref())
             .await?;
@@ -423,16 +397,16 @@ async fn upload<H: Host>(
     Ok(Redirect::to(&back).into_response())
 }
 
-async fn download<H: Host>(
+async fn download<R: Record>(
     State(st): State<AppState>,
     req: RequestCtx,
     Path((id, aid)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    if !H::can_view(&st, user, id).await? {
+    if !can_view(&st, R::DEF, user, id).await? {
         return Err(AppError::NotFound);
     }
-    let (name, data) = content(&st.db, H::ENTITY, id, aid).await?.ok_or(AppError::NotFound)?;
+    let (name, data) = content(&st.db, R::DEF.entity, id, aid).await?.ok_or(AppError::NotFound)?;
     let mut resp = (StatusCode::OK, data).into_response();
     let h = resp.headers_mut();
     // Whatever was stored, the browser gets opaque bytes to save, never a page to render.
@@ -492,18 +466,18 @@ fn percent_encode(name: &str) -> String {
     out
 }
 
-async fn delete<H: Host>(
+async fn delete<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Path((id, aid)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    if !H::can_view(&st, user, id).await? {
+    if !can_view(&st, R::DEF, user, id).await? {
         return Err(AppError::NotFound);
     }
-    let a = find(&st.db, H::ENTITY, id, aid).await?.ok_or(AppError::NotFound)?;
-    let allowed = match rights::<H>(&st, user, id).await? {
+    let a = find(&st.db, R::DEF.entity, id, aid).await?.ok_or(AppError::NotFound)?;
+    let allowed = match rights(&st, R::DEF, user, id).await? {
         Rights::Edit => true,
         Rights::OwnFiles => a.uploaded_by == user.id,
         Rights::None => false,
@@ -514,7 +488,7 @@ async fn delete<H: Host>(
     let mut tx = st.db.begin().await?;
     let gone = sqlx::query("DELETE FROM attachments WHERE id = $1 AND entity = $2 AND record_id = $3")
         .bind(aid)
-        .bind(H::ENTITY)
+        .bind(R::DEF.entity)
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -522,13 +496,13 @@ async fn delete<H: Host>(
     if gone == 0 {
         return Err(AppError::NotFound);
     }
-    audit::Entry::new(H::ENTITY, id, "detach")
+    audit::Entry::new(R::DEF.entity, id, "detach")
         .note(a.name.clone())
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("attachments.deleted", "name", &a.name)).await;
-    Ok(Redirect::to(&back::<H>(id)).into_response())
+    Ok(Redirect::to(&back(R::DEF, id)).into_response())
 }
 
 /// The tab on its own. Mainly it compiles the macro against concrete types, so a mistake in the

@@ -1,6 +1,8 @@
 //! The one audit writer: `operation_logs` rows with structured field diffs, written in the
 //! caller's transaction so a change and its record stand or fall together.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -18,15 +20,17 @@ pub struct Change {
 pub struct Entry {
     pub entity: &'static str,
     pub entity_id: i64,
-    pub action: &'static str,
+    /// The action code (`audit.action.<code>` names it); shared record behaviour builds some
+    /// from the kind's event prefix ("lead_transfer").
+    pub action: Cow<'static, str>,
     pub changes: Vec<Change>,
     /// Free text for actions that are not field edits (e.g. a handover target, a reason).
     pub note: Option<String>,
 }
 
 impl Entry {
-    pub fn new(entity: &'static str, entity_id: i64, action: &'static str) -> Self {
-        Entry { entity, entity_id, action, changes: Vec::new(), note: None }
+    pub fn new(entity: &'static str, entity_id: i64, action: impl Into<Cow<'static, str>>) -> Self {
+        Entry { entity, entity_id, action: action.into(), changes: Vec::new(), note: None }
     }
 
     /// Record `field` going from `old` to `new`; equal values are skipped.
@@ -55,7 +59,7 @@ impl Entry {
         .bind(self.entity)
         .bind(self.entity_id)
         .bind(actor_id)
-        .bind(self.action)
+        .bind(self.action.as_ref())
         .bind(sqlx::types::Json(&self.changes))
         .bind(&self.note)
         .bind(ip)

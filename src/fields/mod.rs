@@ -32,24 +32,18 @@ use crate::web::{FormErrors, SelectOpt};
 
 pub mod cells;
 
-/// Entities that can carry custom fields, with their tables. A table is listed once its module
-/// has landed (uniqueness checks and filters need it).
-pub const ENTITIES: &[(&str, Option<&str>)] = &[
-    ("customer", Some("customers")),
-    ("contact", Some("contacts")),
-    ("lead", Some("leads")),
-    ("opportunity", None),
-    ("contract", None),
-    ("payment", None),
-    ("product", None),
-];
+/// Entities that can carry custom fields: the registered record kinds that take them, with
+/// their tables, in registration order.
+pub fn entities() -> Vec<(&'static str, &'static str)> {
+    crate::registry::get().records().filter(|r| r.features.custom_fields).map(|r| (r.entity, r.table)).collect()
+}
 
 pub fn table_of(entity: &str) -> Option<&'static str> {
-    ENTITIES.iter().find(|(e, _)| *e == entity).and_then(|(_, t)| *t)
+    entities().into_iter().find(|(e, _)| *e == entity).map(|(_, t)| t)
 }
 
 pub fn is_entity(entity: &str) -> bool {
-    ENTITIES.iter().any(|(e, _)| *e == entity)
+    table_of(entity).is_some()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

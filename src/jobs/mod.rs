@@ -27,6 +27,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 /// Reminders delivered per statement; a run repeats the statement until fewer come back.
 const REMINDER_BATCH: i64 = 500;
 
+#[derive(Clone)]
 pub struct Job {
     pub name: &'static str,
     pub every: Duration,
@@ -41,8 +42,14 @@ pub struct JobCtx {
     pub now: DateTime<Utc>,
 }
 
-/// Every job, in order. Later modules (pool recycling) add theirs here.
+/// Every job, in order: the kernel's own, then those the modules registered.
 pub fn all() -> Vec<Job> {
+    let mut jobs = kernel_jobs();
+    jobs.extend(crate::registry::get().jobs().iter().cloned());
+    jobs
+}
+
+fn kernel_jobs() -> Vec<Job> {
     vec![
         Job { name: "deliver_reminders", every: Duration::from_secs(30), run: |ctx| deliver_reminders(ctx).boxed() },
         Job { name: "purge_sessions", every: Duration::from_secs(3600), run: |ctx| purge_sessions(ctx).boxed() },
@@ -52,8 +59,6 @@ pub fn all() -> Vec<Job> {
             every: Duration::from_secs(24 * 3600),
             run: |ctx| prune_notifications(ctx).boxed(),
         },
-        Job { name: "pool_recycle", every: Duration::from_secs(3600), run: |ctx| pool_recycle(ctx).boxed() },
-        Job { name: "pool_warnings", every: Duration::from_secs(3600), run: |ctx| pool_warnings(ctx).boxed() },
     ]
 }
 
@@ -205,16 +210,4 @@ async fn prune_notifications(ctx: JobCtx) -> anyhow::Result<String> {
             .execute(&ctx.db)
             .await?;
     Ok(format!("deleted {}", done.rows_affected()))
-}
-
-/// Customers the pool rules make due move into their pool (see `crate::modules::pool::rules`).
-async fn pool_recycle(ctx: JobCtx) -> anyhow::Result<String> {
-    let n = crate::modules::pool::rules::recycle(&ctx.db, ctx.now).await?;
-    Ok(format!("recycled {n}"))
-}
-
-/// Owners hear, once, about customers their pool's rules will recycle within the reminder days.
-async fn pool_warnings(ctx: JobCtx) -> anyhow::Result<String> {
-    let n = crate::modules::pool::rules::warn(&ctx.db, ctx.now).await?;
-    Ok(format!("warned about {n}"))
 }

@@ -11,31 +11,48 @@ use super::columns::{self, Column, ColumnChoice};
 use super::scenes::{self, SavedScene};
 use crate::access::{Action, Guard, Module, Routes};
 use crate::error::AppResult;
+use crate::records::Record;
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, render};
 
 pub trait ListModule: Send + Sync + 'static {
-    /// Code in list_scenes / list_prefs, e.g. "customers".
-    const MODULE: &'static str;
     /// The list's path, e.g. "/customers".
-    const PATH: &'static str;
-    /// Permission module whose `view` guards these pages.
-    const PERM: Module;
-    /// The list's i18n title key.
-    const TITLE: &'static str;
+    fn path() -> &'static str;
+    /// The permission module whose `view` guards these pages; its code keys the user's saved
+    /// scenes and columns, and `nav.<code>` is the list's title.
+    fn perm() -> Module;
 
     fn columns(st: &AppState, lang: Lang) -> impl std::future::Future<Output = AppResult<Vec<Column>>> + Send;
 }
 
+/// Every record kind's list has the shared scene and column pages.
+impl<R: Record> ListModule for R {
+    fn path() -> &'static str {
+        R::DEF.path
+    }
+
+    fn perm() -> Module {
+        R::DEF.module
+    }
+
+    async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
+        <R as Record>::columns(st, lang).await
+    }
+}
+
+fn title<M: ListModule>() -> String {
+    format!("nav.{}", M::perm().code())
+}
+
 fn path<M: ListModule>(suffix: &str) -> &'static str {
     // Built once per module at start-up; leaking keeps Routes' `&'static str` contract simple.
-    Box::leak(format!("{}{suffix}", M::PATH).into_boxed_str())
+    Box::leak(format!("{}{suffix}", M::path()).into_boxed_str())
 }
 
 pub fn routes<M: ListModule>() -> Routes {
-    let g = Guard::Perm(M::PERM, Action::View);
+    let g = Guard::Perm(M::perm(), Action::View);
     Routes::new()
         .get(path::<M>("/scenes"), g, scenes_page::<M>)
         .post(path::<M>("/scenes"), g, save_scene::<M>)
@@ -62,8 +79,8 @@ async fn scenes_page<M: ListModule>(
     req: RequestCtx,
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
-    let scenes = scenes::saved(&st.db, user.id, M::MODULE).await?;
-    render(ScenesPage { title: ctx.t(M::TITLE), ctx, path: M::PATH, scenes })
+    let scenes = scenes::saved(&st.db, user.id, M::perm().code()).await?;
+    render(ScenesPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), scenes })
 }
 
 #[derive(Deserialize, Default)]
@@ -86,14 +103,14 @@ async fn save_scene<M: ListModule>(
         ctx.flash(Kind::Error, "list.scene_name_invalid").await;
         return Ok(Redirect::to(&back::<M>(&f.query)).into_response());
     }
-    scenes::save(&st.db, user.id, M::MODULE, name, &f.query).await?;
+    scenes::save(&st.db, user.id, M::perm().code(), name, &f.query).await?;
     ctx.flash_text(Kind::Success, ctx.tf1("list.scene_saved", "name", name)).await;
     Ok(Redirect::to(&back::<M>(&f.query)).into_response())
 }
 
 fn back<M: ListModule>(query: &str) -> String {
     let q = scenes::strip_paging(query);
-    if q.is_empty() { format!("{}?scene=all", M::PATH) } else { format!("{}?{q}", M::PATH) }
+    if q.is_empty() { format!("{}?scene=all", M::path()) } else { format!("{}?{q}", M::path()) }
 }
 
 async fn rename_scene<M: ListModule>(
@@ -134,9 +151,9 @@ async fn default_scene<M: ListModule>(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let current = scenes::saved(&st.db, user.id, M::MODULE).await?.into_iter().find(|s| s.id == id);
+    let current = scenes::saved(&st.db, user.id, M::perm().code()).await?.into_iter().find(|s| s.id == id);
     if let Some(s) = current {
-        scenes::set_default(&st.db, user.id, M::MODULE, (!s.is_default).then_some(id)).await?;
+        scenes::set_default(&st.db, user.id, M::perm().code(), (!s.is_default).then_some(id)).await?;
         ctx.flash(Kind::Success, if s.is_default { "list.default_cleared" } else { "list.default_set" }).await;
     }
     Ok(Redirect::to(path::<M>("/scenes")).into_response())
@@ -169,8 +186,8 @@ async fn columns_page<M: ListModule>(
     req: RequestCtx,
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
-    let choice = ColumnChoice::load(&st.db, user.id, M::MODULE, M::columns(&st, ctx.lang).await?).await?;
-    render(ColumnsPage { title: ctx.t(M::TITLE), ctx, path: M::PATH, choice })
+    let choice = ColumnChoice::load(&st.db, user.id, M::perm().code(), M::columns(&st, ctx.lang).await?).await?;
+    render(ColumnsPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), choice })
 }
 
 #[derive(Deserialize, Default)]
@@ -203,9 +220,9 @@ async fn save_columns<M: ListModule>(
         .collect();
     ranked.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
     let keys: Vec<String> = ranked.into_iter().map(|(_, _, k)| k).collect();
-    columns::save(&st.db, user.id, M::MODULE, &available, &keys).await?;
+    columns::save(&st.db, user.id, M::perm().code(), &available, &keys).await?;
     ctx.flash(Kind::Success, "list.columns_saved").await;
-    Ok(Redirect::to(M::PATH).into_response())
+    Ok(Redirect::to(M::path()).into_response())
 }
 
 async fn reset_columns<M: ListModule>(
@@ -214,7 +231,7 @@ async fn reset_columns<M: ListModule>(
     req: RequestCtx,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    columns::reset(&st.db, user.id, M::MODULE).await?;
+    columns::reset(&st.db, user.id, M::perm().code()).await?;
     ctx.flash(Kind::Success, "list.columns_reset").await;
-    Ok(Redirect::to(M::PATH).into_response())
+    Ok(Redirect::to(M::path()).into_response())
 }

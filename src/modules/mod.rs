@@ -1,17 +1,32 @@
-//! Feature modules. Each has its own folder with `mod.rs` (routes), handlers, SQL and templates.
+//! Feature modules. Each has its own folder with `mod.rs` (routes and what it registers),
+//! pages, SQL and templates. `register` hands the registry every module's record kinds,
+//! approval subjects and jobs; `routes` merges every module's routes.
 
 pub mod admin;
 pub mod approvals;
 pub mod contacts;
+pub mod contracts;
 pub mod customers;
 pub mod followups;
 pub mod home;
 pub mod leads;
 pub mod notifications;
+pub mod payments;
 pub mod pool;
 pub mod search;
 
 use crate::access::Routes;
+use crate::registry::Registry;
+
+/// Everything the modules plug into the kernel, in the order lists and tabs show them.
+pub fn register(r: &mut Registry) {
+    customers::register(r);
+    contacts::register(r);
+    leads::register(r);
+    pool::register(r);
+    contracts::register(r);
+    payments::register(r);
+}
 
 pub fn routes() -> Routes {
     Routes::new()

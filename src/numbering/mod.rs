@@ -5,7 +5,7 @@
 //! derived from the reset setting, and is bumped with an upsert inside the caller's transaction:
 //! the row lock serialises concurrent creators, a rolled-back transaction gives its numbers back,
 //! and otherwise numbers may have gaps. A rule never resets more often than its date part changes
-//! (checked by the admin form and by the table), so one rule cannot repeat a number; `TARGETS`
+//! (checked by the admin form and by the table), so one rule cannot repeat a number; `targets`
 //! covers the numbers issued under an earlier version of a rule.
 
 use std::collections::HashSet;
@@ -139,9 +139,11 @@ impl Rule {
 
 /// Where each kind's numbers live, so `next` never hands out a number that already exists there
 /// (this happens when an admin changes a rule, e.g. drops the date part, and the counter of the
-/// new period restarts). Modules add their table when they land. A kind may be listed more than
-/// once. Table and column names are trusted constants; they are put into SQL as they are.
-pub const TARGETS: &[(&str /*kind*/, &str /*table*/, &str /*column*/)] = &[("customer", "customers", "code")];
+/// new period restarts): (kind, table, column) of every registered record kind with a number
+/// column; the rule kind is the entity. Names are code constants, put into SQL as they are.
+fn targets() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    crate::registry::get().records().filter_map(|r| r.number_column.map(|c| (r.entity, r.table, c)))
+}
 
 /// How many candidate numbers are checked against the targets per query when skipping taken ones.
 const WINDOW: i64 = 256;
@@ -183,7 +185,7 @@ pub async fn next(conn: &mut PgConnection, kind: &str, at: DateTime<Utc>, tz: Fi
     v.pop().context("numbering: no number was issued")
 }
 
-/// `n` consecutive numbers at once (imports). Numbers already present in a `TARGETS` table are
+/// `n` consecutive numbers at once (imports). Numbers already present in a target table are
 /// skipped, so the batch is consecutive except across such numbers. `n` = 0 gives none.
 pub async fn next_batch(
     conn: &mut PgConnection,
@@ -285,13 +287,13 @@ pub async fn preview_rule(db: &PgPool, rule: &Rule, at: DateTime<Utc>, tz: Fixed
 }
 
 fn has_targets(kind: &str) -> bool {
-    TARGETS.iter().any(|(k, _, _)| *k == kind)
+    targets().any(|(k, _, _)| k == kind)
 }
 
 /// Which of `numbers` already exist in the target tables of `kind`.
 async fn existing(conn: &mut PgConnection, kind: &str, numbers: &[String]) -> anyhow::Result<HashSet<String>> {
     let mut found = HashSet::new();
-    for (_, table, column) in TARGETS.iter().filter(|(k, _, _)| *k == kind) {
+    for (_, table, column) in targets().filter(|(k, _, _)| *k == kind) {
         let rows: Vec<String> =
             sqlx::query_scalar(&format!("SELECT {column}::text FROM {table} WHERE {column} = ANY($1)"))
                 .bind(numbers)

@@ -1,17 +1,19 @@
 //! Stars (关注): each user's own marks on records of any entity, and the star actions every
-//! record list shares — toggle on the detail page, star or unstar the list's selection. A record
-//! type plugs in with `Starrable`.
+//! record list shares — toggle on the detail page, star or unstar the list's selection — for
+//! every registered record kind.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use sqlx::PgPool;
 
-use crate::access::{Action, Guard, Routes};
-use crate::auth::CurrentUser;
+use super::bin::selected;
+use super::def::Record;
+use super::routes::at;
+use super::sql;
+use crate::access::{Action, DataScope, Guard, Routes};
 use crate::error::{AppError, AppResult};
 use crate::list::Selection;
-use crate::list::prefs::ListModule;
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{PageCtx, RequestCtx};
@@ -46,72 +48,50 @@ pub async fn set(db: &PgPool, user_id: i64, entity: &str, ids: &[i64], on: bool)
     Ok(())
 }
 
-/// A list whose records can be starred (its path and permission come from `ListModule`).
-pub trait Starrable: ListModule {
-    /// Entity name in `stars`, e.g. "customer".
-    const ENTITY: &'static str;
-    /// i18n prefix of "<prefix>.starred_n" / "<prefix>.unstarred_n".
-    const KEY: &'static str;
-
-    /// Whether the user may see this live record.
-    fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<bool>> + Send;
-    /// The live records of the list's selection the user may see (ticked or all matching).
-    fn selected(st: &AppState, user: &CurrentUser, sel: &Selection)
-    -> impl Future<Output = AppResult<Vec<i64>>> + Send;
-}
-
-fn path<S: Starrable>(suffix: &str) -> &'static str {
-    // Built once per module at start-up, like the list preference routes.
-    Box::leak(format!("{}{suffix}", S::PATH).into_boxed_str())
-}
-
 /// Seeing a record is enough to star it: a star is the user's own bookmark.
-pub fn routes<S: Starrable>() -> Routes {
-    let g = Guard::Perm(S::PERM, Action::View);
-    let bulk =
-        Routes::new().post(path::<S>("/bulk/star"), g, bulk_on::<S>).post(path::<S>("/bulk/unstar"), g, bulk_off::<S>);
-    bulk.post(path::<S>("/{id}/star"), g, toggle::<S>)
+pub fn routes<R: Record>() -> Routes {
+    let g = Guard::Perm(R::DEF.module, Action::View);
+    Routes::new()
+        .post(at(R::DEF, "/bulk/star"), g, bulk_on::<R>)
+        .post(at(R::DEF, "/bulk/unstar"), g, bulk_off::<R>)
+        .post(at(R::DEF, "/{id}/star"), g, toggle::<R>)
 }
 
-async fn toggle<S: Starrable>(State(st): State<AppState>, req: RequestCtx, Path(id): Path<i64>) -> AppResult<Response> {
-    let user = req.user()?;
-    if !S::can_view(&st, user, id).await? {
+async fn toggle<R: Record>(State(st): State<AppState>, req: RequestCtx, Path(id): Path<i64>) -> AppResult<Response> {
+    let (user, def) = (req.user()?, R::DEF);
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    if !sql::is_visible(&st.db, def, &scope, id).await? {
         return Err(AppError::NotFound);
     }
-    let on = !is_starred(&st.db, user.id, S::ENTITY, id).await?;
-    set(&st.db, user.id, S::ENTITY, &[id], on).await?;
-    Ok(Redirect::to(&format!("{}/{id}", S::PATH)).into_response())
+    let on = !is_starred(&st.db, user.id, def.entity, id).await?;
+    set(&st.db, user.id, def.entity, &[id], on).await?;
+    Ok(Redirect::to(&def.url(id)).into_response())
 }
 
-async fn bulk<S: Starrable>(
-    st: AppState,
-    ctx: PageCtx,
-    req: RequestCtx,
-    sel: Selection,
-    on: bool,
-) -> AppResult<Response> {
-    let user = req.user()?;
-    let ids = S::selected(&st, user, &sel).await?;
-    set(&st.db, user.id, S::ENTITY, &ids, on).await?;
-    let key = format!("{}.{}", S::KEY, if on { "starred_n" } else { "unstarred_n" });
+async fn bulk<R: Record>(st: AppState, ctx: PageCtx, req: RequestCtx, sel: Selection, on: bool) -> AppResult<Response> {
+    let (user, def) = (req.user()?, R::DEF);
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    let ids = selected::<R>(&st, user, &scope, &sel).await?;
+    set(&st.db, user.id, def.entity, &ids, on).await?;
+    let key = def.msg(if on { "starred_n" } else { "unstarred_n" });
     ctx.flash_text(Kind::Success, ctx.tf1(&key, "n", &ids.len().to_string())).await;
-    Ok(Redirect::to(&sel.back(S::PATH)).into_response())
+    Ok(Redirect::to(&sel.back(def.path)).into_response())
 }
 
-async fn bulk_on<S: Starrable>(
+async fn bulk_on<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Form(sel): Form<Selection>,
 ) -> AppResult<Response> {
-    bulk::<S>(st, ctx, req, sel, true).await
+    bulk::<R>(st, ctx, req, sel, true).await
 }
 
-async fn bulk_off<S: Starrable>(
+async fn bulk_off<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Form(sel): Form<Selection>,
 ) -> AppResult<Response> {
-    bulk::<S>(st, ctx, req, sel, false).await
+    bulk::<R>(st, ctx, req, sel, false).await
 }

@@ -2,11 +2,9 @@
 //!
 //! - `add` writes a follow-up, moves the target's (and its customer's) last / next contact times,
 //!   and turns a next contact time into a reminder for the author;
-//! - `Host` + `routes::<H>()` give any record type its "add follow-up" route;
+//! - `routes::<R>()` gives a record kind with `features.timeline` its "add follow-up" route;
 //! - `TimelineView::load` merges follow-ups with the operation history (tasks and approvals join
 //!   as they land), newest first, filterable by kind; `templates/partials/timeline.html` shows it.
-
-use std::future::Future;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,21 +14,21 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use tower_sessions::Session;
 
-use crate::access::{Guard, Routes};
+use crate::access::{Action, DataScope, Guard, Routes};
 use crate::audit::history::{self, LogRow};
-use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
+use crate::records::routes::at;
+use crate::records::{Record, RecordDef, sql};
 use crate::state::AppState;
 use crate::web::flash::Kind as Flash;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt};
 
-/// Tables whose rows carry `last_followup_at` / `next_contact_at`, by entity.
-pub const TARGETS: &[(&str, &str)] = &[("customer", "customers"), ("contact", "contacts"), ("lead", "leads")];
-
+/// The table of a record kind that has follow-ups (its rows carry `last_followup_at` /
+/// `next_contact_at`).
 fn table_of(entity: &str) -> Option<&'static str> {
-    TARGETS.iter().find(|(e, _)| *e == entity).map(|(_, t)| *t)
+    crate::registry::get().record_of(entity).filter(|r| r.features.timeline).map(|r| r.table)
 }
 
 #[derive(Clone, Debug)]
@@ -144,24 +142,21 @@ pub fn parse(
     if errors.is_empty() { Ok(Parsed { method_id, content, next_contact_at, contact_ids }) } else { Err(errors) }
 }
 
-/// A record type that has follow-ups.
-pub trait Host: Send + Sync + 'static {
-    const ENTITY: &'static str;
-    const PATH: &'static str;
-    const GUARD: Guard;
-    /// Whether the user may add follow-ups (change the record); Err(NotFound) when not visible.
-    fn check_writable(st: &AppState, user: &CurrentUser, id: i64) -> impl Future<Output = AppResult<()>> + Send;
-    /// (display name, customer it belongs to, the customer's contacts a follow-up may name).
-    fn describe(st: &AppState, id: i64) -> impl Future<Output = AppResult<(String, Option<i64>)>> + Send;
+/// POST {path}/{id}/followups for a record kind with `features.timeline`: written by those who
+/// may change the record.
+pub fn routes<R: Record>() -> Routes {
+    let g = Guard::Perm(R::DEF.module, Action::Edit);
+    Routes::new().post(at(R::DEF, "/{id}/followups"), g, add_followup::<R>)
 }
 
-fn leak(s: String) -> &'static str {
-    // Built once per host at start-up, to meet Routes' `&'static str`.
-    Box::leak(s.into_boxed_str())
-}
-
-pub fn routes<H: Host>() -> Routes {
-    Routes::new().post(leak(format!("{}/{{id}}/followups", H::PATH)), H::GUARD, add_followup::<H>)
+/// (name, customer it belongs to) of a record, for the reminder text and the customer's timeline.
+async fn describe(db: &PgPool, def: &'static RecordDef, id: i64) -> AppResult<(String, Option<i64>)> {
+    let customer = def.customer.unwrap_or("NULL::bigint");
+    Ok(sqlx::query_as(&format!("SELECT {}, {customer} FROM {} t WHERE t.id = $1", def.title, def.table))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)?)
 }
 
 /// A failed submission kept in the session, so the form shows it again with the errors.
@@ -175,7 +170,7 @@ pub struct Draft {
 
 const DRAFT_KEY: &str = "followup_draft";
 
-async fn add_followup<H: Host>(
+async fn add_followup<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
@@ -183,15 +178,16 @@ async fn add_followup<H: Host>(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    H::check_writable(&st, user, id).await?;
-    let back = format!("{}/{id}?tab=timeline", H::PATH);
+    let (user, def) = (req.user()?, R::DEF);
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    sql::check_writable(&st.db, def, &scope, id).await?;
+    let back = format!("{}?tab=timeline", def.url(id));
     let dicts = Dicts::load(&st.db, &["followup_method"]).await?;
     let parsed = match parse(&form, &dicts, st.config.timezone) {
         Ok(p) => p,
         Err(errors) => {
             let draft = Draft {
-                entity: H::ENTITY.to_string(),
+                entity: def.entity.to_string(),
                 entity_id: id,
                 pairs: form.pairs().to_vec(),
                 errors: errors.into_iter().map(|(f, k)| (f.to_string(), ctx.t(k).to_string())).collect(),
@@ -201,8 +197,7 @@ async fn add_followup<H: Host>(
             return Ok(Redirect::to(&back).into_response());
         }
     };
-    let (name, customer_id) = H::describe(&st, id).await?;
-    let customer_id = if H::ENTITY == "customer" { Some(id) } else { customer_id };
+    let (name, customer_id) = describe(&st.db, def, id).await?;
     // Only contacts of this customer can be named.
     let contact_ids: Vec<i64> = match customer_id {
         Some(c) if !parsed.contact_ids.is_empty() => {
@@ -215,7 +210,7 @@ async fn add_followup<H: Host>(
         _ => Vec::new(),
     };
     let f = NewFollowup {
-        entity: H::ENTITY,
+        entity: def.entity,
         entity_id: id,
         customer_id,
         method_id: parsed.method_id,
@@ -224,7 +219,7 @@ async fn add_followup<H: Host>(
         contact_ids,
     };
     let mut tx = st.db.begin().await?;
-    add(&mut tx, &f, user.id, &name, &format!("{}/{id}", H::PATH)).await?;
+    add(&mut tx, &f, user.id, &name, &def.url(id)).await?;
     tx.commit().await?;
     ctx.flash(Flash::Success, "timeline.added").await;
     Ok(Redirect::to(&back).into_response())

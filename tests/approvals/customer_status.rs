@@ -189,7 +189,7 @@ async fn a_pending_request_blocks_a_second_and_the_top_status_stays() {
     let again = crm::workflow::submit(
         &mut tx,
         crm::workflow::Submission {
-            subject: crm::workflow::Subject::CustomerStatus,
+            subject: crm::modules::customers::status::subject(),
             record_id: id,
             submitted_by: o.rep1,
             owner_id: Some(o.rep1),

@@ -216,7 +216,7 @@ async fn superiors_without_the_approve_permission_are_skipped() {
     // Approve on contracts says nothing about payments.
     set_flow(&o.app, "payment", "first", vec![S::new("superior")]).await;
     let mut p = contract(5, junior, "1");
-    p.subject = crm::workflow::Subject::Payment;
+    p.subject = crm::modules::payments::subject();
     let e = submit(&o.app, p).await.unwrap().instance_id;
     assert_eq!(pending_approvers(&o.app, e).await, vec![o.admin]);
 

@@ -138,7 +138,7 @@ pub async fn notifications(app: &TestApp, user: i64, kind: &str) -> i64 {
 /// A contract-subject submission (its callbacks do nothing, so the engine is seen alone).
 pub fn contract(record: i64, by: i64, amount: &str) -> crm::workflow::Submission {
     crm::workflow::Submission {
-        subject: crm::workflow::Subject::Contract,
+        subject: crm::modules::contracts::subject(),
         record_id: record,
         submitted_by: by,
         owner_id: None,

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use crm::app::AppState;
 use crm::attachments::{self, Panel, TabView};
-use crm::modules::customers::AttachmentHost;
+use crm::modules::customers::RECORD as CUSTOMER;
 use crm::web::i18n::Lang;
 use crm::web::{PageCtx, RequestCtx};
 use sha2::{Digest, Sha256};
@@ -389,7 +389,7 @@ async fn the_tab_shows_the_files_the_upload_form_and_delete_buttons_to_those_all
 
     // The owner: upload form, the file as a download link, a delete button.
     let owner = current_user(&w.app, w.rep).await;
-    let p = Panel::load::<AttachmentHost>(&st, &owner, w.customer).await.unwrap();
+    let p = Panel::load(&st, &CUSTOMER, &owner, w.customer).await.unwrap();
     assert!(p.can_edit && p.limit_mb == 20 && p.base == format!("/customers/{}", w.customer));
     let html = scraper::Html::parse_fragment(&render(owner, p).await);
     let sel = |css: &str| scraper::Selector::parse(css).unwrap();
@@ -410,7 +410,7 @@ async fn the_tab_shows_the_files_the_upload_form_and_delete_buttons_to_those_all
 
     // A reader: the list only.
     let reader = current_user(&w.app, w.other_rep).await;
-    let p = Panel::load::<AttachmentHost>(&st, &reader, w.customer).await.unwrap();
+    let p = Panel::load(&st, &CUSTOMER, &reader, w.customer).await.unwrap();
     assert!(!p.can_edit);
     let html = scraper::Html::parse_fragment(&render(reader, p).await);
     assert_eq!(html.select(&sel("form#attachment-upload")).count(), 0);

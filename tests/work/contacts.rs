@@ -534,7 +534,7 @@ async fn visibility_follows_the_customers_scope_team_and_shares() {
                 if want == 200 {
                     continue; // changes state; covered by their own tests
                 }
-                let r = u.post(&format!("/contacts/{id}/{action}"), &[("owner_id", "1")]).await;
+                let r = u.post(&format!("/contacts/{id}/{action}"), &[("new_owner", "1")]).await;
                 assert_eq!(r.status.as_u16(), want, "{login} {action} {name}");
             }
             let star = u.post(&format!("/contacts/{id}/star"), &[]).await;
@@ -685,13 +685,13 @@ async fn transfer_to_another_user() {
     let b = contact(&w.app, w.cust, "批量转的").await;
     let mut c = w.app.login("rep").await;
     let page = c.get(&format!("/contacts/{a}")).await;
-    assert!(page.has("#transfer-form select[name=owner_id]"));
+    assert!(page.has("#transfer-form select[name=new_owner]"));
 
     // Not an active user: refused, nothing changes.
-    c.post(&format!("/contacts/{a}/transfer"), &[("owner_id", "999999")]).await;
+    c.post(&format!("/contacts/{a}/transfer"), &[("new_owner", "999999")]).await;
     assert_eq!(w.app.count(&format!("SELECT count(*) FROM contacts WHERE id = {a} AND owner_locked")).await, 0);
 
-    c.post(&format!("/contacts/{a}/transfer"), &[("owner_id", &other.to_string())])
+    c.post(&format!("/contacts/{a}/transfer"), &[("new_owner", &other.to_string())])
         .await
         .assert_redirect(&format!("/contacts/{a}"));
     let (owner, locked): (i64, bool) = sqlx::query_as("SELECT owner_id, owner_locked FROM contacts WHERE id = $1")
@@ -723,9 +723,9 @@ async fn transfer_to_another_user() {
     let bs = b.to_string();
     let options = c.post("/contacts/bulk/transfer", &[("ids", &bs), ("filter", "scene=all")]).await;
     options.assert_status(200);
-    assert!(options.has("#bulk-transfer-form select[name=owner_id]"));
-    assert_eq!(options.attr("#bulk-transfer-form input[name=ids]", "value").as_deref(), Some(bs.as_str()));
-    c.post("/contacts/bulk/transfer", &[("ids", &bs), ("filter", "scene=all"), ("owner_id", &other.to_string())])
+    assert!(options.has("#bulk-options select[name=new_owner]"));
+    assert_eq!(options.attr("#bulk-options input[name=ids]", "value").as_deref(), Some(bs.as_str()));
+    c.post("/contacts/bulk/transfer", &[("ids", &bs), ("filter", "scene=all"), ("new_owner", &other.to_string())])
         .await
         .assert_redirect("/contacts?scene=all");
     assert_eq!(

@@ -80,7 +80,7 @@ pub async fn index(
     let dicts = workflow::summary_dicts(&mut conn).await?;
     let names = Names::load(&mut conn).await?;
     let mut titles: HashMap<(String, i64), (String, Option<String>)> = HashMap::new();
-    for subject in Subject::ALL {
+    for subject in Subject::all() {
         let ids: Vec<i64> = rows.iter().filter(|r| r.subject == subject.code()).map(|r| r.record_id).collect();
         if !ids.is_empty() {
             for (id, t) in subject.describe(&mut conn, &ids).await? {

@@ -413,3 +413,15 @@ pub async fn user_names_for(st: &AppState, defs: &[FieldDef], rows: &[Contact]) 
         sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&ids).fetch_all(&st.db).await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Ids of the live contacts the list's filter (its query string) matches within `scope`, for
+/// bulk actions on "every matching row".
+pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
+    let filter: ContactFilter = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
+    let defs = fields::defs(&st.db, ENTITY).await?;
+    let custom = fields::filters_from_query(&defs, Some(raw));
+    let narrowing = Narrowing { filter: &filter, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let mut q = QueryBuilder::new("SELECT ct.id ");
+    narrowing.push_from_where(&mut q, scope, user);
+    Ok(q.build_query_scalar().fetch_all(&st.db).await?)
+}

@@ -9,47 +9,68 @@ mod actions;
 mod form;
 pub mod list;
 pub mod model;
-pub mod repo;
+mod repo;
 mod show;
+
+use sqlx::PgConnection;
 
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::list::Column;
-use crate::list::prefs::{self, ListModule};
+use crate::records::{Features, Parent, ReadOnly, Record, RecordDef};
+use crate::registry::Registry;
 use crate::state::AppState;
-use crate::timeline::{self, Host};
 use crate::web::i18n::Lang;
 
 pub use model::ContactRow;
+pub use repo::search;
 
 const VIEW: Guard = Guard::Perm(Module::Contacts, Action::View);
 const CREATE: Guard = Guard::Perm(Module::Contacts, Action::Create);
 const EDIT: Guard = Guard::Perm(Module::Contacts, Action::Edit);
-const DELETE: Guard = Guard::Perm(Module::Contacts, Action::Delete);
-const PURGE: Guard = Guard::Perm(Module::Contacts, Action::Purge);
-const TRANSFER: Guard = Guard::Perm(Module::Contacts, Action::Transfer);
+
+pub const RECORD: RecordDef = RecordDef {
+    entity: model::ENTITY,
+    table: "contacts",
+    path: "/contacts",
+    module: Module::Contacts,
+    key: "contact",
+    title: "t.name",
+    also_visible: None,
+    parent: Some(Parent { entity: "customer", table: "customers", column: "customer_id", own_owner: "owner_locked" }),
+    read_only: Some(ReadOnly {
+        when: "EXISTS (SELECT 1 FROM customers p WHERE p.id = t.customer_id AND p.frozen)",
+        reason: "contact.error.frozen",
+    }),
+    customer: Some("t.customer_id"),
+    number_column: None,
+    events: "contact_",
+    recycle_detail: ("contact.customer", "(SELECT p.name FROM customers p WHERE p.id = t.customer_id)"),
+    features: Features {
+        custom_fields: true,
+        timeline: true,
+        attachments: true,
+        team: false,
+        share: false,
+        transfer: true,
+    },
+};
+
+pub fn register(r: &mut Registry) {
+    r.record(&RECORD);
+}
 
 pub fn routes() -> Routes {
     Routes::new()
         .get("/contacts", VIEW, list::index)
         .get("/contacts/new", CREATE, form::new)
         .post("/contacts", CREATE, form::create)
-        .get("/contacts/recycle", VIEW, actions::recycle)
-        .post("/contacts/recycle/restore", DELETE, actions::restore)
-        .post("/contacts/recycle/purge", PURGE, actions::purge)
-        .post("/contacts/bulk/delete", DELETE, actions::bulk_delete)
-        .post("/contacts/bulk/transfer", TRANSFER, actions::bulk_transfer)
         .get("/contacts/{id}", VIEW, show::show)
         .get("/contacts/{id}/edit", EDIT, form::edit)
         .post("/contacts/{id}", EDIT, form::update)
         .post("/contacts/{id}/primary", EDIT, actions::set_primary)
-        .post("/contacts/{id}/transfer", TRANSFER, actions::transfer_one)
-        .post("/contacts/{id}/delete", DELETE, actions::delete_one)
-        .merge(prefs::routes::<Contacts>())
-        .merge(crate::records::stars::routes::<Contacts>())
-        .merge(timeline::routes::<ContactTimeline>())
-        .merge(crate::attachments::routes::<ContactAttachments>())
+        .merge(crate::records::routes::<Contacts>())
 }
 
 /// Live contacts of one customer, primary first, for the customer's Contacts tab (the caller
@@ -58,84 +79,25 @@ pub async fn for_customer(db: &sqlx::PgPool, customer_id: i64) -> sqlx::Result<V
     repo::for_customer(db, customer_id).await
 }
 
-/// The contact list's plug into the shared scene and column pages.
+/// Contacts' plug into the record kernel.
 pub struct Contacts;
 
-impl ListModule for Contacts {
-    const MODULE: &'static str = model::MODULE;
-    const PATH: &'static str = "/contacts";
-    const PERM: Module = Module::Contacts;
-    const TITLE: &'static str = "nav.contacts";
+impl Record for Contacts {
+    const DEF: &'static RecordDef = &RECORD;
 
     async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
         Ok(list::available_columns(&defs, lang))
     }
-}
 
-impl crate::records::stars::Starrable for Contacts {
-    const ENTITY: &'static str = model::ENTITY;
-    const KEY: &'static str = "contact";
-
-    async fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
-        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
+    async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, filter: &str) -> AppResult<Vec<i64>> {
+        list::matching(st, user, scope, filter).await
     }
 
-    async fn selected(st: &AppState, user: &CurrentUser, sel: &crate::list::Selection) -> AppResult<Vec<i64>> {
-        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-        actions::selected(st, user, &scope, sel).await
-    }
-}
-
-/// Follow-ups on a contact (POST /contacts/{id}/followups): they also count for its customer.
-pub struct ContactTimeline;
-
-impl Host for ContactTimeline {
-    const ENTITY: &'static str = model::ENTITY;
-    const PATH: &'static str = "/contacts";
-    const GUARD: Guard = EDIT;
-
-    async fn check_writable(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
-        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-        let c = repo::find_visible(&st.db, &scope, id, false).await?;
-        let writable = match &c {
-            Some(c) => repo::can_write(&st.db, &scope, c).await?,
-            None => false,
-        };
-        timeline::require(c.is_some(), writable)?;
-        if c.is_some_and(|c| c.customer_frozen) {
-            return Err(AppError::Conflict("contact.error.frozen"));
-        }
+    /// A contact in the recycle bin is nobody's primary; its customer gets another one, and a
+    /// restored contact comes back as an ordinary one (its customer has a primary meanwhile).
+    async fn after_bin(tx: &mut PgConnection, ids: &[i64], _restored: bool) -> AppResult<()> {
+        repo::unset_primary(tx, ids).await?;
         Ok(())
-    }
-
-    async fn describe(st: &AppState, id: i64) -> AppResult<(String, Option<i64>)> {
-        let row: (String, i64) = sqlx::query_as("SELECT name, customer_id FROM contacts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&st.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok((row.0, Some(row.1)))
-    }
-}
-
-/// Contacts hold attachments: seen with the contact, changed by those who may change it.
-pub struct ContactAttachments;
-
-impl crate::attachments::Host for ContactAttachments {
-    const ENTITY: &'static str = model::ENTITY;
-    const PATH: &'static str = "/contacts";
-    const VIEW: Guard = VIEW;
-    const EDIT: Guard = EDIT;
-
-    async fn can_view(st: &AppState, user: &crate::auth::CurrentUser, id: i64) -> AppResult<bool> {
-        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
-    }
-
-    async fn writable(st: &AppState, user: &crate::auth::CurrentUser, id: i64) -> AppResult<()> {
-        let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-        form::writable(st, &scope, id).await.map(|_| ())
     }
 }

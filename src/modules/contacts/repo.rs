@@ -8,7 +8,6 @@ use super::model::{Contact, ContactInput, ENTITY, TEXT_FIELDS};
 use crate::access::DataScope;
 use crate::access::scope::Child;
 use crate::list::keyword::KeywordSql;
-use crate::records;
 
 /// Columns of `Contact`; the FROM clause joins the customer and the names the row shows.
 pub const SELECT: &str = "SELECT ct.id, ct.customer_id, cu.name AS customer_name, cu.code AS customer_code,
@@ -134,34 +133,6 @@ pub async fn can_write(db: &PgPool, scope: &DataScope, c: &Contact) -> sqlx::Res
         || scope.can_write(db, "customer", c.customer_id, c.customer_owner_id).await?)
 }
 
-/// Of `ids`, those the user may change (see `can_write`) whose customer is not frozen.
-/// `deleted` picks recycle-bin rows instead of live ones.
-pub async fn writable_ids(db: &PgPool, scope: &DataScope, ids: &[i64], deleted: bool) -> sqlx::Result<Vec<i64>> {
-    let mut q = QueryBuilder::new(
-        "SELECT ct.id FROM contacts ct JOIN customers cu ON cu.id = ct.customer_id WHERE ct.id = ANY(",
-    );
-    q.push_bind(ids.to_vec()).push(") AND NOT cu.frozen AND ");
-    if deleted {
-        q.push("ct.deleted_at IS NOT NULL AND ");
-    } else {
-        q.push(LIVE).push(" AND ");
-    }
-    push_visible(&mut q, scope);
-    if let Some(owners) = &scope.owners {
-        q.push(" AND (ct.owner_id = ANY(").push_bind(owners.clone());
-        q.push(") OR cu.owner_id = ANY(").push_bind(owners.clone());
-        for (entity, column) in [("contact", "ct.id"), ("customer", "ct.customer_id")] {
-            q.push(format_args!(") OR {column} = ANY(ARRAY(SELECT record_id FROM record_members WHERE entity = "))
-                .push_bind(entity)
-                .push(" AND access = 'write' AND user_id = ")
-                .push_bind(scope.user_id)
-                .push(" AND (expires_at IS NULL OR expires_at > now()))");
-        }
-        q.push("))");
-    }
-    q.build_query_scalar().fetch_all(db).await
-}
-
 /// Lock the customer row while its contacts' primary flag changes (one change at a time).
 pub async fn lock_customer(tx: &mut PgConnection, customer_id: i64) -> sqlx::Result<()> {
     sqlx::query("SELECT 1 FROM customers WHERE id = $1 FOR NO KEY UPDATE").bind(customer_id).execute(tx).await?;
@@ -275,62 +246,21 @@ pub async fn ensure_primary(tx: &mut PgConnection, customer_ids: &[i64]) -> sqlx
     Ok(())
 }
 
-/// Move to the recycle bin, with one audit row per contact. A deleted primary contact hands the
-/// flag to its customer's earliest remaining contact.
-pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let moved = records::soft_delete(tx, "contacts", ENTITY, ids, by, ip, "", ", is_primary = false").await?;
-    repair_primary(tx, &moved).await?;
-    Ok(moved.len() as u64)
-}
-
-pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let back = records::restore(tx, "contacts", ENTITY, ids, by, ip, ", is_primary = false").await?;
-    repair_primary(tx, &back).await?;
-    Ok(back.len() as u64)
-}
-
-/// Give every customer of these contacts a primary contact again if it lost it.
-async fn repair_primary(tx: &mut PgConnection, contact_ids: &[i64]) -> sqlx::Result<()> {
-    let customers: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT customer_id FROM contacts WHERE id = ANY($1)")
+/// Contacts going to or coming from the recycle bin stop being primary; every customer of
+/// theirs that lost its primary contact gets its earliest remaining one. Customers are locked
+/// first, as for every change of the primary flag.
+pub async fn unset_primary(tx: &mut PgConnection, contact_ids: &[i64]) -> sqlx::Result<()> {
+    let customers: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT customer_id FROM contacts WHERE id = ANY($1) ORDER BY customer_id")
+            .bind(contact_ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    for c in &customers {
+        lock_customer(&mut *tx, *c).await?;
+    }
+    sqlx::query("UPDATE contacts SET is_primary = false WHERE id = ANY($1) AND is_primary")
         .bind(contact_ids)
-        .fetch_all(&mut *tx)
+        .execute(&mut *tx)
         .await?;
     ensure_primary(tx, &customers).await
-}
-
-/// Remove deleted contacts for good, with their stars, team places and shares. The history rows
-/// stay (the audit trail outlives the record), and so do follow-ups (they belong to the
-/// customer's timeline too).
-pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let ids = records::lock_deleted(tx, "contacts", ids).await?;
-    records::purge(tx, "contacts", ENTITY, &ids, Some(by), ip).await?;
-    Ok(ids.len() as u64)
-}
-
-/// For the customers' permanent delete: remove every contact of these customers (live or
-/// deleted) with their stars, team places and shares, before the customers themselves go.
-pub async fn purge_for_customers(tx: &mut PgConnection, customer_ids: &[i64]) -> sqlx::Result<u64> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE customer_id = ANY($1) FOR UPDATE")
-        .bind(customer_ids)
-        .fetch_all(&mut *tx)
-        .await?;
-    records::purge(tx, "contacts", ENTITY, &ids, None, None).await?;
-    Ok(ids.len() as u64)
-}
-
-/// Give the contacts a new owner and mark them transferred on their own (they no longer follow
-/// their customer's owner). Returns (id, name, old owner name) of the contacts that changed.
-pub async fn transfer(tx: &mut PgConnection, ids: &[i64], to: i64) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
-    sqlx::query_as(
-        "WITH old AS (
-           SELECT ct.id, o.name AS old_owner FROM contacts ct LEFT JOIN users o ON o.id = ct.owner_id
-           WHERE ct.id = ANY($1) AND ct.deleted_at IS NULL FOR UPDATE OF ct)
-         UPDATE contacts ct SET owner_id = $2, owner_locked = true
-         FROM old WHERE ct.id = old.id
-         RETURNING ct.id, ct.name, old.old_owner",
-    )
-    .bind(ids)
-    .bind(to)
-    .fetch_all(tx)
-    .await
 }

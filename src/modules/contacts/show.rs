@@ -14,7 +14,7 @@ use crate::audit::history::{self, LogRow};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
-use crate::modules::customers::repo as customers;
+use crate::modules::customers;
 use crate::org::users;
 use crate::state::AppState;
 use crate::timeline::TimelineView;
@@ -125,7 +125,7 @@ pub async fn show(
         None
     };
     let attachments = if tab == "attachments" {
-        crate::attachments::Panel::load::<super::ContactAttachments>(&st, user, id).await?
+        crate::attachments::Panel::load(&st, &super::RECORD, user, id).await?
     } else {
         crate::attachments::Panel::default()
     };

@@ -10,6 +10,7 @@
 
 use sqlx::PgConnection;
 
+use crate::error::AppResult;
 use crate::web::i18n::Lang;
 
 /// The limits that apply to one user. `None` = unlimited.
@@ -182,4 +183,34 @@ async fn check_arriving(
         return Ok(Err((over, false)));
     }
     Ok(check_locked(conn, user_id, locked).await?.map_err(|over| (over, true)))
+}
+
+/// Of the binned `ids` (locked here), those whose owner's caps allow them back, and the reason
+/// for each owner refused: an owner's customers come back together or not at all.
+pub async fn within_caps(tx: &mut PgConnection, ids: &[i64], lang: Lang) -> AppResult<(Vec<i64>, Vec<String>)> {
+    let rows: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, owner_id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut by_owner: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    let mut ok = Vec::new();
+    for (id, owner) in rows {
+        match owner {
+            Some(o) => by_owner.entry(o).or_default().push(id),
+            // Pool customers have no owner and no cap.
+            None => ok.push(id),
+        }
+    }
+    let mut refused = Vec::new();
+    for (owner, theirs) in by_owner {
+        match check_restoring(&mut *tx, owner, &theirs).await? {
+            Ok(()) => ok.extend(theirs),
+            Err((over, locked)) => {
+                let name = crate::org::users::name_of(&mut *tx, Some(owner)).await?.unwrap_or_default();
+                refused.push(over.message(lang, &name, locked));
+            }
+        }
+    }
+    Ok((ok, refused))
 }

@@ -525,3 +525,16 @@ pub async fn user_names_for(st: &AppState, defs: &[FieldDef], rows: &[Customer])
         sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&ids).fetch_all(&st.db).await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Ids of the live customers the list's filter (its query string) matches within `scope`, for
+/// bulk actions on "every matching row".
+pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
+    let filter = CustomerFilter::parse(&st.db, raw).await?;
+    let dicts = Dicts::load(&st.db, DICTS).await?;
+    let defs = fields::defs(&st.db, ENTITY).await?;
+    let custom = fields::filters_from_query(&defs, Some(raw));
+    let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let mut q = QueryBuilder::new("SELECT c.id ");
+    narrowing.push_from_where(&mut q, scope, user);
+    Ok(q.build_query_scalar().fetch_all(&st.db).await?)
+}

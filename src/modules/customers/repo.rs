@@ -5,7 +5,6 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use super::model::{Address, Customer, CustomerInput, ENTITY};
 use crate::access::DataScope;
 use crate::list::keyword::KeywordSql;
-use crate::records;
 
 /// Columns of `Customer`; the FROM clause joins what the row shows by name.
 pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.short_name, c.kind, c.parent_id, p.name AS parent_name,
@@ -25,7 +24,7 @@ pub const FROM: &str = "FROM customers c
 
 /// A customer the scope may see; `deleted` picks the recycle bin instead of live records.
 /// Customers sitting in a pool (no owner) are also visible to that pool's members and admins
-/// (`crate::modules::pool::repo::push_in_member_pool`), so they can open them before claiming.
+/// (`RECORD.also_visible`), so they can open them before claiming.
 pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Customer>> {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" ").push(FROM).push(" WHERE c.id = ").push_bind(id);
@@ -33,7 +32,7 @@ pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool
     scope.push_visible(&mut q, "c", ENTITY);
     if !scope.is_all() {
         q.push(" OR ");
-        crate::modules::pool::repo::push_in_member_pool(&mut q, "c", scope);
+        crate::modules::pool::push_in_member_pool(&mut q, "c", scope);
     }
     q.push(")");
     q.build_query_as().fetch_optional(db).await
@@ -187,30 +186,10 @@ pub async fn lookup(
     q.build_query_as().fetch_all(db).await
 }
 
-/// Customers among `ids` that may not be deleted, with the reason's i18n key. Effective
-/// contracts and payments block deletion; the contracts module adds its check here.
-pub async fn delete_blockers(_tx: &mut PgConnection, _ids: &[i64]) -> sqlx::Result<Vec<(i64, &'static str)>> {
-    Ok(Vec::new())
-}
-
-/// Move to the recycle bin, with one audit row per customer.
-pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    Ok(records::soft_delete(tx, "customers", ENTITY, ids, by, ip, "", "").await?.len() as u64)
-}
-
-pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    Ok(records::restore(tx, "customers", ENTITY, ids, by, ip, "").await?.len() as u64)
-}
-
-/// Remove deleted customers for good, with everything that hangs off them. The history rows
-/// stay (the audit trail outlives the record). Modules with rows under a customer add them here.
-pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let ids = records::lock_deleted(tx, "customers", ids).await?;
-    crate::modules::contacts::repo::purge_for_customers(tx, &ids).await?;
-    // Follow-ups go with the customer (ON DELETE CASCADE); subsidiaries lose their parent.
-    sqlx::query("UPDATE customers SET parent_id = NULL WHERE parent_id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
-    records::purge(tx, "customers", ENTITY, &ids, Some(by), ip).await?;
-    Ok(ids.len() as u64)
+/// Subsidiaries of customers about to be purged lose their parent.
+pub async fn orphan_subsidiaries(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE customers SET parent_id = NULL WHERE parent_id = ANY($1)").bind(ids).execute(tx).await?;
+    Ok(())
 }
 
 /// The top bar's search: live, owned customers visible to `scope` whose name, short name, code,

@@ -9,13 +9,14 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use super::model::{Address, Customer, DICT_FIELDS, DICTS, ENTITY};
-use super::{repo, team};
+use super::{RECORD, repo};
 use crate::access::{Action, DataScope, Module};
 use crate::audit::history::{self, LogRow};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
 use crate::org::{departments as depts, users};
+use crate::records::team;
 use crate::state::AppState;
 use crate::timeline::TimelineView;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
@@ -168,8 +169,8 @@ pub async fn show(
     };
     let (members, shares, users_opts, dept_opts) = if tab == "team" {
         (
-            team::members(&st.db, id).await?,
-            team::shares(&st.db, id).await?,
+            team::members(&st.db, &RECORD, id).await?,
+            team::shares(&st.db, &RECORD, id).await?,
             users::options(&st.db, true).await?,
             depts::options(&st.db).await?,
         )
@@ -180,7 +181,7 @@ pub async fn show(
         if tab == "contacts" { crate::modules::contacts::for_customer(&st.db, id).await? } else { Vec::new() };
     let can_add_contact = can_write && !c.frozen && user.can(Module::Contacts, Action::Create);
     let attachments = if tab == "attachments" {
-        crate::attachments::Panel::load::<super::AttachmentHost>(&st, user, id).await?
+        crate::attachments::Panel::load(&st, &RECORD, user, id).await?
     } else {
         crate::attachments::Panel::default()
     };

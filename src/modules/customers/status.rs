@@ -14,16 +14,77 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::model::{Customer, ENTITY, dict_audit};
-use crate::access::{Action, DataScope, Module};
+use crate::access::Module;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::web::i18n::Lang;
-use crate::workflow::{self, FlowError, Instance, Subject, Submission, labels};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::workflow::{self, FlowError, Instance, Subject, SubjectDef, Submission, labels};
 
 pub const TOP_LEVEL: i16 = 7;
 const DICT: &str = "customer_status";
+
+/// The status upgrade as an approval subject: payload `from_status`, `to_status`; approved by
+/// holders of `approve` on customers; followed by whoever sees the customer.
+pub struct StatusUpgrade;
+
+pub static SUBJECT: StatusUpgrade = StatusUpgrade;
+
+pub fn subject() -> Subject {
+    Subject(&SUBJECT)
+}
+
+impl SubjectDef for StatusUpgrade {
+    fn code(&self) -> &'static str {
+        "customer_status"
+    }
+
+    fn entity(&self) -> &'static str {
+        ENTITY
+    }
+
+    fn module(&self) -> Module {
+        Module::Customers
+    }
+
+    fn label_key(&self) -> &'static str {
+        "approval.subject.customer_status"
+    }
+
+    fn dicts(&self) -> &'static [&'static str] {
+        &[DICT]
+    }
+
+    /// "基础客户 → 潜在客户"
+    fn summary(&self, payload: &serde_json::Value, dicts: &Dicts, lang: Lang) -> String {
+        let id = |key: &str| payload.get(key).and_then(|v| v.as_i64());
+        let from = dicts.label(id("from_status"), lang);
+        let to = dicts.label(id("to_status"), lang);
+        lang.tf("approval.summary.status", &[("from", &from), ("to", &to)])
+    }
+
+    fn on_approved<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        inst: &'a Instance,
+        actor: Option<i64>,
+        ip: Option<&'a str>,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        on_approved(tx, inst, actor, ip).boxed()
+    }
+
+    fn check_resubmit<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        inst: &'a Instance,
+    ) -> BoxFuture<'a, AppResult<Result<(), &'static str>>> {
+        check_resubmit(tx, inst).boxed()
+    }
+}
 
 /// After an edit of `cur` saved `level` and `status` (same transaction): the owner's superior is
 /// told of each change, and a level reaching 7 from below asks for the next status.
@@ -60,7 +121,7 @@ pub async fn after_save(
         None
     };
     if let Some(reason) = stale {
-        workflow::withdraw_stale(tx, Subject::CustomerStatus, cur.id, Some(actor.id), reason, ip).await?;
+        workflow::withdraw_stale(tx, subject(), cur.id, Some(actor.id), reason, ip).await?;
     }
     if level == TOP_LEVEL && cur.level < TOP_LEVEL {
         request_upgrade(tx, dicts, cur.id, cur.owner_id, status, actor.id, ip).await?;
@@ -102,7 +163,7 @@ async fn request_upgrade(
         return Ok(());
     };
     let submission = Submission {
-        subject: Subject::CustomerStatus,
+        subject: subject(),
         record_id: id,
         submitted_by: actor,
         owner_id,
@@ -156,12 +217,7 @@ async fn tell_status(tx: &mut PgConnection, dicts: &Dicts, c: &Head, from: i64, 
 
 /// The upgrade was approved: the status moves to the requested one and the level restarts at 1
 /// (unless the status changed meanwhile, e.g. set by a super admin: then nothing moves).
-pub async fn on_approved(
-    tx: &mut PgConnection,
-    inst: &Instance,
-    actor: Option<i64>,
-    ip: Option<&str>,
-) -> AppResult<()> {
+async fn on_approved(tx: &mut PgConnection, inst: &Instance, actor: Option<i64>, ip: Option<&str>) -> AppResult<()> {
     let cur: Option<Head> =
         sqlx::query_as("SELECT id, name, status_id, level, owner_id FROM customers WHERE id = $1 FOR UPDATE")
             .bind(inst.record_id)
@@ -190,7 +246,7 @@ pub async fn on_approved(
 
 /// A rejected or withdrawn upgrade may go again while the customer still holds the status it
 /// started from, is still at level 7, and a next status exists.
-pub async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult<Result<(), &'static str>> {
+async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult<Result<(), &'static str>> {
     let row: Option<(i64, i16, bool)> =
         sqlx::query_as("SELECT status_id, level, deleted_at IS NOT NULL FROM customers WHERE id = $1")
             .bind(inst.record_id)
@@ -205,16 +261,6 @@ pub async fn check_resubmit(tx: &mut PgConnection, inst: &Instance) -> AppResult
         return Ok(Err("approval.error.stale"));
     }
     Ok(Ok(()))
-}
-
-/// Whether `user` sees the customer as its detail page does (view permission, data scope, team,
-/// shares, pool): they may then follow its upgrade requests read-only.
-pub async fn can_view(db: &sqlx::PgPool, user: &CurrentUser, id: i64) -> AppResult<bool> {
-    if !user.can(Module::Customers, Action::View) {
-        return Ok(false);
-    }
-    let scope = DataScope::resolve(db, user, Module::Customers).await?;
-    Ok(super::repo::find_visible(db, &scope, id, false).await?.is_some())
 }
 
 /// What the customer card shows about its latest upgrade request: the outcome, linked to its
@@ -233,7 +279,7 @@ pub struct Card {
 /// still holds the status it started from (an outdated failure is no longer news).
 pub async fn card(db: &sqlx::PgPool, c: &Customer, dicts: &Dicts, lang: Lang, user: i64) -> AppResult<Option<Card>> {
     let mut conn = db.acquire().await?;
-    let Some(inst) = workflow::latest(&mut conn, Subject::CustomerStatus, c.id).await? else { return Ok(None) };
+    let Some(inst) = workflow::latest(&mut conn, subject(), c.id).await? else { return Ok(None) };
     let from = dicts.label(inst.payload_id("from_status"), lang);
     let to = dicts.label(inst.payload_id("to_status"), lang);
     let args = [("from", from.as_str()), ("to", to.as_str())];

@@ -83,7 +83,7 @@ fn push_from_where(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, f: &Fi
     if let Ok(d) = f.dept.trim().parse::<i64>() {
         depts::push_user_in_subtree(q, "fu.created_by", d);
     }
-    crate::modules::customers::repo::KEYWORD.push(q, &f.customer);
+    crate::modules::customers::KEYWORD.push(q, &f.customer);
 }
 
 #[derive(Template)]

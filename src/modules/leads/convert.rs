@@ -34,7 +34,8 @@ use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
 use crate::list::Selection;
-use crate::modules::customers::{caps, dup, normalize};
+use crate::modules::customers::{self, caps, dup, normalize};
+use crate::records::sql::{self, Bin};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
@@ -566,9 +567,7 @@ pub async fn submit(
     let (lead, viewer) = convertible(&st, user, id).await?;
     if form.get("mode") == "attach" {
         let cid = form.get("customer_id").trim().parse::<i64>().map_err(|_| AppError::BadRequest("form.invalid"))?;
-        let c = crate::modules::customers::repo::find_visible(&st.db, &viewer, cid, false)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let c = customers::find_visible(&st.db, &viewer, cid, false).await?.ok_or(AppError::NotFound)?;
         if c.frozen || !viewer.can_write(&st.db, "customer", cid, c.owner_id).await? {
             return Err(AppError::Forbidden);
         }
@@ -632,8 +631,8 @@ pub async fn bulk(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, for
     }
     let sel = Selection::from_form(&form);
     let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-    let ids = super::actions::selected(&st, user, &scope, &sel).await?;
-    let ids = repo::writable_ids(&st.db, &scope, &ids, false).await?;
+    let ids = crate::records::bin::selected::<super::Leads>(&st, user, &scope, &sel).await?;
+    let ids = sql::writable_ids(&st.db, &super::RECORD, &scope, &ids, Bin::Live).await?;
     let viewer = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let m = Mapping::load(&st).await?;
     let (mut done, mut refused, mut dropped) = (0, Vec::new(), Vec::new());

@@ -3,122 +3,90 @@
 //! transfer, and conversion into customers (`convert`, single and bulk). Converted leads are
 //! read-only and linked both ways with their customer.
 
-mod actions;
 pub mod convert;
 mod form;
 pub mod list;
 pub mod model;
-pub mod repo;
+mod repo;
 mod show;
-mod transfer;
+
+use sqlx::PgConnection;
 
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::list::Column;
-use crate::list::prefs::{self, ListModule};
+use crate::records::{Features, ReadOnly, Record, RecordDef};
+use crate::registry::Registry;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
+
+pub use repo::search;
 
 const VIEW: Guard = Guard::Perm(Module::Leads, Action::View);
 const CREATE: Guard = Guard::Perm(Module::Leads, Action::Create);
 const EDIT: Guard = Guard::Perm(Module::Leads, Action::Edit);
-const DELETE: Guard = Guard::Perm(Module::Leads, Action::Delete);
-const PURGE: Guard = Guard::Perm(Module::Leads, Action::Purge);
-const TRANSFER: Guard = Guard::Perm(Module::Leads, Action::Transfer);
+
+pub const RECORD: RecordDef = RecordDef {
+    entity: model::ENTITY,
+    table: "leads",
+    path: "/leads",
+    module: Module::Leads,
+    key: "lead",
+    title: "t.name",
+    also_visible: None,
+    parent: None,
+    read_only: Some(ReadOnly { when: "t.converted_at IS NOT NULL", reason: "lead.error.converted" }),
+    customer: None,
+    number_column: None,
+    events: "lead_",
+    recycle_detail: ("lead.contact_name", "t.contact_name"),
+    features: Features {
+        custom_fields: true,
+        timeline: true,
+        attachments: true,
+        team: false,
+        share: false,
+        transfer: true,
+    },
+};
+
+pub fn register(r: &mut Registry) {
+    r.record(&RECORD);
+}
 
 pub fn routes() -> Routes {
     Routes::new()
         .get("/leads", VIEW, list::index)
         .get("/leads/new", CREATE, form::new)
         .post("/leads", CREATE, form::create)
-        .get("/leads/recycle", VIEW, actions::recycle)
-        .post("/leads/recycle/restore", DELETE, actions::restore)
-        .post("/leads/recycle/purge", PURGE, actions::purge)
-        .post("/leads/bulk/delete", DELETE, actions::bulk_delete)
-        .post("/leads/bulk/transfer", TRANSFER, transfer::bulk)
         .post("/leads/bulk/convert", EDIT, convert::bulk)
         .get("/leads/{id}", VIEW, show::show)
         .get("/leads/{id}/edit", EDIT, form::edit)
         .post("/leads/{id}", EDIT, form::update)
-        .post("/leads/{id}/delete", DELETE, actions::delete_one)
-        .get("/leads/{id}/transfer", TRANSFER, transfer::page)
-        .post("/leads/{id}/transfer", TRANSFER, transfer::submit)
         .get("/leads/{id}/convert", EDIT, convert::page)
         .post("/leads/{id}/convert", EDIT, convert::submit)
-        .merge(crate::timeline::routes::<LeadTimeline>())
-        .merge(prefs::routes::<Leads>())
-        .merge(crate::records::stars::routes::<Leads>())
-        .merge(crate::attachments::routes::<AttachmentHost>())
+        .merge(crate::records::routes::<Leads>())
 }
 
-/// The lead list's plug into the shared scene and column pages.
+/// Leads' plug into the record kernel.
 pub struct Leads;
 
-impl ListModule for Leads {
-    const MODULE: &'static str = model::MODULE;
-    const PATH: &'static str = "/leads";
-    const PERM: Module = Module::Leads;
-    const TITLE: &'static str = "nav.leads";
+impl Record for Leads {
+    const DEF: &'static RecordDef = &RECORD;
 
     async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
         Ok(list::available_columns(&defs, lang))
     }
-}
 
-impl crate::records::stars::Starrable for Leads {
-    const ENTITY: &'static str = model::ENTITY;
-    const KEY: &'static str = "lead";
-
-    async fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
-        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
+    async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, filter: &str) -> AppResult<Vec<i64>> {
+        list::matching(st, user, scope, filter).await
     }
 
-    async fn selected(st: &AppState, user: &CurrentUser, sel: &crate::list::Selection) -> AppResult<Vec<i64>> {
-        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-        actions::selected(st, user, &scope, sel).await
-    }
-}
-
-/// Leads hold attachments: seen with the lead, changed by those who may edit it (until converted,
-/// when they move to the customer).
-pub struct AttachmentHost;
-
-impl crate::attachments::Host for AttachmentHost {
-    const ENTITY: &'static str = model::ENTITY;
-    const PATH: &'static str = "/leads";
-    const VIEW: Guard = VIEW;
-    const EDIT: Guard = EDIT;
-
-    async fn can_view(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<bool> {
-        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-        Ok(repo::find_visible(&st.db, &scope, id, false).await?.is_some())
-    }
-
-    async fn writable(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
-        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-        form::writable(st, &scope, id).await.map(|_| ())
-    }
-}
-
-/// Follow-ups on leads: written by those who may change the lead, until it is converted.
-pub struct LeadTimeline;
-
-impl crate::timeline::Host for LeadTimeline {
-    const ENTITY: &'static str = model::ENTITY;
-    const PATH: &'static str = "/leads";
-    const GUARD: Guard = EDIT;
-
-    async fn check_writable(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<()> {
-        let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-        form::writable(st, &scope, id).await.map(|_| ())
-    }
-
-    async fn describe(st: &AppState, id: i64) -> AppResult<(String, Option<i64>)> {
-        let name: String =
-            sqlx::query_scalar("SELECT name FROM leads WHERE id = $1").bind(id).fetch_one(&st.db).await?;
-        Ok((name, None))
+    /// Follow-ups written on the lead go with it, unless they were carried to a customer.
+    async fn before_purge(tx: &mut PgConnection, ids: &[i64]) -> AppResult<()> {
+        repo::purge_followups(tx, ids).await?;
+        Ok(())
     }
 }

@@ -6,7 +6,6 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use super::model::{ENTITY, Lead, LeadInput};
 use crate::access::DataScope;
 use crate::list::keyword::KeywordSql;
-use crate::records;
 
 /// Columns of `Lead`; the FROM clause joins what the row shows by name.
 pub const SELECT: &str = "SELECT l.id, l.name, l.contact_name, l.phone, l.mobile, l.email, l.address, l.source_id,
@@ -116,39 +115,12 @@ pub async fn update(tx: &mut PgConnection, id: i64, input: &LeadInput) -> sqlx::
     Ok(())
 }
 
-/// Of `ids`, the live, unconverted leads the user may change: owner in scope or a live
-/// read-write team place.
-pub async fn writable_ids(db: &PgPool, scope: &DataScope, ids: &[i64], deleted: bool) -> sqlx::Result<Vec<i64>> {
-    let mut q = QueryBuilder::new("SELECT l.id FROM leads l WHERE l.id = ANY(");
-    q.push_bind(ids.to_vec()).push(") AND l.converted_at IS NULL");
-    q.push(if deleted { " AND l.deleted_at IS NOT NULL" } else { " AND l.deleted_at IS NULL" });
-    if let Some(owners) = &scope.owners {
-        q.push(" AND (l.owner_id = ANY(").push_bind(owners.clone());
-        q.push(") OR l.id = ANY(ARRAY(SELECT record_id FROM record_members WHERE entity = 'lead' AND access = 'write' AND user_id = ")
-            .push_bind(scope.user_id)
-            .push(" AND (expires_at IS NULL OR expires_at > now()))))");
-    }
-    q.push(" ORDER BY l.id");
-    q.build_query_scalar().fetch_all(db).await
-}
-
-/// Move to the recycle bin, with one audit row per lead; converted leads stay (read-only).
-pub async fn soft_delete(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    Ok(records::soft_delete(tx, "leads", ENTITY, ids, by, ip, " AND converted_at IS NULL", "").await?.len() as u64)
-}
-
-pub async fn restore(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    Ok(records::restore(tx, "leads", ENTITY, ids, by, ip, "").await?.len() as u64)
-}
-
-/// Remove deleted leads for good with what hangs off them (follow-ups already carried to a
-/// customer stay with it). The history rows stay.
-pub async fn purge(tx: &mut PgConnection, ids: &[i64], by: i64, ip: Option<&str>) -> sqlx::Result<u64> {
-    let ids = records::lock_deleted(tx, "leads", ids).await?;
+/// Follow-ups written on leads about to be purged, unless carried to a customer (those stay
+/// with it).
+pub async fn purge_followups(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM followups WHERE entity = 'lead' AND entity_id = ANY($1) AND customer_id IS NULL")
-        .bind(&ids)
-        .execute(&mut *tx)
+        .bind(ids)
+        .execute(tx)
         .await?;
-    records::purge(tx, "leads", ENTITY, &ids, Some(by), ip).await?;
-    Ok(ids.len() as u64)
+    Ok(())
 }

@@ -120,14 +120,14 @@ pub async fn show(
         None
     };
     let attachments = if tab == "attachments" {
-        crate::attachments::Panel::load::<super::AttachmentHost>(&st, user, id).await?
+        crate::attachments::Panel::load(&st, &super::RECORD, user, id).await?
     } else {
         crate::attachments::Panel::default()
     };
     let customer_visible = match l.customer_id {
         Some(c) => {
             let cscope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-            crate::modules::customers::repo::find_visible(&st.db, &cscope, c, false).await?.is_some()
+            crate::modules::customers::find_visible(&st.db, &cscope, c, false).await?.is_some()
         }
         None => false,
     };

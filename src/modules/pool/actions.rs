@@ -19,7 +19,7 @@ use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::list::Selection;
-use crate::modules::customers::{caps, model::Customer, repo as customers};
+use crate::modules::customers::{self, Customer, caps};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;

@@ -34,7 +34,7 @@ pub const SORT_KEYS: &[SortKey] = &[
 ];
 
 pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.level, c.status_id, c.industry_id, c.region_id, c.source_id,
-       c.phone, c.mobile, c.previous_owner_id, po.name AS previous_owner_name, c.pool_entered_at, c.pool_reason,
+       c.phone, c.mobile, po.name AS previous_owner_name, c.pool_entered_at, c.pool_reason,
        c.last_followup_at, c.created_at, c.custom";
 
 pub const FROM: &str = "FROM customers c LEFT JOIN users po ON po.id = c.previous_owner_id";
@@ -51,7 +51,6 @@ pub struct PoolRow {
     pub source_id: Option<i64>,
     pub phone: Option<String>,
     pub mobile: Option<String>,
-    pub previous_owner_id: Option<i64>,
     pub previous_owner_name: Option<String>,
     pub pool_entered_at: Option<DateTime<Utc>>,
     pub pool_reason: Option<sqlx::types::Json<Value>>,
@@ -106,7 +105,7 @@ pub fn push_from_where(
     // The bare table: the count and the page's ids then come from the pool index alone; the
     // previous owner's name is joined onto the page's rows only (`FROM`).
     q.push("FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id IS NULL AND c.pool_id = ").push_bind(pool.id);
-    crate::modules::customers::repo::KEYWORD.push(q, &f.q);
+    crate::modules::customers::KEYWORD.push(q, &f.q);
     if let Ok(l) = f.level.trim().parse::<i16>() {
         q.push(" AND c.level = ").push_bind(l);
     }

@@ -2,30 +2,58 @@
 //! (src/modules/admin/pools). Members claim, pool admins and managers assign, owners put back,
 //! and a periodic job recycles customers by the pools' rules.
 //!
-//! - `repo`: pools, membership, and `push_in_member_pool` — the arm that
-//!   `customers::repo::find_visible` adds so members can open pool customers' detail pages;
-//! - `rules`: rule kinds, the recycle and warning jobs (`recycle`, `warn`, registered in
-//!   `crate::jobs::all`), and the "about to enter" computation;
+//! - `repo`: pools, membership, and `push_in_member_pool` — the arm customers add to their
+//!   visibility (`customers::RECORD.also_visible`) so members can open pool customers' pages;
+//! - `rules`: rule kinds, the recycle and warning jobs (`recycle`, `warn`, registered below),
+//!   and the "about to enter" computation;
 //! - `list`: a pool's page on the shared list mechanism;
 //! - `actions`: claim, assign, put back;
 //! - `upcoming`: the owner's "about to enter the pool" page.
 
-pub mod actions;
-pub mod list;
-pub mod repo;
+mod actions;
+mod list;
+mod repo;
 pub mod rules;
-pub mod upcoming;
+mod upcoming;
+
+use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use crate::access::{Action, Guard, Module, Routes};
 use crate::error::AppResult;
+use crate::jobs::{Job, JobCtx};
 use crate::list::Column;
 use crate::list::prefs::{self, ListModule};
+use crate::registry::Registry;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 
 const VIEW: Guard = Guard::Perm(Module::Pool, Action::View);
 /// Putting a customer back changes it: the customers "edit" permission, then owner or scope.
 const PUT_BACK: Guard = Guard::Perm(Module::Customers, Action::Edit);
+
+pub use repo::{Pool, default_pool, find, push_in_member_pool};
+
+pub fn register(r: &mut Registry) {
+    r.job(Job { name: "pool_recycle", every: Duration::from_secs(3600), run: |ctx| recycle(ctx).boxed() }).job(Job {
+        name: "pool_warnings",
+        every: Duration::from_secs(3600),
+        run: |ctx| warnings(ctx).boxed(),
+    });
+}
+
+/// Customers the pool rules make due move into their pool.
+async fn recycle(ctx: JobCtx) -> anyhow::Result<String> {
+    let n = rules::recycle(&ctx.db, ctx.now).await?;
+    Ok(format!("recycled {n}"))
+}
+
+/// Owners hear, once, about customers their pool's rules will recycle within the reminder days.
+async fn warnings(ctx: JobCtx) -> anyhow::Result<String> {
+    let n = rules::warn(&ctx.db, ctx.now).await?;
+    Ok(format!("warned about {n}"))
+}
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -43,10 +71,13 @@ pub fn routes() -> Routes {
 pub struct PoolList;
 
 impl ListModule for PoolList {
-    const MODULE: &'static str = list::MODULE;
-    const PATH: &'static str = "/pool";
-    const PERM: Module = Module::Pool;
-    const TITLE: &'static str = "nav.pool";
+    fn path() -> &'static str {
+        "/pool"
+    }
+
+    fn perm() -> Module {
+        Module::Pool
+    }
 
     async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, "customer").await?;

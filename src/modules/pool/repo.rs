@@ -43,7 +43,7 @@ pub fn push_member_pool_ids(qb: &mut QueryBuilder<'_, Postgres>, user_id: i64, d
 }
 
 /// Append `(<alias> sits in a pool the scope's user belongs to)` — the arm that
-/// `customers::repo::find_visible` adds so pool members can open pool customers' detail pages.
+/// customers add to their visibility so pool members can open pool customers' detail pages.
 pub fn push_in_member_pool(qb: &mut QueryBuilder<'_, Postgres>, alias: &str, scope: &DataScope) {
     qb.push(format_args!(" ({alias}.owner_id IS NULL AND {alias}.pool_id = ANY(ARRAY("));
     push_member_pool_ids(qb, scope.user_id, scope.dept_id);

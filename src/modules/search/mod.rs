@@ -117,7 +117,7 @@ async fn search(
     let may = |m: Module| searchable && user.can(m, Action::View);
     if may(Module::Customers) {
         let scope = DataScope::resolve(db, user, Module::Customers).await?;
-        let found = customers::repo::search(db, &scope, &q, PER_GROUP).await?;
+        let found = customers::search(db, &scope, &q, PER_GROUP).await?;
         groups.push(Group::new("customers", ctx.t("nav.customers"), &q, found, |c| {
             let phone = c.phone.as_deref().or(c.mobile.as_deref());
             Hit::new(
@@ -130,7 +130,7 @@ async fn search(
     }
     if may(Module::Contacts) {
         let scope = DataScope::resolve(db, user, Module::Contacts).await?;
-        let found = contacts::repo::search(db, &scope, &q, PER_GROUP).await?;
+        let found = contacts::search(db, &scope, &q, PER_GROUP).await?;
         groups.push(Group::new("contacts", ctx.t("nav.contacts"), &q, found, |c| {
             let customer = Some(c.customer_name.clone());
             let details = [&customer, &c.mobile, &c.phone, &c.email, &c.wechat, &c.owner_name].map(|d| d.as_deref());
@@ -139,7 +139,7 @@ async fn search(
     }
     if may(Module::Leads) {
         let scope = DataScope::resolve(db, user, Module::Leads).await?;
-        let found = leads::repo::search(db, &scope, &q, PER_GROUP).await?;
+        let found = leads::search(db, &scope, &q, PER_GROUP).await?;
         groups.push(Group::new("leads", ctx.t("nav.leads"), &q, found, |l| {
             let details = [&l.contact_name, &l.mobile, &l.phone, &l.email, &l.owner_name].map(|d| d.as_deref());
             Hit::new(format!("/leads/{}", l.id), &l.name, &details, &q)

@@ -27,9 +27,9 @@ impl EntityParam {
 }
 
 fn entity_tabs(ctx: &PageCtx, current: &str) -> Vec<(String, String, bool)> {
-    fields::ENTITIES
-        .iter()
-        .map(|(e, _)| (e.to_string(), ctx.t(&format!("fields.entity.{e}")).to_string(), *e == current))
+    fields::entities()
+        .into_iter()
+        .map(|(e, _)| (e.to_string(), ctx.t(&format!("fields.entity.{e}")).to_string(), e == current))
         .collect()
 }
 

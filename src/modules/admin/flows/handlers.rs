@@ -56,8 +56,8 @@ pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<S
     let pending: HashMap<i64, i64> = repo::pending_count(&st.db).await?.into_iter().collect();
     let mut conn = st.db.acquire().await?;
     let names = Names::load(&mut conn).await?;
-    let groups = Subject::ALL
-        .iter()
+    let groups = Subject::all()
+        .into_iter()
         .map(|s| SubjectGroup {
             code: s.code(),
             label: ctx.t(s.label_key()),

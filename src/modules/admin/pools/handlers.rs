@@ -14,7 +14,7 @@ use super::repo::{self, PoolLine};
 use crate::audit::Entry;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::modules::pool::repo as pools;
+use crate::modules::pool as pools;
 use crate::modules::pool::rules::{self, Rule, RuleKind};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;

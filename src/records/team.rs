@@ -1,6 +1,8 @@
-//! Team (相关团队) and sharing (共享) of customers. Members see the customer and its contacts;
-//! read-write members may change it. Shares give read-only access to users or whole departments.
-//! Expiry needs no job: the scope predicate ignores expired rows.
+//! Team (相关团队) and sharing (共享), for every record kind with `features.team` / `share`.
+//! Members see the record (and its children); read-write members may change it. Shares give
+//! read-only access to users or whole departments. Expiry needs no job: the scope predicate
+//! ignores expired rows. The detail page's team tab shows `members` and `shares`; the list's
+//! bulk actions post here too.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,15 +12,20 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::form::writable;
-use super::model::ENTITY;
-use crate::access::{DataScope, Module};
+use askama::Template;
+
+use super::bin::selected;
+use super::def::{Record, RecordDef};
+use super::sql::{self, Bin};
+use crate::access::DataScope;
 use crate::audit::Entry;
+use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::list::Selection;
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::{FormData, PageCtx, RequestCtx};
+use crate::web::i18n::Lang;
+use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt, render};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct Member {
@@ -52,25 +59,27 @@ impl Share {
     }
 }
 
-pub async fn members(db: &sqlx::PgPool, id: i64) -> sqlx::Result<Vec<Member>> {
+pub async fn members(db: &sqlx::PgPool, def: &'static RecordDef, id: i64) -> sqlx::Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.user_id, u.name, d.name AS dept, m.access, m.expires_at, cb.name AS added_by
          FROM record_members m JOIN users u ON u.id = m.user_id JOIN departments d ON d.id = u.dept_id
          LEFT JOIN users cb ON cb.id = m.created_by
-         WHERE m.entity = 'customer' AND m.record_id = $1 ORDER BY m.created_at",
+         WHERE m.entity = $1 AND m.record_id = $2 ORDER BY m.created_at",
     )
+    .bind(def.entity)
     .bind(id)
     .fetch_all(db)
     .await
 }
 
-pub async fn shares(db: &sqlx::PgPool, id: i64) -> sqlx::Result<Vec<Share>> {
+pub async fn shares(db: &sqlx::PgPool, def: &'static RecordDef, id: i64) -> sqlx::Result<Vec<Share>> {
     sqlx::query_as(
         "SELECT s.id, coalesce(u.name, d.name) AS target, s.dept_id IS NOT NULL AS is_dept, s.expires_at, cb.name AS added_by
          FROM record_shares s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN departments d ON d.id = s.dept_id
          LEFT JOIN users cb ON cb.id = s.created_by
-         WHERE s.entity = 'customer' AND s.record_id = $1 ORDER BY s.created_at",
+         WHERE s.entity = $1 AND s.record_id = $2 ORDER BY s.created_at",
     )
+    .bind(def.entity)
     .bind(id)
     .fetch_all(db)
     .await
@@ -120,28 +129,28 @@ async fn parse_member(st: &AppState, f: &MemberForm) -> AppResult<NewMember> {
     Ok(NewMember { user_id, access, expires_at: until(&f.until, st.config.timezone)? })
 }
 
-/// Add (or update) a member on customers; notifies the member and audits each customer (the
-/// audit note in the actor's language, like every note).
+/// Add (or update) a member on records (id, name, owner); notifies the member once and audits
+/// each record (the note in the actor's language, like every note). The owner needs no place.
 async fn add_members(
     tx: &mut PgConnection,
-    ids: &[(i64, String, Option<i64>)],
+    def: &'static RecordDef,
+    rows: &[(i64, String, Option<i64>)],
     m: &NewMember,
-    actor: &crate::auth::CurrentUser,
+    actor: &CurrentUser,
     ip: Option<&str>,
-    lang: crate::web::i18n::Lang,
+    lang: Lang,
 ) -> AppResult<usize> {
-    let mut added = 0;
+    let member: String =
+        sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(m.user_id).fetch_one(&mut *tx).await?;
+    let access = lang.t(if m.access == "write" { "team.access.write" } else { "team.access.read" });
     let mut added_to: Vec<(i64, &str)> = Vec::new();
-    for (id, name, owner) in ids {
-        // The owner needs no team place.
-        if *owner == Some(m.user_id) {
-            continue;
-        }
+    for (id, name, _) in rows.iter().filter(|r| r.2 != Some(m.user_id)) {
         sqlx::query(
             "INSERT INTO record_members (entity, record_id, user_id, access, expires_at, created_by)
-             VALUES ('customer', $1, $2, $3, $4, $5)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (entity, record_id, user_id) DO UPDATE SET access = EXCLUDED.access, expires_at = EXCLUDED.expires_at",
         )
+        .bind(def.entity)
         .bind(id)
         .bind(m.user_id)
         .bind(m.access)
@@ -149,93 +158,105 @@ async fn add_members(
         .bind(actor.id)
         .execute(&mut *tx)
         .await?;
-        let member: String =
-            sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(m.user_id).fetch_one(&mut *tx).await?;
-        Entry::new(ENTITY, *id, "team_add")
-            .note(format!(
-                "{member} · {}",
-                lang.t(if m.access == "write" { "team.access.write" } else { "team.access.read" })
-            ))
+        Entry::new(def.entity, *id, "team_add")
+            .note(format!("{member} · {access}"))
             .write(tx, Some(actor.id), ip)
             .await?;
         added_to.push((*id, name.as_str()));
-        added += 1;
     }
-    tell(tx, m.user_id, &added_to, ("team_added", "team_added_n"), "/customers?scene=all", actor).await?;
-    Ok(added)
+    tell(tx, def, m.user_id, &added_to, "team_added", "all", actor).await?;
+    Ok(added_to.len())
 }
 
-/// One notification for `recipient` about the customers `about` (id, name): naming the customer
-/// when there is one, else how many with the first one's name (`kinds`: single, several), like
-/// a bulk transfer tells its new owner once.
+/// One notification for `recipient` about the records `about` (id, name): naming the record
+/// when there is one, else how many with the first one's name (kind `<event>` / `<event>_n`),
+/// like a bulk transfer tells its new owner once. Several lead to the list's `scene`.
 async fn tell(
     tx: &mut PgConnection,
+    def: &'static RecordDef,
     recipient: i64,
     about: &[(i64, &str)],
-    kinds: (&str, &str),
-    list_link: &str,
-    actor: &crate::auth::CurrentUser,
+    event: &str,
+    scene: &str,
+    actor: &CurrentUser,
 ) -> sqlx::Result<()> {
     let (kind, link) = match about {
         [] => return Ok(()),
-        [(id, _)] => (kinds.0, format!("/customers/{id}")),
-        _ => (kinds.1, list_link.to_string()),
+        [(id, _)] => (def.event(event), def.url(*id)),
+        _ => (def.event(&format!("{event}_n")), format!("{}?scene={scene}", def.path)),
     };
     let params = json!({ "name": about[0].1, "n": about.len(), "actor": actor.name });
-    crate::notify::send(tx, recipient, kind, params, Some(&link), Some(actor.id)).await
+    crate::notify::send(tx, recipient, &kind, params, Some(&link), Some(actor.id)).await
 }
 
-pub async fn add_member(
+/// The record's team tab, where its team actions go back to.
+fn team_tab(def: &'static RecordDef, id: i64) -> String {
+    format!("{}?tab=team", def.url(id))
+}
+
+/// The record (id, name, owner), when the user may change it.
+async fn writable_row(
+    st: &AppState,
+    def: &'static RecordDef,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<(i64, String, Option<i64>)> {
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    sql::check_writable(&st.db, def, &scope, id).await?;
+    sql::titles(&mut *st.db.acquire().await?, def, &[id]).await?.pop().ok_or(AppError::NotFound)
+}
+
+/// POST {path}/{id}/team
+pub async fn add_member<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Path(id): Path<i64>,
     Form(f): Form<MemberForm>,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    let c = writable(&st, &scope, id).await?;
-    let back = format!("/customers/{id}?tab=team");
+    let (user, def) = (req.user()?, R::DEF);
+    let row = writable_row(&st, def, user, id).await?;
     let m = match parse_member(&st, &f).await {
         Ok(m) => m,
         Err(AppError::BadRequest(key)) => {
             ctx.flash(Kind::Error, key).await;
-            return Ok(Redirect::to(&back).into_response());
+            return Ok(Redirect::to(&team_tab(def, id)).into_response());
         }
         Err(e) => return Err(e),
     };
     let mut tx = st.db.begin().await?;
-    let n = add_members(&mut tx, &[(id, c.name.clone(), c.owner_id)], &m, user, req.ip.as_deref(), ctx.lang).await?;
+    let n = add_members(&mut tx, def, &[row], &m, user, req.ip.as_deref(), ctx.lang).await?;
     tx.commit().await?;
     ctx.flash(if n > 0 { Kind::Success } else { Kind::Info }, if n > 0 { "team.added" } else { "team.owner_already" })
         .await;
-    Ok(Redirect::to(&back).into_response())
+    Ok(Redirect::to(&team_tab(def, id)).into_response())
 }
 
-pub async fn remove_member(
+/// POST {path}/{id}/team/{user_id}/remove
+pub async fn remove_member<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Path((id, member)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    writable(&st, &scope, id).await?;
+    let (user, def) = (req.user()?, R::DEF);
+    writable_row(&st, def, user, id).await?;
     let mut tx = st.db.begin().await?;
     let name: Option<String> = sqlx::query_scalar(
-        "WITH gone AS (DELETE FROM record_members WHERE entity = 'customer' AND record_id = $1 AND user_id = $2 RETURNING user_id)
+        "WITH gone AS (DELETE FROM record_members WHERE entity = $1 AND record_id = $2 AND user_id = $3 RETURNING user_id)
          SELECT u.name FROM gone JOIN users u ON u.id = gone.user_id",
     )
+    .bind(def.entity)
     .bind(id)
     .bind(member)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(name) = name {
-        Entry::new(ENTITY, id, "team_remove").note(name).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
+        Entry::new(def.entity, id, "team_remove").note(name).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
     ctx.flash(Kind::Success, "team.removed").await;
-    Ok(Redirect::to(&format!("/customers/{id}?tab=team")).into_response())
+    Ok(Redirect::to(&team_tab(def, id)).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -270,8 +291,8 @@ async fn parse_shares(st: &AppState, f: &ShareForm) -> AppResult<NewShares> {
     Ok(NewShares { users, depts, expires_at: until(&f.until, st.config.timezone)? })
 }
 
-/// Share customers; notifies the users and the active members of shared departments, once each
-/// for the whole batch.
+/// Share records (id, name); notifies the users and the active members of shared departments,
+/// once each for the whole batch.
 ///
 /// A share with a department reaches that department's own members only, not its
 /// sub-departments: the scope predicate (`DataScope::push_extra_ids`), the "shared with me" scene
@@ -279,49 +300,44 @@ async fn parse_shares(st: &AppState, f: &ShareForm) -> AppResult<NewShares> {
 /// department. Sharing with a whole branch means choosing each department.
 async fn add_shares(
     tx: &mut PgConnection,
-    ids: &[(i64, String)],
+    def: &'static RecordDef,
+    rows: &[(i64, String)],
     s: &NewShares,
-    actor: &crate::auth::CurrentUser,
+    actor: &CurrentUser,
     ip: Option<&str>,
 ) -> AppResult<()> {
-    for (id, _) in ids {
+    let targets: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM users WHERE id = ANY($1) UNION ALL SELECT name FROM departments WHERE id = ANY($2)",
+    )
+    .bind(&s.users)
+    .bind(&s.depts)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, _) in rows {
         // Re-sharing replaces an earlier share with the same target (new expiry).
         sqlx::query(
-            "DELETE FROM record_shares WHERE entity = 'customer' AND record_id = $1 AND (user_id = ANY($2) OR dept_id = ANY($3))",
+            "DELETE FROM record_shares WHERE entity = $1 AND record_id = $2 AND (user_id = ANY($3) OR dept_id = ANY($4))",
         )
+        .bind(def.entity)
         .bind(id)
         .bind(&s.users)
         .bind(&s.depts)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO record_shares (entity, record_id, user_id, expires_at, created_by)
-             SELECT 'customer', $1, unnest($2::bigint[]), $3, $4",
+            "INSERT INTO record_shares (entity, record_id, user_id, dept_id, expires_at, created_by)
+             SELECT $1, $2, u, NULL, $5, $6 FROM unnest($3::bigint[]) u
+             UNION ALL SELECT $1, $2, NULL, d, $5, $6 FROM unnest($4::bigint[]) d",
         )
+        .bind(def.entity)
         .bind(id)
         .bind(&s.users)
-        .bind(s.expires_at)
-        .bind(actor.id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO record_shares (entity, record_id, dept_id, expires_at, created_by)
-             SELECT 'customer', $1, unnest($2::bigint[]), $3, $4",
-        )
-        .bind(id)
         .bind(&s.depts)
         .bind(s.expires_at)
         .bind(actor.id)
         .execute(&mut *tx)
         .await?;
-        let targets: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM users WHERE id = ANY($1) UNION ALL SELECT name FROM departments WHERE id = ANY($2)",
-        )
-        .bind(&s.users)
-        .bind(&s.depts)
-        .fetch_all(&mut *tx)
-        .await?;
-        Entry::new(ENTITY, *id, "share").note(targets.join("、")).write(tx, Some(actor.id), ip).await?;
+        Entry::new(def.entity, *id, "share").note(targets.join("、")).write(tx, Some(actor.id), ip).await?;
     }
     let recipients: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE status = 'active' AND (id = ANY($1) OR dept_id = ANY($2))")
@@ -329,67 +345,114 @@ async fn add_shares(
             .bind(&s.depts)
             .fetch_all(&mut *tx)
             .await?;
-    let about: Vec<(i64, &str)> = ids.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    let about: Vec<(i64, &str)> = rows.iter().map(|(id, name)| (*id, name.as_str())).collect();
     for r in recipients {
-        tell(tx, r, &about, ("shared", "shared_n"), "/customers?scene=shared", actor).await?;
+        tell(tx, def, r, &about, "shared", "shared", actor).await?;
     }
     Ok(())
 }
 
-pub async fn share(
+/// POST {path}/{id}/shares
+pub async fn share<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Path(id): Path<i64>,
     Form(f): Form<ShareForm>,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    let c = writable(&st, &scope, id).await?;
-    let back = format!("/customers/{id}?tab=team");
+    let (user, def) = (req.user()?, R::DEF);
+    let (_, name, _) = writable_row(&st, def, user, id).await?;
     let s = match parse_shares(&st, &f).await {
         Ok(s) => s,
         Err(AppError::BadRequest(key)) => {
             ctx.flash(Kind::Error, key).await;
-            return Ok(Redirect::to(&back).into_response());
+            return Ok(Redirect::to(&team_tab(def, id)).into_response());
         }
         Err(e) => return Err(e),
     };
     let mut tx = st.db.begin().await?;
-    add_shares(&mut tx, &[(id, c.name)], &s, user, req.ip.as_deref()).await?;
+    add_shares(&mut tx, def, &[(id, name)], &s, user, req.ip.as_deref()).await?;
     tx.commit().await?;
     ctx.flash(Kind::Success, "share.added").await;
-    Ok(Redirect::to(&back).into_response())
+    Ok(Redirect::to(&team_tab(def, id)).into_response())
 }
 
-pub async fn revoke_share(
+/// POST {path}/{id}/shares/{share_id}/revoke
+pub async fn revoke_share<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
     Path((id, share_id)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    writable(&st, &scope, id).await?;
+    let (user, def) = (req.user()?, R::DEF);
+    writable_row(&st, def, user, id).await?;
     let mut tx = st.db.begin().await?;
     let target: Option<String> = sqlx::query_scalar(
-        "WITH gone AS (DELETE FROM record_shares WHERE id = $1 AND entity = 'customer' AND record_id = $2 RETURNING user_id, dept_id)
+        "WITH gone AS (DELETE FROM record_shares WHERE id = $1 AND entity = $2 AND record_id = $3 RETURNING user_id, dept_id)
          SELECT coalesce(u.name, d.name) FROM gone LEFT JOIN users u ON u.id = gone.user_id LEFT JOIN departments d ON d.id = gone.dept_id",
     )
     .bind(share_id)
+    .bind(def.entity)
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(t) = target {
-        Entry::new(ENTITY, id, "unshare").note(t).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
+        Entry::new(def.entity, id, "unshare").note(t).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
     tx.commit().await?;
     ctx.flash(Kind::Success, "share.revoked").await;
-    Ok(Redirect::to(&format!("/customers/{id}?tab=team")).into_response())
+    Ok(Redirect::to(&team_tab(def, id)).into_response())
 }
 
-/// Bulk "add to team" from the list: the member form posts back here with the selection.
-pub async fn bulk_team(
+#[derive(Template)]
+#[template(path = "records/bulk.html")]
+struct OptionsPage {
+    ctx: PageCtx,
+    def: &'static RecordDef,
+    /// "team" or "share"
+    action: &'static str,
+    sel: Selection,
+    count: usize,
+    users: Vec<SelectOpt>,
+    depts: Vec<SelectOpt>,
+}
+
+impl OptionsPage {
+    fn title_key(&self) -> &'static str {
+        if self.action == "team" { "team.bulk_title" } else { "share.bulk_title" }
+    }
+}
+
+/// The options page of a bulk team or share action, carrying the list's selection along.
+async fn options_page<R: Record>(
+    st: &AppState,
+    ctx: PageCtx,
+    action: &'static str,
+    sel: Selection,
+) -> AppResult<Response> {
+    let user = ctx.user()?;
+    let scope = DataScope::resolve(&st.db, user, R::DEF.module).await?;
+    let count = selected::<R>(st, user, &scope, &sel).await?.len();
+    let users = crate::org::users::options(&st.db, true).await?;
+    let depts = crate::org::departments::options(&st.db).await?;
+    Ok(render(OptionsPage { ctx, def: R::DEF, action, sel, count, users, depts })?.into_response())
+}
+
+/// (id, name, owner) of the selected records the user may change, locked.
+async fn writable_selection<R: Record>(
+    st: &AppState,
+    tx: &mut PgConnection,
+    user: &CurrentUser,
+    sel: &Selection,
+) -> AppResult<Vec<(i64, String, Option<i64>)>> {
+    let scope = DataScope::resolve(&st.db, user, R::DEF.module).await?;
+    let ids = selected::<R>(st, user, &scope, sel).await?;
+    let ok = sql::writable_ids(&st.db, R::DEF, &scope, &ids, Bin::Live).await?;
+    Ok(sql::lock_live(tx, R::DEF, &ok).await?)
+}
+
+/// POST {path}/bulk/team — the member form first, then the members added to the selection.
+pub async fn bulk_team<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
@@ -403,28 +466,26 @@ pub async fn bulk_team(
         until: form.get("until").to_string(),
     };
     if f.user_id.trim().is_empty() {
-        return super::bulk::options_page(&st, ctx, "team", sel).await;
+        return options_page::<R>(&st, ctx, "team", sel).await;
     }
     let m = match parse_member(&st, &f).await {
         Ok(m) => m,
         Err(AppError::BadRequest(key)) => {
             ctx.flash(Kind::Error, key).await;
-            return super::bulk::options_page(&st, ctx, "team", sel).await;
+            return options_page::<R>(&st, ctx, "team", sel).await;
         }
         Err(e) => return Err(e),
     };
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    let rows = super::bulk::writable_rows(&st, user, &scope, &sel).await?;
     let mut tx = st.db.begin().await?;
-    let targets: Vec<(i64, String, Option<i64>)> = rows.iter().map(|r| (r.0, r.1.clone(), r.2)).collect();
-    let n = add_members(&mut tx, &targets, &m, user, req.ip.as_deref(), ctx.lang).await?;
+    let rows = writable_selection::<R>(&st, &mut tx, user, &sel).await?;
+    let n = add_members(&mut tx, R::DEF, &rows, &m, user, req.ip.as_deref(), ctx.lang).await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("team.added_n", "n", &n.to_string())).await;
-    Ok(Redirect::to(&sel.back("/customers")).into_response())
+    ctx.flash_text(Kind::Success, ctx.tf1(&R::DEF.msg("team_added_n"), "n", &n.to_string())).await;
+    Ok(Redirect::to(&sel.back(R::DEF.path)).into_response())
 }
 
-/// Bulk share from the list.
-pub async fn bulk_share(
+/// POST {path}/bulk/share — the share form first, then the selection shared.
+pub async fn bulk_share<R: Record>(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
@@ -438,22 +499,21 @@ pub async fn bulk_share(
         until: form.get("until").to_string(),
     };
     if f.user_ids.iter().chain(f.dept_ids.iter()).all(|v| v.trim().is_empty()) {
-        return super::bulk::options_page(&st, ctx, "share", sel).await;
+        return options_page::<R>(&st, ctx, "share", sel).await;
     }
     let s = match parse_shares(&st, &f).await {
         Ok(s) => s,
         Err(AppError::BadRequest(key)) => {
             ctx.flash(Kind::Error, key).await;
-            return super::bulk::options_page(&st, ctx, "share", sel).await;
+            return options_page::<R>(&st, ctx, "share", sel).await;
         }
         Err(e) => return Err(e),
     };
-    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
-    let rows = super::bulk::writable_rows(&st, user, &scope, &sel).await?;
     let mut tx = st.db.begin().await?;
-    let targets: Vec<(i64, String)> = rows.iter().map(|r| (r.0, r.1.clone())).collect();
-    add_shares(&mut tx, &targets, &s, user, req.ip.as_deref()).await?;
+    let rows = writable_selection::<R>(&st, &mut tx, user, &sel).await?;
+    let targets: Vec<(i64, String)> = rows.into_iter().map(|r| (r.0, r.1)).collect();
+    add_shares(&mut tx, R::DEF, &targets, &s, user, req.ip.as_deref()).await?;
     tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("share.added_n", "n", &targets.len().to_string())).await;
-    Ok(Redirect::to(&sel.back("/customers")).into_response())
+    ctx.flash_text(Kind::Success, ctx.tf1(&R::DEF.msg("shared_n"), "n", &targets.len().to_string())).await;
+    Ok(Redirect::to(&sel.back(R::DEF.path)).into_response())
 }

@@ -1,0 +1,84 @@
+//! The registry: what the feature modules plug into the kernel — their record kinds, approval
+//! subjects and periodic jobs. `src/app.rs` fills it once at assembly (`app::install`); the
+//! kernel reads it (`registry::get()`) and so never names a module.
+//!
+//! It is process-wide because the approval engine and the jobs run where no `AppState` is at
+//! hand (inside a transaction, in the job loop); it holds code constants only, so every app
+//! built in one process (the tests build many) installs the same one.
+
+use std::sync::OnceLock;
+
+use crate::jobs::Job;
+use crate::records::RecordDef;
+use crate::workflow::{Subject, SubjectDef};
+
+#[derive(Default)]
+pub struct Registry {
+    records: Vec<&'static RecordDef>,
+    subjects: Vec<&'static dyn SubjectDef>,
+    jobs: Vec<Job>,
+}
+
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+/// Install the registry `build` makes, once per process; later calls keep the first.
+pub fn install(build: impl FnOnce() -> Registry) -> &'static Registry {
+    REGISTRY.get_or_init(build)
+}
+
+/// The installed registry.
+pub fn get() -> &'static Registry {
+    REGISTRY.get().expect("the registry is installed at assembly (crm::app::install) before use")
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// A record kind. Entity codes and paths are unique.
+    pub fn record(&mut self, def: &'static RecordDef) -> &mut Self {
+        assert!(
+            self.records.iter().all(|r| r.entity != def.entity && r.path != def.path),
+            "record kind {} registered twice",
+            def.entity
+        );
+        self.records.push(def);
+        self
+    }
+
+    pub fn subject(&mut self, def: &'static dyn SubjectDef) -> &mut Self {
+        assert!(self.subjects.iter().all(|s| s.code() != def.code()), "subject {} registered twice", def.code());
+        self.subjects.push(def);
+        self
+    }
+
+    pub fn job(&mut self, job: Job) -> &mut Self {
+        assert!(self.jobs.iter().all(|j| j.name != job.name), "job {} registered twice", job.name);
+        self.jobs.push(job);
+        self
+    }
+
+    /// Every record kind, in registration order.
+    pub fn records(&self) -> impl Iterator<Item = &'static RecordDef> + '_ {
+        self.records.iter().copied()
+    }
+
+    /// The record kind of an entity code.
+    pub fn record_of(&self, entity: &str) -> Option<&'static RecordDef> {
+        self.records().find(|r| r.entity == entity)
+    }
+
+    /// Record kinds hanging under `parent` (contacts under customers).
+    pub fn children_of<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = &'static RecordDef> + 'a {
+        self.records().filter(move |r| r.parent.as_ref().is_some_and(|p| p.entity == parent))
+    }
+
+    pub fn subjects(&self) -> impl Iterator<Item = Subject> + '_ {
+        self.subjects.iter().map(|s| Subject(*s))
+    }
+
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
+    }
+}
