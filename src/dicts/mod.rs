@@ -135,6 +135,19 @@ impl Dicts {
     }
 
     /// All items of `dict`, enabled or not, by position (tree dictionaries: depth-first).
+    /// The item and everything below it in a tree dictionary (a province and its cities).
+    pub fn with_descendants(&self, dict: &str, id: i64) -> Vec<i64> {
+        let items = self.items(dict);
+        let mut out = vec![id];
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i];
+            out.extend(items.iter().filter(|it| it.parent_id == Some(parent)).map(|it| it.id));
+            i += 1;
+        }
+        out
+    }
+
     pub fn items(&self, dict: &str) -> Vec<&DictItem> {
         self.indexes(dict).iter().map(|&i| &self.items[i]).collect()
     }

@@ -566,6 +566,39 @@ pub fn display(def: &FieldDef, v: Option<&Value>, lang: Lang, tz: FixedOffset, u
     }
 }
 
+/// Names of the users that `user`-type custom fields point at in these stored values (one
+/// query for a list page or a detail page).
+pub async fn user_names<'a>(
+    db: &PgPool,
+    defs: &[FieldDef],
+    values: impl Iterator<Item = &'a Map<String, Value>>,
+) -> sqlx::Result<HashMap<i64, String>> {
+    let keys: Vec<&str> = defs.iter().filter(|d| d.kind() == Kind::User).map(|d| d.key.as_str()).collect();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = values.flat_map(|m| keys.iter().filter_map(|k| m.get(*k).and_then(|v| v.as_i64()))).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&ids).fetch_all(db).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A list column `cf:<key>` of these stored values, shown for people; None for other columns.
+pub fn column_text(
+    column: &str,
+    defs: &[FieldDef],
+    custom: &Map<String, Value>,
+    lang: Lang,
+    tz: FixedOffset,
+    users: &HashMap<i64, String>,
+) -> Option<String> {
+    let def = column.strip_prefix("cf:").and_then(|key| defs.iter().find(|d| d.key == key))?;
+    Some(display(def, custom.get(&def.key), lang, tz, users))
+}
+
 /// A list filter on one custom field, read from the query string: `cf_<key>` (contains or
 /// choice) and `cf_<key>_from` / `cf_<key>_to` (ranges). Empty strings mean "no filter".
 #[derive(Clone, Debug, Default)]
@@ -579,6 +612,51 @@ pub struct CustomFilter {
 impl CustomFilter {
     pub fn is_empty(&self) -> bool {
         self.value.trim().is_empty() && self.from.trim().is_empty() && self.to.trim().is_empty()
+    }
+}
+
+/// One custom field's input on a list's filter form (`templates/partials/custom_filters.html`):
+/// the field and what the query string holds for it.
+#[derive(Clone, Debug)]
+pub struct FilterInput {
+    pub def: FieldDef,
+    pub filter: CustomFilter,
+}
+
+impl FilterInput {
+    /// An input for every active field, filled from the filters in the query string.
+    pub fn all(defs: &[FieldDef], filters: &[CustomFilter]) -> Vec<FilterInput> {
+        defs.iter()
+            .map(|d| FilterInput {
+                def: d.clone(),
+                filter: filters
+                    .iter()
+                    .find(|f| f.key == d.key)
+                    .cloned()
+                    .unwrap_or_else(|| CustomFilter { key: d.key.clone(), ..Default::default() }),
+            })
+            .collect()
+    }
+
+    pub fn label(&self, lang: &Lang) -> String {
+        self.def.label(*lang).to_string()
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.def.kind().code()
+    }
+
+    /// Ranges (from / to) rather than one value.
+    pub fn is_range(&self) -> bool {
+        matches!(self.def.kind(), Kind::Integer | Kind::Decimal | Kind::Date | Kind::DateTime)
+    }
+
+    pub fn is_date(&self) -> bool {
+        matches!(self.def.kind(), Kind::Date | Kind::DateTime)
+    }
+
+    pub fn options(&self, lang: &Lang) -> Vec<SelectOpt> {
+        self.def.options.iter().map(|c| SelectOpt::new(&c.value, c.label(*lang))).collect()
     }
 }
 

@@ -2,6 +2,9 @@
 
 use sqlx::PgPool;
 
+use crate::fields::FieldDef;
+use crate::web::i18n::Lang;
+
 /// A column a list can show. `key` is stable (custom fields: `cf:<key>`).
 #[derive(Clone, Debug)]
 pub struct Column {
@@ -17,6 +20,24 @@ pub struct Column {
 impl Column {
     pub fn new(key: &str, label_key: &str, sort: Option<&'static str>, default_visible: bool) -> Column {
         Column { key: key.to_string(), label: label_key.to_string(), label_is_text: false, sort, default_visible }
+    }
+
+    /// A column per custom field (`cf:<key>`), hidden until chosen; they come last on every list.
+    pub fn custom_fields(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+        defs.iter()
+            .map(|d| Column {
+                key: format!("cf:{}", d.key),
+                label: d.label(lang).to_string(),
+                label_is_text: true,
+                sort: None,
+                default_visible: false,
+            })
+            .collect()
+    }
+
+    /// What the header says.
+    pub fn label(&self, lang: Lang) -> String {
+        if self.label_is_text { self.label.clone() } else { lang.t(&self.label).to_string() }
     }
 }
 

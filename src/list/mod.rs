@@ -11,8 +11,10 @@
 //! Everything goes through the data-scope predicate; the module passes its `DataScope`.
 
 pub mod columns;
+pub mod filters;
 pub mod keyword;
 pub mod prefs;
+mod record;
 pub mod scenes;
 
 use serde::Deserialize;
@@ -22,6 +24,7 @@ use crate::access::DataScope;
 use crate::web::Pager;
 
 pub use columns::{Column, ColumnChoice};
+pub use record::{ListRow, RecordList, UserNames, usual_total};
 pub use scenes::{SavedScene, Scene};
 
 /// A sortable column: the query-string key and the SQL expression it orders by.

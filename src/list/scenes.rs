@@ -59,21 +59,25 @@ impl Scene {
                     .push("))");
             }
             Scene::Shared => {
-                // Shared with the user or with their own department; a department share does
-                // not reach sub-departments (the scope predicate and the share notifications
-                // agree, see customers::team::add_shares).
-                qb.push(format_args!(
-                    " AND {alias}.id = ANY(ARRAY(SELECT s.record_id FROM record_shares s WHERE s.entity = "
-                ))
-                .push_bind(entity.to_string())
-                .push(" AND (s.user_id = ")
-                .push_bind(user.id)
-                .push(" OR s.dept_id = ")
-                .push_bind(user.dept_id)
-                .push(") AND (s.expires_at IS NULL OR s.expires_at > now())))");
+                qb.push(format_args!(" AND {alias}.id = ANY(ARRAY("));
+                push_shared_ids(qb, entity, user);
+                qb.push("))");
             }
         }
     }
+}
+
+/// `SELECT record_id` of records of `entity` shared (unexpired) with the user or with their own
+/// department. A department share does not reach sub-departments (the scope predicate and the
+/// share notifications agree, see `records::team::add_shares`).
+pub fn push_shared_ids(qb: &mut QueryBuilder<'_, Postgres>, entity: &str, user: &CurrentUser) {
+    qb.push("SELECT s.record_id FROM record_shares s WHERE s.entity = ")
+        .push_bind(entity.to_string())
+        .push(" AND (s.user_id = ")
+        .push_bind(user.id)
+        .push(" OR s.dept_id = ")
+        .push_bind(user.dept_id)
+        .push(") AND (s.expires_at IS NULL OR s.expires_at > now())");
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

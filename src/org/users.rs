@@ -58,3 +58,12 @@ pub async fn id_by_name(db: &PgPool, text: &str) -> sqlx::Result<Option<i64>> {
         .fetch_optional(db)
         .await
 }
+
+/// The owner filter's choices for a data scope: the users in it, or everyone for an all-data
+/// scope (former employees included: their records are still there to find).
+pub async fn scope_options(db: &PgPool, owners: Option<&[i64]>) -> sqlx::Result<Vec<SelectOpt>> {
+    match owners {
+        Some(ids) => options_for(db, ids).await,
+        None => options(db, false).await,
+    }
+}

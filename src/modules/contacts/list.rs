@@ -1,8 +1,6 @@
 //! The contact list: filters, scenes, sorting, columns, bulk actions — on the shared list
 //! mechanism (`crate::list`).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,16 +8,16 @@ use chrono::FixedOffset;
 use serde::Deserialize;
 use sqlx::{Postgres, QueryBuilder};
 
+use super::RECORD;
 use super::model::{Contact, DICTS, ENTITY, MODULE};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
-use crate::fields::{self, CustomFilter, FieldDef};
+use crate::fields::{self, CustomFilter, FieldDef, FilterInput};
 use crate::list::keyword::KeywordSql;
-use crate::list::scenes::SceneTab;
-use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
+use crate::list::{self, Cell, Column, ListView, RecordList, Scene, Sort, SortKey, Total, filters, scenes};
 use crate::org::users;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -80,10 +78,6 @@ impl ContactFilter {
     }
 }
 
-fn id_of(v: &str) -> Option<i64> {
-    v.trim().parse().ok()
-}
-
 /// Everything that narrows the list, as ` AND ...` conditions on aliases `ct` (contact) and
 /// `cu` (its customer).
 pub struct Narrowing<'a> {
@@ -100,27 +94,17 @@ impl Narrowing<'_> {
             // Shared with me: the contact itself, or its customer.
             Scene::Shared => {
                 q.push(" AND (ct.id = ANY(ARRAY(");
-                push_shared_ids(q, ENTITY, user);
+                scenes::push_shared_ids(q, ENTITY, user);
                 q.push(")) OR ct.customer_id = ANY(ARRAY(");
-                push_shared_ids(q, "customer", user);
+                scenes::push_shared_ids(q, "customer", user);
                 q.push(")))");
             }
             scene => scene.push(q, "ct", ENTITY, user),
         }
         repo::KEYWORD.push(q, &f.q);
         CUSTOMER_KEYWORD.push(q, &f.customer);
-        if let Some(o) = id_of(&f.owner) {
-            q.push(" AND ct.owner_id = ").push_bind(o);
-        }
-        match f.decision.as_str() {
-            "1" => {
-                q.push(" AND ct.decision_maker");
-            }
-            "0" => {
-                q.push(" AND NOT ct.decision_maker");
-            }
-            _ => {}
-        }
+        filters::push_id(q, "ct.owner_id", &f.owner);
+        filters::push_flag(q, "ct.decision_maker", &f.decision);
         if let Ok(m) = f.birth_month.trim().parse::<i32>() {
             if (1..=12).contains(&m) {
                 q.push(" AND ct.birthday IS NOT NULL AND EXTRACT(MONTH FROM ct.birthday) = ").push_bind(m);
@@ -128,9 +112,7 @@ impl Narrowing<'_> {
                 q.push(" AND FALSE");
             }
         }
-        if let Some(s) = id_of(&f.salutation) {
-            q.push(" AND ct.salutation_id = ").push_bind(s);
-        }
+        filters::push_id(q, "ct.salutation_id", &f.salutation);
         fields::push_filters(q, "ct", self.defs, self.custom, self.tz);
     }
 
@@ -140,17 +122,6 @@ impl Narrowing<'_> {
         repo::push_visible(q, scope);
         self.push(q, user);
     }
-}
-
-/// `SELECT record_id` of `entity` records shared (unexpired) with the user or their department.
-fn push_shared_ids(q: &mut QueryBuilder<'_, Postgres>, entity: &'static str, user: &CurrentUser) {
-    q.push("SELECT s.record_id FROM record_shares s WHERE s.entity = ")
-        .push_bind(entity)
-        .push(" AND (s.user_id = ")
-        .push_bind(user.id)
-        .push(" OR s.dept_id = ")
-        .push_bind(user.dept_id)
-        .push(") AND (s.expires_at IS NULL OR s.expires_at > now())");
 }
 
 /// Every column the list can show; custom fields come last.
@@ -175,20 +146,8 @@ pub fn available_columns(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
         Column::new("created_at", "contact.created_at", Some("created"), false),
         Column::new("updated_at", "contact.updated_at", Some("updated"), true),
     ];
-    for d in defs {
-        cols.push(Column {
-            key: format!("cf:{}", d.key),
-            label: d.label(lang).to_string(),
-            label_is_text: true,
-            sort: None,
-            default_visible: false,
-        });
-    }
+    cols.extend(Column::custom_fields(defs, lang));
     cols
-}
-
-pub fn column_label(c: &Column, lang: Lang) -> String {
-    if c.label_is_text { c.label.clone() } else { lang.t(&c.label).to_string() }
 }
 
 pub fn gender_label(lang: Lang, gender: Option<&str>) -> &'static str {
@@ -199,8 +158,8 @@ pub fn gender_label(lang: Lang, gender: Option<&str>) -> &'static str {
     }
 }
 
-/// The text of one cell.
-fn cell(c: &Contact, key: &str, dicts: &Dicts, defs: &[FieldDef], ctx: &PageCtx, users: &HashMap<i64, String>) -> Cell {
+/// One cell of a contact's row (custom field columns are filled by the list kernel).
+fn cell(c: &Contact, key: &str, dicts: &Dicts, ctx: &PageCtx) -> Cell {
     let lang = ctx.lang;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     match key {
@@ -222,20 +181,8 @@ fn cell(c: &Contact, key: &str, dicts: &Dicts, defs: &[FieldDef], ctx: &PageCtx,
         "next_contact" => Cell::text(ctx.opt_datetime(&c.next_contact_at)),
         "created_at" => Cell::text(ctx.datetime(&c.created_at)),
         "updated_at" => Cell::text(ctx.datetime(&c.updated_at)),
-        k => match k.strip_prefix("cf:").and_then(|key| defs.iter().find(|d| d.key == key)) {
-            Some(def) => Cell::text(fields::display(def, c.custom.get(&def.key), lang, ctx.tz, users)),
-            None => Cell::default(),
-        },
+        _ => Cell::default(),
     }
-}
-
-/// The scene bar: the shared one, with the first tab saying "all contacts".
-pub fn scene_tabs(raw: &str, saved: &[list::SavedScene], lang: Lang) -> Vec<SceneTab> {
-    let mut tabs = list::scenes::tabs("/contacts", raw, saved, lang);
-    if let Some(first) = tabs.first_mut() {
-        first.label = lang.t("contact.scene_all").to_string();
-    }
-    tabs
 }
 
 #[derive(Template)]
@@ -244,7 +191,7 @@ struct IndexPage {
     ctx: PageCtx,
     list: ListView,
     filter: ContactFilter,
-    custom_filters: Vec<(FieldDef, CustomFilter)>,
+    custom_filters: Vec<FilterInput>,
     owner_options: Vec<SelectOpt>,
     salutation_options: Vec<SelectOpt>,
     /// Keep "more filters" open (one of them is set).
@@ -253,15 +200,6 @@ struct IndexPage {
 }
 
 impl IndexPage {
-    fn custom_label(&self, d: &FieldDef) -> String {
-        d.label(self.ctx.lang).to_string()
-    }
-    fn custom_kind(&self, d: &FieldDef) -> &'static str {
-        d.kind().code()
-    }
-    fn custom_options(&self, d: &FieldDef) -> Vec<SelectOpt> {
-        d.options.iter().map(|c| SelectOpt::new(&c.value, c.label(self.ctx.lang))).collect()
-    }
     fn months(&self) -> Vec<SelectOpt> {
         (1..=12).map(|m| SelectOpt::new(m, self.ctx.tf1("contact.month_n", "n", &m.to_string()))).collect()
     }
@@ -301,99 +239,17 @@ pub async fn index(
         total,
     )
     .await?;
-
-    let lang = ctx.lang;
-    let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, lang)).await?;
-    let columns = choice.columns();
-    let user_names = user_names_for(&st, &defs, &rows).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let starred = crate::records::stars::starred_among(&st.db, user.id, ENTITY, &ids).await?;
-    let rows = rows
-        .iter()
-        .map(|c| {
-            let mut badges = Vec::new();
-            if starred.contains(&c.id) {
-                badges.push(("★".to_string(), "badge-amber"));
-            }
-            if c.is_primary {
-                badges.push((ctx.t("contact.primary").to_string(), "badge-blue"));
-            }
-            if c.decision_maker {
-                badges.push((ctx.t("contact.decision_maker_badge").to_string(), "badge-green"));
-            }
-            Row {
-                id: c.id,
-                cells: columns.iter().map(|col| cell(c, &col.key, &dicts, &defs, &ctx, &user_names)).collect(),
-                badges,
-            }
-        })
-        .collect();
-    let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
-    let mut bulk = vec![
-        BulkAction {
-            label: ctx.t("contact.star").into(),
-            action: "/contacts/bulk/star".into(),
-            confirm: None,
-            danger: false,
-        },
-        BulkAction {
-            label: ctx.t("contact.unstar").into(),
-            action: "/contacts/bulk/unstar".into(),
-            confirm: None,
-            danger: false,
-        },
-    ];
-    if user.can(Module::Contacts, Action::Transfer) {
-        bulk.push(BulkAction {
-            label: ctx.t("contact.transfer").into(),
-            action: "/contacts/bulk/transfer".into(),
-            confirm: None,
-            danger: false,
-        });
-    }
-    if user.can(Module::Contacts, Action::Delete) {
-        bulk.push(BulkAction {
-            label: ctx.t("common.delete").into(),
-            action: "/contacts/bulk/delete".into(),
-            confirm: Some(ctx.t("contact.confirm_bulk_delete").into()),
-            danger: true,
-        });
-    }
-    let list = ListView {
-        path: "/contacts".into(),
-        raw_query: raw.clone(),
-        scenes: scene_tabs(&raw, &saved, lang),
-        headers: list::headers(&columns, &raw, &sort, |c| column_label(c, lang)),
-        rows,
-        pager,
-        bulk,
-        columns_href: "/contacts/columns".into(),
-    };
-    let owner_options = match &scope.owners {
-        None => users::options(&st.db, false).await?,
-        Some(owners) => users::options(&st.db, false)
-            .await?
-            .into_iter()
-            .filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id)))
-            .collect(),
-    };
-    let custom_filters = defs
-        .iter()
-        .map(|d| {
-            let f = custom
-                .iter()
-                .find(|f| f.key == d.key)
-                .cloned()
-                .unwrap_or_else(|| CustomFilter { key: d.key.clone(), ..Default::default() });
-            (d.clone(), f)
-        })
-        .collect();
+    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &defs, extra: Vec::new() };
+    let available = available_columns(&defs, ctx.lang);
+    let list = listing
+        .view(&st.db, available, pager, &rows, |c, key, _| cell(c, key, &dicts, &ctx), |c| badges(c, &ctx))
+        .await?;
     let page = IndexPage {
         more_open: filter.has_more() || !custom.is_empty(),
-        salutation_options: dicts.options("salutation", lang, None),
-        owner_options,
+        salutation_options: dicts.options("salutation", ctx.lang, None),
+        owner_options: users::scope_options(&st.db, scope.owners.as_deref()).await?,
         can_create: user.can(Module::Contacts, Action::Create),
-        custom_filters,
+        custom_filters: FilterInput::all(&defs, &custom),
         ctx,
         list,
         filter,
@@ -401,17 +257,16 @@ pub async fn index(
     Ok(render(page)?.into_response())
 }
 
-/// Names of the users that `user`-type custom fields on these rows point at.
-pub async fn user_names_for(st: &AppState, defs: &[FieldDef], rows: &[Contact]) -> sqlx::Result<HashMap<i64, String>> {
-    let keys: Vec<&str> = defs.iter().filter(|d| d.kind() == fields::Kind::User).map(|d| d.key.as_str()).collect();
-    let ids: Vec<i64> =
-        rows.iter().flat_map(|r| keys.iter().filter_map(|k| r.custom.get(*k).and_then(|v| v.as_i64()))).collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+/// "Primary" and "decision maker" beside the name.
+fn badges(c: &Contact, ctx: &PageCtx) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    if c.is_primary {
+        out.push((ctx.t("contact.primary").to_string(), "badge-blue"));
     }
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&ids).fetch_all(&st.db).await?;
-    Ok(rows.into_iter().collect())
+    if c.decision_maker {
+        out.push((ctx.t("contact.decision_maker_badge").to_string(), "badge-green"));
+    }
+    out
 }
 
 /// Ids of the live contacts the list's filter (its query string) matches within `scope`, for

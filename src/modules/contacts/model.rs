@@ -66,6 +66,16 @@ pub struct Contact {
 /// What the customer's Contacts tab lists (see `for_customer`).
 pub type ContactRow = Contact;
 
+impl crate::list::ListRow for Contact {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn custom(&self) -> &Map<String, Value> {
+        &self.custom
+    }
+}
+
 impl Contact {
     pub fn text_value(&self, column: &str) -> Option<&str> {
         match column {

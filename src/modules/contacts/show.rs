@@ -132,7 +132,7 @@ pub async fn show(
     let can_transfer = can_write && user.can(Module::Contacts, Action::Transfer);
     let transfer_options = if can_transfer { users::options(&st.db, true).await? } else { Vec::new() };
     let defs = fields::defs(&st.db, ENTITY).await?;
-    let user_names = list::user_names_for(&st, &defs, std::slice::from_ref(&c)).await?;
+    let user_names = fields::user_names(&st.db, &defs, std::iter::once(&*c.custom)).await?;
     let page = ShowPage {
         starred: crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?,
         can_edit: can_write && user.can(Module::Contacts, Action::Edit),

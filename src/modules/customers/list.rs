@@ -1,23 +1,22 @@
 //! The customer list: filters, scenes, sorting, columns, bulk actions — on the shared list
 //! mechanism (`crate::list`).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::FixedOffset;
 use serde::Deserialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use super::RECORD;
 use super::model::{Customer, DICTS, ENTITY, MODULE};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
-use crate::fields::{self, CustomFilter, FieldDef};
-use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
+use crate::fields::{self, CustomFilter, FieldDef, FilterInput};
+use crate::list::{self, Cell, Column, ListView, RecordList, Scene, Sort, SortKey, filters};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -140,30 +139,6 @@ impl CustomerFilter {
     }
 }
 
-fn id_of(v: &str) -> Option<i64> {
-    v.trim().parse().ok()
-}
-
-/// The item and everything below it in a tree dictionary (a province and its cities).
-fn with_descendants(dicts: &Dicts, dict: &str, id: i64) -> Vec<i64> {
-    let items = dicts.items(dict);
-    let mut out = vec![id];
-    let mut i = 0;
-    while i < out.len() {
-        let parent = out[i];
-        out.extend(items.iter().filter(|it| it.parent_id == Some(parent)).map(|it| it.id));
-        i += 1;
-    }
-    out
-}
-
-/// Local calendar day → the UTC instant it starts at.
-fn day_start(d: &str, tz: FixedOffset, next_day: bool) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
-    let date = if next_day { date.succ_opt()? } else { date };
-    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
-}
-
 /// Everything that narrows the list, as ` AND ...` conditions on alias `c`.
 pub struct Narrowing<'a> {
     pub filter: &'a CustomerFilter,
@@ -178,62 +153,24 @@ impl Narrowing<'_> {
         let f = self.filter;
         f.scene().push(q, "c", ENTITY, user);
         repo::KEYWORD.push(q, &f.q);
-        if let Some(o) = id_of(&f.owner) {
-            q.push(" AND c.owner_id = ").push_bind(o);
-        }
-        if let Some(d) = id_of(&f.dept) {
+        filters::push_id(q, "c.owner_id", &f.owner);
+        if let Some(d) = filters::id_of(&f.dept) {
             depts::push_user_in_subtree(q, "c.owner_id", d);
         }
-        for (field, column) in [
-            ("status", "c.status_id"),
-            ("source", "c.source_id"),
-            ("industry", "c.industry_id"),
-            ("stage", "c.stage_id"),
-        ] {
-            let v = match field {
-                "status" => &f.status,
-                "source" => &f.source,
-                "industry" => &f.industry,
-                _ => &f.stage,
-            };
-            if let Some(id) = id_of(v) {
-                q.push(format_args!(" AND {column} = ")).push_bind(id);
-            }
-        }
-        for (v, dict, column) in
-            [(&f.region, "region", "c.region_id"), (&f.category, "customer_category", "c.category_id")]
-        {
-            if let Some(id) = id_of(v) {
-                q.push(format_args!(" AND {column} = ANY("))
-                    .push_bind(with_descendants(self.dicts, dict, id))
-                    .push(")");
-            }
-        }
+        filters::push_id(q, "c.status_id", &f.status);
+        filters::push_id(q, "c.source_id", &f.source);
+        filters::push_id(q, "c.industry_id", &f.industry);
+        filters::push_id(q, "c.stage_id", &f.stage);
+        filters::push_dict_subtree(q, "c.region_id", self.dicts, "region", &f.region);
+        filters::push_dict_subtree(q, "c.category_id", self.dicts, "customer_category", &f.category);
         if let Ok(l) = f.level.trim().parse::<i16>() {
             q.push(" AND c.level = ").push_bind(l);
         }
-        for (from, to, column) in [
-            (&f.created_from, &f.created_to, "c.created_at"),
-            (&f.updated_from, &f.updated_to, "c.updated_at"),
-            (&f.followup_from, &f.followup_to, "c.last_followup_at"),
-            (&f.next_from, &f.next_to, "c.next_contact_at"),
-        ] {
-            if let Some(at) = day_start(from, self.tz, false) {
-                q.push(format_args!(" AND {column} >= ")).push_bind(at);
-            }
-            if let Some(at) = day_start(to, self.tz, true) {
-                q.push(format_args!(" AND {column} < ")).push_bind(at);
-            }
-        }
-        match f.locked.as_str() {
-            "1" => {
-                q.push(" AND c.locked");
-            }
-            "0" => {
-                q.push(" AND NOT c.locked");
-            }
-            _ => {}
-        }
+        filters::push_day_range(q, "c.created_at", &f.created_from, &f.created_to, self.tz);
+        filters::push_day_range(q, "c.updated_at", &f.updated_from, &f.updated_to, self.tz);
+        filters::push_day_range(q, "c.last_followup_at", &f.followup_from, &f.followup_to, self.tz);
+        filters::push_day_range(q, "c.next_contact_at", &f.next_from, &f.next_to, self.tz);
+        filters::push_flag(q, "c.locked", &f.locked);
         fields::push_filters(q, "c", self.defs, self.custom, self.tz);
     }
 
@@ -271,31 +208,12 @@ pub fn available_columns(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
         Column::new("created_at", "customer.created_at", Some("created"), false),
         Column::new("updated_at", "customer.updated_at", Some("updated"), true),
     ];
-    for d in defs {
-        cols.push(Column {
-            key: format!("cf:{}", d.key),
-            label: d.label(lang).to_string(),
-            label_is_text: true,
-            sort: None,
-            default_visible: false,
-        });
-    }
+    cols.extend(Column::custom_fields(defs, lang));
     cols
 }
 
-pub fn column_label(c: &Column, lang: Lang) -> String {
-    if c.label_is_text { c.label.clone() } else { lang.t(&c.label).to_string() }
-}
-
-/// The text of one cell.
-fn cell(
-    c: &Customer,
-    key: &str,
-    dicts: &Dicts,
-    defs: &[FieldDef],
-    ctx: &PageCtx,
-    users: &HashMap<i64, String>,
-) -> Cell {
+/// One cell of a customer's row (custom field columns are filled by the list kernel).
+fn cell(c: &Customer, key: &str, dicts: &Dicts, ctx: &PageCtx) -> Cell {
     let lang = ctx.lang;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     match key {
@@ -319,10 +237,7 @@ fn cell(
         "next_contact" => Cell::text(ctx.opt_datetime(&c.next_contact_at)),
         "created_at" => Cell::text(ctx.datetime(&c.created_at)),
         "updated_at" => Cell::text(ctx.datetime(&c.updated_at)),
-        k => match k.strip_prefix("cf:").and_then(|key| defs.iter().find(|d| d.key == key)) {
-            Some(def) => Cell::text(fields::display(def, c.custom.get(&def.key), lang, ctx.tz, users)),
-            None => Cell::default(),
-        },
+        _ => Cell::default(),
     }
 }
 
@@ -332,7 +247,9 @@ struct IndexPage {
     ctx: PageCtx,
     list: ListView,
     filter: CustomerFilter,
-    custom_filters: Vec<(FieldDef, CustomFilter)>,
+    custom_filters: Vec<FilterInput>,
+    /// Keep "more filters" open (one of them is set).
+    more_open: bool,
     status_options: Vec<SelectOpt>,
     industry_options: Vec<SelectOpt>,
     region_options: Vec<SelectOpt>,
@@ -342,18 +259,6 @@ struct IndexPage {
     owner_options: Vec<SelectOpt>,
     dept_options: Vec<SelectOpt>,
     can_create: bool,
-}
-
-impl IndexPage {
-    fn custom_label(&self, d: &FieldDef) -> String {
-        d.label(self.ctx.lang).to_string()
-    }
-    fn custom_kind(&self, d: &FieldDef) -> &'static str {
-        d.kind().code()
-    }
-    fn custom_options(&self, d: &FieldDef) -> Vec<SelectOpt> {
-        d.options.iter().map(|c| SelectOpt::new(&c.value, c.label(self.ctx.lang))).collect()
-    }
 }
 
 pub async fn index(
@@ -375,12 +280,9 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
-        (true, Scene::All) => Total::Known(list::owner_total(&st.db, ENTITY, "customers", &scope, false).await?),
-        (true, Scene::Mine) => Total::Known(list::own_total(&st.db, ENTITY, user.id).await?),
-        _ if !filter.q.trim().is_empty() => Total::UpTo(list::KEYWORD_COUNT_CAP),
-        _ => Total::Count,
-    };
+    let unfiltered = filter.is_unfiltered() && custom.is_empty();
+    let total =
+        list::usual_total(&st.db, &RECORD, &scope, user, (unfiltered, filter.scene(), &filter.q), false).await?;
     let (pager, rows): (_, Vec<Customer>) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "c" },
@@ -390,112 +292,16 @@ pub async fn index(
         total,
     )
     .await?;
-
-    let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
-    let columns = choice.columns();
-    let user_names = user_names_for(&st, &defs, &rows).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let starred = crate::records::stars::starred_among(&st.db, user.id, ENTITY, &ids).await?;
-    let rows = rows
-        .iter()
-        .map(|c| {
-            let mut badges = Vec::new();
-            if starred.contains(&c.id) {
-                badges.push(("★".to_string(), "badge-amber"));
-            }
-            if c.locked {
-                badges.push((ctx.t("customer.locked").to_string(), "badge-blue"));
-            }
-            if c.frozen {
-                badges.push((ctx.t("customer.frozen").to_string(), "badge-red"));
-            }
-            Row {
-                id: c.id,
-                cells: columns.iter().map(|col| cell(c, &col.key, &dicts, &defs, &ctx, &user_names)).collect(),
-                badges,
-            }
-        })
-        .collect();
-    let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
-    let mut bulk = vec![
-        BulkAction {
-            label: ctx.t("customer.star").into(),
-            action: "/customers/bulk/star".into(),
-            confirm: None,
-            danger: false,
-        },
-        BulkAction {
-            label: ctx.t("customer.unstar").into(),
-            action: "/customers/bulk/unstar".into(),
-            confirm: None,
-            danger: false,
-        },
-    ];
-    if user.can(Module::Customers, Action::Transfer) {
-        bulk.push(BulkAction {
-            label: ctx.t("transfer.action").into(),
-            action: "/customers/bulk/transfer".into(),
-            confirm: None,
-            danger: false,
-        });
-    }
-    if user.can(Module::Customers, Action::Edit) {
-        bulk.push(BulkAction {
-            label: ctx.t("team.add").into(),
-            action: "/customers/bulk/team".into(),
-            confirm: None,
-            danger: false,
-        });
-        bulk.push(BulkAction {
-            label: ctx.t("share.add").into(),
-            action: "/customers/bulk/share".into(),
-            confirm: None,
-            danger: false,
-        });
-    }
-    if user.can(Module::Customers, Action::Delete) {
-        bulk.push(BulkAction {
-            label: ctx.t("common.delete").into(),
-            action: "/customers/bulk/delete".into(),
-            confirm: Some(ctx.t("customer.confirm_bulk_delete").into()),
-            danger: true,
-        });
-    }
+    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &defs, extra: Vec::new() };
+    let available = available_columns(&defs, ctx.lang);
+    let list = listing
+        .view(&st.db, available, pager, &rows, |c, key, _| cell(c, key, &dicts, &ctx), |c| badges(c, &ctx))
+        .await?;
+    let owner_options = owner_options(&st, &scope, &mut filter).await?;
     let lang = ctx.lang;
-    let list = ListView {
-        path: "/customers".into(),
-        raw_query: raw.clone(),
-        scenes: list::scenes::tabs("/customers", &raw, &saved, lang),
-        headers: list::headers(&columns, &raw, &sort, |c| column_label(c, lang)),
-        rows,
-        pager,
-        bulk,
-        columns_href: "/customers/columns".into(),
-    };
-    // A select for a small team; with many users (a large company's admin) a search box, so the
-    // page does not carry thousands of options.
-    let owner_options = match &scope.owners {
-        Some(owners) if owners.len() <= OWNER_SELECT_MAX => users::options_for(&st.db, owners).await?,
-        _ => Vec::new(),
-    };
-    if filter.owner_q.is_empty() {
-        if let Ok(id) = filter.owner.trim().parse::<i64>() {
-            let mut conn = st.db.acquire().await?;
-            filter.owner_q = users::name_of(&mut conn, Some(id)).await?.unwrap_or_default();
-        }
-    }
-    let custom_filters = defs
-        .iter()
-        .map(|d| {
-            let f = custom
-                .iter()
-                .find(|f| f.key == d.key)
-                .cloned()
-                .unwrap_or_else(|| CustomFilter { key: d.key.clone(), ..Default::default() });
-            (d.clone(), f)
-        })
-        .collect();
     let page = IndexPage {
+        more_open: filter.has_more() || !custom.is_empty(),
+        custom_filters: FilterInput::all(&defs, &custom),
         status_options: dicts.options("customer_status", lang, None),
         industry_options: dicts.options("industry", lang, None),
         region_options: dicts.options("region", lang, None),
@@ -505,7 +311,6 @@ pub async fn index(
         owner_options,
         dept_options: depts::options(&st.db).await?,
         can_create: user.can(Module::Customers, Action::Create),
-        custom_filters,
         ctx,
         list,
         filter,
@@ -513,17 +318,32 @@ pub async fn index(
     Ok(render(page)?.into_response())
 }
 
-/// Names of the users that `user`-type custom fields on these rows point at.
-pub async fn user_names_for(st: &AppState, defs: &[FieldDef], rows: &[Customer]) -> sqlx::Result<HashMap<i64, String>> {
-    let keys: Vec<&str> = defs.iter().filter(|d| d.kind() == fields::Kind::User).map(|d| d.key.as_str()).collect();
-    let ids: Vec<i64> =
-        rows.iter().flat_map(|r| keys.iter().filter_map(|k| r.custom.get(*k).and_then(|v| v.as_i64()))).collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+/// "Locked" and "frozen" beside the name.
+fn badges(c: &Customer, ctx: &PageCtx) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    if c.locked {
+        out.push((ctx.t("customer.locked").to_string(), "badge-blue"));
     }
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&ids).fetch_all(&st.db).await?;
-    Ok(rows.into_iter().collect())
+    if c.frozen {
+        out.push((ctx.t("customer.frozen").to_string(), "badge-red"));
+    }
+    out
+}
+
+/// The owner filter: a select for a small team; with many users (a large company's admin) a
+/// search box, so the page does not carry thousands of options — then the chosen owner's name
+/// goes back into the box.
+async fn owner_options(st: &AppState, scope: &DataScope, filter: &mut CustomerFilter) -> AppResult<Vec<SelectOpt>> {
+    let options = match &scope.owners {
+        Some(owners) if owners.len() <= OWNER_SELECT_MAX => users::options_for(&st.db, owners).await?,
+        _ => Vec::new(),
+    };
+    if filter.owner_q.is_empty()
+        && let Ok(id) = filter.owner.trim().parse::<i64>()
+    {
+        filter.owner_q = users::name_of(&mut *st.db.acquire().await?, Some(id)).await?.unwrap_or_default();
+    }
+    Ok(options)
 }
 
 /// Ids of the live customers the list's filter (its query string) matches within `scope`, for

@@ -111,6 +111,16 @@ pub struct Customer {
     pub lead_id: Option<i64>,
 }
 
+impl crate::list::ListRow for Customer {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn custom(&self) -> &Map<String, Value> {
+        &self.custom
+    }
+}
+
 impl Customer {
     pub fn dict_value(&self, column: &str) -> Option<i64> {
         match column {

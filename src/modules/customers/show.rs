@@ -159,7 +159,7 @@ pub async fn show(
     };
     let history = if tab == "history" { history::for_record(&st.db, ENTITY, id, 200).await? } else { Vec::new() };
     let defs = fields::defs(&st.db, ENTITY).await?;
-    let user_names = super::list::user_names_for(&st, &defs, std::slice::from_ref(&c)).await?;
+    let user_names = fields::user_names(&st.db, &defs, std::iter::once(&*c.custom)).await?;
     let can_edit = can_write && user.can(Module::Customers, Action::Edit) && !c.frozen;
     let timeline = if tab == "timeline" {
         let base = format!("/customers/{id}");

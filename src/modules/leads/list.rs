@@ -1,22 +1,21 @@
 //! The lead list: filters, scenes, sorting, columns, bulk actions — on the shared list mechanism.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::FixedOffset;
 use serde::Deserialize;
 use sqlx::{Postgres, QueryBuilder};
 
+use super::RECORD;
 use super::model::{DICTS, ENTITY, Lead, MODULE};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
-use crate::fields::{self, CustomFilter, FieldDef};
-use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Scene, Sort, SortKey, Total};
+use crate::fields::{self, CustomFilter, FieldDef, FilterInput};
+use crate::list::{self, BulkAction, Cell, Column, ListView, RecordList, Scene, Sort, SortKey, filters};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -98,16 +97,6 @@ impl LeadFilter {
     }
 }
 
-fn id_of(v: &str) -> Option<i64> {
-    v.trim().parse().ok()
-}
-
-fn day_start(d: &str, tz: FixedOffset, next_day: bool) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
-    let date = if next_day { date.succ_opt()? } else { date };
-    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
-}
-
 /// Everything that narrows the list, as ` AND ...` conditions on alias `l`.
 pub struct Narrowing<'a> {
     pub filter: &'a LeadFilter,
@@ -122,29 +111,13 @@ impl Narrowing<'_> {
         let f = self.filter;
         f.scene().push(q, "l", ENTITY, user);
         repo::KEYWORD.push(q, &f.q);
-        if let Some(o) = id_of(&f.owner) {
-            q.push(" AND l.owner_id = ").push_bind(o);
-        }
-        if let Some(d) = id_of(&f.dept) {
+        filters::push_id(q, "l.owner_id", &f.owner);
+        if let Some(d) = filters::id_of(&f.dept) {
             depts::push_user_in_subtree(q, "l.owner_id", d);
         }
-        if let Some(s) = id_of(&f.source) {
-            q.push(" AND l.source_id = ").push_bind(s);
-        }
-        if let Some(i) = id_of(&f.industry) {
-            q.push(" AND l.industry_id = ").push_bind(i);
-        }
-        if let Some(r) = id_of(&f.region) {
-            let items = self.dicts.items("region");
-            let mut ids = vec![r];
-            let mut i = 0;
-            while i < ids.len() {
-                let parent = ids[i];
-                ids.extend(items.iter().filter(|it| it.parent_id == Some(parent)).map(|it| it.id));
-                i += 1;
-            }
-            q.push(" AND l.region_id = ANY(").push_bind(ids).push(")");
-        }
+        filters::push_id(q, "l.source_id", &f.source);
+        filters::push_id(q, "l.industry_id", &f.industry);
+        filters::push_dict_subtree(q, "l.region_id", self.dicts, "region", &f.region);
         if let Ok(l) = f.level.trim().parse::<i16>() {
             q.push(" AND l.level = ").push_bind(l);
         }
@@ -157,18 +130,9 @@ impl Narrowing<'_> {
             }
             _ => {}
         }
-        for (from, to, column) in [
-            (&f.created_from, &f.created_to, "l.created_at"),
-            (&f.followup_from, &f.followup_to, "l.last_followup_at"),
-            (&f.next_from, &f.next_to, "l.next_contact_at"),
-        ] {
-            if let Some(at) = day_start(from, self.tz, false) {
-                q.push(format_args!(" AND {column} >= ")).push_bind(at);
-            }
-            if let Some(at) = day_start(to, self.tz, true) {
-                q.push(format_args!(" AND {column} < ")).push_bind(at);
-            }
-        }
+        filters::push_day_range(q, "l.created_at", &f.created_from, &f.created_to, self.tz);
+        filters::push_day_range(q, "l.last_followup_at", &f.followup_from, &f.followup_to, self.tz);
+        filters::push_day_range(q, "l.next_contact_at", &f.next_from, &f.next_to, self.tz);
         fields::push_filters(q, "l", self.defs, self.custom, self.tz);
     }
 
@@ -200,23 +164,12 @@ pub fn available_columns(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
         Column::new("created_at", "lead.created_at", Some("created"), false),
         Column::new("updated_at", "lead.updated_at", Some("updated"), true),
     ];
-    for d in defs {
-        cols.push(Column {
-            key: format!("cf:{}", d.key),
-            label: d.label(lang).to_string(),
-            label_is_text: true,
-            sort: None,
-            default_visible: false,
-        });
-    }
+    cols.extend(Column::custom_fields(defs, lang));
     cols
 }
 
-pub fn column_label(c: &Column, lang: Lang) -> String {
-    if c.label_is_text { c.label.clone() } else { lang.t(&c.label).to_string() }
-}
-
-fn cell(l: &Lead, key: &str, dicts: &Dicts, defs: &[FieldDef], ctx: &PageCtx, users: &HashMap<i64, String>) -> Cell {
+/// One cell of a lead's row (custom field columns are filled by the list kernel).
+fn cell(l: &Lead, key: &str, dicts: &Dicts, ctx: &PageCtx) -> Cell {
     let lang = ctx.lang;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     match key {
@@ -240,10 +193,7 @@ fn cell(l: &Lead, key: &str, dicts: &Dicts, defs: &[FieldDef], ctx: &PageCtx, us
         "next_contact" => Cell::text(ctx.opt_datetime(&l.next_contact_at)),
         "created_at" => Cell::text(ctx.datetime(&l.created_at)),
         "updated_at" => Cell::text(ctx.datetime(&l.updated_at)),
-        k => match k.strip_prefix("cf:").and_then(|key| defs.iter().find(|d| d.key == key)) {
-            Some(def) => Cell::text(fields::display(def, l.custom.get(&def.key), lang, ctx.tz, users)),
-            None => Cell::default(),
-        },
+        _ => Cell::default(),
     }
 }
 
@@ -253,6 +203,9 @@ struct IndexPage {
     ctx: PageCtx,
     list: ListView,
     filter: LeadFilter,
+    custom_filters: Vec<FilterInput>,
+    /// Keep "more filters" open (one of them is set).
+    more_open: bool,
     source_options: Vec<SelectOpt>,
     industry_options: Vec<SelectOpt>,
     region_options: Vec<SelectOpt>,
@@ -279,12 +232,8 @@ pub async fn index(
     let custom = fields::filters_from_query(&defs, Some(&raw));
     let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
-    let total = match (filter.is_unfiltered() && custom.is_empty(), filter.scene()) {
-        (true, Scene::All) => Total::Known(list::owner_total(&st.db, ENTITY, "leads", &scope, true).await?),
-        (true, Scene::Mine) => Total::Known(list::own_total(&st.db, ENTITY, user.id).await?),
-        _ if !filter.q.trim().is_empty() => Total::UpTo(list::KEYWORD_COUNT_CAP),
-        _ => Total::Count,
-    };
+    let unfiltered = filter.is_unfiltered() && custom.is_empty();
+    let total = list::usual_total(&st.db, &RECORD, &scope, user, (unfiltered, filter.scene(), &filter.q), true).await?;
     let (pager, rows): (_, Vec<Lead>) = list::fetch_page(
         &st.db,
         list::Page { select: repo::SELECT, from: repo::FROM, alias: "l" },
@@ -294,75 +243,20 @@ pub async fn index(
         total,
     )
     .await?;
-    let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
-    let columns = choice.columns();
-    let user_names = user_names_for(&st, &defs, &rows).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let starred = crate::records::stars::starred_among(&st.db, user.id, ENTITY, &ids).await?;
-    let rows = rows
-        .iter()
-        .map(|l| {
-            let mut badges = Vec::new();
-            if starred.contains(&l.id) {
-                badges.push(("★".to_string(), "badge-amber"));
-            }
-            if l.is_converted() {
-                badges.push((ctx.t("lead.state.converted").to_string(), "badge-green"));
-            }
-            Row {
-                id: l.id,
-                cells: columns.iter().map(|c| cell(l, &c.key, &dicts, &defs, &ctx, &user_names)).collect(),
-                badges,
-            }
-        })
-        .collect();
-    let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
-    let action = |label: &str, action: &str, confirm: Option<&str>, danger: bool| BulkAction {
-        label: ctx.t(label).into(),
-        action: action.into(),
-        confirm: confirm.map(|c| ctx.t(c).to_string()),
-        danger,
-    };
-    let mut bulk = vec![
-        action("customer.star", "/leads/bulk/star", None, false),
-        action("customer.unstar", "/leads/bulk/unstar", None, false),
-    ];
-    if user.can(Module::Leads, Action::Edit) && user.can(Module::Customers, Action::Create) {
-        bulk.push(action("lead.convert", "/leads/bulk/convert", Some("lead.confirm_bulk_convert"), false));
-    }
-    if user.can(Module::Leads, Action::Transfer) {
-        bulk.push(action("transfer.action", "/leads/bulk/transfer", None, false));
-    }
-    if user.can(Module::Leads, Action::Delete) {
-        bulk.push(action("common.delete", "/leads/bulk/delete", Some("lead.confirm_bulk_delete"), true));
-    }
+    let extra = convert_action(&ctx, user).into_iter().collect();
+    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &defs, extra };
+    let available = available_columns(&defs, ctx.lang);
+    let list = listing
+        .view(&st.db, available, pager, &rows, |l, key, _| cell(l, key, &dicts, &ctx), |l| badges(l, &ctx))
+        .await?;
     let lang = ctx.lang;
-    let mut scenes = list::scenes::tabs("/leads", &raw, &saved, lang);
-    if let Some(all) = scenes.first_mut() {
-        all.label = ctx.t("lead.scene_all").to_string();
-    }
-    let list = ListView {
-        path: "/leads".into(),
-        raw_query: raw.clone(),
-        scenes,
-        headers: list::headers(&columns, &raw, &sort, |c| column_label(c, lang)),
-        rows,
-        pager,
-        bulk,
-        columns_href: "/leads/columns".into(),
-    };
-    let all_users = users::options(&st.db, false).await?;
-    let owner_options = match &scope.owners {
-        None => all_users,
-        Some(owners) => {
-            all_users.into_iter().filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id))).collect()
-        }
-    };
     let page = IndexPage {
+        more_open: filter.has_more() || !custom.is_empty(),
+        custom_filters: FilterInput::all(&defs, &custom),
         source_options: dicts.options("lead_source", lang, None),
         industry_options: dicts.options("industry", lang, None),
         region_options: dicts.options("region", lang, None),
-        owner_options,
+        owner_options: users::scope_options(&st.db, scope.owners.as_deref()).await?,
         dept_options: depts::options(&st.db).await?,
         can_create: user.can(Module::Leads, Action::Create),
         ctx,
@@ -372,17 +266,19 @@ pub async fn index(
     Ok(render(page)?.into_response())
 }
 
-/// Names of the users that `user`-type custom fields on these rows point at.
-pub async fn user_names_for(st: &AppState, defs: &[FieldDef], rows: &[Lead]) -> sqlx::Result<HashMap<i64, String>> {
-    let keys: Vec<&str> = defs.iter().filter(|d| d.kind() == fields::Kind::User).map(|d| d.key.as_str()).collect();
-    let ids: Vec<i64> =
-        rows.iter().flat_map(|r| keys.iter().filter_map(|k| r.custom.get(*k).and_then(|v| v.as_i64()))).collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1)").bind(&ids).fetch_all(&st.db).await?;
-    Ok(rows.into_iter().collect())
+/// "Converted" beside a converted lead's name.
+fn badges(l: &Lead, ctx: &PageCtx) -> Vec<(String, &'static str)> {
+    if l.is_converted() { vec![(ctx.t("lead.state.converted").to_string(), "badge-green")] } else { Vec::new() }
+}
+
+/// The bulk conversion, for those who may change leads and create customers.
+fn convert_action(ctx: &PageCtx, user: &CurrentUser) -> Option<BulkAction> {
+    (user.can(Module::Leads, Action::Edit) && user.can(Module::Customers, Action::Create)).then(|| BulkAction {
+        label: ctx.t("lead.convert").into(),
+        action: "/leads/bulk/convert".into(),
+        confirm: Some(ctx.t("lead.confirm_bulk_convert").into()),
+        danger: false,
+    })
 }
 
 /// Ids of the live leads the list's filter (its query string) matches within `scope`, for bulk

@@ -55,6 +55,16 @@ pub struct Lead {
     pub deleted_by_name: Option<String>,
 }
 
+impl crate::list::ListRow for Lead {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn custom(&self) -> &Map<String, Value> {
+        &self.custom
+    }
+}
+
 impl Lead {
     pub fn is_converted(&self) -> bool {
         self.converted_at.is_some()

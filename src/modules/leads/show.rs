@@ -132,7 +132,7 @@ pub async fn show(
         None => false,
     };
     let defs = fields::defs(&st.db, ENTITY).await?;
-    let user_names = super::list::user_names_for(&st, &defs, std::slice::from_ref(&l)).await?;
+    let user_names = fields::user_names(&st.db, &defs, std::iter::once(&*l.custom)).await?;
     let page = ShowPage {
         starred: crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?,
         can_edit,

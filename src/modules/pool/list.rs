@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::{Postgres, QueryBuilder};
@@ -14,10 +14,11 @@ use sqlx::{Postgres, QueryBuilder};
 use super::repo::{self, Pool};
 use super::rules;
 use crate::access::{Action, Module};
+use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
-use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Sort, SortKey};
+use crate::list::{self, BulkAction, Cell, Column, ColumnChoice, ListView, Row, Sort, SortKey, filters};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
@@ -84,16 +85,6 @@ impl PoolFilter {
     }
 }
 
-fn id_of(v: &str) -> Option<i64> {
-    v.trim().parse().ok()
-}
-
-fn day_start(d: &str, tz: FixedOffset, next_day: bool) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
-    let date = if next_day { date.succ_opt()? } else { date };
-    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
-}
-
 /// `FROM ... WHERE` for the live customers of `pool`, narrowed by the filter.
 pub fn push_from_where(
     q: &mut QueryBuilder<'_, Postgres>,
@@ -109,26 +100,10 @@ pub fn push_from_where(
     if let Ok(l) = f.level.trim().parse::<i16>() {
         q.push(" AND c.level = ").push_bind(l);
     }
-    if let Some(s) = id_of(&f.status) {
-        q.push(" AND c.status_id = ").push_bind(s);
-    }
-    if let Some(i) = id_of(&f.industry) {
-        q.push(" AND c.industry_id = ").push_bind(i);
-    }
-    if let Some(r) = id_of(&f.region) {
-        let items = dicts.items("region");
-        let mut ids = vec![r];
-        let mut i = 0;
-        while i < ids.len() {
-            let parent = ids[i];
-            ids.extend(items.iter().filter(|it| it.parent_id == Some(parent)).map(|it| it.id));
-            i += 1;
-        }
-        q.push(" AND c.region_id = ANY(").push_bind(ids).push(")");
-    }
-    if let Some(p) = id_of(&f.previous_owner) {
-        q.push(" AND c.previous_owner_id = ").push_bind(p);
-    }
+    filters::push_id(q, "c.status_id", &f.status);
+    filters::push_id(q, "c.industry_id", &f.industry);
+    filters::push_dict_subtree(q, "c.region_id", dicts, "region", &f.region);
+    filters::push_id(q, "c.previous_owner_id", &f.previous_owner);
     match f.reason.as_str() {
         "manual" => {
             q.push(" AND c.pool_reason->>'kind' = 'put_back'");
@@ -138,12 +113,7 @@ pub fn push_from_where(
         }
         _ => {}
     }
-    if let Some(at) = day_start(&f.entered_from, tz, false) {
-        q.push(" AND c.pool_entered_at >= ").push_bind(at);
-    }
-    if let Some(at) = day_start(&f.entered_to, tz, true) {
-        q.push(" AND c.pool_entered_at < ").push_bind(at);
-    }
+    filters::push_day_range(q, "c.pool_entered_at", &f.entered_from, &f.entered_to, tz);
 }
 
 /// Every column the pool list can show; custom fields of customers come last.
@@ -163,15 +133,7 @@ pub fn available_columns(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
         Column::new("last_followup", "customer.last_followup", Some("followup"), false),
         Column::new("created_at", "customer.created_at", Some("created"), false),
     ];
-    for d in defs {
-        cols.push(Column {
-            key: format!("cf:{}", d.key),
-            label: d.label(lang).to_string(),
-            label_is_text: true,
-            sort: None,
-            default_visible: false,
-        });
-    }
+    cols.extend(Column::custom_fields(defs, lang));
     cols
 }
 
@@ -192,15 +154,8 @@ fn cell(r: &PoolRow, key: &str, dicts: &Dicts, defs: &[FieldDef], ctx: &PageCtx)
         "reason" => Cell::text(r.pool_reason.as_ref().map(|v| rules::reason_text(lang, &v.0)).unwrap_or_default()),
         "last_followup" => Cell::text(ctx.opt_datetime(&r.last_followup_at)),
         "created_at" => Cell::text(ctx.datetime(&r.created_at)),
-        k => match k.strip_prefix("cf:").and_then(|key| defs.iter().find(|d| d.key == key)) {
-            Some(def) => Cell::text(fields::display(def, r.custom.get(&def.key), lang, ctx.tz, &HashMap::new())),
-            None => Cell::default(),
-        },
+        k => Cell::text(fields::column_text(k, defs, &r.custom, lang, ctx.tz, &HashMap::new()).unwrap_or_default()),
     }
-}
-
-pub fn column_label(c: &Column, lang: Lang) -> String {
-    if c.label_is_text { c.label.clone() } else { lang.t(&c.label).to_string() }
 }
 
 /// One tab of the pool bar.
@@ -246,7 +201,7 @@ impl IndexPage {
 
 /// The pool to show: the one asked for if the user may open it, else the first they may.
 fn pick(pools: &[Pool], asked: &str) -> AppResult<Option<Pool>> {
-    match id_of(asked) {
+    match filters::id_of(asked) {
         Some(id) => pools.iter().find(|p| p.id == id).cloned().map(Some).ok_or(AppError::NotFound),
         None => Ok(pools.first().cloned()),
     }
@@ -266,104 +221,45 @@ pub async fn index(
     }
     let pools = repo::visible(&st.db, user).await?;
     let pool = pick(&pools, &filter.pool)?;
-    let counts: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT pool_id, count(*) FROM customers WHERE deleted_at IS NULL AND owner_id IS NULL AND pool_id = ANY($1)
-         GROUP BY pool_id",
-    )
-    .bind(pools.iter().map(|p| p.id).collect::<Vec<_>>())
-    .fetch_all(&st.db)
-    .await?;
-    let tabs = pools
-        .iter()
-        .map(|p| PoolTab {
-            id: p.id,
-            name: p.name.clone(),
-            count: counts.iter().find(|c| c.0 == p.id).map(|c| c.1).unwrap_or(0),
-            active: pool.as_ref().is_some_and(|x| x.id == p.id),
-        })
-        .collect();
+    let tabs = pool_tabs(&st, &pools, pool.as_ref()).await?;
     let dicts = Dicts::load(&st.db, &["customer_status", "industry", "region", "customer_source"]).await?;
     let defs = fields::defs(&st.db, "customer").await?;
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("entered", true));
     let tz = st.config.timezone;
     let (pager, rows): (_, Vec<PoolRow>) = match &pool {
         Some(p) => {
-            list::fetch_page(
-                &st.db,
-                list::Page { select: SELECT, from: FROM, alias: "c" },
-                |q| push_from_where(q, p, &filter, &dicts, tz),
-                &sort,
-                Some(&raw),
-                list::Total::Count,
-            )
-            .await?
+            let page = list::Page { select: SELECT, from: FROM, alias: "c" };
+            let core = |q: &mut QueryBuilder<'_, Postgres>| push_from_where(q, p, &filter, &dicts, tz);
+            list::fetch_page(&st.db, page, core, &sort, Some(&raw), list::Total::Count).await?
         }
         None => (crate::web::Pager::from_query(Some(&raw), 0), Vec::new()),
     };
-    let choice = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?;
-    let columns = choice.columns();
+    let columns = ColumnChoice::load(&st.db, user.id, MODULE, available_columns(&defs, ctx.lang)).await?.columns();
     let rows = rows
         .iter()
         .map(|r| Row {
             id: r.id,
-            cells: columns.iter().map(|col| cell(r, &col.key, &dicts, &defs, &ctx)).collect(),
+            cells: columns.iter().map(|c| cell(r, &c.key, &dicts, &defs, &ctx)).collect(),
             badges: Vec::new(),
         })
         .collect();
-    let (mut is_pool_admin, mut can_assign) = (false, false);
-    if let Some(p) = &pool {
-        let mut conn = st.db.acquire().await?;
-        is_pool_admin = repo::is_admin(&mut conn, p.id, user.id).await?;
-        can_assign = repo::can_assign(&mut conn, p, user).await?;
-    }
-    let mut bulk = Vec::new();
-    if pool.is_some() && user.can(Module::Pool, Action::View) {
-        bulk.push(BulkAction {
-            label: ctx.t("pool.claim").into(),
-            action: "/pool/claim".into(),
-            confirm: Some(ctx.t("pool.confirm_claim").into()),
-            danger: false,
-        });
-    }
-    if can_assign {
-        bulk.push(BulkAction {
-            label: ctx.t("pool.assign").into(),
-            action: "/pool/assign".into(),
-            confirm: None,
-            danger: false,
-        });
-    }
-    let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
-    // Pools have no owners, so of the system scenes only "all" makes sense here.
-    let mut scenes: Vec<list::scenes::SceneTab> = list::scenes::tabs("/pool", &raw, &saved, ctx.lang)
-        .into_iter()
-        .enumerate()
-        .filter(|(i, t)| *i == 0 || t.saved_id.is_some())
-        .map(|(_, t)| t)
-        .collect();
-    let saved_active = scenes.iter().any(|t| t.saved_id.is_some() && t.active);
-    if let (Some(all), Some(p)) = (scenes.first_mut(), &pool) {
-        all.label = ctx.t("pool.scene_all").to_string();
-        all.href = format!("/pool?pool={}", p.id);
-        all.active = !saved_active;
-    }
-    let lang = ctx.lang;
+    let (bulk, is_pool_admin) = bulk_actions(&st, &ctx, user, pool.as_ref()).await?;
     let list = ListView {
         path: "/pool".into(),
         raw_query: raw.clone(),
-        scenes,
-        headers: list::headers(&columns, &raw, &sort, |c| column_label(c, lang)),
+        scenes: scene_tabs(&st, &ctx, user, &raw, pool.as_ref()).await?,
+        headers: list::headers(&columns, &raw, &sort, |c| c.label(ctx.lang)),
         rows,
         pager,
         bulk,
         columns_href: "/pool/columns".into(),
     };
-    let previous_owner_options = crate::org::users::options(&st.db, false).await?;
+    let lang = ctx.lang;
     let page = IndexPage {
         status_options: dicts.options("customer_status", lang, None),
         industry_options: dicts.options("industry", lang, None),
         region_options: dicts.options("region", lang, None),
-        previous_owner_options,
+        previous_owner_options: crate::org::users::options(&st.db, false).await?,
         pools: tabs,
         pool,
         is_pool_admin,
@@ -372,4 +268,80 @@ pub async fn index(
         filter,
     };
     Ok(render(page)?.into_response())
+}
+
+/// The pool bar: every pool the user may open, with how many customers sit in it.
+async fn pool_tabs(st: &AppState, pools: &[Pool], current: Option<&Pool>) -> AppResult<Vec<PoolTab>> {
+    let counts: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT pool_id, count(*) FROM customers WHERE deleted_at IS NULL AND owner_id IS NULL AND pool_id = ANY($1)
+         GROUP BY pool_id",
+    )
+    .bind(pools.iter().map(|p| p.id).collect::<Vec<_>>())
+    .fetch_all(&st.db)
+    .await?;
+    Ok(pools
+        .iter()
+        .map(|p| PoolTab {
+            id: p.id,
+            name: p.name.clone(),
+            count: counts.iter().find(|c| c.0 == p.id).map(|c| c.1).unwrap_or(0),
+            active: current.is_some_and(|x| x.id == p.id),
+        })
+        .collect())
+}
+
+/// Claim for those who may open the pool, assign for its admins and managers; and whether the
+/// user is one of the pool's admins.
+async fn bulk_actions(
+    st: &AppState,
+    ctx: &PageCtx,
+    user: &CurrentUser,
+    pool: Option<&Pool>,
+) -> AppResult<(Vec<BulkAction>, bool)> {
+    let Some(p) = pool else { return Ok((Vec::new(), false)) };
+    let mut conn = st.db.acquire().await?;
+    let is_admin = repo::is_admin(&mut conn, p.id, user.id).await?;
+    let mut bulk = Vec::new();
+    if user.can(Module::Pool, Action::View) {
+        let confirm = Some(ctx.t("pool.confirm_claim").into());
+        bulk.push(BulkAction {
+            label: ctx.t("pool.claim").into(),
+            action: "/pool/claim".into(),
+            confirm,
+            danger: false,
+        });
+    }
+    if repo::can_assign(&mut conn, p, user).await? {
+        bulk.push(BulkAction {
+            label: ctx.t("pool.assign").into(),
+            action: "/pool/assign".into(),
+            confirm: None,
+            danger: false,
+        });
+    }
+    Ok((bulk, is_admin))
+}
+
+/// The scene bar: pools have no owners, so of the system scenes only "all" makes sense here.
+async fn scene_tabs(
+    st: &AppState,
+    ctx: &PageCtx,
+    user: &CurrentUser,
+    raw: &str,
+    pool: Option<&Pool>,
+) -> AppResult<Vec<list::scenes::SceneTab>> {
+    let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
+    let mut scenes: Vec<list::scenes::SceneTab> = list::scenes::tabs("/pool", raw, &saved, ctx.lang)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| *i == 0 || t.saved_id.is_some())
+        .map(|(_, t)| t)
+        .collect();
+    let saved_active = scenes.iter().any(|t| t.saved_id.is_some() && t.active);
+    if let (Some(all), Some(p)) = (scenes.first_mut(), pool) {
+        all.label = ctx.t("pool.scene_all").to_string();
+        all.href = format!("/pool?pool={}", p.id);
+        all.active = !saved_active;
+    }
+    Ok(scenes)
 }
