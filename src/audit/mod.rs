@@ -73,3 +73,63 @@ impl Entry {
 pub fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map(Into::into).unwrap_or(Value::Null)
 }
+
+/// A catalog text in both languages, for the history (it is read in the reader's language).
+pub fn bilingual(key: &str) -> Value {
+    serde_json::json!({ "zh": crate::web::i18n::Lang::Zh.t(key), "en": crate::web::i18n::Lang::En.t(key) })
+}
+
+/// A record's fields as people see them (names rather than ids, dictionary items in both
+/// languages), taken before and after a form save: the history stores the difference.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot(Vec<(String, Value)>);
+
+impl Snapshot {
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, value: impl Into<Value>) -> &mut Self {
+        self.0.push((field.into(), value.into()));
+        self
+    }
+
+    pub fn extend(&mut self, fields: impl IntoIterator<Item = (String, Value)>) -> &mut Self {
+        self.0.extend(fields);
+        self
+    }
+
+    /// `entry` with a change for every field that differs from `before` (a new record: from
+    /// nothing).
+    pub fn diff(&self, mut entry: Entry, before: Option<&Snapshot>) -> Entry {
+        for (field, new) in &self.0 {
+            let old = before
+                .and_then(|b| b.0.iter().find(|(f, _)| f == field))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null);
+            entry = entry.change(field, old, new.clone());
+        }
+        entry
+    }
+
+    /// The audit row of a form save, in its transaction: "create" with every field set (and
+    /// `note`, e.g. the number given), or "update" with what changed — none when nothing did.
+    pub async fn write_save(
+        &self,
+        tx: &mut PgConnection,
+        (entity, id): (&'static str, i64),
+        before: Option<&Snapshot>,
+        note: Option<String>,
+        (actor, ip): (i64, Option<&str>),
+    ) -> sqlx::Result<()> {
+        let action = if before.is_some() { "update" } else { "create" };
+        let mut entry = self.diff(Entry::new(entity, id, action), before);
+        if let Some(note) = note {
+            entry = entry.note(note);
+        }
+        if before.is_none() || entry.has_changes() {
+            entry.write(tx, Some(actor), ip).await?;
+        }
+        Ok(())
+    }
+}

@@ -135,6 +135,14 @@ impl Dicts {
     }
 
     /// All items of `dict`, enabled or not, by position (tree dictionaries: depth-first).
+    /// An item as the history keeps it: its label in both languages (null for none).
+    pub fn audit_value(&self, id: Option<i64>) -> serde_json::Value {
+        match id.and_then(|i| self.get(i)) {
+            Some(item) => serde_json::json!({ "zh": item.label_zh, "en": item.label_en }),
+            None => serde_json::Value::Null,
+        }
+    }
+
     /// The item and everything below it in a tree dictionary (a province and its cities).
     pub fn with_descendants(&self, dict: &str, id: i64) -> Vec<i64> {
         let items = self.items(dict);

@@ -586,6 +586,21 @@ pub async fn user_names<'a>(
     Ok(rows.into_iter().collect())
 }
 
+/// Custom values as the history keeps them (`audit::Snapshot`): by the field's Chinese label,
+/// shown as people read them (a user field keeps the user's id: names change).
+pub fn snapshot(defs: &[FieldDef], custom: &Map<String, Value>, tz: FixedOffset) -> Vec<(String, Value)> {
+    let names = HashMap::new();
+    defs.iter()
+        .map(|def| {
+            let shown = match def.kind() {
+                Kind::User => custom.get(&def.key).map(|v| v.to_string()).unwrap_or_default(),
+                _ => display(def, custom.get(&def.key), Lang::Zh, tz, &names),
+            };
+            (def.label_zh.clone(), if shown.is_empty() { Value::Null } else { json!(shown) })
+        })
+        .collect()
+}
+
 /// A list column `cf:<key>` of these stored values, shown for people; None for other columns.
 pub fn column_text(
     column: &str,

@@ -6,6 +6,7 @@
 
 pub mod bin;
 pub mod def;
+pub mod form;
 pub mod routes;
 pub mod sql;
 pub mod stars;

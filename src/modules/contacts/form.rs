@@ -1,7 +1,5 @@
 //! Creating and editing contacts: validation, the customer they belong to, primary flag, audit.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,20 +8,22 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
+use super::RECORD;
 use super::model::{self, Contact, ContactInput, DICTS, ENTITY};
 use super::repo;
 use crate::access::{DataScope, Module};
-use crate::audit::{self, Entry};
+use crate::audit::{self, Entry, Snapshot};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::fields::{self, FieldDef, FieldInput};
+use crate::fields::{self, FieldInput};
 use crate::modules::customers;
-use crate::modules::customers::model::{Customer, dict_audit};
+use crate::modules::customers::Customer;
 use crate::org::users;
+use crate::records::form::RecordForm;
+use crate::records::sql;
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 
 #[derive(Template)]
@@ -64,26 +64,20 @@ impl FormPage {
     }
 }
 
+/// The form's shared parts (contact scope, custom fields), the user's customer scope (which
+/// customers may be picked) and the contact dictionaries.
 struct Ctx<'a> {
-    st: &'a AppState,
-    user: &'a CurrentUser,
-    /// The user's contact scope (the contact itself).
-    scope: DataScope,
-    /// The user's customer scope (which customers may be picked).
+    shared: RecordForm<'a>,
     customer_scope: DataScope,
     dicts: Dicts,
-    defs: Vec<FieldDef>,
 }
 
 impl<'a> Ctx<'a> {
     async fn load(st: &'a AppState, user: &'a CurrentUser) -> AppResult<Ctx<'a>> {
         Ok(Ctx {
-            scope: DataScope::resolve(&st.db, user, Module::Contacts).await?,
+            shared: RecordForm::load(st, user, &RECORD).await?,
             customer_scope: DataScope::resolve(&st.db, user, Module::Customers).await?,
             dicts: Dicts::load(&st.db, DICTS).await?,
-            defs: fields::defs(&st.db, ENTITY).await?,
-            st,
-            user,
         })
     }
 
@@ -95,20 +89,8 @@ impl<'a> Ctx<'a> {
         errors: FormErrors,
         submitted: bool,
     ) -> AppResult<FormPage> {
-        let user_opts = users::options(&self.st.db, true).await?;
-        let stored = current.as_ref().map(|c| c.custom.0.clone()).unwrap_or_default();
-        let inactive = fields::inactive_users(&self.st.db, &self.defs, &stored).await?;
-        let submitted = submitted.then(|| form.pairs().to_vec());
-        let custom = fields::inputs(
-            &self.defs,
-            &stored,
-            submitted.as_deref(),
-            &errors,
-            ctx.lang,
-            self.st.config.timezone,
-            &user_opts,
-            &inactive,
-        );
+        let stored = current.as_ref().map(|c| &*c.custom);
+        let custom = self.shared.custom_inputs(stored, &form, submitted, &errors, ctx.lang).await?;
         let salutations = self.dicts.options("salutation", ctx.lang, current.as_ref().and_then(|c| c.salutation_id));
         Ok(FormPage { ctx, current, form, errors, salutations, custom })
     }
@@ -148,31 +130,25 @@ pub async fn edit(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let c = Ctx::load(&st, user).await?;
-    let contact = writable(&st, &c.scope, id).await?;
+    let contact = writable(&st, &c.shared.scope, id).await?;
     let form = contact.to_form();
     let errors = FormErrors::new(ctx.lang);
     render(c.page(ctx, Some(contact), form, errors, false).await?)
 }
 
 /// A live contact the user may change: visible (else 404), owner in scope or a read-write team
-/// place on it or its customer (else 403), and its customer not frozen.
+/// place on it or its customer (else 403), and its customer not frozen (409).
 pub async fn writable(st: &AppState, scope: &DataScope, id: i64) -> AppResult<Contact> {
-    let c = repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)?;
-    if !repo::can_write(&st.db, scope, &c).await? {
-        return Err(AppError::Forbidden);
-    }
-    if c.customer_frozen {
-        return Err(AppError::Conflict("contact.error.frozen"));
-    }
-    Ok(c)
+    sql::check_writable(&st.db, &RECORD, scope, id).await?;
+    repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)
 }
 
 /// Why a customer cannot take a contact from this user, as the form error's i18n key.
 async fn customer_for_write(c: &Ctx<'_>, id: i64) -> AppResult<Result<Customer, &'static str>> {
-    let Some(customer) = customers::find_visible(&c.st.db, &c.customer_scope, id, false).await? else {
+    let Some(customer) = customers::find_visible(&c.shared.st.db, &c.customer_scope, id, false).await? else {
         return Ok(Err("contact.error.customer_unknown"));
     };
-    if !c.customer_scope.can_write(&c.st.db, "customer", id, customer.owner_id).await? {
+    if !c.customer_scope.can_write(&c.shared.st.db, "customer", id, customer.owner_id).await? {
         return Ok(Err("contact.error.customer_readonly"));
     }
     if customer.frozen {
@@ -187,7 +163,7 @@ async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors)
     let typed = form.get("customer_q").trim();
     let hidden = form.get("customer_id").trim().parse::<i64>().ok();
     let by_id = match hidden {
-        Some(cid) => customers::find_visible(&c.st.db, &c.customer_scope, cid, false)
+        Some(cid) => customers::find_visible(&c.shared.st.db, &c.customer_scope, cid, false)
             .await?
             .filter(|cu| typed.is_empty() || cu.name == typed)
             .map(|cu| cu.id),
@@ -199,7 +175,7 @@ async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors)
             errors.add("customer_q", "form.required");
             return Ok(None);
         }
-        None => customers::find_by_code_or_name(&c.st.db, &c.customer_scope, typed).await?,
+        None => customers::find_by_code_or_name(&c.shared.st.db, &c.customer_scope, typed).await?,
     };
     let Some(id) = id else {
         errors.add("customer_q", "contact.error.customer_unknown");
@@ -229,7 +205,7 @@ pub async fn update(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let c = Ctx::load(&st, user).await?;
-    let current = writable(&st, &c.scope, id).await?;
+    let current = writable(&st, &c.shared.scope, id).await?;
     save(c, ctx, &req, Some(current), form).await
 }
 
@@ -240,16 +216,10 @@ async fn save(
     current: Option<Contact>,
     form: FormData,
 ) -> AppResult<Response> {
-    let st = c.st;
+    let st = c.shared.st;
     let mut errors = FormErrors::new(ctx.lang);
     let mut input = model::check(&form, &c.dicts, current.as_ref(), &mut errors);
-    let active_users: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
-    let stored = current.as_ref().map(|cur| &*cur.custom);
-    input.custom = fields::parse(&c.defs, form.pairs(), stored, st.config.timezone, &active_users, &mut errors);
-    if let Some(cur) = &current {
-        fields::keep_hidden(&c.defs, &cur.custom, &mut input.custom);
-    }
+    input.custom = c.shared.parse_custom(&form, current.as_ref().map(|cur| &*cur.custom), &mut errors).await?;
     // The customer: a contact keeps its customer unless another one is chosen, which the user
     // must be allowed to change.
     let unchanged = current.as_ref().filter(|cur| {
@@ -270,7 +240,7 @@ async fn save(
     if let Some(id) = id {
         repo::lock(&mut tx, id).await?;
     }
-    fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
+    fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
     let Some((customer_id, customer_owner)) = customer.filter(|_| errors.is_empty()) else {
         drop(tx);
         let page = c.page(ctx, current, form, errors, true).await?;
@@ -303,7 +273,7 @@ async fn insert(
     req: &RequestCtx,
 ) -> AppResult<i64> {
     repo::lock_customer(tx, customer_id).await?;
-    let id = repo::insert(tx, input, customer_id, owner, c.user.id).await?;
+    let id = repo::insert(tx, input, customer_id, owner, c.shared.user.id).await?;
     if input.make_primary {
         repo::set_primary(tx, id, customer_id).await?;
     } else {
@@ -312,7 +282,7 @@ async fn insert(
     let is_primary: bool =
         sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
-    diff(Entry::new(ENTITY, id, "create"), &[], &after).write(tx, Some(c.user.id), req.ip.as_deref()).await?;
+    after.write_save(tx, (ENTITY, id), None, None, (c.shared.user.id, req.ip.as_deref())).await?;
     Ok(id)
 }
 
@@ -347,17 +317,15 @@ async fn update_existing(
     let is_primary: bool =
         sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(cur.id).fetch_one(&mut *tx).await?;
     let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
-    let entry = diff(Entry::new(ENTITY, cur.id, "update"), &before, &after);
-    if entry.has_changes() {
-        entry.write(tx, Some(c.user.id), req.ip.as_deref()).await?;
-    }
+    let who = (c.shared.user.id, req.ip.as_deref());
+    after.write_save(tx, (ENTITY, cur.id), Some(&before), None, who).await?;
     for e in entries {
-        e.write(tx, Some(c.user.id), req.ip.as_deref()).await?;
+        e.write(tx, Some(who.0), who.1).await?;
     }
     Ok(())
 }
 
-/// Field → shown value, for the history. Dictionary values and fixed labels keep both languages.
+/// The contact's fields as the history keeps them.
 async fn snapshot(
     tx: &mut PgConnection,
     c: &Ctx<'_>,
@@ -365,51 +333,23 @@ async fn snapshot(
     customer_id: i64,
     owner: Option<i64>,
     is_primary: bool,
-) -> AppResult<Vec<(String, Value)>> {
+) -> AppResult<Snapshot> {
     let customer: Option<String> = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
         .bind(customer_id)
         .fetch_optional(&mut *tx)
         .await?;
-    let mut out: Vec<(String, Value)> = vec![
-        ("name".into(), json!(input.name)),
-        ("customer".into(), audit::opt(customer)),
-        ("salutation".into(), dict_audit(&c.dicts, input.salutation_id)),
-        (
-            "gender".into(),
-            match input.gender.as_deref() {
-                Some(g) => bilingual(&format!("user.gender.{g}")),
-                None => Value::Null,
-            },
-        ),
-    ];
+    let mut snap = Snapshot::new();
+    snap.push("name", json!(input.name))
+        .push("customer", audit::opt(customer))
+        .push("salutation", c.dicts.audit_value(input.salutation_id))
+        .push("gender", input.gender.as_deref().map_or(Value::Null, |g| audit::bilingual(&format!("user.gender.{g}"))));
     for (col, v) in &input.texts {
-        out.push((col.to_string(), audit::opt(v.clone())));
+        snap.push(*col, audit::opt(v.clone()));
     }
-    out.push(("birthday".into(), audit::opt(input.birthday.map(|d| d.to_string()))));
-    out.push(("decision_maker".into(), json!(input.decision_maker)));
-    out.push(("primary".into(), json!(is_primary)));
-    out.push(("owner".into(), audit::opt(users::name_of(tx, owner).await?)));
-    let names: HashMap<i64, String> = HashMap::new();
-    for def in &c.defs {
-        let shown = if def.kind() == fields::Kind::User {
-            input.custom.get(&def.key).map(|v| v.to_string()).unwrap_or_default()
-        } else {
-            fields::display(def, input.custom.get(&def.key), Lang::Zh, c.st.config.timezone, &names)
-        };
-        out.push((def.label_zh.clone(), if shown.is_empty() { Value::Null } else { json!(shown) }));
-    }
-    Ok(out)
-}
-
-/// A catalog text in both languages, for the history.
-fn bilingual(key: &str) -> Value {
-    json!({ "zh": Lang::Zh.t(key), "en": Lang::En.t(key) })
-}
-
-fn diff(mut entry: Entry, before: &[(String, Value)], after: &[(String, Value)]) -> Entry {
-    for (field, new) in after {
-        let old = before.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
-        entry = entry.change(field, old, new.clone());
-    }
-    entry
+    snap.push("birthday", audit::opt(input.birthday.map(|d| d.to_string())))
+        .push("decision_maker", json!(input.decision_maker))
+        .push("primary", json!(is_primary))
+        .push("owner", audit::opt(users::name_of(tx, owner).await?));
+    snap.extend(fields::snapshot(&c.shared.defs, &input.custom, c.shared.st.config.timezone));
+    Ok(snap)
 }

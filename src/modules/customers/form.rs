@@ -1,7 +1,5 @@
 //! Creating and editing customers: validation, duplicate checks, caps, numbering, audit.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,14 +9,16 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use super::model::{self, Address, Customer, CustomerInput, DICT_FIELDS, DICTS, ENTITY, TEXT_FIELDS};
-use super::{caps, dup, repo};
+use super::{RECORD, caps, dup, repo};
 use crate::access::{Action, DataScope, Module};
-use crate::audit::{self, Entry};
+use crate::audit::{self, Snapshot};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::fields::{self, FieldDef, FieldInput};
+use crate::fields::{self, FieldInput};
 use crate::org::users;
+use crate::records::form::RecordForm;
+use crate::records::sql;
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
@@ -87,31 +87,15 @@ impl FormPage {
 }
 
 /// Users the actor may make owner: everyone in their scope (active only).
-async fn owner_options(st: &AppState, scope: &DataScope) -> sqlx::Result<Vec<SelectOpt>> {
-    let all = users::options(&st.db, true).await?;
-    Ok(match &scope.owners {
-        None => all,
-        Some(owners) => all.into_iter().filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id))).collect(),
-    })
-}
-
+/// The form's shared parts (scope, custom fields, owner) and the customer dictionaries.
 struct Ctx<'a> {
-    st: &'a AppState,
-    user: &'a CurrentUser,
-    scope: DataScope,
+    shared: RecordForm<'a>,
     dicts: Dicts,
-    defs: Vec<FieldDef>,
 }
 
 impl<'a> Ctx<'a> {
     async fn load(st: &'a AppState, user: &'a CurrentUser) -> AppResult<Ctx<'a>> {
-        Ok(Ctx {
-            scope: DataScope::resolve(&st.db, user, Module::Customers).await?,
-            dicts: Dicts::load(&st.db, DICTS).await?,
-            defs: fields::defs(&st.db, ENTITY).await?,
-            st,
-            user,
-        })
+        Ok(Ctx { shared: RecordForm::load(st, user, &RECORD).await?, dicts: Dicts::load(&st.db, DICTS).await? })
     }
 
     async fn page(
@@ -123,27 +107,11 @@ impl<'a> Ctx<'a> {
         warnings: Vec<String>,
         submitted: bool,
     ) -> AppResult<FormPage> {
-        let user_opts = users::options(&self.st.db, true).await?;
-        let stored = current.as_ref().map(|c| c.custom.0.clone()).unwrap_or_default();
-        let inactive = fields::inactive_users(&self.st.db, &self.defs, &stored).await?;
-        let submitted = submitted.then(|| form.pairs().to_vec());
-        let custom = fields::inputs(
-            &self.defs,
-            &stored,
-            submitted.as_deref(),
-            &errors,
-            ctx.lang,
-            self.st.config.timezone,
-            &user_opts,
-            &inactive,
-        );
-        let owner_options = if current.is_none() && self.user.can(Module::Customers, Action::Transfer) {
-            owner_options(self.st, &self.scope).await?
-        } else {
-            Vec::new()
-        };
+        let stored = current.as_ref().map(|c| &*c.custom);
+        let custom = self.shared.custom_inputs(stored, &form, submitted, &errors, ctx.lang).await?;
+        let owner_options = self.shared.owner_options(current.is_none()).await?;
         Ok(FormPage {
-            can_set_status: self.user.is_super && current.is_some(),
+            can_set_status: self.shared.user.is_super && current.is_some(),
             ctx,
             current,
             form,
@@ -174,24 +142,18 @@ pub async fn edit(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let c = Ctx::load(&st, user).await?;
-    let customer = writable(&st, &c.scope, id).await?;
+    let customer = writable(&st, &c.shared.scope, id).await?;
     let addresses = repo::addresses(&st.db, id).await?;
     let form = customer.to_form(&addresses);
     let errors = FormErrors::new(ctx.lang);
     render(c.page(ctx, Some(customer), form, errors, Vec::new(), false).await?)
 }
 
-/// A live customer the user may change: visible, owner in scope or a read-write team member,
-/// and not frozen.
+/// A live customer the user may change: visible (else 404), owner in scope or a read-write team
+/// member (else 403), and not frozen (409).
 pub async fn writable(st: &AppState, scope: &DataScope, id: i64) -> AppResult<Customer> {
-    let c = repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)?;
-    if !scope.can_write(&st.db, ENTITY, id, c.owner_id).await? {
-        return Err(AppError::Forbidden);
-    }
-    if c.frozen {
-        return Err(AppError::Conflict("customer.error.frozen"));
-    }
-    Ok(c)
+    sql::check_writable(&st.db, &RECORD, scope, id).await?;
+    repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
@@ -209,7 +171,7 @@ pub async fn update(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let c = Ctx::load(&st, user).await?;
-    let current = writable(&st, &c.scope, id).await?;
+    let current = writable(&st, &c.shared.scope, id).await?;
     save(c, ctx, &req, Some(current), form).await
 }
 
@@ -220,16 +182,10 @@ async fn save(
     current: Option<Customer>,
     form: FormData,
 ) -> AppResult<Response> {
-    let (st, user) = (c.st, c.user);
+    let (st, user) = (c.shared.st, c.shared.user);
     let mut errors = FormErrors::new(ctx.lang);
     let mut input = model::check(&form, &c.dicts, current.as_ref(), ctx.lang, &mut errors);
-    let active_users: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
-    let stored = current.as_ref().map(|cur| &*cur.custom);
-    input.custom = fields::parse(&c.defs, form.pairs(), stored, st.config.timezone, &active_users, &mut errors);
-    if let Some(cur) = &current {
-        fields::keep_hidden(&c.defs, &cur.custom, &mut input.custom);
-    }
+    input.custom = c.shared.parse_custom(&form, current.as_ref().map(|cur| &*cur.custom), &mut errors).await?;
     if !user.is_super || current.is_none() {
         input.status_id = None;
     }
@@ -239,7 +195,7 @@ async fn save(
     }
     input.owner_id = match &current {
         Some(cur) => cur.owner_id,
-        None => Some(pick_owner(&c, &input, &mut errors)),
+        None => Some(c.shared.new_owner(input.owner_id, &mut errors).await?),
     };
     input.parent_id = resolve_parent(&c, &form, current.as_ref(), &mut errors).await?;
 
@@ -248,7 +204,7 @@ async fn save(
     if let Some(id) = id {
         repo::lock(&mut tx, id).await?;
     }
-    fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
+    fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
     let warnings = duplicates(&mut tx, &c, &input, current.as_ref(), &form, &mut errors, &ctx).await?;
     if current.is_none() && errors.is_empty() {
         if let Some(owner) = input.owner_id {
@@ -289,21 +245,6 @@ async fn save(
     Ok(Redirect::to(&format!("/customers/{saved_id}")).into_response())
 }
 
-/// The owner of a new customer: the creator, or someone in their scope if they may transfer.
-fn pick_owner(c: &Ctx<'_>, input: &CustomerInput, errors: &mut FormErrors) -> i64 {
-    match input.owner_id {
-        Some(o) if o != c.user.id => {
-            if c.user.can(Module::Customers, Action::Transfer) && c.scope.owns(Some(o)) {
-                o
-            } else {
-                errors.add("owner_id", "customer.error.owner");
-                c.user.id
-            }
-        }
-        _ => c.user.id,
-    }
-}
-
 /// The parent from the hidden id (picked from suggestions) or the typed code / name.
 async fn resolve_parent(
     c: &Ctx<'_>,
@@ -324,21 +265,22 @@ async fn resolve_parent(
         }
     }
     let by_id = match form.get("parent_id").trim().parse::<i64>().ok() {
-        Some(pid) => {
-            repo::find_visible(&c.st.db, &c.scope, pid, false).await?.filter(|p| p.name == typed).map(|p| p.id)
-        }
+        Some(pid) => repo::find_visible(&c.shared.st.db, &c.shared.scope, pid, false)
+            .await?
+            .filter(|p| p.name == typed)
+            .map(|p| p.id),
         None => None,
     };
     let parent = match by_id {
         Some(p) => Some(p),
-        None => repo::find_by_code_or_name(&c.st.db, &c.scope, typed).await?,
+        None => repo::find_by_code_or_name(&c.shared.st.db, &c.shared.scope, typed).await?,
     };
     let Some(parent) = parent else {
         errors.add("parent_q", "customer.error.parent_unknown");
         return Ok(None);
     };
     if let Some(cur) = current {
-        let mut conn = c.st.db.acquire().await?;
+        let mut conn = c.shared.st.db.acquire().await?;
         if repo::parent_would_cycle(&mut conn, cur.id, parent).await? {
             errors.add("parent_q", "customer.error.parent_cycle");
             return Ok(None);
@@ -379,7 +321,7 @@ async fn duplicates(
     };
     let confirmed = form.has("confirm_dup");
     let mut warnings = Vec::new();
-    for hit in dup::find(tx, &candidate, &c.scope).await? {
+    for hit in dup::find(tx, &candidate, &c.shared.scope).await? {
         let text = hit.message(ctx.lang);
         match hit.effect {
             dup::Effect::Block => errors.add_text(hit.field, text),
@@ -391,18 +333,36 @@ async fn duplicates(
 }
 
 async fn insert(tx: &mut PgConnection, c: &Ctx<'_>, input: &CustomerInput, req: &RequestCtx) -> AppResult<i64> {
-    let status =
-        c.dicts.first("customer_status").map(|s| s.id).ok_or(AppError::Conflict("customer.error.no_status"))?;
-    let code = crate::numbering::next(tx, "customer", chrono::Utc::now(), c.st.config.timezone).await?;
-    let owner = input.owner_id.unwrap_or(c.user.id);
-    let id = repo::insert(tx, input, &code, status, owner, c.user.id).await?;
+    let actor = c.shared.user.id;
+    let made = create_customer(tx, input, actor, &c.dicts, c.shared.st.config.timezone).await?;
+    let after = snapshot(tx, c, input, Some(made.status), input.owner_id.or(Some(actor))).await?;
+    after.write_save(tx, (ENTITY, made.id), None, Some(made.code), (actor, req.ip.as_deref())).await?;
+    Ok(made.id)
+}
+
+/// A customer just made by `create_customer`.
+pub struct Created {
+    pub id: i64,
+    pub code: String,
+    pub status: i64,
+}
+
+/// Create a customer, in the caller's transaction: the first status, the next number, the row
+/// (owned by `input.owner_id`, else by `actor`) and its addresses. Every path that makes
+/// customers comes through here — the form, lead conversion; the caller has checked the input
+/// (caps, duplicates, unique fields) and writes the audit row it wants.
+pub async fn create_customer(
+    tx: &mut PgConnection,
+    input: &CustomerInput,
+    actor: i64,
+    dicts: &Dicts,
+    tz: chrono::FixedOffset,
+) -> AppResult<Created> {
+    let status = dicts.first("customer_status").map(|s| s.id).ok_or(AppError::Conflict("customer.error.no_status"))?;
+    let code = crate::numbering::next(tx, "customer", chrono::Utc::now(), tz).await?;
+    let id = repo::insert(tx, input, &code, status, input.owner_id.unwrap_or(actor), actor).await?;
     repo::replace_addresses(tx, id, &input.addresses).await?;
-    let after = snapshot(tx, c, input, Some(status), Some(owner)).await?;
-    diff(Entry::new(ENTITY, id, "create"), &[], &after)
-        .note(code)
-        .write(tx, Some(c.user.id), req.ip.as_deref())
-        .await?;
-    Ok(id)
+    Ok(Created { id, code, status })
 }
 
 async fn update_existing(
@@ -412,16 +372,13 @@ async fn update_existing(
     input: &CustomerInput,
     req: &RequestCtx,
 ) -> AppResult<()> {
-    let old_addresses = repo::addresses(&c.st.db, cur.id).await?;
+    let old_addresses = repo::addresses(&c.shared.st.db, cur.id).await?;
     let before_input = input_of(cur, old_addresses);
     let before = snapshot(tx, c, &before_input, Some(cur.status_id), cur.owner_id).await?;
     repo::update(tx, cur.id, input).await?;
     repo::replace_addresses(tx, cur.id, &input.addresses).await?;
     let after = snapshot(tx, c, input, Some(input.status_id.unwrap_or(cur.status_id)), cur.owner_id).await?;
-    let entry = diff(Entry::new(ENTITY, cur.id, "update"), &before, &after);
-    if entry.has_changes() {
-        entry.write(tx, Some(c.user.id), req.ip.as_deref()).await?;
-    }
+    after.write_save(tx, (ENTITY, cur.id), Some(&before), None, (c.shared.user.id, req.ip.as_deref())).await?;
     Ok(())
 }
 
@@ -443,36 +400,35 @@ fn input_of(c: &Customer, addresses: Vec<Address>) -> CustomerInput {
     }
 }
 
-/// Field → shown value, for the history. Dictionary values keep both languages.
+/// The customer's fields as the history keeps them.
 async fn snapshot(
     tx: &mut PgConnection,
     c: &Ctx<'_>,
     input: &CustomerInput,
     status: Option<i64>,
     owner: Option<i64>,
-) -> AppResult<Vec<(String, Value)>> {
-    let mut out: Vec<(String, Value)> = vec![
-        ("name".into(), json!(input.name)),
-        ("kind".into(), bilingual(&format!("customer.kind.{}", input.kind))),
-        ("status".into(), model::dict_audit(&c.dicts, status)),
-        ("level".into(), json!(input.level)),
-    ];
+) -> AppResult<Snapshot> {
     let parent: Option<String> = match input.parent_id {
         Some(p) => {
             sqlx::query_scalar("SELECT name FROM customers WHERE id = $1").bind(p).fetch_optional(&mut *tx).await?
         }
         None => None,
     };
-    out.push(("parent".into(), audit::opt(parent)));
+    let mut snap = Snapshot::new();
+    snap.push("name", json!(input.name))
+        .push("kind", audit::bilingual(&format!("customer.kind.{}", input.kind)))
+        .push("status", c.dicts.audit_value(status))
+        .push("level", json!(input.level))
+        .push("parent", audit::opt(parent));
     for (col, v) in &input.dicts {
-        out.push((col.trim_end_matches("_id").to_string(), model::dict_audit(&c.dicts, *v)));
+        snap.push(col.trim_end_matches("_id"), c.dicts.audit_value(*v));
     }
     for (col, v) in &input.texts {
-        out.push((col.to_string(), audit::opt(v.clone())));
+        snap.push(*col, audit::opt(v.clone()));
     }
-    out.push(("gender".into(), audit::opt(input.gender.clone())));
-    out.push(("birth_date".into(), audit::opt(input.birth_date.map(|d| d.to_string()))));
-    out.push(("owner".into(), audit::opt(users::name_of(tx, owner).await?)));
+    snap.push("gender", audit::opt(input.gender.clone()))
+        .push("birth_date", audit::opt(input.birth_date.map(|d| d.to_string())))
+        .push("owner", audit::opt(users::name_of(tx, owner).await?));
     let addresses: Vec<String> = input
         .addresses
         .iter()
@@ -481,31 +437,9 @@ async fn snapshot(
             format!("{} {region} {}", c.dicts.label(a.type_id, Lang::Zh), a.detail).trim().to_string()
         })
         .collect();
-    out.push(("addresses".into(), if addresses.is_empty() { Value::Null } else { json!(addresses) }));
-    let names: HashMap<i64, String> = HashMap::new();
-    for def in &c.defs {
-        let shown = fields::display(def, input.custom.get(&def.key), Lang::Zh, c.st.config.timezone, &names);
-        let shown = if def.kind() == fields::Kind::User {
-            input.custom.get(&def.key).map(|v| v.to_string()).unwrap_or_default()
-        } else {
-            shown
-        };
-        out.push((def.label_zh.clone(), if shown.is_empty() { Value::Null } else { json!(shown) }));
-    }
-    Ok(out)
-}
-
-/// A catalog text in both languages, for the history.
-fn bilingual(key: &str) -> Value {
-    json!({ "zh": Lang::Zh.t(key), "en": Lang::En.t(key) })
-}
-
-fn diff(mut entry: Entry, before: &[(String, Value)], after: &[(String, Value)]) -> Entry {
-    for (field, new) in after {
-        let old = before.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
-        entry = entry.change(field, old, new.clone());
-    }
-    entry
+    snap.push("addresses", if addresses.is_empty() { Value::Null } else { json!(addresses) });
+    snap.extend(fields::snapshot(&c.shared.defs, &input.custom, c.shared.st.config.timezone));
+    Ok(snap)
 }
 
 #[derive(Deserialize, Default)]

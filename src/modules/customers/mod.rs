@@ -24,9 +24,10 @@ use crate::registry::Registry;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 
-// (lead conversion will create customers through the form module)
+pub use form::{Created, create_customer};
 pub use model::Customer;
-pub use repo::{KEYWORD, find_by_code_or_name, find_visible, lock, lookup, search};
+pub use model::{Address, CustomerInput};
+pub use repo::{KEYWORD, find_by_code_or_name, find_visible, lock, lookup, search, set_lead_origin};
 
 const VIEW: Guard = Guard::Perm(Module::Customers, Action::View);
 const CREATE: Guard = Guard::Perm(Module::Customers, Action::Create);

@@ -1,7 +1,7 @@
 //! Customer rows, the form and its validation, the list filter.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::normalize;
 use crate::dicts::Dicts;
@@ -372,14 +372,6 @@ fn addresses(form: &FormData, dicts: &Dicts, errors: &mut FormErrors, _lang: Lan
         out.push(Address { type_id, region_id, detail: d, postcode: Some(p).filter(|p| !p.is_empty()) });
     }
     out
-}
-
-/// A dictionary value as stored in the history: its label in both languages.
-pub fn dict_audit(dicts: &Dicts, id: Option<i64>) -> Value {
-    match id.and_then(|i| dicts.get(i)) {
-        Some(item) => json!({ "zh": item.label_zh, "en": item.label_en }),
-        None => Value::Null,
-    }
 }
 
 /// "Credit limit 500,000.00, payment term 90 days" for a credit level, as the detail page and

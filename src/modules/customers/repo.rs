@@ -38,6 +38,24 @@ pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool
     q.build_query_as().fetch_optional(db).await
 }
 
+/// Mark a customer made from a lead: linked to it, with the lead's last and next contact times.
+pub async fn set_lead_origin(
+    tx: &mut PgConnection,
+    id: i64,
+    lead_id: i64,
+    last_followup_at: Option<chrono::DateTime<chrono::Utc>>,
+    next_contact_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE customers SET lead_id = $2, last_followup_at = $3, next_contact_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(lead_id)
+        .bind(last_followup_at)
+        .bind(next_contact_at)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// Lock the row for a write in this transaction.
 pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     sqlx::query("SELECT 1 FROM customers WHERE id = $1 FOR UPDATE").bind(id).execute(tx).await?;

@@ -13,7 +13,7 @@
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::model::{Customer, ENTITY, dict_audit};
+use super::model::{Customer, ENTITY};
 use crate::access::Module;
 use crate::audit::Entry;
 use crate::auth::CurrentUser;
@@ -237,7 +237,7 @@ async fn on_approved(tx: &mut PgConnection, inst: &Instance, actor: Option<i64>,
         .await?;
     let dicts = workflow::summary_dicts(tx).await?;
     Entry::new(ENTITY, cur.id, "status_upgrade")
-        .change("status", dict_audit(&dicts, Some(from)), dict_audit(&dicts, Some(to)))
+        .change("status", dicts.audit_value(Some(from)), dicts.audit_value(Some(to)))
         .change("level", cur.level, 1)
         .write(tx, actor, ip)
         .await?;

@@ -34,7 +34,7 @@ use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef};
 use crate::list::Selection;
-use crate::modules::customers::{self, caps, dup, normalize};
+use crate::modules::customers::{self, Address, CustomerInput, caps, dup};
 use crate::records::sql::{self, Bin};
 use crate::state::AppState;
 use crate::web::flash::Kind;
@@ -154,6 +154,42 @@ struct NewCustomer {
     custom: Map<String, Value>,
 }
 
+impl NewCustomer {
+    /// The customer's input for `customers::create`: an enterprise owned by `owner`, the lead's
+    /// address as its first address.
+    fn input(&self, owner: i64, address: Option<&str>) -> CustomerInput {
+        let addresses = address
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| Address { type_id: None, region_id: self.region_id, detail: a.to_string(), postcode: None })
+            .into_iter()
+            .collect();
+        CustomerInput {
+            name: self.name.clone(),
+            kind: "enterprise".into(),
+            level: self.level,
+            status_id: None,
+            parent_id: None,
+            dicts: vec![
+                ("source_id", self.source_id),
+                ("industry_id", self.industry_id),
+                ("region_id", self.region_id),
+            ],
+            texts: vec![
+                ("phone", self.phone.clone()),
+                ("mobile", self.mobile.clone()),
+                ("email", self.email.clone()),
+                ("description", self.description.clone()),
+            ],
+            gender: None,
+            birth_date: None,
+            owner_id: Some(owner),
+            addresses,
+            custom: self.custom.clone(),
+        }
+    }
+}
+
 fn mapped(lead: &Lead, m: &Mapping) -> NewCustomer {
     NewCustomer {
         name: lead.name.clone(),
@@ -246,6 +282,38 @@ pub async fn to_new_customer(
         Err(r) => return Ok(Err(r)),
     };
     let owner = lead.owner_id.unwrap_or(actor.id);
+    if let Err(r) = may_become_customer(tx, &lead, owner, viewer, confirmed, m, lang).await? {
+        return Ok(Err(r));
+    }
+    let c = mapped(&lead, m);
+    let mut input = c.input(owner, lead.address.as_deref());
+    let dropped = drop_taken_unique(tx, &mut input, m, lang).await?;
+    let made = customers::create_customer(&mut *tx, &input, actor.id, &m.dicts, m.tz).await?;
+    customers::set_lead_origin(&mut *tx, made.id, lead.id, c.last_followup_at, c.next_contact_at).await?;
+    add_contact(&mut *tx, &lead, made.id, Some(owner), actor.id).await?;
+    let (followups, files) = carry_over(&mut *tx, &lead, made.id, actor.id).await?;
+    record_conversion(tx, &lead, &c, &made, owner, actor, m, ip).await?;
+    carried(Entry::new(ENTITY, lead.id, "convert"), followups, files)
+        .change("customer", Value::Null, format!("{}（{}）", c.name, made.code))
+        .write(&mut *tx, Some(actor.id), ip)
+        .await?;
+    // Level 7 asks for the next status, as reaching it on the customer does.
+    customers::status::after_create(&mut *tx, &m.dicts, made.id, Some(owner), c.level, made.status, actor.id, ip)
+        .await?;
+    Ok(Ok(Converted { id: made.id, dropped }))
+}
+
+/// The customer rules a new customer passes: no blocking duplicate (and warnings confirmed), the
+/// owner's ownership cap, a customer status to start at.
+async fn may_become_customer(
+    tx: &mut PgConnection,
+    lead: &Lead,
+    owner: i64,
+    viewer: &DataScope,
+    confirmed: bool,
+    m: &Mapping,
+    lang: Lang,
+) -> AppResult<Result<(), Refusal>> {
     let candidate = dup::Candidate {
         exclude_id: None,
         name: &lead.name,
@@ -259,93 +327,65 @@ pub async fn to_new_customer(
     if blocked || (!hits.is_empty() && !confirmed) {
         return Ok(Err(Refusal::Duplicates { hits, blocked }));
     }
-    let owner_name: String =
-        sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(owner).fetch_one(&mut *tx).await?;
     if let Err(over) = caps::check_owned(&mut *tx, owner, 1).await? {
+        let owner_name = crate::org::users::name_of(&mut *tx, Some(owner)).await?.unwrap_or_default();
         return Ok(Err(Refusal::Cap(over.message(lang, &owner_name, false))));
     }
-    let Some(status) = m.dicts.first("customer_status").map(|s| s.id) else {
+    if m.dicts.first("customer_status").is_none() {
         return Ok(Err(Refusal::NoStatus));
-    };
-    let c = mapped(&lead, m);
-    // Unique custom fields: a value another customer holds stays behind (and the user is told).
-    let mut custom = c.custom.clone();
+    }
+    Ok(Ok(()))
+}
+
+/// Unique custom fields: a value another customer holds stays behind. Returns the labels (in
+/// the actor's language) of the fields left behind, to tell the user.
+async fn drop_taken_unique(
+    tx: &mut PgConnection,
+    input: &mut CustomerInput,
+    m: &Mapping,
+    lang: Lang,
+) -> AppResult<Vec<String>> {
     let mut clash = FormErrors::new(lang);
-    fields::check_unique(&mut *tx, "customer", &m.customer_defs, &custom, None, &mut clash).await?;
-    let dropped: Vec<String> = m
+    fields::check_unique(&mut *tx, "customer", &m.customer_defs, &input.custom, None, &mut clash).await?;
+    let dropped = m
         .customer_defs
         .iter()
-        .filter(|d| custom.contains_key(&d.key) && clash.has(&format!("cf_{}", d.key)))
+        .filter(|d| input.custom.contains_key(&d.key) && clash.has(&format!("cf_{}", d.key)))
         .map(|d| d.label(lang).to_string())
         .collect();
-    custom.retain(|k, _| !clash.has(&format!("cf_{k}")));
-    let code = crate::numbering::next(&mut *tx, "customer", Utc::now(), m.tz).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO customers (code, name, name_norm, kind, status_id, level, source_id, industry_id, region_id,
-                                phone, mobile, email, description, owner_id, created_by, custom, last_followup_at,
-                                next_contact_at, lead_id)
-         VALUES ($1, $2, $3, 'enterprise', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         RETURNING id",
-    )
-    .bind(&code)
-    .bind(&c.name)
-    .bind(normalize::name(&c.name))
-    .bind(status)
-    .bind(c.level)
-    .bind(c.source_id)
-    .bind(c.industry_id)
-    .bind(c.region_id)
-    .bind(&c.phone)
-    .bind(&c.mobile)
-    .bind(&c.email)
-    .bind(&c.description)
-    .bind(owner)
-    .bind(actor.id)
-    .bind(sqlx::types::Json(&custom))
-    .bind(c.last_followup_at)
-    .bind(c.next_contact_at)
-    .bind(lead.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if lead.address.as_deref().is_some_and(|a| !a.trim().is_empty()) {
-        sqlx::query("INSERT INTO customer_addresses (customer_id, region_id, detail, position) VALUES ($1, $2, $3, 0)")
-            .bind(id)
-            .bind(lead.region_id)
-            .bind(lead.address.as_deref().unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
-    }
-    add_contact(&mut *tx, &lead, id, Some(owner), actor.id).await?;
-    let (followups, files) = carry_over(&mut *tx, &lead, id, actor.id).await?;
-    let dict = |v: Option<i64>| crate::modules::customers::model::dict_audit(&m.dicts, v);
-    Entry::new("customer", id, "convert_from_lead")
+    input.custom.retain(|k, _| !clash.has(&format!("cf_{k}")));
+    Ok(dropped)
+}
+
+/// The new customer's history row (converted from the lead) and the owner's notification.
+#[allow(clippy::too_many_arguments)]
+async fn record_conversion(
+    tx: &mut PgConnection,
+    lead: &Lead,
+    c: &NewCustomer,
+    made: &customers::Created,
+    owner: i64,
+    actor: &CurrentUser,
+    m: &Mapping,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    let owner_name = crate::org::users::name_of(&mut *tx, Some(owner)).await?;
+    let dict = |v: Option<i64>| m.dicts.audit_value(v);
+    Entry::new("customer", made.id, "convert_from_lead")
         .change("name", Value::Null, c.name.clone())
         .change("lead", Value::Null, lead.name.clone())
-        .change("owner", Value::Null, owner_name.clone())
+        .change("owner", Value::Null, crate::audit::opt(owner_name))
         .change("level", Value::Null, json!(c.level))
         .change("source", Value::Null, dict(c.source_id))
         .change("industry", Value::Null, dict(c.industry_id))
         .change("region", Value::Null, dict(c.region_id))
-        .note(code.clone())
+        .note(made.code.clone())
         .write(&mut *tx, Some(actor.id), ip)
         .await?;
-    carried(Entry::new(ENTITY, lead.id, "convert"), followups, files)
-        .change("customer", Value::Null, format!("{}（{code}）", c.name))
-        .write(&mut *tx, Some(actor.id), ip)
-        .await?;
-    crate::notify::send(
-        &mut *tx,
-        owner,
-        "lead_converted",
-        json!({ "name": lead.name, "actor": actor.name }),
-        Some(&format!("/customers/{id}")),
-        Some(actor.id),
-    )
-    .await?;
-    // Level 7 asks for the next status, as reaching it on the customer does.
-    crate::modules::customers::status::after_create(&mut *tx, &m.dicts, id, Some(owner), c.level, status, actor.id, ip)
-        .await?;
-    Ok(Ok(Converted { id, dropped }))
+    let link = format!("/customers/{}", made.id);
+    let params = json!({ "name": lead.name, "actor": actor.name });
+    crate::notify::send(&mut *tx, owner, "lead_converted", params, Some(&link), Some(actor.id)).await?;
+    Ok(())
 }
 
 /// The follow-ups and attachments carried over, as lines of the lead's history.

@@ -1,26 +1,26 @@
 //! Creating and editing leads: validation, custom fields, owner, audit.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 
+use super::RECORD;
 use super::model::{self, DICT_FIELDS, DICTS, ENTITY, Lead, LeadInput, TEXT_FIELDS};
 use super::repo;
-use crate::access::{Action, DataScope, Module};
-use crate::audit::{self, Entry};
+use crate::access::DataScope;
+use crate::audit::{self, Snapshot};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::fields::{self, FieldDef, FieldInput};
+use crate::fields::{self, FieldInput};
 use crate::org::users;
+use crate::records::form::RecordForm;
+use crate::records::sql;
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 
 #[derive(Template)]
@@ -50,36 +50,22 @@ impl FormPage {
     }
 }
 
-/// A live lead the user may change: visible, owner in scope or a read-write team member, and not
-/// converted (a converted lead is read-only).
+/// A live lead the user may change: visible (else 404), owner in scope or a read-write team
+/// member (else 403), and not converted (a converted lead is read-only: 409).
 pub async fn writable(st: &AppState, scope: &DataScope, id: i64) -> AppResult<Lead> {
-    let l = repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)?;
-    if !scope.can_write(&st.db, ENTITY, id, l.owner_id).await? {
-        return Err(AppError::Forbidden);
-    }
-    if l.is_converted() {
-        return Err(AppError::Conflict("lead.error.converted"));
-    }
-    Ok(l)
+    sql::check_writable(&st.db, &RECORD, scope, id).await?;
+    repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)
 }
 
+/// The form's shared parts (scope, custom fields, owner) and the lead dictionaries.
 struct Ctx<'a> {
-    st: &'a AppState,
-    user: &'a CurrentUser,
-    scope: DataScope,
+    shared: RecordForm<'a>,
     dicts: Dicts,
-    defs: Vec<FieldDef>,
 }
 
 impl<'a> Ctx<'a> {
     async fn load(st: &'a AppState, user: &'a CurrentUser) -> AppResult<Ctx<'a>> {
-        Ok(Ctx {
-            scope: DataScope::resolve(&st.db, user, Module::Leads).await?,
-            dicts: Dicts::load(&st.db, DICTS).await?,
-            defs: fields::defs(&st.db, ENTITY).await?,
-            st,
-            user,
-        })
+        Ok(Ctx { shared: RecordForm::load(st, user, &RECORD).await?, dicts: Dicts::load(&st.db, DICTS).await? })
     }
 
     async fn page(
@@ -90,31 +76,9 @@ impl<'a> Ctx<'a> {
         errors: FormErrors,
         submitted: bool,
     ) -> AppResult<FormPage> {
-        let user_opts = users::options(&self.st.db, true).await?;
-        let stored = current.as_ref().map(|c| c.custom.0.clone()).unwrap_or_default();
-        let inactive = fields::inactive_users(&self.st.db, &self.defs, &stored).await?;
-        let submitted = submitted.then(|| form.pairs().to_vec());
-        let custom = fields::inputs(
-            &self.defs,
-            &stored,
-            submitted.as_deref(),
-            &errors,
-            ctx.lang,
-            self.st.config.timezone,
-            &user_opts,
-            &inactive,
-        );
-        let owner_options = if current.is_none() && self.user.can(Module::Leads, Action::Transfer) {
-            match &self.scope.owners {
-                None => user_opts,
-                Some(owners) => user_opts
-                    .into_iter()
-                    .filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id)))
-                    .collect(),
-            }
-        } else {
-            Vec::new()
-        };
+        let stored = current.as_ref().map(|c| &*c.custom);
+        let custom = self.shared.custom_inputs(stored, &form, submitted, &errors, ctx.lang).await?;
+        let owner_options = self.shared.owner_options(current.is_none()).await?;
         Ok(FormPage { ctx, current, form, errors, dicts: self.dicts, custom, owner_options })
     }
 }
@@ -137,7 +101,7 @@ pub async fn edit(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let c = Ctx::load(&st, user).await?;
-    let lead = writable(&st, &c.scope, id).await?;
+    let lead = writable(&st, &c.shared.scope, id).await?;
     let form = lead.to_form(st.config.timezone);
     let errors = FormErrors::new(ctx.lang);
     render(c.page(ctx, Some(lead), form, errors, false).await?)
@@ -158,7 +122,7 @@ pub async fn update(
 ) -> AppResult<Response> {
     let user = req.user()?;
     let c = Ctx::load(&st, user).await?;
-    let current = writable(&st, &c.scope, id).await?;
+    let current = writable(&st, &c.shared.scope, id).await?;
     save(c, ctx, &req, Some(current), form).await
 }
 
@@ -169,29 +133,13 @@ async fn save(
     current: Option<Lead>,
     form: FormData,
 ) -> AppResult<Response> {
-    let (st, user) = (c.st, c.user);
+    let (st, user) = (c.shared.st, c.shared.user);
     let mut errors = FormErrors::new(ctx.lang);
     let mut input = model::check(&form, &c.dicts, current.as_ref(), st.config.timezone, &mut errors);
-    let active_users: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
-    let stored = current.as_ref().map(|cur| &*cur.custom);
-    input.custom = fields::parse(&c.defs, form.pairs(), stored, st.config.timezone, &active_users, &mut errors);
-    if let Some(cur) = &current {
-        fields::keep_hidden(&c.defs, &cur.custom, &mut input.custom);
-    }
+    input.custom = c.shared.parse_custom(&form, current.as_ref().map(|cur| &*cur.custom), &mut errors).await?;
     input.owner_id = match &current {
         Some(cur) => cur.owner_id,
-        None => Some(match input.owner_id {
-            Some(o) if o != user.id => {
-                if user.can(Module::Leads, Action::Transfer) && c.scope.owns(Some(o)) && active_users.contains(&o) {
-                    o
-                } else {
-                    errors.add("owner_id", "customer.error.owner");
-                    user.id
-                }
-            }
-            _ => user.id,
-        }),
+        None => Some(c.shared.new_owner(input.owner_id, &mut errors).await?),
     };
     let mut tx = st.db.begin().await?;
     let id = current.as_ref().map(|cur| cur.id);
@@ -200,30 +148,25 @@ async fn save(
     {
         return Err(AppError::Conflict("lead.error.converted"));
     }
-    fields::check_unique(&mut tx, ENTITY, &c.defs, &input.custom, id, &mut errors).await?;
+    fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
     if !errors.is_empty() {
         drop(tx);
         let page = c.page(ctx, current, form, errors, true).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
     }
+    let who = (user.id, req.ip.as_deref());
     let saved_id = match &current {
         None => {
-            let owner = input.owner_id.unwrap_or(user.id);
-            let id = repo::insert(&mut tx, &input, owner, user.id).await?;
+            let id = repo::insert(&mut tx, &input, input.owner_id.unwrap_or(user.id), user.id).await?;
             let after = snapshot(&mut tx, &c, &input, input.owner_id).await?;
-            diff(Entry::new(ENTITY, id, "create"), &[], &after)
-                .write(&mut tx, Some(user.id), req.ip.as_deref())
-                .await?;
+            after.write_save(&mut tx, (ENTITY, id), None, None, who).await?;
             id
         }
         Some(cur) => {
             let before = snapshot(&mut tx, &c, &input_of(cur), cur.owner_id).await?;
             repo::update(&mut tx, cur.id, &input).await?;
             let after = snapshot(&mut tx, &c, &input, cur.owner_id).await?;
-            let entry = diff(Entry::new(ENTITY, cur.id, "update"), &before, &after);
-            if entry.has_changes() {
-                entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
-            }
+            after.write_save(&mut tx, (ENTITY, cur.id), Some(&before), None, who).await?;
             cur.id
         }
     };
@@ -246,38 +189,19 @@ fn input_of(l: &Lead) -> LeadInput {
     }
 }
 
-/// Field → shown value, for the history. Dictionary values keep both languages.
-async fn snapshot(
-    tx: &mut PgConnection,
-    c: &Ctx<'_>,
-    input: &LeadInput,
-    owner: Option<i64>,
-) -> AppResult<Vec<(String, Value)>> {
-    let tz = c.st.config.timezone;
-    let mut out: Vec<(String, Value)> = vec![("name".into(), json!(input.name)), ("level".into(), json!(input.level))];
+/// The lead's fields as the history keeps them.
+async fn snapshot(tx: &mut PgConnection, c: &Ctx<'_>, input: &LeadInput, owner: Option<i64>) -> AppResult<Snapshot> {
+    let tz = c.shared.st.config.timezone;
+    let mut snap = Snapshot::new();
+    snap.push("name", json!(input.name)).push("level", json!(input.level));
     for (col, v) in &input.dicts {
-        out.push((col.trim_end_matches("_id").to_string(), crate::modules::customers::model::dict_audit(&c.dicts, *v)));
+        snap.push(col.trim_end_matches("_id"), c.dicts.audit_value(*v));
     }
     for (col, v) in &input.texts {
-        out.push((col.to_string(), audit::opt(v.clone())));
+        snap.push(*col, audit::opt(v.clone()));
     }
-    out.push((
-        "next_contact_at".into(),
-        audit::opt(input.next_contact_at.map(|d| crate::web::format::datetime(&d, tz))),
-    ));
-    out.push(("owner".into(), audit::opt(users::name_of(tx, owner).await?)));
-    let names: HashMap<i64, String> = HashMap::new();
-    for def in &c.defs {
-        let shown = fields::display(def, input.custom.get(&def.key), Lang::Zh, tz, &names);
-        out.push((def.label_zh.clone(), if shown.is_empty() { Value::Null } else { json!(shown) }));
-    }
-    Ok(out)
-}
-
-fn diff(mut entry: Entry, before: &[(String, Value)], after: &[(String, Value)]) -> Entry {
-    for (field, new) in after {
-        let old = before.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
-        entry = entry.change(field, old, new.clone());
-    }
-    entry
+    snap.push("next_contact_at", audit::opt(input.next_contact_at.map(|d| crate::web::format::datetime(&d, tz))));
+    snap.push("owner", audit::opt(users::name_of(tx, owner).await?));
+    snap.extend(fields::snapshot(&c.shared.defs, &input.custom, tz));
+    Ok(snap)
 }

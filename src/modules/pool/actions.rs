@@ -78,8 +78,8 @@ fn today_start(now: DateTime<Utc>, tz: chrono::FixedOffset) -> DateTime<Utc> {
     tz.from_local_datetime(&local).single().map(|d| d.with_timezone(&Utc)).unwrap_or(now)
 }
 
-/// Give the customer to `owner`: owner, contacts (those not transferred on their own), the claim
-/// record and the audit row. The caller holds the row lock and has checked everything.
+/// Give the customer to `owner` (the shared transfer routine: owner, contacts not transferred on
+/// their own), with the claim record and the audit row. The caller holds the row lock and has checked everything.
 async fn take(
     tx: &mut PgConnection,
     id: i64,
@@ -89,12 +89,7 @@ async fn take(
     actor: i64,
     ip: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE customers SET owner_id = $2 WHERE id = $1").bind(id).bind(owner).execute(&mut *tx).await?;
-    sqlx::query("UPDATE contacts SET owner_id = $2 WHERE customer_id = $1 AND deleted_at IS NULL AND NOT owner_locked")
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
+    crate::records::transfer::hand(tx, &customers::RECORD, id, None, owner, true, None, actor).await?;
     sqlx::query("INSERT INTO pool_claims (pool_id, customer_id, user_id, kind, actor_id) VALUES ($1, $2, $3, $4, $5)")
         .bind(pool.id)
         .bind(id)
