@@ -6,11 +6,14 @@
 use serde_json::{Map, Value};
 
 use super::def::RecordDef;
+use super::normalize;
 use crate::access::{Action, DataScope};
 use crate::auth::CurrentUser;
+use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{self, FieldDef, FieldInput};
 use crate::state::AppState;
+use crate::web::forms::is_email;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors, SelectOpt};
 
@@ -106,5 +109,103 @@ impl<'a> RecordForm<'a> {
                 all.into_iter().filter(|o| o.value.parse().is_ok_and(|id: i64| owners.contains(&id))).collect()
             }
         })
+    }
+}
+
+/// Dictionary-backed columns (column = form field, dictionary) as chosen: an enabled item, or
+/// the record's current one (kept while unchanged even if disabled since); else an error.
+pub fn dict_values(
+    form: &FormData,
+    fields: &'static [(&'static str, &'static str)],
+    dicts: &Dicts,
+    current: impl Fn(&str) -> Option<i64>,
+    errors: &mut FormErrors,
+) -> Vec<(&'static str, Option<i64>)> {
+    fields.iter().map(|(col, dict)| (*col, dict_value(form, col, dict, dicts, current(col), errors))).collect()
+}
+
+/// One dictionary choice (see `dict_values`).
+pub fn dict_value(
+    form: &FormData,
+    field: &str,
+    dict: &str,
+    dicts: &Dicts,
+    current: Option<i64>,
+    errors: &mut FormErrors,
+) -> Option<i64> {
+    let raw = form.get(field).trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<i64>() {
+        Ok(id) if dicts.allows(dict, id, current) => Some(id),
+        _ => {
+            errors.add(field, "customer.error.dict");
+            None
+        }
+    }
+}
+
+/// Plain text columns (column = form field, most characters) as typed: trimmed, empty as none,
+/// phone numbers with full-width digits folded; too long is an error on the field. Phone and
+/// e-mail fields that are filled in must look like one.
+pub fn text_values(
+    form: &FormData,
+    fields: &'static [(&'static str, usize)],
+    errors: &mut FormErrors,
+) -> Vec<(&'static str, Option<String>)> {
+    let values = fields
+        .iter()
+        .map(|(col, max)| {
+            let raw = form.get(col).trim();
+            if raw.chars().count() > *max {
+                errors.add(col, "customer.error.too_long");
+            }
+            let value = match *col {
+                "phone" | "mobile" | "fax" => normalize::fold(raw),
+                _ => raw.to_string(),
+            };
+            (*col, Some(value).filter(|v| !v.is_empty()))
+        })
+        .collect();
+    for col in ["phone", "mobile", "fax"] {
+        let v = form.get(col).trim();
+        if fields.iter().any(|(c, _)| *c == col)
+            && !v.is_empty()
+            && normalize::phone(v).trim_start_matches('+').len() < 5
+        {
+            errors.add(col, "fields.error.phone");
+        }
+    }
+    let email = form.get("email").trim();
+    if fields.iter().any(|(c, _)| *c == "email") && !email.is_empty() && !is_email(email) {
+        errors.add("email", "form.invalid_email");
+    }
+    values
+}
+
+/// The level 1–7 chosen (blank: the current one, or 1 for a new record).
+pub fn level(form: &FormData, current: Option<i16>, errors: &mut FormErrors) -> i16 {
+    match form.get("level").trim() {
+        "" => current.unwrap_or(1),
+        v => match v.parse::<i16>() {
+            Ok(l) if (1..=7).contains(&l) => l,
+            _ => {
+                errors.add("level", "customer.error.level");
+                1
+            }
+        },
+    }
+}
+
+/// "male", "female" or none.
+pub fn gender(form: &FormData, errors: &mut FormErrors) -> Option<String> {
+    match form.get("gender") {
+        "" => None,
+        g @ ("male" | "female") => Some(g.to_string()),
+        _ => {
+            errors.add("gender", "form.invalid");
+            None
+        }
     }
 }

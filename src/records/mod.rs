@@ -7,6 +7,7 @@
 pub mod bin;
 pub mod def;
 pub mod form;
+pub mod normalize;
 pub mod routes;
 pub mod sql;
 pub mod stars;

@@ -144,7 +144,7 @@ pub async fn seed_customers(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
         )
         .bind(code)
         .bind(name)
-        .bind(crate::modules::customers::normalize::name(name))
+        .bind(crate::records::normalize::name(name))
         .bind(short)
         .bind(i as i32)
         .bind(industry)

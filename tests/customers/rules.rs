@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crm::access::DataScope;
 use crm::modules::customers::caps::{self, CapExceeded};
 use crm::modules::customers::dup::{self, Candidate, DupHit, Effect};
-use crm::modules::customers::normalize;
+use crm::records::normalize;
 use crm::web::i18n::Lang;
 
 use super::common::{Client, TestApp};

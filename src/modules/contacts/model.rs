@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 use crate::dicts::Dicts;
-use crate::modules::customers::normalize;
+use crate::records::form;
 use crate::web::FormErrors;
-use crate::web::forms::{FormData, is_email};
+use crate::web::forms::FormData;
 
 /// The entity name in audit, team, share, star and follow-up tables.
 pub const ENTITY: &str = "contact";
@@ -168,46 +168,10 @@ pub fn check(form: &FormData, dicts: &Dicts, current: Option<&Contact>, errors: 
     if form.get("name").trim().chars().count() > 100 {
         errors.add("name", "customer.error.too_long");
     }
-    let salutation_id = match form.get("salutation_id").trim() {
-        "" => None,
-        raw => match raw.parse::<i64>() {
-            Ok(id) if dicts.allows("salutation", id, current.and_then(|c| c.salutation_id)) => Some(id),
-            _ => {
-                errors.add("salutation_id", "customer.error.dict");
-                None
-            }
-        },
-    };
-    let gender = match form.get("gender") {
-        "" => None,
-        g @ ("male" | "female") => Some(g.to_string()),
-        _ => {
-            errors.add("gender", "form.invalid");
-            None
-        }
-    };
-    let mut texts = Vec::new();
-    for (col, max) in TEXT_FIELDS {
-        let raw = form.get(col).trim();
-        if raw.chars().count() > *max {
-            errors.add(col, "customer.error.too_long");
-        }
-        let value = match *col {
-            // Phone numbers are kept as typed, with full-width digits folded.
-            "phone" | "mobile" => normalize::fold(raw),
-            _ => raw.to_string(),
-        };
-        texts.push((*col, Some(value).filter(|v| !v.is_empty())));
-    }
-    for col in ["phone", "mobile"] {
-        let v = form.get(col).trim();
-        if !v.is_empty() && normalize::phone(v).trim_start_matches('+').len() < 5 {
-            errors.add(col, "fields.error.phone");
-        }
-    }
-    if form.has("email") && !is_email(form.get("email").trim()) {
-        errors.add("email", "form.invalid_email");
-    }
+    let salutation_id =
+        form::dict_value(form, "salutation_id", "salutation", dicts, current.and_then(|c| c.salutation_id), errors);
+    let gender = form::gender(form, errors);
+    let texts = form::text_values(form, TEXT_FIELDS, errors);
     let birthday = match form.get("birthday").trim() {
         "" => None,
         v => match NaiveDate::parse_from_str(v, "%Y-%m-%d") {

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::normalize;
 use crate::access::{Action, DataScope, Module};
 use crate::error::AppResult;
+use crate::records::normalize;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, render};

@@ -301,7 +301,7 @@ async fn duplicates(
     errors: &mut FormErrors,
     ctx: &PageCtx,
 ) -> AppResult<Vec<String>> {
-    use super::normalize;
+    use crate::records::normalize;
     let changed = |col: &str, norm: fn(&str) -> String| -> bool {
         match current {
             None => true,

@@ -7,7 +7,6 @@ pub mod dup;
 mod form;
 pub mod list;
 pub mod model;
-pub mod normalize;
 mod repo;
 mod show;
 mod state;

@@ -3,10 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
-use super::normalize;
 use crate::dicts::Dicts;
+use crate::records::{form, normalize};
 use crate::web::FormErrors;
-use crate::web::forms::{FormData, is_email};
+use crate::web::forms::FormData;
 use crate::web::i18n::Lang;
 
 /// The entity name in audit, team, share and star tables.
@@ -244,61 +244,20 @@ pub fn check(
             "enterprise"
         }
     };
-    let level = match form.get("level").trim() {
-        "" => current.map(|c| c.level).unwrap_or(1),
-        v => match v.parse::<i16>() {
-            Ok(l) if (1..=7).contains(&l) => l,
-            _ => {
-                errors.add("level", "customer.error.level");
-                1
-            }
-        },
-    };
-    let mut dict_values = Vec::new();
-    for (col, dict) in DICT_FIELDS {
-        let v = dict_choice(form, col, dict, dicts, current.and_then(|c| c.dict_value(col)), errors);
-        dict_values.push((*col, v));
-    }
+    let level = form::level(form, current.map(|c| c.level), errors);
+    let dict_values =
+        form::dict_values(form, DICT_FIELDS, dicts, |col| current.and_then(|c| c.dict_value(col)), errors);
     let status_id = if form.has("status_id") {
-        dict_choice(form, "status_id", "customer_status", dicts, current.map(|c| c.status_id), errors)
+        form::dict_value(form, "status_id", "customer_status", dicts, current.map(|c| c.status_id), errors)
     } else {
         None
     };
-    let mut texts = Vec::new();
-    for (col, max) in TEXT_FIELDS {
-        let raw = form.get(col).trim();
-        if raw.chars().count() > *max {
-            errors.add(col, "customer.error.too_long");
-        }
-        let value = match *col {
-            // Phone numbers are kept as typed, with full-width digits folded.
-            "phone" | "mobile" | "fax" => Some(normalize::fold(raw)),
-            _ => Some(raw.to_string()),
-        }
-        .filter(|v| !v.is_empty());
-        texts.push((*col, value));
-    }
-    for col in ["phone", "mobile", "fax"] {
-        let v = form.get(col).trim();
-        if !v.is_empty() && normalize::phone(v).trim_start_matches('+').len() < 5 {
-            errors.add(col, "fields.error.phone");
-        }
-    }
-    if form.has("email") && !is_email(form.get("email").trim()) {
-        errors.add("email", "form.invalid_email");
-    }
+    let texts = form::text_values(form, TEXT_FIELDS, errors);
     let website = form.get("website").trim();
     if !website.is_empty() && (website.contains(' ') || !website.contains('.')) {
         errors.add("website", "fields.error.url");
     }
-    let gender = match form.get("gender") {
-        "" => None,
-        g @ ("male" | "female") => Some(g.to_string()),
-        _ => {
-            errors.add("gender", "form.invalid");
-            None
-        }
-    };
+    let gender = form::gender(form, errors);
     let birth_date = match form.get("birth_date").trim() {
         "" => None,
         v => match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
@@ -325,27 +284,6 @@ pub fn check(
         owner_id,
         addresses,
         custom: Map::new(),
-    }
-}
-
-fn dict_choice(
-    form: &FormData,
-    field: &str,
-    dict: &str,
-    dicts: &Dicts,
-    current: Option<i64>,
-    errors: &mut FormErrors,
-) -> Option<i64> {
-    let raw = form.get(field).trim();
-    if raw.is_empty() {
-        return None;
-    }
-    match raw.parse::<i64>() {
-        Ok(id) if dicts.allows(dict, id, current) => Some(id),
-        _ => {
-            errors.add(field, "customer.error.dict");
-            None
-        }
     }
 }
 

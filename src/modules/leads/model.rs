@@ -4,9 +4,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value};
 
 use crate::dicts::Dicts;
-use crate::modules::customers::normalize;
+use crate::records::form;
 use crate::web::FormErrors;
-use crate::web::forms::{FormData, is_email};
+use crate::web::forms::FormData;
 
 /// The entity name in audit, team, share, star, follow-up and attachment tables.
 pub const ENTITY: &str = "lead";
@@ -142,53 +142,10 @@ pub fn check(
     if form.get("name").chars().count() > 200 {
         errors.add("name", "customer.error.too_long");
     }
-    let level = match form.get("level").trim() {
-        "" => current.map(|c| c.level).unwrap_or(1),
-        v => match v.parse::<i16>() {
-            Ok(l) if (1..=7).contains(&l) => l,
-            _ => {
-                errors.add("level", "customer.error.level");
-                1
-            }
-        },
-    };
-    let mut dict_values = Vec::new();
-    for (col, dict) in DICT_FIELDS {
-        let raw = form.get(col).trim();
-        let v = if raw.is_empty() {
-            None
-        } else {
-            match raw.parse::<i64>() {
-                Ok(id) if dicts.allows(dict, id, current.and_then(|c| c.dict_value(col))) => Some(id),
-                _ => {
-                    errors.add(col, "customer.error.dict");
-                    None
-                }
-            }
-        };
-        dict_values.push((*col, v));
-    }
-    let mut texts = Vec::new();
-    for (col, max) in TEXT_FIELDS {
-        let raw = form.get(col).trim();
-        if raw.chars().count() > *max {
-            errors.add(col, "customer.error.too_long");
-        }
-        let value = match *col {
-            "phone" | "mobile" => normalize::fold(raw),
-            _ => raw.to_string(),
-        };
-        texts.push((*col, Some(value).filter(|v| !v.is_empty())));
-    }
-    for col in ["phone", "mobile"] {
-        let v = form.get(col).trim();
-        if !v.is_empty() && normalize::phone(v).trim_start_matches('+').len() < 5 {
-            errors.add(col, "fields.error.phone");
-        }
-    }
-    if form.has("email") && !is_email(form.get("email").trim()) {
-        errors.add("email", "form.invalid_email");
-    }
+    let level = form::level(form, current.map(|c| c.level), errors);
+    let dict_values =
+        form::dict_values(form, DICT_FIELDS, dicts, |col| current.and_then(|c| c.dict_value(col)), errors);
+    let texts = form::text_values(form, TEXT_FIELDS, errors);
     let next_contact_at = match form.get("next_contact_at").trim() {
         "" => None,
         v => match crate::fields::parse_local_datetime(v, tz) {

@@ -1,4 +1,5 @@
-//! How customer names and contact details are compared for duplicates.
+//! How names and contact details people type are stored and compared (duplicate checks, the
+//! `name_norm` column): widths folded, spaces and case ignored, phone numbers as digits.
 
 /// Trim, fold full-width ASCII (and the ideographic space) to half-width, lower-case, and drop
 /// every space: "  上海ＡＢＣ 科技 " and "上海abc科技" compare equal.
