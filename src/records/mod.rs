@@ -6,6 +6,7 @@
 
 pub mod bin;
 pub mod def;
+pub mod detail;
 pub mod form;
 pub mod normalize;
 pub mod routes;

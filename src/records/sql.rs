@@ -128,13 +128,11 @@ pub async fn is_visible(db: &PgPool, def: &'static RecordDef, scope: &DataScope,
 /// one cannot see looks like one that does not exist), `Forbidden` without the right, and
 /// `Conflict(reason)` while nobody may change it (frozen, converted).
 pub async fn check_writable(db: &PgPool, def: &'static RecordDef, scope: &DataScope, id: i64) -> AppResult<()> {
-    let mut q = QueryBuilder::new("SELECT (");
+    // coalesce: a record without an owner (a pool customer) makes the owner test NULL.
+    let mut q = QueryBuilder::new("SELECT coalesce((");
     push_writable(&mut q, def, scope);
-    q.push(format_args!(
-        "), ({}) FROM {} t WHERE t.id = ",
-        def.read_only.as_ref().map_or("false", |r| r.when),
-        def.table
-    ));
+    let read_only = def.read_only.as_ref().map_or("false", |r| r.when);
+    q.push(format_args!("), false), coalesce(({read_only}), false) FROM {} t WHERE t.id = ", def.table));
     q.push_bind(id).push(" AND");
     push_bin(&mut q, def, Bin::Live);
     q.push(" AND ");

@@ -126,13 +126,6 @@ pub async fn for_customer(db: &PgPool, customer_id: i64) -> sqlx::Result<Vec<Con
     q.build_query_as().fetch_all(db).await
 }
 
-/// May the user change this (visible) contact: the owner is in scope or a read-write team place,
-/// on the contact or on its customer. Frozen customers are checked separately.
-pub async fn can_write(db: &PgPool, scope: &DataScope, c: &Contact) -> sqlx::Result<bool> {
-    Ok(scope.can_write(db, ENTITY, c.id, c.owner_id).await?
-        || scope.can_write(db, "customer", c.customer_id, c.customer_owner_id).await?)
-}
-
 /// Lock the customer row while its contacts' primary flag changes (one change at a time).
 pub async fn lock_customer(tx: &mut PgConnection, customer_id: i64) -> sqlx::Result<()> {
     sqlx::query("SELECT 1 FROM customers WHERE id = $1 FOR NO KEY UPDATE").bind(customer_id).execute(tx).await?;

@@ -1,21 +1,18 @@
 //! The lead detail page: header, action bar, and tabs (basic info, timeline, attachments, history).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
-use serde::Deserialize;
 
-use super::model::{DICT_FIELDS, DICTS, ENTITY, Lead};
+use super::RECORD;
+use super::model::{DICT_FIELDS, DICTS, Lead};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
-use crate::audit::history::{self, LogRow};
+
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::fields::{self, FieldDef};
+use crate::records::detail::{Detail, TabQuery};
 use crate::state::AppState;
-use crate::timeline::TimelineView;
 use crate::web::{PageCtx, RequestCtx, render};
 
 const TABS: &[(&str, &str)] = &[
@@ -25,38 +22,24 @@ const TABS: &[(&str, &str)] = &[
     ("history", "lead.tab.history"),
 ];
 
-#[derive(Deserialize, Default)]
-pub struct TabQuery {
-    #[serde(default)]
-    tab: String,
-    #[serde(default)]
-    kind: String,
-}
-
 #[derive(Template)]
 #[template(path = "leads/show.html")]
 struct ShowPage {
     ctx: PageCtx,
     l: Lead,
-    tab: &'static str,
+    d: Detail,
     dicts: Dicts,
-    defs: Vec<FieldDef>,
-    starred: bool,
     can_edit: bool,
     can_delete: bool,
     can_transfer: bool,
     can_convert: bool,
     /// The customer it became, when the user may open it.
     customer_visible: bool,
-    timeline: Option<TimelineView>,
-    attachments: crate::attachments::Panel,
-    history: Vec<LogRow>,
-    user_names: HashMap<i64, String>,
 }
 
 impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
-        TABS.iter().map(|(k, l)| (*k, self.ctx.t(l), *k == self.tab)).collect()
+        self.d.tab_links(&self.ctx, TABS)
     }
 
     fn classification(&self) -> Vec<(&'static str, String)> {
@@ -72,20 +55,6 @@ impl ShowPage {
                 (label, value)
             })
             .collect()
-    }
-
-    fn custom_values(&self) -> Vec<(String, String)> {
-        self.defs
-            .iter()
-            .map(|d| {
-                let v = fields::display(d, self.l.custom.get(&d.key), self.ctx.lang, self.ctx.tz, &self.user_names);
-                (d.label(self.ctx.lang).to_string(), v)
-            })
-            .collect()
-    }
-
-    fn sentences(&self, row: &LogRow) -> Vec<String> {
-        row.sentences(self.ctx.lang)
     }
 
     fn converted_line(&self) -> String {
@@ -109,21 +78,7 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
     let l = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let tab = TABS.iter().map(|(k, _)| *k).find(|k| *k == q.tab).unwrap_or("basic");
-    let can_write = scope.can_write(&st.db, ENTITY, id, l.owner_id).await? && !l.is_converted();
-    let can_edit = can_write && user.can(Module::Leads, Action::Edit);
-    let history = if tab == "history" { history::for_record(&st.db, ENTITY, id, 200).await? } else { Vec::new() };
-    let timeline = if tab == "timeline" {
-        let base = format!("/leads/{id}");
-        Some(TimelineView::load(&st.db, &ctx.session, ctx.lang, ENTITY, id, None, &q.kind, can_edit, base).await?)
-    } else {
-        None
-    };
-    let attachments = if tab == "attachments" {
-        crate::attachments::Panel::load(&st, &super::RECORD, user, id).await?
-    } else {
-        crate::attachments::Panel::default()
-    };
+    let d = Detail::load(&st, &ctx, user, &RECORD, (id, &l.custom, None), TABS, &q).await?;
     let customer_visible = match l.customer_id {
         Some(c) => {
             let cscope = DataScope::resolve(&st.db, user, Module::Customers).await?;
@@ -131,22 +86,15 @@ pub async fn show(
         }
         None => false,
     };
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let user_names = fields::user_names(&st.db, &defs, std::iter::once(&*l.custom)).await?;
+    let can_edit = d.may(user, &RECORD, Action::Edit);
     let page = ShowPage {
-        starred: crate::records::stars::is_starred(&st.db, user.id, ENTITY, id).await?,
         can_edit,
-        can_delete: can_write && user.can(Module::Leads, Action::Delete),
-        can_transfer: can_write && user.can(Module::Leads, Action::Transfer),
+        can_delete: d.may(user, &RECORD, Action::Delete),
+        can_transfer: d.may(user, &RECORD, Action::Transfer),
         can_convert: can_edit && user.can(Module::Customers, Action::Create),
         customer_visible,
-        timeline,
-        attachments,
-        history,
         dicts: Dicts::load(&st.db, DICTS).await?,
-        defs,
-        user_names,
-        tab,
+        d,
         ctx,
         l,
     };
