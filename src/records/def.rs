@@ -13,6 +13,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use crate::access::{DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
+use crate::fields::FieldDef;
 use crate::list::Column;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -91,6 +92,13 @@ pub struct Features {
     pub transfer: bool,
 }
 
+impl Features {
+    /// Every shared behaviour; a kind leaves out what it does not take part in
+    /// (`Features { team: false, ..Features::ALL }`).
+    pub const ALL: Features =
+        Features { custom_fields: true, timeline: true, attachments: true, team: true, share: true, transfer: true };
+}
+
 impl RecordDef {
     /// "/customers/7"
     pub fn url(&self, id: i64) -> String {
@@ -123,8 +131,16 @@ impl RecordDef {
 pub trait Record: Send + Sync + 'static {
     const DEF: &'static RecordDef;
 
-    /// Every column its list can show (custom fields last), for the column chooser.
-    fn columns(st: &AppState, lang: Lang) -> impl Future<Output = AppResult<Vec<Column>>> + Send;
+    /// Every column its list can show, given its custom fields (which come last).
+    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column>;
+
+    /// The columns with the kind's active custom fields, for the column chooser.
+    fn columns(st: &AppState, lang: Lang) -> impl Future<Output = AppResult<Vec<Column>>> + Send {
+        async move {
+            let defs = crate::fields::defs(&st.db, Self::DEF.entity).await?;
+            Ok(Self::column_list(&defs, lang))
+        }
+    }
 
     /// Ids of the live records the list's filter (its query string) matches within `scope`,
     /// for bulk actions on "every matching row".

@@ -17,6 +17,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
+use crate::fields::FieldDef;
 use crate::list::Column;
 use crate::records::{Features, ReadOnly, Record, RecordDef};
 use crate::registry::Registry;
@@ -46,14 +47,7 @@ pub const RECORD: RecordDef = RecordDef {
     number_column: Some("code"),
     events: "",
     recycle_detail: ("customer.code", "t.code"),
-    features: Features {
-        custom_fields: true,
-        timeline: true,
-        attachments: true,
-        team: true,
-        share: true,
-        transfer: true,
-    },
+    features: Features::ALL,
 };
 
 /// Customers sitting in a pool (no owner) are seen by the pool's members and admins, so they
@@ -89,9 +83,8 @@ pub struct Customers;
 impl Record for Customers {
     const DEF: &'static RecordDef = &RECORD;
 
-    async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
-        let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
-        Ok(list::available_columns(&defs, lang))
+    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+        list::available_columns(defs, lang)
     }
 
     async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, filter: &str) -> AppResult<Vec<i64>> {

@@ -15,6 +15,7 @@ use sqlx::PgConnection;
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
+use crate::fields::FieldDef;
 use crate::list::Column;
 use crate::records::{Features, ReadOnly, Record, RecordDef};
 use crate::registry::Registry;
@@ -41,14 +42,7 @@ pub const RECORD: RecordDef = RecordDef {
     number_column: None,
     events: "lead_",
     recycle_detail: ("lead.contact_name", "t.contact_name"),
-    features: Features {
-        custom_fields: true,
-        timeline: true,
-        attachments: true,
-        team: false,
-        share: false,
-        transfer: true,
-    },
+    features: Features { team: false, share: false, ..Features::ALL },
 };
 
 pub fn register(r: &mut Registry) {
@@ -75,9 +69,8 @@ pub struct Leads;
 impl Record for Leads {
     const DEF: &'static RecordDef = &RECORD;
 
-    async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
-        let defs = crate::fields::defs(&st.db, model::ENTITY).await?;
-        Ok(list::available_columns(&defs, lang))
+    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+        list::available_columns(defs, lang)
     }
 
     async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, filter: &str) -> AppResult<Vec<i64>> {
