@@ -39,6 +39,8 @@ struct LoginPage {
     error: Option<String>,
 }
 
+crate::page!(LoginPage);
+
 impl LoginPage {
     /// The language switch returns here, keeping where the login was going to lead.
     fn back(&self) -> String {
@@ -60,7 +62,7 @@ async fn login_page(ctx: PageCtx, Query(q): Query<NextParam>) -> AppResult<Respo
     if ctx.user.is_some() {
         return Ok(Redirect::to(safe_next(&q.next)).into_response());
     }
-    Ok(render(LoginPage { ctx, login: String::new(), next: q.next, error: None })?.into_response())
+    Ok(render(LoginPage { ctx, login: String::new(), next: q.next, error: None }).await?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -110,7 +112,7 @@ async fn login_submit(
     let lock_on_failure = match throttle::admit(&st.db, &st.config, &keys.all()).await? {
         Admission::Refused(lock) => {
             log(lock.kind).await?;
-            return locked_page(&st, ctx, login.clone(), f.next, lock);
+            return locked_page(&st, ctx, login.clone(), f.next, lock).await;
         }
         Admission::Verify(lock) => lock,
     };
@@ -133,21 +135,21 @@ async fn login_submit(
         }
         (LoginOutcome::Disabled, _, _) => {
             let error = ctx.t("login.disabled").to_string();
-            login_failed(ctx, login, f.next, error, StatusCode::FORBIDDEN)
+            login_failed(ctx, login, f.next, error, StatusCode::FORBIDDEN).await
         }
         // This failure used up the last try: say so now, not on the next attempt.
-        (_, _, Some(lock)) => locked_page(&st, ctx, login, f.next, lock),
+        (_, _, Some(lock)) => locked_page(&st, ctx, login, f.next, lock).await,
         _ => {
             let error = ctx.t("login.bad_credentials").to_string();
-            login_failed(ctx, login, f.next, error, StatusCode::UNAUTHORIZED)
+            login_failed(ctx, login, f.next, error, StatusCode::UNAUTHORIZED).await
         }
     }
 }
 
-fn locked_page(st: &AppState, ctx: PageCtx, login: String, next: String, lock: Lock) -> AppResult<Response> {
+async fn locked_page(st: &AppState, ctx: PageCtx, login: String, next: String, lock: Lock) -> AppResult<Response> {
     let key = if lock.kind == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
     let error = lock_text(st, &ctx, key, lock);
-    login_failed(ctx, login, next, error, StatusCode::TOO_MANY_REQUESTS)
+    login_failed(ctx, login, next, error, StatusCode::TOO_MANY_REQUESTS).await
 }
 
 /// The lock message `key` with the time the lock ends, rounded up to the minute (a lock ending at
@@ -171,8 +173,14 @@ async fn start_session(session: &Session, user_id: i64, epoch: i32) -> anyhow::R
     Ok(())
 }
 
-fn login_failed(ctx: PageCtx, login: String, next: String, error: String, status: StatusCode) -> AppResult<Response> {
-    Ok((status, render(LoginPage { ctx, login, next, error: Some(error) })?).into_response())
+async fn login_failed(
+    ctx: PageCtx,
+    login: String,
+    next: String,
+    error: String,
+    status: StatusCode,
+) -> AppResult<Response> {
+    Ok((status, render(LoginPage { ctx, login, next, error: Some(error) }).await?).into_response())
 }
 
 /// Only relative, same-site paths are followed after login; anything else goes home.
@@ -219,9 +227,11 @@ struct PasswordPage {
     errors: FormErrors,
 }
 
+crate::page!(PasswordPage);
+
 async fn password_page(ctx: PageCtx) -> AppResult<Html<String>> {
     let errors = FormErrors::new(ctx.lang);
-    render(PasswordPage { ctx, errors })
+    render(PasswordPage { ctx, errors }).await
 }
 
 #[derive(Deserialize)]
@@ -263,7 +273,7 @@ async fn password_submit(
         errors.add("confirm", "password.mismatch");
     }
     if !errors.is_empty() {
-        let page = render(PasswordPage { ctx, errors })?;
+        let page = render(PasswordPage { ctx, errors }).await?;
         let status = if locked { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
         return Ok((status, page).into_response());
     }

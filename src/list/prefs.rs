@@ -73,6 +73,8 @@ struct ScenesPage {
     scenes: Vec<SavedScene>,
 }
 
+crate::page!(ScenesPage);
+
 async fn scenes_page<M: ListModule>(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -80,7 +82,7 @@ async fn scenes_page<M: ListModule>(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let scenes = scenes::saved(&st.db, user.id, M::perm().code()).await?;
-    render(ScenesPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), scenes })
+    render(ScenesPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), scenes }).await
 }
 
 #[derive(Deserialize, Default)]
@@ -168,6 +170,8 @@ struct ColumnsPage {
     choice: ColumnChoice,
 }
 
+crate::page!(ColumnsPage);
+
 impl ColumnsPage {
     fn label(&self, c: &Column) -> String {
         if c.label_is_text { c.label.clone() } else { self.ctx.t(&c.label).to_string() }
@@ -187,7 +191,7 @@ async fn columns_page<M: ListModule>(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let choice = ColumnChoice::load(&st.db, user.id, M::perm().code(), M::columns(&st, ctx.lang).await?).await?;
-    render(ColumnsPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), choice })
+    render(ColumnsPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), choice }).await
 }
 
 #[derive(Deserialize, Default)]

@@ -267,6 +267,8 @@ struct RecyclePage {
     can_purge: bool,
 }
 
+crate::page!(RecyclePage);
+
 impl RecyclePage {
     fn t(&self, suffix: &str) -> &'static str {
         self.ctx.t(&self.def.msg(suffix))
@@ -306,7 +308,7 @@ pub async fn page<R: Record>(
     )
     .await?;
     let can_purge = user.can(def.module, Action::Purge);
-    Ok(render(RecyclePage { ctx, def, rows, pager, can_purge })?.into_response())
+    Ok(render(RecyclePage { ctx, def, rows, pager, can_purge }).await?.into_response())
 }
 
 /// POST {path}/recycle/restore — the ticked records the user may see and change come back,

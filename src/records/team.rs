@@ -417,6 +417,8 @@ struct OptionsPage {
     depts: Vec<SelectOpt>,
 }
 
+crate::page!(OptionsPage);
+
 impl OptionsPage {
     fn title_key(&self) -> &'static str {
         if self.action == "team" { "team.bulk_title" } else { "share.bulk_title" }
@@ -435,7 +437,7 @@ async fn options_page<R: Record>(
     let count = selected::<R>(st, user, &scope, &sel).await?.len();
     let users = crate::org::users::options(&st.db, true).await?;
     let depts = crate::org::departments::options(&st.db).await?;
-    Ok(render(OptionsPage { ctx, def: R::DEF, action, sel, count, users, depts })?.into_response())
+    Ok(render(OptionsPage { ctx, def: R::DEF, action, sel, count, users, depts }).await?.into_response())
 }
 
 /// (id, name, owner) of the selected records the user may change, locked.

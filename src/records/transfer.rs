@@ -167,6 +167,8 @@ struct TransferPage {
     error: Option<String>,
 }
 
+crate::page!(TransferPage);
+
 impl TransferPage {
     fn t(&self, suffix: &str) -> &'static str {
         self.ctx.t(&self.def.msg(suffix))
@@ -206,7 +208,7 @@ async fn transfer_page(
     let users = crate::org::users::options(&st.db, true).await?;
     let children = children_field(def);
     let page = TransferPage { ctx, def, one, sel, count, users, children, form, error };
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }
 
 /// A fresh form: children follow by default.

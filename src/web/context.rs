@@ -118,6 +118,7 @@ fn forwarded_for(h: &HeaderMap) -> Option<IpAddr> {
 
 async fn error_page(st: &AppState, ctx: &RequestCtx, session: &Session, uri: &Uri, err: ErrorPage) -> Response {
     let page = PageCtx::build(st, ctx, session, uri).await;
+    page.load_chrome().await;
     let body = page::render_error(&page, err.status, err.message);
     (err.status, body).into_response()
 }

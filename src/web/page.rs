@@ -1,5 +1,9 @@
 //! `PageCtx`: everything the layout needs (user, language, CSRF token, flash, nav), carried by
 //! every page template as its `ctx` field.
+//!
+//! Extracting it costs no query: the layout's "chrome" — the flash messages queued for this
+//! page and the bell's unread count — is read by `render`, so a POST that only redirects neither
+//! counts notifications nor takes the flash meant for the page it redirects to.
 
 use std::sync::Arc;
 
@@ -9,6 +13,8 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
 use tower_sessions::Session;
 
 use super::context::RequestCtx;
@@ -25,41 +31,67 @@ pub struct PageCtx {
     pub user: Option<Arc<CurrentUser>>,
     pub lang: Lang,
     pub csrf: String,
-    pub flash: Vec<Flash>,
     pub path: String,
     /// Path and query of this page: where the language switch comes back to.
     pub here: String,
     pub nav: Vec<NavItem>,
     pub admin_nav: Vec<NavItem>,
-    /// Unread notifications of the logged-in user (the bell).
-    pub unread: i64,
     pub tz: FixedOffset,
     pub session: Session,
+    db: PgPool,
+    /// Loaded once, by `load_chrome`, when a full page renders.
+    chrome: Arc<OnceCell<Chrome>>,
+}
+
+/// What only a rendered page needs: the flash messages for it and the unread count.
+#[derive(Default)]
+struct Chrome {
+    flash: Vec<Flash>,
+    unread: i64,
 }
 
 impl PageCtx {
     pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, uri: &Uri) -> PageCtx {
         let path = uri.path();
         let csrf = csrf::token(session).await.unwrap_or_default();
-        let flash = flash::take(session).await;
         let (nav, admin_nav) = nav::for_user(req, path);
-        let unread = match &req.user {
-            Some(u) => crate::notify::unread_count(&st.db, u.id).await.unwrap_or(0),
-            None => 0,
-        };
         PageCtx {
             user: req.user.clone(),
             lang: req.lang,
             csrf,
-            flash,
             path: path.to_string(),
             here: uri.path_and_query().map_or(path, |p| p.as_str()).to_string(),
             nav,
             admin_nav,
-            unread,
             tz: st.config.timezone,
             session: session.clone(),
+            db: st.db.clone(),
+            chrome: Arc::default(),
         }
+    }
+
+    /// Take the flash messages queued for this page and count the unread notifications (once).
+    pub async fn load_chrome(&self) {
+        self.chrome
+            .get_or_init(|| async {
+                let flash = flash::take(&self.session).await;
+                let unread = match &self.user {
+                    Some(u) => crate::notify::unread_count(&self.db, u.id).await.unwrap_or(0),
+                    None => 0,
+                };
+                Chrome { flash, unread }
+            })
+            .await;
+    }
+
+    /// The flash messages shown on this page.
+    pub fn flashes(&self) -> &[Flash] {
+        self.chrome.get().map(|c| c.flash.as_slice()).unwrap_or_default()
+    }
+
+    /// Unread notifications of the logged-in user (the bell).
+    pub fn unread(&self) -> i64 {
+        self.chrome.get().map_or(0, |c| c.unread)
     }
 
     pub fn t(&self, key: &str) -> &'static str {
@@ -129,8 +161,28 @@ impl FromRequestParts<AppState> for PageCtx {
     }
 }
 
-pub fn render(t: impl Template) -> AppResult<Html<String>> {
-    Ok(Html(t.render()?))
+/// A full page: a template carrying the `PageCtx` its layout reads. Declare it with
+/// `crate::page!(MyPage)` after the struct.
+pub trait Page: Template {
+    fn page_ctx(&self) -> &PageCtx;
+}
+
+/// `impl Page` for page templates whose context is their `ctx` field.
+#[macro_export]
+macro_rules! page {
+    ($($t:ty),+ $(,)?) => {
+        $(impl $crate::web::page::Page for $t {
+            fn page_ctx(&self) -> &$crate::web::PageCtx {
+                &self.ctx
+            }
+        })+
+    };
+}
+
+/// Render a full page (its layout's flash and bell loaded first).
+pub async fn render<P: Page>(page: P) -> AppResult<Html<String>> {
+    page.page_ctx().load_chrome().await;
+    Ok(Html(page.render()?))
 }
 
 #[derive(Template)]

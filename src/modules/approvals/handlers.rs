@@ -56,6 +56,8 @@ struct IndexPage {
     pager: Pager,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -124,7 +126,7 @@ pub async fn index(
             })
         })
         .collect();
-    render(IndexPage { ctx, tab: tab.code(), tabs, items, pager })
+    render(IndexPage { ctx, tab: tab.code(), tabs, items, pager }).await
 }
 
 pub struct TaskView {
@@ -186,6 +188,8 @@ struct ShowPage {
     /// The current stage waits for the submitter side to pick its approvers (`picks` has it).
     can_pick: bool,
 }
+
+crate::page!(ShowPage);
 
 /// The instance, if the user may see it: its submitter or owner, an approver on it, a super admin,
 /// or anyone who can see the record it is about (read-only: the actions below check their own
@@ -311,6 +315,7 @@ pub async fn show(
         can_pick,
         ctx,
     })
+    .await
 }
 
 /// (state key, badge class) of stage `no` in the instance's current round.

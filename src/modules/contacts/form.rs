@@ -38,6 +38,8 @@ struct FormPage {
     custom: Vec<FieldInput>,
 }
 
+crate::page!(FormPage);
+
 impl FormPage {
     fn genders(&self) -> Vec<SelectOpt> {
         vec![
@@ -119,7 +121,7 @@ pub async fn new(
         }
     }
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, None, form, errors, false).await?)
+    render(c.page(ctx, None, form, errors, false).await?).await
 }
 
 pub async fn edit(
@@ -133,7 +135,7 @@ pub async fn edit(
     let contact = writable(&st, &c.shared.scope, id).await?;
     let form = contact.to_form();
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, Some(contact), form, errors, false).await?)
+    render(c.page(ctx, Some(contact), form, errors, false).await?).await
 }
 
 /// A live contact the user may change: visible (else 404), owner in scope or a read-write team
@@ -244,7 +246,7 @@ async fn save(
     let Some((customer_id, customer_owner)) = customer.filter(|_| errors.is_empty()) else {
         drop(tx);
         let page = c.page(ctx, current, form, errors, true).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     };
 
     let saved_id = match &current {

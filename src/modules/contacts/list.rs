@@ -199,6 +199,8 @@ struct IndexPage {
     can_create: bool,
 }
 
+crate::page!(IndexPage);
+
 impl IndexPage {
     fn months(&self) -> Vec<SelectOpt> {
         (1..=12).map(|m| SelectOpt::new(m, self.ctx.tf1("contact.month_n", "n", &m.to_string()))).collect()
@@ -254,7 +256,7 @@ pub async fn index(
         list,
         filter,
     };
-    Ok(render(page)?.into_response())
+    Ok(render(page).await?.into_response())
 }
 
 /// "Primary" and "decision maker" beside the name.

@@ -38,6 +38,8 @@ struct ShowPage {
     transfer_options: Vec<SelectOpt>,
 }
 
+crate::page!(ShowPage);
+
 impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
         self.d.tab_links(&self.ctx, TABS)
@@ -82,5 +84,5 @@ pub async fn show(
         ctx,
         c,
     };
-    render(page)
+    render(page).await
 }

@@ -400,6 +400,8 @@ struct CheckPage {
     can_create: bool,
 }
 
+crate::page!(CheckPage);
+
 impl CheckPage {
     fn found_text(&self) -> String {
         self.ctx.tf1("crules.check.found", "count", &self.lines.len().to_string())
@@ -472,5 +474,5 @@ pub async fn check_page(
         searched,
         lines,
     };
-    Ok(render(page)?.into_response())
+    Ok(render(page).await?.into_response())
 }

@@ -42,6 +42,8 @@ struct FormPage {
     can_set_status: bool,
 }
 
+crate::page!(FormPage);
+
 impl FormPage {
     fn options(&self, dict: &str, field: &str) -> Vec<SelectOpt> {
         let current = self.current.as_ref().and_then(|c| match field {
@@ -131,7 +133,7 @@ pub async fn new(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -> A
     form.set("kind", "enterprise");
     form.set("owner_id", user.id.to_string());
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, None, form, errors, Vec::new(), false).await?)
+    render(c.page(ctx, None, form, errors, Vec::new(), false).await?).await
 }
 
 pub async fn edit(
@@ -146,7 +148,7 @@ pub async fn edit(
     let addresses = repo::addresses(&st.db, id).await?;
     let form = customer.to_form(&addresses);
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, Some(customer), form, errors, Vec::new(), false).await?)
+    render(c.page(ctx, Some(customer), form, errors, Vec::new(), false).await?).await
 }
 
 /// A live customer the user may change: visible (else 404), owner in scope or a read-write team
@@ -224,7 +226,7 @@ async fn save(
         drop(tx);
         let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         let page = c.page(ctx, current, form, errors, warnings, true).await?;
-        return Ok((status, render(page)?).into_response());
+        return Ok((status, render(page).await?).into_response());
     }
 
     let saved_id = match &current {

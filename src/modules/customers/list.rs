@@ -261,6 +261,8 @@ struct IndexPage {
     can_create: bool,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -315,7 +317,7 @@ pub async fn index(
         list,
         filter,
     };
-    Ok(render(page)?.into_response())
+    Ok(render(page).await?.into_response())
 }
 
 /// "Locked" and "frozen" beside the name.

@@ -54,6 +54,8 @@ struct ShowPage {
     approval: Option<super::status::Card>,
 }
 
+crate::page!(ShowPage);
+
 impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
         self.d.tab_links(&self.ctx, TABS)
@@ -157,5 +159,5 @@ pub async fn show(
         ctx,
         c,
     };
-    render(page)
+    render(page).await
 }

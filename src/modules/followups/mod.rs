@@ -99,6 +99,8 @@ struct IndexPage {
     depts: Vec<SelectOpt>,
 }
 
+crate::page!(IndexPage);
+
 impl IndexPage {
     fn method(&self, id: &Option<i64>) -> String {
         self.dicts.label(*id, self.ctx.lang)
@@ -147,7 +149,7 @@ async fn index(
         filter,
         dicts,
     };
-    render(page)
+    render(page).await
 }
 
 #[derive(Deserialize, Default, Clone, Debug)]
@@ -190,6 +192,8 @@ struct OverduePage {
     customers: Vec<CustomerRow>,
     pager: Pager,
 }
+
+crate::page!(OverduePage);
 
 impl OverduePage {
     fn days_ago(&self, at: &Option<DateTime<Utc>>) -> String {
@@ -249,7 +253,7 @@ async fn overdue(
         }
         None => (None, Vec::new(), Pager::new(None, None, None, 0)),
     };
-    render(OverduePage { ctx, days, reps, owner, customers, pager })
+    render(OverduePage { ctx, days, reps, owner, customers, pager }).await
 }
 
 /// "Remind the rep": a reminder for the owner about their customers not followed up.

@@ -17,6 +17,8 @@ struct HomePage {
     ctx: PageCtx,
 }
 
+crate::page!(HomePage);
+
 async fn index(ctx: PageCtx) -> AppResult<Html<String>> {
-    render(HomePage { ctx })
+    render(HomePage { ctx }).await
 }

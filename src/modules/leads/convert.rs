@@ -478,6 +478,8 @@ struct ConvertPage {
     attachments: i64,
 }
 
+crate::page!(ConvertPage);
+
 impl ConvertPage {
     fn carry_text(&self) -> String {
         self.ctx.lang.tf(
@@ -591,7 +593,7 @@ pub async fn page(
         let mut conn = st.db.acquire().await?;
         dup::find(&mut conn, &candidate, &viewer).await?
     };
-    render(convert_page(&st, ctx, lead, &viewer, hits, None).await?)
+    render(convert_page(&st, ctx, lead, &viewer, hits, None).await?).await
 }
 
 /// POST /leads/{id}/convert — `mode=attach&customer_id=…` or a new customer (`confirm_dup` to
@@ -659,7 +661,7 @@ async fn refused(st: &AppState, ctx: PageCtx, lead: Lead, viewer: &DataScope, r:
         _ => (Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
     let page = convert_page(st, ctx, lead, viewer, hits, error).await?;
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }
 
 /// POST /leads/bulk/convert — convert the selected leads one by one into new customers; leads

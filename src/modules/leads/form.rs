@@ -35,6 +35,8 @@ struct FormPage {
     owner_options: Vec<SelectOpt>,
 }
 
+crate::page!(FormPage);
+
 impl FormPage {
     fn options(&self, dict: &str, field: &str) -> Vec<SelectOpt> {
         let current = self.current.as_ref().and_then(|c| c.dict_value(field));
@@ -90,7 +92,7 @@ pub async fn new(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -> A
     form.set("level", "1");
     form.set("owner_id", user.id.to_string());
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, None, form, errors, false).await?)
+    render(c.page(ctx, None, form, errors, false).await?).await
 }
 
 pub async fn edit(
@@ -104,7 +106,7 @@ pub async fn edit(
     let lead = writable(&st, &c.shared.scope, id).await?;
     let form = lead.to_form(st.config.timezone);
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, Some(lead), form, errors, false).await?)
+    render(c.page(ctx, Some(lead), form, errors, false).await?).await
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
@@ -152,7 +154,7 @@ async fn save(
     if !errors.is_empty() {
         drop(tx);
         let page = c.page(ctx, current, form, errors, true).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
     let who = (user.id, req.ip.as_deref());
     let saved_id = match &current {

@@ -214,6 +214,8 @@ struct IndexPage {
     can_create: bool,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -263,7 +265,7 @@ pub async fn index(
         list,
         filter,
     };
-    Ok(render(page)?.into_response())
+    Ok(render(page).await?.into_response())
 }
 
 /// "Converted" beside a converted lead's name.

@@ -37,6 +37,8 @@ struct ShowPage {
     customer_visible: bool,
 }
 
+crate::page!(ShowPage);
+
 impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
         self.d.tab_links(&self.ctx, TABS)
@@ -98,5 +100,5 @@ pub async fn show(
         ctx,
         l,
     };
-    render(page)
+    render(page).await
 }

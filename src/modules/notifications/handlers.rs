@@ -49,6 +49,8 @@ struct IndexPage {
     back: String,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -77,7 +79,7 @@ pub async fn index(
         None => LIST.to_string(),
     };
     let page = IndexPage { ctx, unread_tab, items, pager, total_all, total_unread, back };
-    Ok(render(page)?.into_response())
+    Ok(render(page).await?.into_response())
 }
 
 /// Open a notification: mark it read and follow its link.

@@ -325,6 +325,8 @@ struct AssignPage {
     error: Option<String>,
 }
 
+crate::page!(AssignPage);
+
 impl AssignPage {
     fn all_matching(&self) -> bool {
         self.sel.all_matching()
@@ -369,7 +371,7 @@ pub async fn bulk_assign(
             .collect();
         let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
         let page = AssignPage { ctx, pool, count: ids.len(), sel, users, error };
-        return Ok((status, render(page)?).into_response());
+        return Ok((status, render(page).await?).into_response());
     };
     let (mut done, mut refused) = (0, Vec::new());
     for id in ids {
@@ -397,6 +399,8 @@ struct PutBackPage {
     form: FormData,
     errors: FormErrors,
 }
+
+crate::page!(PutBackPage);
 
 /// A live customer the user may put back: they own it, or its owner is in their customer scope;
 /// not frozen, not locked, not already in a pool.
@@ -443,7 +447,7 @@ pub async fn put_back_page(
     };
     form.set("pool_id", chosen.map(|p| p.id.to_string()).unwrap_or_default());
     let errors = FormErrors::new(ctx.lang);
-    render(PutBackPage { pools: pool_options(&st).await?, ctx, c, form, errors })
+    render(PutBackPage { pools: pool_options(&st).await?, ctx, c, form, errors }).await
 }
 
 /// POST /customers/{id}/put-back
@@ -474,7 +478,7 @@ pub async fn put_back(
     let (Some(pool), true) = (pool, errors.is_empty()) else {
         drop(tx);
         let page = PutBackPage { pools: pool_options(&st).await?, ctx, c, form, errors };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     };
     customers::lock(&mut tx, id).await?;
     let owner: Option<i64> =

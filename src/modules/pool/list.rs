@@ -181,6 +181,8 @@ struct IndexPage {
     is_pool_admin: bool,
 }
 
+crate::page!(IndexPage);
+
 impl IndexPage {
     fn pool_id(&self) -> i64 {
         self.pool.as_ref().map(|p| p.id).unwrap_or_default()
@@ -267,7 +269,7 @@ pub async fn index(
         list,
         filter,
     };
-    Ok(render(page)?.into_response())
+    Ok(render(page).await?.into_response())
 }
 
 /// The pool bar: every pool the user may open, with how many customers sit in it.

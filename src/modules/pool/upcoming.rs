@@ -21,6 +21,8 @@ struct UpcomingPage {
     now: DateTime<Utc>,
 }
 
+crate::page!(UpcomingPage);
+
 impl UpcomingPage {
     fn days_left(&self, d: &Due) -> String {
         self.ctx.tf1("pool.days_left", "n", &d.days_left(self.now).to_string())
@@ -45,5 +47,5 @@ pub async fn page(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -> 
     let user = req.user()?;
     let now = Utc::now();
     let (pool, rows) = rules::upcoming_for(&st.db, user.id, now).await?;
-    render(UpcomingPage { ctx, pool, rows, now })
+    render(UpcomingPage { ctx, pool, rows, now }).await
 }

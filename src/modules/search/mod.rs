@@ -96,6 +96,8 @@ struct SearchPage {
     groups: Vec<Group>,
 }
 
+crate::page!(SearchPage);
+
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {
     #[serde(default)]
@@ -145,7 +147,7 @@ async fn search(
             Hit::new(format!("/leads/{}", l.id), &l.name, &details, &q)
         }));
     }
-    render(SearchPage { ctx, q, groups })
+    render(SearchPage { ctx, q, groups }).await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::org::departments as depts;
 use crate::org::users;
 use crate::state::AppState;
 use crate::web::flash::Kind;
+use crate::web::page::Page;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
 
 const HOME: &str = "/admin/customer-rules";
@@ -34,6 +35,8 @@ struct IndexPage {
     dept_options: Vec<SelectOpt>,
 }
 
+crate::page!(IndexPage);
+
 #[derive(Template)]
 #[template(path = "admin/customer_rules/cap_edit.html")]
 struct EditPage {
@@ -42,6 +45,8 @@ struct EditPage {
     form: CapForm,
     errors: FormErrors,
 }
+
+crate::page!(EditPage);
 
 async fn index_page(
     st: &AppState,
@@ -72,11 +77,11 @@ async fn index_page(
 
 pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
     let errors = FormErrors::new(ctx.lang);
-    Ok(render(index_page(&st, ctx, None, CapForm::blank(), errors).await?)?.into_response())
+    Ok(render(index_page(&st, ctx, None, CapForm::blank(), errors).await?).await?.into_response())
 }
 
-fn invalid(page: impl Template) -> AppResult<Response> {
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response())
+async fn invalid(page: impl Page) -> AppResult<Response> {
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response())
 }
 
 pub async fn save_rules(
@@ -89,7 +94,7 @@ pub async fn save_rules(
     let mut errors = FormErrors::new(ctx.lang);
     let Some(new) = form.validate(&mut errors) else {
         let cap_errors = FormErrors::new(ctx.lang);
-        return invalid(index_page(&st, ctx, Some((form, errors)), CapForm::blank(), cap_errors).await?);
+        return invalid(index_page(&st, ctx, Some((form, errors)), CapForm::blank(), cap_errors).await?).await;
     };
     let mut tx = st.db.begin().await?;
     sqlx::query("LOCK TABLE customer_dup_rules IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
@@ -148,7 +153,7 @@ pub async fn create_cap(
             errors.add(picker, taken_key);
         }
         drop(tx);
-        return invalid(index_page(&st, ctx, None, form, errors).await?);
+        return invalid(index_page(&st, ctx, None, form, errors).await?).await;
     };
     let field = match target {
         Some(Target::Dept(_)) => "dept",
@@ -182,7 +187,7 @@ pub async fn edit_cap(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i
     let cap = repo::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let form = form_of(&cap);
     let errors = FormErrors::new(ctx.lang);
-    Ok(render(EditPage { ctx, cap, form, errors })?.into_response())
+    Ok(render(EditPage { ctx, cap, form, errors }).await?.into_response())
 }
 
 pub async fn update_cap(
@@ -201,7 +206,7 @@ pub async fn update_cap(
         drop(tx);
         // The target cannot change on edit; keep showing the stored one.
         let form = CapForm { target_type: form_of(&cap).target_type, ..form };
-        return invalid(EditPage { ctx, cap, form, errors });
+        return invalid(EditPage { ctx, cap, form, errors }).await;
     }
     let entry = Entry::new("customer_cap", id, "update")
         .change("max_owned", audit::opt(cap.max_owned), audit::opt(max_owned))

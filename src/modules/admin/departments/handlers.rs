@@ -37,6 +37,8 @@ struct IndexPage {
     errors: FormErrors,
 }
 
+crate::page!(IndexPage);
+
 #[derive(Template)]
 #[template(path = "admin/departments/edit.html")]
 struct EditPage {
@@ -48,6 +50,8 @@ struct EditPage {
     form: DeptForm,
     errors: FormErrors,
 }
+
+crate::page!(EditPage);
 
 async fn index_page(st: &AppState, ctx: PageCtx, form: DeptForm, errors: FormErrors) -> AppResult<IndexPage> {
     Ok(IndexPage {
@@ -63,7 +67,7 @@ async fn index_page(st: &AppState, ctx: PageCtx, form: DeptForm, errors: FormErr
 pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
     let errors = FormErrors::new(ctx.lang);
     let form = DeptForm::default();
-    Ok(render(index_page(&st, ctx, form, errors).await?)?.into_response())
+    Ok(render(index_page(&st, ctx, form, errors).await?).await?.into_response())
 }
 
 pub async fn create(
@@ -79,7 +83,7 @@ pub async fn create(
     if !errors.is_empty() {
         drop(tx);
         let page = index_page(&st, ctx, form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
     let name = form.name.trim().to_string();
     let parent_name = crate::org::departments::name_of(&mut tx, parent).await?;
@@ -146,7 +150,7 @@ pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>)
         head_id: d.head_id.map(|h| h.to_string()).unwrap_or_default(),
     };
     let errors = FormErrors::new(ctx.lang);
-    Ok(render(edit_page(&st, ctx, &d, form, errors).await?)?.into_response())
+    Ok(render(edit_page(&st, ctx, &d, form, errors).await?).await?.into_response())
 }
 
 async fn edit_page(st: &AppState, ctx: PageCtx, d: &Dept, form: DeptForm, errors: FormErrors) -> AppResult<EditPage> {
@@ -188,7 +192,7 @@ pub async fn update(
     if !errors.is_empty() {
         drop(tx);
         let page = edit_page(&st, ctx, &old, form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
     let new = Dept { id, parent_id: parent, name: opt_text(&form.name).unwrap_or_default(), head_id: head };
     repo::update(&mut tx, &new).await?;

@@ -29,9 +29,11 @@ struct IndexPage {
     dicts: Vec<DictRow>,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
     let dicts = repo::list(&st.db).await?;
-    render(IndexPage { ctx, dicts })
+    render(IndexPage { ctx, dicts }).await
 }
 
 /// One line of a dictionary's item table.
@@ -67,6 +69,8 @@ struct ShowPage {
     errors: FormErrors,
 }
 
+crate::page!(ShowPage);
+
 #[derive(Template)]
 #[template(path = "admin/dicts/edit.html")]
 struct EditPage {
@@ -78,6 +82,8 @@ struct EditPage {
     form: ItemForm,
     errors: FormErrors,
 }
+
+crate::page!(EditPage);
 
 async fn load_dict(db: &mut PgConnection, code: &str) -> AppResult<DictRow> {
     repo::find_dict(db, code).await?.ok_or(AppError::NotFound)
@@ -142,7 +148,7 @@ async fn show_page(
         errors,
         ctx,
     };
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }
 
 pub async fn show(State(st): State<AppState>, ctx: PageCtx, Path(code): Path<String>) -> AppResult<Response> {
@@ -254,7 +260,7 @@ async fn edit_page(
         errors,
         ctx,
     };
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }
 
 pub async fn edit(

@@ -42,6 +42,8 @@ struct IndexPage {
     defs: Vec<FieldDef>,
 }
 
+crate::page!(IndexPage);
+
 impl IndexPage {
     fn kind_label(&self, d: &FieldDef) -> &'static str {
         self.ctx.t(&format!("fields.kind.{}", d.kind))
@@ -51,7 +53,7 @@ impl IndexPage {
 pub async fn index(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<EntityParam>) -> AppResult<Html<String>> {
     let entity = q.entity().to_string();
     let defs = fields::all_defs(&st.db, &entity).await?;
-    render(IndexPage { tabs: entity_tabs(&ctx, &entity), ctx, entity, defs })
+    render(IndexPage { tabs: entity_tabs(&ctx, &entity), ctx, entity, defs }).await
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -84,6 +86,8 @@ struct FormPage {
     kinds: Vec<SelectOpt>,
 }
 
+crate::page!(FormPage);
+
 impl FormPage {
     fn entity_label(&self) -> &'static str {
         self.ctx.t(&format!("fields.entity.{}", self.form.entity))
@@ -102,7 +106,7 @@ fn form_page(ctx: PageCtx, id: Option<i64>, form: DefForm, errors: FormErrors) -
 pub async fn new(ctx: PageCtx, Query(q): Query<EntityParam>) -> AppResult<Html<String>> {
     let form = DefForm { entity: q.entity().to_string(), kind: "text".into(), ..Default::default() };
     let errors = FormErrors::new(ctx.lang);
-    render(form_page(ctx, None, form, errors))
+    render(form_page(ctx, None, form, errors)).await
 }
 
 /// Validated values of the form.
@@ -168,7 +172,9 @@ pub async fn create(
     }
     if !errors.is_empty() {
         drop(tx);
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, None, form, errors))?).into_response());
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, None, form, errors)).await?).into_response()
+        );
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO field_defs (entity, key, label_zh, label_en, kind, options, required, is_unique, position, created_by)
@@ -210,7 +216,7 @@ pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>)
         is_unique: d.is_unique.then(|| "1".into()),
     };
     let errors = FormErrors::new(ctx.lang);
-    render(form_page(ctx, Some(id), form, errors))
+    render(form_page(ctx, Some(id), form, errors)).await
 }
 
 /// Key and type stay as created; labels, options and flags change.
@@ -238,7 +244,9 @@ pub async fn update(
     }
     if !errors.is_empty() {
         drop(tx);
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, Some(id), form, errors))?).into_response());
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, render(form_page(ctx, Some(id), form, errors)).await?).into_response()
+        );
     }
     sqlx::query(
         "UPDATE field_defs SET label_zh = $2, label_en = $3, options = $4, required = $5, is_unique = $6 WHERE id = $1",
@@ -342,6 +350,8 @@ struct PreviewPage {
     result: Option<String>,
 }
 
+crate::page!(PreviewPage);
+
 async fn preview_page(
     st: &AppState,
     ctx: PageCtx,
@@ -378,7 +388,7 @@ async fn preview_page(
 
 pub async fn preview(State(st): State<AppState>, ctx: PageCtx, Query(q): Query<EntityParam>) -> AppResult<Response> {
     let (status, page) = preview_page(&st, ctx, q.entity().to_string(), None).await?;
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }
 
 pub async fn preview_submit(
@@ -389,5 +399,5 @@ pub async fn preview_submit(
 ) -> AppResult<Response> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let (status, page) = preview_page(&st, ctx, q.entity().to_string(), Some(pairs)).await?;
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }

@@ -46,6 +46,8 @@ struct IndexPage {
     groups: Vec<SubjectGroup>,
 }
 
+crate::page!(IndexPage);
+
 fn resubmit_key(code: &str) -> &'static str {
     if code == "rejected_step" { "flows.resubmit.rejected_step" } else { "flows.resubmit.first" }
 }
@@ -78,7 +80,7 @@ pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<S
                 .collect(),
         })
         .collect();
-    render(IndexPage { ctx, groups })
+    render(IndexPage { ctx, groups }).await
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
@@ -123,6 +125,8 @@ struct EditPage {
     roles: Vec<SelectOpt>,
     depts: Vec<SelectOpt>,
 }
+
+crate::page!(EditPage);
 
 impl EditPage {
     fn kinds(&self) -> Vec<SelectOpt> {
@@ -232,7 +236,7 @@ async fn edit_page(
         flow,
         ctx,
     };
-    Ok((status, render(page)?).into_response())
+    Ok((status, render(page).await?).into_response())
 }
 
 pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Response> {

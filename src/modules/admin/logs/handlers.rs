@@ -25,6 +25,8 @@ struct OpsPage {
     pager: Pager,
 }
 
+crate::page!(OpsPage);
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -56,7 +58,7 @@ pub async fn index(
         .collect();
     let entities = options(catalog_codes("entity."), |e| entity_label(lang, e), &filter.entity);
     let actions = options(catalog_codes("audit.action."), |a| action_label(lang, a), &filter.action);
-    render(OpsPage { ctx, filter, actors, entities, actions, lines, pager })
+    render(OpsPage { ctx, filter, actors, entities, actions, lines, pager }).await
 }
 
 /// Filter options in the order of their labels in the reader's language.
@@ -76,6 +78,8 @@ struct LoginsPage {
     pager: Pager,
 }
 
+crate::page!(LoginsPage);
+
 pub async fn logins(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -87,5 +91,5 @@ pub async fn logins(
     let pager = Pager::from_query(raw.as_deref(), total);
     let rows = repo::logins(&st.db, &q, pager.limit(), pager.offset()).await?;
     let results = LOGIN_RESULTS.iter().map(|r| Choice::new(r, result_label(ctx.lang, r), &filter.result)).collect();
-    render(LoginsPage { ctx, filter, results, rows, pager })
+    render(LoginsPage { ctx, filter, results, rows, pager }).await
 }

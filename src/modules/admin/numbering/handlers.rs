@@ -32,6 +32,8 @@ struct IndexPage {
     rules: Vec<RuleLine>,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
     let now = Utc::now();
     let mut rules = Vec::new();
@@ -45,7 +47,7 @@ pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Respon
             row,
         });
     }
-    Ok(render(IndexPage { ctx, rules })?.into_response())
+    Ok(render(IndexPage { ctx, rules }).await?.into_response())
 }
 
 #[derive(Template)]
@@ -68,6 +70,8 @@ struct EditPage {
     updated_at: Option<chrono::DateTime<Utc>>,
     updated_by: Option<String>,
 }
+
+crate::page!(EditPage);
 
 async fn edit_page(
     st: &AppState,
@@ -108,7 +112,7 @@ pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(kind): Path<Str
     let row = repo::find(&st.db, &kind).await?.ok_or(AppError::NotFound)?;
     let form = RuleForm::from_rule(&stored_rule(&row)?);
     let errors = FormErrors::new(ctx.lang);
-    Ok(render(edit_page(&st, ctx, &row, form, errors, None).await?)?.into_response())
+    Ok(render(edit_page(&st, ctx, &row, form, errors, None).await?).await?.into_response())
 }
 
 pub async fn update(
@@ -130,7 +134,7 @@ pub async fn update(
             drop(tx);
             let status = if typed.is_some() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
             let page = edit_page(&st, ctx, &old_row, form, errors, typed.as_ref()).await?;
-            return Ok((status, render(page)?).into_response());
+            return Ok((status, render(page).await?).into_response());
         }
     };
     let entry = Entry::new("number_rule", old_row.id, "update")

@@ -31,8 +31,10 @@ struct IndexPage {
     pools: Vec<PoolLine>,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
-    render(IndexPage { pools: repo::lines(&st.db).await?, ctx })
+    render(IndexPage { pools: repo::lines(&st.db).await?, ctx }).await
 }
 
 /// A rule as the pool page lists it.
@@ -119,6 +121,8 @@ struct FormPage {
     status_options: Vec<SelectOpt>,
 }
 
+crate::page!(FormPage);
+
 impl FormPage {
     fn kinds(&self) -> Vec<SelectOpt> {
         RuleKind::ALL.iter().map(|k| SelectOpt::new(k.code(), self.ctx.t(k.label_key()))).collect()
@@ -189,7 +193,7 @@ pub async fn new(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<Str
     form.set("reclaim_cooldown_days", "0");
     form.set("remind_days_before", "3");
     let (e1, e2) = (FormErrors::new(ctx.lang), FormErrors::new(ctx.lang));
-    render(form_page(&st, ctx, None, form, e1, model::blank_rule(), e2, None).await?)
+    render(form_page(&st, ctx, None, form, e1, model::blank_rule(), e2, None).await?).await
 }
 
 pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> AppResult<Html<String>> {
@@ -197,7 +201,7 @@ pub async fn edit(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>)
     let input = repo::input(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     let (e1, e2) = (FormErrors::new(ctx.lang), FormErrors::new(ctx.lang));
-    render(form_page(&st, ctx, Some(id), input.to_form(), e1, model::blank_rule(), e2, None).await?)
+    render(form_page(&st, ctx, Some(id), input.to_form(), e1, model::blank_rule(), e2, None).await?).await
 }
 
 /// Field → value for the history (names, not ids).
@@ -242,7 +246,7 @@ async fn save(st: &AppState, ctx: PageCtx, req: &RequestCtx, id: Option<i64>, fo
         drop(tx);
         let e2 = FormErrors::new(ctx.lang);
         let page = form_page(st, ctx, id, form, errors, model::blank_rule(), e2, None).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
     let old = match &before {
         Some(b) => snapshot(&mut tx, b).await?,
@@ -323,7 +327,7 @@ async fn rule_refused(
     drop(conn);
     let e1 = FormErrors::new(ctx.lang);
     let page = form_page(st, ctx, Some(id), input.to_form(), e1, form, errors, rule_id).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response())
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response())
 }
 
 pub async fn add_rule(
@@ -378,7 +382,7 @@ pub async fn edit_rule(
     let input = repo::input(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     let (e1, e2) = (FormErrors::new(ctx.lang), FormErrors::new(ctx.lang));
-    render(form_page(&st, ctx, Some(id), input.to_form(), e1, model::rule_form(&rule), e2, Some(rule_id)).await?)
+    render(form_page(&st, ctx, Some(id), input.to_form(), e1, model::rule_form(&rule), e2, Some(rule_id)).await?).await
 }
 
 pub async fn update_rule(

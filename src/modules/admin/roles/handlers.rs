@@ -24,9 +24,11 @@ struct IndexPage {
     roles: Vec<RoleRow>,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
     let roles = repo::list(&st.db).await?;
-    render(IndexPage { ctx, roles })
+    render(IndexPage { ctx, roles }).await
 }
 
 #[derive(Template)]
@@ -40,8 +42,10 @@ struct FormPage {
     errors: FormErrors,
 }
 
+crate::page!(FormPage);
+
 /// The form, for a new role (`head` None) or an existing one.
-fn form_page(
+async fn form_page(
     ctx: PageCtx,
     head: Option<&RoleHead>,
     input: RoleInput,
@@ -53,13 +57,13 @@ fn form_page(
         Some(h) => (ctx.tf1("roles.edit_title", "name", &h.name), format!("/admin/roles/{}", h.id)),
     };
     let groups = input.matrix();
-    let page = render(FormPage { ctx, title, action, input, groups, errors })?;
+    let page = render(FormPage { ctx, title, action, input, groups, errors }).await?;
     Ok((status, page).into_response())
 }
 
 pub async fn new_form(ctx: PageCtx) -> AppResult<Response> {
     let errors = FormErrors::new(ctx.lang);
-    form_page(ctx, None, RoleInput::default(), errors, StatusCode::OK)
+    form_page(ctx, None, RoleInput::default(), errors, StatusCode::OK).await
 }
 
 pub async fn create(
@@ -77,13 +81,13 @@ pub async fn create(
         errors.add("name", "roles.name_taken");
     }
     if !errors.is_empty() {
-        return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY);
+        return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let id = match repo::insert(&mut tx, &input, user.id).await {
         Ok(id) => id,
         Err(e) if repo::is_name_conflict(&e) => {
             errors.add("name", "roles.name_taken");
-            return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY);
+            return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -121,7 +125,7 @@ pub async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<
     let mut conn = st.db.acquire().await?;
     let input = repo::load_input(&mut conn, &head).await?;
     let errors = FormErrors::new(ctx.lang);
-    form_page(ctx, Some(&head), input, errors, StatusCode::OK)
+    form_page(ctx, Some(&head), input, errors, StatusCode::OK).await
 }
 
 pub async fn update(
@@ -144,14 +148,14 @@ pub async fn update(
         errors.add("name", "roles.name_taken");
     }
     if !errors.is_empty() {
-        return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY);
+        return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let old = repo::load_input(&mut tx, &head).await?;
     match repo::update(&mut tx, id, &input).await {
         Ok(()) => {}
         Err(e) if repo::is_name_conflict(&e) => {
             errors.add("name", "roles.name_taken");
-            return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY);
+            return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(e) => return Err(e.into()),
     }

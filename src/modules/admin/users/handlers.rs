@@ -29,6 +29,8 @@ struct IndexPage {
     viewer_is_super: bool,
 }
 
+crate::page!(IndexPage);
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -41,7 +43,7 @@ pub async fn index(
     let role_options = repo::roles(&st.db).await?.into_iter().map(|(id, name, _)| SelectOpt::new(id, name)).collect();
     let viewer_is_super = ctx.user()?.is_super;
     let dept_options = depts::options(&st.db).await?;
-    render(IndexPage { ctx, rows, filter, pager, dept_options, role_options, viewer_is_super })
+    render(IndexPage { ctx, rows, filter, pager, dept_options, role_options, viewer_is_super }).await
 }
 
 #[derive(Template)]
@@ -58,6 +60,8 @@ struct FormPage {
     /// (id, name, is_super, may change) per role.
     roles: Vec<(i64, String, bool, bool)>,
 }
+
+crate::page!(FormPage);
 
 impl FormPage {
     fn gender_options(&self) -> Vec<SelectOpt> {
@@ -95,7 +99,7 @@ async fn form_page(
 
 pub async fn new(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
     let errors = FormErrors::new(ctx.lang);
-    render(form_page(&st, ctx, None, "active".into(), UserForm::default(), errors).await?)
+    render(form_page(&st, ctx, None, "active".into(), UserForm::default(), errors).await?).await
 }
 
 pub async fn create(
@@ -114,7 +118,7 @@ pub async fn create(
     if !errors.is_empty() {
         drop(tx);
         let page = form_page(&st, ctx, None, "active".into(), form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     };
     let hash = password::hash(form.password.clone()).await?;
     let id = repo::insert(&mut tx, &input, &hash, actor.id).await?;
@@ -141,7 +145,7 @@ pub async fn edit(
     drop(conn);
     let errors = FormErrors::new(ctx.lang);
     let status = u.status.clone();
-    render(form_page(&st, ctx, Some(id), status, form_of(&u), errors).await?)
+    render(form_page(&st, ctx, Some(id), status, form_of(&u), errors).await?).await
 }
 
 fn form_of(u: &UserRow) -> UserForm {
@@ -179,7 +183,7 @@ pub async fn update(
     if !errors.is_empty() {
         drop(tx);
         let page = form_page(&st, ctx, Some(id), old.status.clone(), form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page)?).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     };
     let before = Snapshot::of(&mut tx, &input_of(&old)).await?;
     repo::update(&mut tx, id, &input).await?;
@@ -349,6 +353,8 @@ struct DisablePage {
     user_options: Vec<SelectOpt>,
 }
 
+crate::page!(DisablePage);
+
 impl DisablePage {
     fn entity_label(&self, entity: &str) -> String {
         self.ctx.lang.try_t(&format!("entity.{entity}")).unwrap_or(entity).to_string()
@@ -371,7 +377,7 @@ pub async fn disable_page(
     drop(conn);
     let user_options =
         crate::org::users::options(&st.db, true).await?.into_iter().filter(|o| o.value != id.to_string()).collect();
-    Ok(render(DisablePage { ctx, id, name: u.name, holdings, user_options })?.into_response())
+    Ok(render(DisablePage { ctx, id, name: u.name, holdings, user_options }).await?.into_response())
 }
 
 /// Disable: sessions end at once (epoch bump), records optionally go to another user, all in
@@ -485,6 +491,8 @@ struct TreePage {
     nodes: Vec<(usize, TreeRow, usize)>,
 }
 
+crate::page!(TreePage);
+
 /// Who reports to whom: everyone without a superior at the top, their reports below.
 pub async fn tree(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
     let rows = repo::all_for_tree(&st.db).await?;
@@ -499,7 +507,7 @@ pub async fn tree(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<St
         }
     }
     visit(&rows, None, 0, &mut nodes);
-    render(TreePage { ctx, nodes })
+    render(TreePage { ctx, nodes }).await
 }
 
 #[derive(serde::Deserialize, Default)]
