@@ -25,7 +25,7 @@ use crate::records::routes::at;
 use crate::records::{Record, RecordDef, sql};
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::{PageCtx, RequestCtx};
+use crate::web::{PageCtx, RequestCtx, done};
 
 /// Stored when the browser names no (valid) type; downloads always use it.
 pub const OCTET_STREAM: &str = "application/octet-stream";
@@ -500,9 +500,7 @@ async fn delete<R: Record>(
         .note(a.name.clone())
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("attachments.deleted", "name", &a.name)).await;
-    Ok(Redirect::to(&back(R::DEF, id)).into_response())
+    done(tx, &ctx, ctx.tf1("attachments.deleted", "name", &a.name), &back(R::DEF, id)).await
 }
 
 /// The tab on its own. Mainly it compiles the macro against concrete types, so a mistake in the

@@ -1,6 +1,9 @@
 //! Database pool, migrations and the private local cluster used when no DATABASE_URL is given.
 
 pub mod local;
+mod tx;
+
+pub use tx::Tx;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::list::{self, Selection};
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::{PageCtx, Pager, RequestCtx, render};
+use crate::web::{PageCtx, Pager, RequestCtx, done, render};
 
 /// Move live, changeable records among `ids` to the recycle bin, one audit row each; returns
 /// the ids that moved.
@@ -351,7 +351,5 @@ pub async fn purge_selected<R: Record>(
     let ids = lock_binned(&mut tx, def, &ids).await?;
     R::before_purge(&mut tx, &ids).await?;
     purge(&mut tx, def, &ids, Some(user.id), req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1(&def.msg("purged_n"), "n", &ids.len().to_string())).await;
-    Ok(Redirect::to(&format!("{}/recycle", def.path)).into_response())
+    done(tx, &ctx, ctx.tf1(&def.msg("purged_n"), "n", &ids.len().to_string()), &format!("{}/recycle", def.path)).await
 }

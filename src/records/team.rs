@@ -25,7 +25,7 @@ use crate::list::Selection;
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
-use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt, done, render};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct Member {
@@ -254,9 +254,7 @@ pub async fn remove_member<R: Record>(
     if let Some(name) = name {
         Entry::new(def.entity, id, "team_remove").note(name).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "team.removed").await;
-    Ok(Redirect::to(&team_tab(def, id)).into_response())
+    done(tx, &ctx, "team.removed", &team_tab(def, id)).await
 }
 
 #[derive(Deserialize, Default)]
@@ -372,9 +370,7 @@ pub async fn share<R: Record>(
     };
     let mut tx = st.db.begin().await?;
     add_shares(&mut tx, def, &[(id, name)], &s, user, req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "share.added").await;
-    Ok(Redirect::to(&team_tab(def, id)).into_response())
+    done(tx, &ctx, "share.added", &team_tab(def, id)).await
 }
 
 /// POST {path}/{id}/shares/{share_id}/revoke
@@ -399,9 +395,7 @@ pub async fn revoke_share<R: Record>(
     if let Some(t) = target {
         Entry::new(def.entity, id, "unshare").note(t).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "share.revoked").await;
-    Ok(Redirect::to(&team_tab(def, id)).into_response())
+    done(tx, &ctx, "share.revoked", &team_tab(def, id)).await
 }
 
 #[derive(Template)]
@@ -481,9 +475,7 @@ pub async fn bulk_team<R: Record>(
     let mut tx = st.db.begin().await?;
     let rows = writable_selection::<R>(&st, &mut tx, user, &sel).await?;
     let n = add_members(&mut tx, R::DEF, &rows, &m, user, req.ip.as_deref(), ctx.lang).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1(&R::DEF.msg("team_added_n"), "n", &n.to_string())).await;
-    Ok(Redirect::to(&sel.back(R::DEF.path)).into_response())
+    done(tx, &ctx, ctx.tf1(&R::DEF.msg("team_added_n"), "n", &n.to_string()), &sel.back(R::DEF.path)).await
 }
 
 /// POST {path}/bulk/share — the share form first, then the selection shared.
@@ -515,7 +507,5 @@ pub async fn bulk_share<R: Record>(
     let rows = writable_selection::<R>(&st, &mut tx, user, &sel).await?;
     let targets: Vec<(i64, String)> = rows.into_iter().map(|r| (r.0, r.1)).collect();
     add_shares(&mut tx, R::DEF, &targets, &s, user, req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1(&R::DEF.msg("shared_n"), "n", &targets.len().to_string())).await;
-    Ok(Redirect::to(&sel.back(R::DEF.path)).into_response())
+    done(tx, &ctx, ctx.tf1(&R::DEF.msg("shared_n"), "n", &targets.len().to_string()), &sel.back(R::DEF.path)).await
 }

@@ -15,5 +15,5 @@ pub mod pager;
 pub use context::RequestCtx;
 pub use flash::Flash;
 pub use forms::{FormData, FormErrors, SelectOpt};
-pub use page::{PageCtx, render};
+pub use page::{PageCtx, done, render};
 pub use pager::Pager;

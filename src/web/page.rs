@@ -223,3 +223,38 @@ pub fn render_error(ctx: &PageCtx, status: StatusCode, message: Option<&'static 
         format!("<h1>{code}</h1>")
     }))
 }
+
+/// A flash message: a catalog key, or a sentence already made (with its values filled in).
+pub enum Message {
+    Key(&'static str),
+    Text(String),
+}
+
+impl From<&'static str> for Message {
+    fn from(key: &'static str) -> Message {
+        Message::Key(key)
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Message {
+        Message::Text(text)
+    }
+}
+
+/// The end of a successful write: commit the request's transaction (the change and its audit
+/// row), queue `message` for the next page, and send the browser to `to` (303).
+pub async fn done(
+    tx: impl Into<crate::db::Tx>,
+    ctx: &PageCtx,
+    message: impl Into<Message>,
+    to: &str,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    tx.into().commit().await?;
+    match message.into() {
+        Message::Key(key) => ctx.flash(flash::Kind::Success, key).await,
+        Message::Text(text) => ctx.flash_text(flash::Kind::Success, text).await,
+    }
+    Ok(axum::response::Redirect::to(to).into_response())
+}

@@ -2,7 +2,7 @@
 //! transfer come from the record kernel.)
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
 use super::form::writable;
 use super::model::ENTITY;
@@ -11,8 +11,7 @@ use crate::access::{DataScope, Module};
 use crate::audit::Entry;
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::web::flash::Kind;
-use crate::web::{PageCtx, RequestCtx};
+use crate::web::{PageCtx, RequestCtx, done};
 
 /// Make this contact its customer's primary contact (the previous one stops being primary).
 pub async fn set_primary(
@@ -37,7 +36,5 @@ pub async fn set_primary(
     if entry.has_changes() {
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("contact.primary_set", "name", &c.name)).await;
-    Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
+    done(tx, &ctx, ctx.tf1("contact.primary_set", "name", &c.name), &format!("/contacts/{id}")).await
 }

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::org::users;
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::{PageCtx, RequestCtx};
+use crate::web::{PageCtx, RequestCtx, done};
 
 /// Visible and changeable by the user, frozen or not (unfreezing must reach frozen ones).
 async fn changeable(st: &AppState, req: &RequestCtx, id: i64) -> AppResult<Customer> {
@@ -34,7 +34,7 @@ async fn set_flag(
     c: &Customer,
     column: &str,
     value: bool,
-    done_key: &str,
+    done_key: &'static str,
 ) -> AppResult<Response> {
     let user = req.user()?;
     let mut tx = st.db.begin().await?;
@@ -69,9 +69,7 @@ async fn set_flag(
         };
         Entry::new(ENTITY, c.id, action).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, done_key).await;
-    Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response())
+    done(tx, ctx, done_key, &format!("/customers/{}", c.id)).await
 }
 
 pub async fn lock(

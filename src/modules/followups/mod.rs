@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,8 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::list::{self, Sort};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
-use crate::web::flash::Kind;
-use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, render};
+use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, done, render};
 
 const VIEW: Guard = Guard::Perm(Module::Followups, Action::View);
 
@@ -281,7 +280,5 @@ async fn remind(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form:
         Some(user.id),
     )
     .await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "followup.reminded").await;
-    Ok(Redirect::to(&format!("/followups/overdue?days={days}")).into_response())
+    done(tx, &ctx, "followup.reminded", &format!("/followups/overdue?days={days}")).await
 }

@@ -23,7 +23,7 @@ use crate::modules::customers::{self, Customer, caps};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
-use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
 /// The customer row as a claim sees it, locked for the transaction.
 #[derive(sqlx::FromRow)]
@@ -301,11 +301,7 @@ pub async fn claim_one(
     };
     let mut tx = st.db.begin().await?;
     match claim(&mut tx, &pool, id, user, Utc::now(), st.config.timezone, ctx.lang, req.ip.as_deref()).await? {
-        Ok(name) => {
-            tx.commit().await?;
-            ctx.flash_text(Kind::Success, ctx.tf1("pool.claimed", "name", &name)).await;
-            Ok(Redirect::to(&format!("/customers/{id}")).into_response())
-        }
+        Ok(name) => done(tx, &ctx, ctx.tf1("pool.claimed", "name", &name), &format!("/customers/{id}")).await,
         Err(why) => {
             drop(tx);
             ctx.flash_text(Kind::Error, why).await;

@@ -5,19 +5,19 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::model::{self, CapForm, RuleLine, RulesForm, Target};
 use super::repo::{self, CapRow};
 use crate::audit::{self, Entry};
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::modules::customers::dup;
 use crate::org::departments as depts;
 use crate::org::users;
 use crate::state::AppState;
-use crate::web::flash::Kind;
 use crate::web::page::Page;
-use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
 const HOME: &str = "/admin/customer-rules";
 
@@ -110,9 +110,7 @@ pub async fn save_rules(
             entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
         }
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "crules.dup.saved").await;
-    Ok(Redirect::to(HOME).into_response())
+    done(tx, &ctx, "crules.dup.saved", HOME).await
 }
 
 pub async fn create_cap(
@@ -166,9 +164,7 @@ pub async fn create_cap(
         .change("max_locked", audit::opt::<i32>(None), audit::opt(max_locked))
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("crules.caps.created", "name", &name)).await;
-    Ok(Redirect::to(HOME).into_response())
+    done(tx, &ctx, ctx.tf1("crules.caps.created", "name", &name), HOME).await
 }
 
 fn form_of(cap: &CapRow) -> CapForm {
@@ -191,14 +187,14 @@ pub async fn edit_cap(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i
 }
 
 pub async fn update_cap(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
     Form(form): Form<CapForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let cap = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut errors = FormErrors::new(ctx.lang);
     let (max_owned, count_dealt, max_locked) = form.limits(&mut errors);
@@ -216,23 +212,19 @@ pub async fn update_cap(
         repo::update(&mut tx, id, max_owned, count_dealt, max_locked).await?;
         entry.note(cap.label()).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("crules.caps.saved", "name", &cap.label())).await;
-    Ok(Redirect::to(HOME).into_response())
+    done(tx, &ctx, ctx.tf1("crules.caps.saved", "name", &cap.label()), HOME).await
 }
 
 pub async fn delete_cap(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let cap = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     repo::delete(&mut tx, id).await?;
     Entry::new("customer_cap", id, "delete").note(cap.label()).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("crules.caps.deleted", "name", &cap.label())).await;
-    Ok(Redirect::to(HOME).into_response())
+    done(tx, &ctx, ctx.tf1("crules.caps.deleted", "name", &cap.label()), HOME).await
 }

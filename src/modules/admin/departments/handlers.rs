@@ -8,13 +8,14 @@ use sqlx::PgConnection;
 
 use super::repo::{self, Dept, DeptNode};
 use crate::audit::{self, Entry};
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::org::users;
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::forms::{opt_id, opt_text};
 use crate::web::i18n::Lang;
-use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct DeptForm {
@@ -95,9 +96,7 @@ pub async fn create(
         .change("head", audit::opt::<String>(None), audit::opt(head_name))
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("dept.created", "name", &name)).await;
-    Ok(Redirect::to("/admin/departments").into_response())
+    done(tx, &ctx, ctx.tf1("dept.created", "name", &name), "/admin/departments").await
 }
 
 /// The form's checks for a new department (`old` None) or an existing one: a name; a parent
@@ -177,11 +176,11 @@ pub async fn update(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
     Form(form): Form<DeptForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     // Serialise changes to the tree before anything else is locked: two moves checked for
     // cycles at the same time could each pass and together close a loop. (Taken after the row
     // lock, it would deadlock with the parent's foreign-key lock of the other move.)
@@ -211,19 +210,17 @@ pub async fn update(
     if entry.has_changes() {
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "dept.saved").await;
-    Ok(Redirect::to("/admin/departments").into_response())
+    done(tx, &ctx, "dept.saved", "/admin/departments").await
 }
 
 pub async fn delete(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let d = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let usage = repo::usage(&mut tx, id).await?;
     let refusal = if d.parent_id.is_none() {
@@ -243,9 +240,7 @@ pub async fn delete(
         entry = entry.change("shares", shares, 0);
     }
     entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("dept.deleted", "name", &d.name)).await;
-    Ok(Redirect::to("/admin/departments").into_response())
+    done(tx, &ctx, ctx.tf1("dept.deleted", "name", &d.name), "/admin/departments").await
 }
 
 /// Why a department is still in use, one clause per kind of reference, in the user's language.

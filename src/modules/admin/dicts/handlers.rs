@@ -13,6 +13,7 @@ use sqlx::PgConnection;
 use super::model::{DictRow, ItemForm, ItemInput, reorder};
 use super::repo;
 use crate::audit::{self, Entry};
+use crate::db::Tx;
 use crate::dicts::{self, DictItem, Dicts};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -189,11 +190,11 @@ pub async fn create(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(code): Path<String>,
     Form(fields): Form<Fields>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let dict = load_dict(&mut tx, &code).await?;
     let form = ItemForm::from_pairs(&fields, dict.specs());
     let mut errors = FormErrors::new(ctx.lang);
@@ -281,11 +282,11 @@ pub async fn update(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path((code, id)): Path<(String, i64)>,
     Form(fields): Form<Fields>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let dict = load_dict(&mut tx, &code).await?;
     let old = repo::find_item(&mut tx, &code, id).await?.ok_or(AppError::NotFound)?;
     let form = ItemForm::from_pairs(&fields, dict.specs());
@@ -360,13 +361,13 @@ pub async fn move_item(
 }
 
 pub async fn toggle(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path((code, id)): Path<(String, i64)>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let item = repo::find_item(&mut tx, &code, id).await?.ok_or(AppError::NotFound)?;
     let enabled = !item.enabled;
     repo::set_enabled(&mut tx, id, enabled).await?;
@@ -381,13 +382,13 @@ pub async fn toggle(
 }
 
 pub async fn delete(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path((code, id)): Path<(String, i64)>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let item = repo::find_item(&mut tx, &code, id).await?.ok_or(AppError::NotFound)?;
     let refused = ctx.tf1("dicts.in_use", "name", item.label(ctx.lang));
     if dicts::in_use(&mut tx, id).await? {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::Entry;
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldDef, FieldInput, Kind};
 use crate::org::users;
@@ -224,11 +225,11 @@ pub async fn update(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
     axum::Form(mut form): axum::Form<DefForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let old = fields::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     form.entity = old.entity.clone();
     form.key = old.key.clone();
@@ -280,13 +281,13 @@ pub struct MoveForm {
 
 /// Swap positions with the neighbour above or below.
 pub async fn move_field(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
     axum::Form(f): axum::Form<MoveForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let d = fields::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     sqlx::query("SELECT id FROM field_defs WHERE entity = $1 FOR UPDATE").bind(&d.entity).fetch_all(&mut *tx).await?;
     let (cmp, order) = if f.dir == "up" { ("<", "DESC") } else { (">", "ASC") };
@@ -322,13 +323,13 @@ pub async fn move_field(
 }
 
 pub async fn toggle(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let d = fields::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     sqlx::query("UPDATE field_defs SET active = NOT active WHERE id = $1").bind(id).execute(&mut *tx).await?;
     Entry::new("field_def", id, "update")

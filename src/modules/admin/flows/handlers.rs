@@ -12,12 +12,13 @@ use sqlx::PgConnection;
 use super::model::{self, FlowInput};
 use super::repo;
 use crate::audit::Entry;
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
-use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 use crate::workflow::labels::{self, Names};
 use crate::workflow::{Flow, Step, StepKind, Subject};
 
@@ -94,9 +95,7 @@ pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, f
     let mut tx = st.db.begin().await?;
     let id = repo::insert(&mut tx, subject.code(), &name, user.id).await?;
     Entry::new(ENTITY, id, "create").note(name).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "flows.created").await;
-    Ok(Redirect::to(&format!("{LIST}/{id}/edit")).into_response())
+    done(tx, &ctx, "flows.created", &format!("{LIST}/{id}/edit")).await
 }
 
 /// One step's form on the edit page (id 0: the "add a step" form).
@@ -287,19 +286,17 @@ pub async fn update(
     if entry.has_changes() {
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "flows.saved").await;
-    Ok(Redirect::to(&format!("{LIST}/{id}/edit")).into_response())
+    done(tx, &ctx, "flows.saved", &format!("{LIST}/{id}/edit")).await
 }
 
 pub async fn toggle(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let flow = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let enabled = !flow.enabled;
     if enabled {
@@ -310,25 +307,21 @@ pub async fn toggle(
         .change("enabled", flow.enabled, enabled)
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, if enabled { "flows.enabled_done" } else { "flows.disabled_done" }).await;
-    Ok(Redirect::to(LIST).into_response())
+    done(tx, &ctx, if enabled { "flows.enabled_done" } else { "flows.disabled_done" }, LIST).await
 }
 
 pub async fn delete(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let flow = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     repo::delete(&mut tx, id).await?;
     Entry::new(ENTITY, id, "delete").note(flow.name.clone()).write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("flows.deleted", "name", &flow.name)).await;
-    Ok(Redirect::to(LIST).into_response())
+    done(tx, &ctx, ctx.tf1("flows.deleted", "name", &flow.name), LIST).await
 }
 
 /// The ids a step may name.

@@ -4,17 +4,17 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::model::{self, RuleForm};
 use super::repo::{self, RuleRow};
 use crate::audit::Entry;
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::numbering::{self, Rule};
 use crate::state::AppState;
-use crate::web::flash::Kind;
-use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
 /// One line of the rule list.
 struct RuleLine {
@@ -119,11 +119,11 @@ pub async fn update(
     State(st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(kind): Path<String>,
     Form(form): Form<RuleForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let old_row = repo::find_for_update(&mut tx, &kind).await?.ok_or(AppError::NotFound)?;
     let old = stored_rule(&old_row)?;
     let mut errors = FormErrors::new(ctx.lang);
@@ -146,7 +146,5 @@ pub async fn update(
         repo::update(&mut tx, &new, user.id).await?;
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("numbering.saved", "kind", &model::kind_label(ctx.lang, &kind))).await;
-    Ok(Redirect::to("/admin/numbering").into_response())
+    done(tx, &ctx, ctx.tf1("numbering.saved", "kind", &model::kind_label(ctx.lang, &kind)), "/admin/numbering").await
 }

@@ -12,6 +12,7 @@ use sqlx::PgConnection;
 use super::model::{self, PoolInput, RuleInput};
 use super::repo::{self, PoolLine};
 use crate::audit::Entry;
+use crate::db::Tx;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::modules::pool as pools;
@@ -20,7 +21,7 @@ use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
-use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
 const HOME: &str = "/admin/pools";
 
@@ -262,9 +263,7 @@ async fn save(st: &AppState, ctx: PageCtx, req: &RequestCtx, id: Option<i64>, fo
     if id.is_none() || entry.has_changes() {
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("pool.admin.saved", "name", &input.name)).await;
-    Ok(Redirect::to(&format!("/admin/pools/{saved}")).into_response())
+    done(tx, &ctx, ctx.tf1("pool.admin.saved", "name", &input.name), &format!("/admin/pools/{saved}")).await
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
@@ -282,13 +281,13 @@ pub async fn update(
 }
 
 pub async fn delete(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let pool = pools::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if pool.is_default {
         return Err(AppError::Conflict("pool.error.default_delete"));
@@ -351,9 +350,7 @@ pub async fn add_rule(
         .change("rule", Value::Null, rule_audit(&input, &dicts))
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "pool.admin.rule_saved").await;
-    Ok(Redirect::to(&format!("/admin/pools/{id}")).into_response())
+    done(tx, &ctx, "pool.admin.rule_saved", &format!("/admin/pools/{id}")).await
 }
 
 async fn find_rule(conn: &mut PgConnection, pool_id: i64, rule_id: i64) -> AppResult<Rule> {
@@ -410,9 +407,7 @@ pub async fn update_rule(
     if entry.has_changes() {
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "pool.admin.rule_saved").await;
-    Ok(Redirect::to(&format!("/admin/pools/{id}")).into_response())
+    done(tx, &ctx, "pool.admin.rule_saved", &format!("/admin/pools/{id}")).await
 }
 
 pub async fn delete_rule(
@@ -430,9 +425,7 @@ pub async fn delete_rule(
         .change("rule", rule_audit(&input_of(&old), &dicts), Value::Null)
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "pool.admin.rule_deleted").await;
-    Ok(Redirect::to(&format!("/admin/pools/{id}")).into_response())
+    done(tx, &ctx, "pool.admin.rule_deleted", &format!("/admin/pools/{id}")).await
 }
 
 /// Apply the rules now (the same job the loop runs hourly, under its lock).

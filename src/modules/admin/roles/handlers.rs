@@ -9,10 +9,11 @@ use axum_extra::extract::Form;
 use super::model::{MatrixGroup, RoleHead, RoleInput, RoleRow};
 use super::repo;
 use crate::audit;
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::{FormErrors, PageCtx, RequestCtx, render};
+use crate::web::{FormErrors, PageCtx, RequestCtx, done, render};
 
 /// Every field of the role form; `perm` repeats and `scope_<module>` keys vary with the catalog.
 type Fields = Vec<(String, String)>;
@@ -94,9 +95,7 @@ pub async fn create(
     as_created(audit::Entry::new("role", id, "create"), &input)
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "roles.created").await;
-    Ok(Redirect::to("/admin/roles").into_response())
+    done(tx, &ctx, "roles.created", "/admin/roles").await
 }
 
 /// A new role's fields as a diff from nothing, as `update` records them: the history (and
@@ -129,14 +128,14 @@ pub async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<
 }
 
 pub async fn update(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
     Form(fields): Form<Fields>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let head = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if head.is_super {
         return Err(AppError::Forbidden);
@@ -167,21 +166,19 @@ pub async fn update(
     if entry.has_changes() {
         entry.write(&mut tx, Some(user.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "roles.updated").await;
-    Ok(Redirect::to("/admin/roles").into_response())
+    done(tx, &ctx, "roles.updated", "/admin/roles").await
 }
 
 /// A new role with the same permissions and scopes, named "<name> 副本" (then "副本 2", ...).
 /// Copying the super admin role gives an ordinary role holding every permission.
 pub async fn copy(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let head = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut input = if head.is_super {
         RoleInput { description: String::new(), ..RoleInput::everything(&head) }
@@ -204,21 +201,19 @@ pub async fn copy(
         .note(head.name.clone())
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
     let text = ctx.tf1("roles.copied", "name", &input.name);
-    ctx.flash_text(Kind::Success, text).await;
-    Ok(Redirect::to(&format!("/admin/roles/{new_id}/edit")).into_response())
+    done(tx, &ctx, text, &format!("/admin/roles/{new_id}/edit")).await
 }
 
 /// Delete a role nobody holds; a role still assigned stays, with a message saying how many hold it.
 pub async fn delete(
-    State(st): State<AppState>,
+    State(_st): State<AppState>,
     ctx: PageCtx,
     req: RequestCtx,
+    mut tx: Tx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let mut tx = st.db.begin().await?;
     let head = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if head.is_super {
         return Err(AppError::Forbidden);
@@ -235,8 +230,6 @@ pub async fn delete(
         .note(head.name.clone())
         .write(&mut tx, Some(user.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
     let text = ctx.tf1("roles.deleted", "name", &head.name);
-    ctx.flash_text(Kind::Success, text).await;
-    Ok(Redirect::to("/admin/roles").into_response())
+    done(tx, &ctx, text, "/admin/roles").await
 }

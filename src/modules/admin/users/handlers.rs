@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::org::departments as depts;
 use crate::state::AppState;
 use crate::web::flash::Kind;
-use crate::web::{FormErrors, PageCtx, Pager, RequestCtx, SelectOpt, render};
+use crate::web::{FormErrors, PageCtx, Pager, RequestCtx, SelectOpt, done, render};
 
 #[derive(Template)]
 #[template(path = "admin/users/index.html")]
@@ -128,9 +128,7 @@ pub async fn create(
         .diff(Entry::new("user", id, "create"), &Snapshot::default())
         .write(&mut tx, Some(actor.id), req.ip.as_deref())
         .await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("user.created", "name", &input.name)).await;
-    Ok(Redirect::to("/admin/users").into_response())
+    done(tx, &ctx, ctx.tf1("user.created", "name", &input.name), "/admin/users").await
 }
 
 pub async fn edit(
@@ -193,9 +191,7 @@ pub async fn update(
     if entry.has_changes() {
         entry.write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     }
-    tx.commit().await?;
-    ctx.flash(Kind::Success, "user.saved").await;
-    Ok(Redirect::to("/admin/users").into_response())
+    done(tx, &ctx, "user.saved", "/admin/users").await
 }
 
 fn input_of(u: &UserRow) -> UserInput {
@@ -338,9 +334,7 @@ pub async fn reset_password(
     let hash = password::hash(f.password).await?;
     repo::set_password(&mut tx, id, &hash).await?;
     Entry::new("user", id, "password_reset").write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("user.password_was_reset", "name", &u.name)).await;
-    Ok(Redirect::to(&format!("/admin/users/{id}/edit")).into_response())
+    done(tx, &ctx, ctx.tf1("user.password_was_reset", "name", &u.name), &format!("/admin/users/{id}/edit")).await
 }
 
 #[derive(Template)]
@@ -479,9 +473,7 @@ pub async fn enable(
             .write(&mut tx, Some(actor.id), req.ip.as_deref())
             .await?;
     }
-    tx.commit().await?;
-    ctx.flash_text(Kind::Success, ctx.tf1("user.enabled_done", "name", &u.name)).await;
-    Ok(Redirect::to("/admin/users").into_response())
+    done(tx, &ctx, ctx.tf1("user.enabled_done", "name", &u.name), "/admin/users").await
 }
 
 #[derive(Template)]
