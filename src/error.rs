@@ -80,3 +80,35 @@ impl IntoResponse for AppError {
         resp
     }
 }
+
+/// A database constraint an error broke, for turning it into what the user should read. Named
+/// constraints (unique indexes, checks) are matched by name; `FOREIGN_KEY` matches any foreign
+/// key (a row still referenced elsewhere).
+pub const FOREIGN_KEY: &str = "(foreign key)";
+
+/// Whether `e` is the violation of `constraint` (a name, or `FOREIGN_KEY`).
+pub fn broke(e: &sqlx::Error, constraint: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) if constraint == FOREIGN_KEY => d.is_foreign_key_violation(),
+        sqlx::Error::Database(d) => d.constraint() == Some(constraint),
+        _ => false,
+    }
+}
+
+/// `on_constraint`: a named database constraint becomes a field error or a page error in one line
+/// (after realworld-axum-sqlx's `ResultExt`). Checks done before writing say the same thing
+/// earlier; the constraint catches what a concurrent request slipped in between.
+pub trait ResultExt<T> {
+    /// The violation of `constraint` becomes `Ok(Err(refusal()))`; any other error stays an error.
+    fn on_constraint<R>(self, constraint: &str, refusal: impl FnOnce() -> R) -> Result<Result<T, R>, sqlx::Error>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_constraint<R>(self, constraint: &str, refusal: impl FnOnce() -> R) -> Result<Result<T, R>, sqlx::Error> {
+        match self {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) if broke(&e, constraint) => Ok(Err(refusal())),
+            Err(e) => Err(e),
+        }
+    }
+}

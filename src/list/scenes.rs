@@ -3,6 +3,7 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::auth::CurrentUser;
+use crate::error::ResultExt;
 use crate::web::i18n::Lang;
 
 /// The system scenes. `All` = everything the user's scope shows.
@@ -148,12 +149,8 @@ pub async fn rename(db: &PgPool, user_id: i64, id: i64, name: &str) -> sqlx::Res
         .bind(name.trim())
         .execute(db)
         .await;
-    match r {
-        Ok(done) => Ok(done.rows_affected() == 1),
-        // The user already has a scene with that name.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    // The user already has a scene with that name: not renamed.
+    Ok(r.on_constraint("list_scenes_user_id_module_name_key", || ())?.is_ok_and(|done| done.rows_affected() == 1))
 }
 
 pub async fn delete(db: &PgPool, user_id: i64, id: i64) -> sqlx::Result<()> {

@@ -88,7 +88,7 @@ impl From<FlowError> for AppError {
 }
 
 fn is_pending_conflict(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.constraint() == Some("approval_instances_one_pending"))
+    crate::error::broke(e, "approval_instances_one_pending")
 }
 
 /// Start an approval. The subject's enabled flow is planned (conditions, approvers); no enabled

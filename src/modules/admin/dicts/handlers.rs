@@ -15,7 +15,7 @@ use super::repo;
 use crate::audit::{self, Entry};
 use crate::db::Tx;
 use crate::dicts::{self, DictItem, Dicts};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FOREIGN_KEY, ResultExt};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::i18n::Lang;
@@ -397,14 +397,10 @@ pub async fn delete(
         return Ok(back(&code));
     }
     // A reference added since the check still stops the delete (foreign key violation).
-    if let Err(e) = repo::delete(&mut tx, id).await {
-        let fk = e.as_database_error().is_some_and(|d| d.code().as_deref() == Some("23503"));
-        if fk {
-            drop(tx);
-            ctx.flash_text(Kind::Error, refused).await;
-            return Ok(back(&code));
-        }
-        return Err(e.into());
+    if repo::delete(&mut tx, id).await.on_constraint(FOREIGN_KEY, || ())?.is_err() {
+        drop(tx);
+        ctx.flash_text(Kind::Error, refused).await;
+        return Ok(back(&code));
     }
     Entry::new("dict_item", id, "delete")
         .note(format!("{} / {}", item.label_zh, item.label_en))

@@ -10,7 +10,7 @@ use super::model::{MatrixGroup, RoleHead, RoleInput, RoleRow};
 use super::repo;
 use crate::audit;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ResultExt};
 use crate::state::AppState;
 use crate::web::flash::Kind;
 use crate::web::{FormErrors, PageCtx, RequestCtx, done, render};
@@ -84,13 +84,9 @@ pub async fn create(
     if !errors.is_empty() {
         return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let id = match repo::insert(&mut tx, &input, user.id).await {
-        Ok(id) => id,
-        Err(e) if repo::is_name_conflict(&e) => {
-            errors.add("name", "roles.name_taken");
-            return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
-        Err(e) => return Err(e.into()),
+    let Ok(id) = repo::insert(&mut tx, &input, user.id).await.on_constraint(repo::NAME_KEY, || ())? else {
+        errors.add("name", "roles.name_taken");
+        return form_page(ctx, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     as_created(audit::Entry::new("role", id, "create"), &input)
         .write(&mut tx, Some(user.id), req.ip.as_deref())
@@ -150,13 +146,9 @@ pub async fn update(
         return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let old = repo::load_input(&mut tx, &head).await?;
-    match repo::update(&mut tx, id, &input).await {
-        Ok(()) => {}
-        Err(e) if repo::is_name_conflict(&e) => {
-            errors.add("name", "roles.name_taken");
-            return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
-        Err(e) => return Err(e.into()),
+    if repo::update(&mut tx, id, &input).await.on_constraint(repo::NAME_KEY, || ())?.is_err() {
+        errors.add("name", "roles.name_taken");
+        return form_page(ctx, Some(&head), input, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let entry = audit::Entry::new("role", id, "update")
         .change("name", old.name.clone(), input.name.clone())
@@ -192,11 +184,9 @@ pub async fn copy(
         n += 1;
         input.name = format!("{base} {n}");
     }
-    let new_id = match repo::insert(&mut tx, &input, user.id).await {
-        Ok(id) => id,
-        Err(e) if repo::is_name_conflict(&e) => return Err(AppError::Conflict("roles.copy_raced")),
-        Err(e) => return Err(e.into()),
-    };
+    let new_id = repo::insert(&mut tx, &input, user.id)
+        .await
+        .on_constraint(repo::NAME_KEY, || AppError::Conflict("roles.copy_raced"))??;
     as_created(audit::Entry::new("role", new_id, "copy"), &input)
         .note(head.name.clone())
         .write(&mut tx, Some(user.id), req.ip.as_deref())

@@ -125,7 +125,5 @@ pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// True when `e` is the unique violation on the role name (a concurrent save took it).
-pub fn is_name_conflict(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.constraint() == Some("roles_name_key"))
-}
+/// The unique constraint on role names (a concurrent save may take a name checked free).
+pub const NAME_KEY: &str = "roles_name_key";
