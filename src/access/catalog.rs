@@ -1,5 +1,6 @@
-//! The permission catalog. A module appears here when it lands; the role editor, the nav and the
-//! seeded roles all read this one table.
+//! The permission catalog: every module's actions and what the seeded roles get. A module
+//! appears here when it lands; the role editor and the seeded roles read this one table, and
+//! route guards, buttons and the nav (`web/nav.rs`) ask `CurrentUser::can` about its entries.
 
 use std::fmt;
 

@@ -30,11 +30,6 @@ impl CurrentUser {
     pub fn can(&self, module: Module, action: Action) -> bool {
         self.is_super || self.perms.contains(&(module, action))
     }
-
-    /// True when the user may use at least one admin page.
-    pub fn can_any(&self, list: &[(Module, Action)]) -> bool {
-        list.iter().any(|(m, a)| self.can(*m, *a))
-    }
 }
 
 #[derive(sqlx::FromRow)]

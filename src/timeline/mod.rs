@@ -501,12 +501,3 @@ async fn approval_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppRe
     }
     Ok(items)
 }
-
-/// Turn "not visible" into 404 and "not writable" into 403 for hosts built on a scope check.
-pub fn require(visible: bool, writable: bool) -> AppResult<()> {
-    match (visible, writable) {
-        (false, _) => Err(AppError::NotFound),
-        (true, false) => Err(AppError::Forbidden),
-        _ => Ok(()),
-    }
-}

@@ -105,12 +105,23 @@ fn catalog(lang: Lang) -> &'static Catalog {
 fn lookup(lang: Lang, key: &str) -> &'static str {
     match catalog(lang).get(key) {
         Some(v) => v,
-        None => {
-            tracing::warn!(key, lang = lang.code(), "missing translation");
-            // Leak once per miss is fine: misses are bugs the catalog test catches.
-            Box::leak(key.to_string().into_boxed_str())
-        }
+        None => missing(lang, key),
     }
+}
+
+/// A key the catalog lacks shows as itself. Misses are bugs the catalog test catches; each
+/// distinct one is logged and kept once, so a page that repeats a miss does not grow memory.
+fn missing(lang: Lang, key: &str) -> &'static str {
+    static MISSES: std::sync::Mutex<Option<HashMap<String, &'static str>>> = std::sync::Mutex::new(None);
+    let mut misses = MISSES.lock().unwrap_or_else(|e| e.into_inner());
+    let misses = misses.get_or_insert_with(HashMap::new);
+    if let Some(v) = misses.get(key) {
+        return v;
+    }
+    tracing::warn!(key, lang = lang.code(), "missing translation");
+    let v: &'static str = Box::leak(key.to_string().into_boxed_str());
+    misses.insert(key.to_string(), v);
+    v
 }
 
 #[cfg(test)]

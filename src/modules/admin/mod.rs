@@ -1,4 +1,6 @@
-//! Admin areas: organisation (departments, users), roles, operation and login logs.
+//! Admin areas: organisation (departments, users), roles and data scopes, dictionaries, custom
+//! fields, numbering rules, customer rules (duplicates, caps), public pools, approval flows, and
+//! the operation and login logs.
 
 pub mod customer_rules;
 pub mod departments;
