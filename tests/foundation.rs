@@ -616,6 +616,19 @@ fn the_message_catalog_is_complete() {
             missing.push(format!("catalog lacks {}", s.label_key()));
         }
     }
+    // Keys the record kernel builds from each registered kind's descriptor.
+    for def in crm::app::install().records() {
+        for key in def.message_keys() {
+            if !zh.contains_key(key.as_str()) {
+                missing.push(format!("catalog lacks {key} (record kind {})", def.entity));
+            }
+        }
+    }
+    for subject in crm::app::install().subjects() {
+        if !zh.contains_key(subject.label_key()) {
+            missing.push(format!("catalog lacks {} (approval subject)", subject.label_key()));
+        }
+    }
     missing.sort();
     missing.dedup();
     assert!(missing.is_empty(), "message catalog gaps:\n{}", missing.join("\n"));
@@ -630,4 +643,85 @@ fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// The kernel folders and ground-floor files: one mechanism each, generic over the registry.
+const KERNEL: &[&str] = &[
+    "src/access",
+    "src/attachments",
+    "src/audit",
+    "src/auth",
+    "src/db",
+    "src/dicts",
+    "src/fields",
+    "src/jobs",
+    "src/list",
+    "src/notify",
+    "src/numbering",
+    "src/org",
+    "src/records",
+    "src/timeline",
+    "src/web",
+    "src/workflow",
+    "src/config.rs",
+    "src/error.rs",
+    "src/registry.rs",
+    "src/state.rs",
+];
+
+/// Rust files under `path` (a folder or one file), relative to the crate, with their text.
+fn sources(path: &str) -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let full = root.join(path);
+    let mut files = Vec::new();
+    if full.is_dir() {
+        collect(&full, &mut files);
+    } else {
+        files.push(full);
+    }
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| (p.strip_prefix(root).unwrap().display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect()
+}
+
+/// The house is one-directional: the kernel names no feature module and nothing imports the
+/// router file but main, the CLI and the tests; a feature module reaches another one through
+/// its public functions, never its `repo`.
+#[test]
+fn the_kernel_names_no_module_and_modules_keep_out_of_each_others_repo() {
+    let mut wrong = Vec::new();
+    for dir in KERNEL {
+        for (file, text) in sources(dir) {
+            for needle in ["crate::modules", "crate::app"] {
+                if text.contains(needle) {
+                    wrong.push(format!("{file} names {needle}: the kernel must reach modules through the registry"));
+                }
+            }
+        }
+    }
+    for (file, text) in sources("src") {
+        let allowed = ["src/app.rs", "src/cli.rs", "src/main.rs"].contains(&file.as_str());
+        if !allowed && text.contains("crate::app") {
+            wrong.push(format!("{file} imports crate::app: AppState is in crate::state"));
+        }
+    }
+    for (file, text) in sources("src/modules") {
+        let parts: Vec<&str> = file.split('/').collect();
+        // src/modules/<m>/... or src/modules/admin/<area>/...
+        let own = if parts.get(2) == Some(&"admin") { parts.get(3) } else { parts.get(2) };
+        let own = own.map(|m| m.trim_end_matches(".rs")).unwrap_or_default();
+        for (at, _) in text.match_indices("::repo") {
+            let path_start =
+                text[..at].rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).map_or(0, |i| i + 1);
+            let path = &text[path_start..at];
+            let owner = path.rsplit("::").next().unwrap_or_default();
+            let foreign = path.contains("modules::") && owner != own;
+            if foreign || path.starts_with("super::super") {
+                wrong.push(format!("{file} reaches into {path}::repo: call that module's public functions"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "architecture:\n{}", wrong.join("\n"));
 }

@@ -120,6 +120,55 @@ impl RecordDef {
         format!("entity.{}", self.entity)
     }
 
+    /// Every catalog key the kernel builds for this kind (`<key>.deleted_n`, `nav.<module>`, its
+    /// notifications...): a test checks both languages have them, as it does for literal keys.
+    pub fn message_keys(&self) -> Vec<String> {
+        let f = self.features;
+        let mut keys: Vec<String> = [
+            "name",
+            "owner",
+            "starred_n",
+            "unstarred_n",
+            "confirm_bulk_delete",
+            "deleted_n",
+            "skipped_no_right",
+            "restored_n",
+            "purged_n",
+            "recycle_bin",
+            "recycle_hint",
+            "recycle_select",
+            "recycle_empty",
+            "selected_n",
+        ]
+        .iter()
+        .map(|s| self.msg(s))
+        .collect();
+        keys.extend([self.label_key(), self.title_key(), self.recycle_detail.0.to_string()]);
+        if let Some(ro) = &self.read_only {
+            keys.extend([self.msg("skipped_read_only"), ro.reason.to_string()]);
+        }
+        if f.custom_fields {
+            keys.push(format!("fields.entity.{}", self.entity));
+        }
+        if f.transfer {
+            keys.extend(["transfer_title", "transferred", "transferred_n"].map(|s| self.msg(s)));
+            keys.push(format!("notify.{}", self.event("transfer_in")));
+            keys.push(format!("audit.action.{}", self.event("transfer")));
+        }
+        if self.parent.is_some() {
+            keys.extend(["transfer_hint", "move_along", "moved_along"].map(|s| self.msg(s)));
+        }
+        if f.team {
+            keys.push(self.msg("team_added_n"));
+            keys.extend(["team_added", "team_added_n"].map(|e| format!("notify.{}", self.event(e))));
+        }
+        if f.share {
+            keys.push(self.msg("shared_n"));
+            keys.extend(["shared", "shared_n"].map(|e| format!("notify.{}", self.event(e))));
+        }
+        keys
+    }
+
     /// The list's title: the module's nav entry.
     pub fn title_key(&self) -> String {
         format!("nav.{}", self.module.code())

@@ -7,6 +7,7 @@ mod access;
 mod crud;
 mod list;
 mod recycle;
+mod registry;
 mod rules;
 
 use common::TestApp;

@@ -1,0 +1,136 @@
+//! Every registered record kind, walked from the registry: a rep sees and may change their own
+//! record through every shared route, and a record outside their scope looks like one that does
+//! not exist — 404 on its page and on every action — while the recycle bin's restore and purge
+//! leave it alone. A new record kind fails here until it has a fixture below.
+
+use super::common::{Client, TestApp};
+
+/// A live record of `entity` owned by `owner`, inserted directly; None for a kind nobody wrote
+/// a fixture for yet.
+async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
+    let name = format!("{entity} of {owner}");
+    Some(match entity {
+        "customer" => super::customer(app, &name, Some(owner)).await,
+        "contact" => {
+            let customer = super::customer(app, &format!("customer of {name}"), Some(owner)).await;
+            sqlx::query_scalar("INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, $2, $3) RETURNING id")
+                .bind(customer)
+                .bind(&name)
+                .bind(owner)
+                .fetch_one(&app.db)
+                .await
+                .unwrap()
+        }
+        "lead" => sqlx::query_scalar("INSERT INTO leads (name, owner_id) VALUES ($1, $2) RETURNING id")
+            .bind(&name)
+            .bind(owner)
+            .fetch_one(&app.db)
+            .await
+            .unwrap(),
+        _ => return None,
+    })
+}
+
+struct World {
+    app: TestApp,
+    /// A rep in another department: sees only their own records.
+    rep: i64,
+    other: i64,
+}
+
+async fn world() -> World {
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let east = app.dept("华东", Some(root)).await;
+    let north = app.dept("华北", Some(root)).await;
+    let rep = app.user("rep", east, None, &["rep"]).await;
+    let other = app.user("other", north, None, &["rep"]).await;
+    World { app, rep, other }
+}
+
+async fn live(app: &TestApp, table: &str, id: i64) -> bool {
+    app.count(&format!("SELECT count(*) FROM {table} WHERE id = {id} AND deleted_at IS NULL")).await == 1
+}
+
+/// Every shared route a record kind has, as (method, path) for record `id`.
+fn routes(def: &crm::records::RecordDef, id: i64) -> Vec<(&'static str, String)> {
+    let url = def.url(id);
+    let mut out = vec![("GET", url.clone()), ("POST", format!("{url}/star")), ("POST", format!("{url}/delete"))];
+    let f = def.features;
+    if f.timeline {
+        out.push(("POST", format!("{url}/followups")));
+    }
+    if f.transfer {
+        out.push(("GET", format!("{url}/transfer")));
+        out.push(("POST", format!("{url}/transfer")));
+    }
+    if f.team {
+        out.push(("POST", format!("{url}/team")));
+    }
+    if f.share {
+        out.push(("POST", format!("{url}/shares")));
+    }
+    if f.attachments {
+        out.push(("GET", format!("{url}/attachments/1")));
+    }
+    out
+}
+
+async fn call(c: &mut Client, method: &str, path: &str, new_owner: i64) -> u16 {
+    let owner = new_owner.to_string();
+    match method {
+        "GET" => c.get(path).await.status.as_u16(),
+        _ => c.post(path, &[("new_owner", &owner), ("content", "x"), ("user_id", &owner)]).await.status.as_u16(),
+    }
+}
+
+#[tokio::test]
+async fn every_record_kind_hides_what_is_out_of_scope_on_every_shared_route() {
+    let w = world().await;
+    let registry = crm::app::install();
+    let mut rep = w.app.login("rep").await;
+    let mut checked = 0;
+    for def in registry.records() {
+        let theirs = fixture(&w.app, def.entity, w.other).await;
+        let theirs = theirs.unwrap_or_else(|| panic!("add a fixture for the record kind {:?} here", def.entity));
+        let mine = fixture(&w.app, def.entity, w.rep).await.unwrap();
+
+        // Their record: as if it did not exist, on every route; nothing changes.
+        for (method, path) in routes(def, theirs) {
+            assert_eq!(call(&mut rep, method, &path, w.rep).await, 404, "{} {method} {path}", def.entity);
+        }
+        assert!(live(&w.app, def.table, theirs).await, "{}: still live", def.entity);
+        let owner: i64 = sqlx::query_scalar(&format!("SELECT owner_id FROM {} WHERE id = $1", def.table))
+            .bind(theirs)
+            .fetch_one(&w.app.db)
+            .await
+            .unwrap();
+        assert_eq!(owner, w.other, "{}: not transferred", def.entity);
+
+        // Their record in the recycle bin: not listed, not restored, not purged.
+        sqlx::query(&format!("UPDATE {} SET deleted_at = now() WHERE id = $1", def.table))
+            .bind(theirs)
+            .execute(&w.app.db)
+            .await
+            .unwrap();
+        let bin = rep.get(&format!("{}/recycle", def.path)).await;
+        assert!(!bin.has(&format!("#recycle-table tr[data-id=\"{theirs}\"]")), "{}: listed in the bin", def.entity);
+        let id = theirs.to_string();
+        rep.post(&format!("{}/recycle/restore", def.path), &[("ids", &id)]).await;
+        assert!(!live(&w.app, def.table, theirs).await, "{}: restored by an outsider", def.entity);
+        rep.post(&format!("{}/recycle/purge", def.path), &[("ids", &id)]).await;
+        let left = w.app.count(&format!("SELECT count(*) FROM {} WHERE id = {theirs}", def.table)).await;
+        assert_eq!(left, 1, "{}: purged by an outsider", def.entity);
+
+        // Their own record: the page opens, and it goes to the bin and comes back.
+        rep.get(&def.url(mine)).await.assert_status(200);
+        rep.post(&format!("{}/delete", def.url(mine)), &[]).await.assert_redirect(def.path);
+        assert!(!live(&w.app, def.table, mine).await, "{}: the owner deletes it", def.entity);
+        let bin = rep.get(&format!("{}/recycle", def.path)).await;
+        assert!(bin.has(&format!("#recycle-table tr[data-id=\"{mine}\"]")), "{}: in the owner's bin", def.entity);
+        rep.post(&format!("{}/recycle/restore", def.path), &[("ids", &mine.to_string())]).await;
+        assert!(live(&w.app, def.table, mine).await, "{}: the owner restores it", def.entity);
+        checked += 1;
+    }
+    assert!(checked >= 3, "customers, contacts and leads at least");
+}
