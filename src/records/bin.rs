@@ -32,22 +32,9 @@ pub async fn soft_delete(
     ip: Option<&str>,
 ) -> sqlx::Result<Vec<i64>> {
     let read_only = def.read_only.as_ref().map_or("false", |r| r.when);
-    sqlx::query_scalar(&format!(
-        "WITH gone AS (
-           UPDATE {} t SET deleted_at = now(), deleted_by = $2
-           WHERE t.id = ANY($1) AND t.deleted_at IS NULL AND NOT ({read_only}) RETURNING t.id),
-         logged AS (
-           INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-           SELECT $4, id, $2, 'delete', $3 FROM gone)
-         SELECT id FROM gone",
-        def.table
-    ))
-    .bind(ids)
-    .bind(by)
-    .bind(ip)
-    .bind(def.entity)
-    .fetch_all(tx)
-    .await
+    let set = "deleted_at = now(), deleted_by = $2";
+    let only = format!("t.deleted_at IS NULL AND NOT ({read_only})");
+    move_in_bin(tx, def, ids, (by, ip), (set, &only, "delete")).await
 }
 
 /// Bring records back from the recycle bin, one audit row each; returns the ids restored.
@@ -58,20 +45,32 @@ pub async fn restore(
     by: i64,
     ip: Option<&str>,
 ) -> sqlx::Result<Vec<i64>> {
+    let set = "deleted_at = NULL, deleted_by = NULL";
+    move_in_bin(tx, def, ids, (by, ip), (set, "t.deleted_at IS NOT NULL", "restore")).await
+}
+
+/// `UPDATE <table> t SET <set> WHERE t.id = ANY(ids) AND <only>`, with an audit row `action`
+/// for each record changed; returns their ids.
+async fn move_in_bin(
+    tx: &mut PgConnection,
+    def: &'static RecordDef,
+    ids: &[i64],
+    (by, ip): (i64, Option<&str>),
+    (set, only, action): (&str, &str, &str),
+) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(&format!(
-        "WITH back AS (
-           UPDATE {} SET deleted_at = NULL, deleted_by = NULL
-           WHERE id = ANY($1) AND deleted_at IS NOT NULL RETURNING id),
+        "WITH moved AS (UPDATE {} t SET {set} WHERE t.id = ANY($1) AND {only} RETURNING t.id),
          logged AS (
            INSERT INTO operation_logs (entity, entity_id, actor_id, action, ip)
-           SELECT $4, id, $2, 'restore', $3 FROM back)
-         SELECT id FROM back",
+           SELECT $4, id, $2, $5, $3 FROM moved)
+         SELECT id FROM moved",
         def.table
     ))
     .bind(ids)
     .bind(by)
     .bind(ip)
     .bind(def.entity)
+    .bind(action)
     .fetch_all(tx)
     .await
 }

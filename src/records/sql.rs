@@ -98,9 +98,7 @@ pub async fn visible_ids(
     ids: &[i64],
     bin: Bin,
 ) -> sqlx::Result<Vec<i64>> {
-    let mut q = select_ids(def, scope, ids, bin);
-    q.push(" ORDER BY t.id");
-    q.build_query_scalar().fetch_all(db).await
+    ids_where(db, def, scope, ids, bin, false).await
 }
 
 /// Of `ids`, those the scope's user may change now (visible, writable, not read-only), in id order.
@@ -111,10 +109,23 @@ pub async fn writable_ids(
     ids: &[i64],
     bin: Bin,
 ) -> sqlx::Result<Vec<i64>> {
+    ids_where(db, def, scope, ids, bin, true).await
+}
+
+async fn ids_where(
+    db: &PgPool,
+    def: &'static RecordDef,
+    scope: &DataScope,
+    ids: &[i64],
+    bin: Bin,
+    writable: bool,
+) -> sqlx::Result<Vec<i64>> {
     let mut q = select_ids(def, scope, ids, bin);
-    q.push(" AND ");
-    push_writable(&mut q, def, scope);
-    push_not_read_only(&mut q, def);
+    if writable {
+        q.push(" AND ");
+        push_writable(&mut q, def, scope);
+        push_not_read_only(&mut q, def);
+    }
     q.push(" ORDER BY t.id");
     q.build_query_scalar().fetch_all(db).await
 }

@@ -434,6 +434,26 @@ async fn options_page<R: Record>(
     Ok(render(OptionsPage { ctx, def: R::DEF, action, sel, count, users, depts }).await?.into_response())
 }
 
+/// What a bulk form chose, or the options page to show instead: when nothing was chosen yet
+/// (the list's first post), or the choice was refused (with its reason as a flash).
+async fn choice<R: Record, T>(
+    st: &AppState,
+    ctx: &PageCtx,
+    sel: &Selection,
+    action: &'static str,
+    chosen: bool,
+    parsed: impl std::future::Future<Output = AppResult<T>>,
+) -> AppResult<Result<T, Response>> {
+    if chosen {
+        match parsed.await {
+            Ok(v) => return Ok(Ok(v)),
+            Err(AppError::BadRequest(key)) => ctx.flash(Kind::Error, key).await,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Err(options_page::<R>(st, ctx.clone(), action, sel.clone()).await?))
+}
+
 /// (id, name, owner) of the selected records the user may change, locked.
 async fn writable_selection<R: Record>(
     st: &AppState,
@@ -461,16 +481,10 @@ pub async fn bulk_team<R: Record>(
         access: form.get("access").to_string(),
         until: form.get("until").to_string(),
     };
-    if f.user_id.trim().is_empty() {
-        return options_page::<R>(&st, ctx, "team", sel).await;
-    }
-    let m = match parse_member(&st, &f).await {
+    let chosen = !f.user_id.trim().is_empty();
+    let m = match choice::<R, _>(&st, &ctx, &sel, "team", chosen, parse_member(&st, &f)).await? {
         Ok(m) => m,
-        Err(AppError::BadRequest(key)) => {
-            ctx.flash(Kind::Error, key).await;
-            return options_page::<R>(&st, ctx, "team", sel).await;
-        }
-        Err(e) => return Err(e),
+        Err(options) => return Ok(options),
     };
     let mut tx = st.db.begin().await?;
     let rows = writable_selection::<R>(&st, &mut tx, user, &sel).await?;
@@ -492,16 +506,10 @@ pub async fn bulk_share<R: Record>(
         dept_ids: form.all("dept_ids").iter().map(|s| s.to_string()).collect(),
         until: form.get("until").to_string(),
     };
-    if f.user_ids.iter().chain(f.dept_ids.iter()).all(|v| v.trim().is_empty()) {
-        return options_page::<R>(&st, ctx, "share", sel).await;
-    }
-    let s = match parse_shares(&st, &f).await {
+    let chosen = f.user_ids.iter().chain(f.dept_ids.iter()).any(|v| !v.trim().is_empty());
+    let s = match choice::<R, _>(&st, &ctx, &sel, "share", chosen, parse_shares(&st, &f)).await? {
         Ok(s) => s,
-        Err(AppError::BadRequest(key)) => {
-            ctx.flash(Kind::Error, key).await;
-            return options_page::<R>(&st, ctx, "share", sel).await;
-        }
-        Err(e) => return Err(e),
+        Err(options) => return Ok(options),
     };
     let mut tx = st.db.begin().await?;
     let rows = writable_selection::<R>(&st, &mut tx, user, &sel).await?;
