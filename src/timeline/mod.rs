@@ -311,72 +311,20 @@ impl TimelineView {
         let dicts = Dicts::load(db, &["followup_method"]).await?;
         let mut items = Vec::new();
         if filter != "history" && filter != "approval" {
-            let rows: Vec<FollowupRow> = sqlx::query_as(
-                "SELECT f.entity, f.method_id, f.content, f.next_contact_at, f.created_at, u.name AS author,
-                        ARRAY(SELECT ct.name FROM contacts ct WHERE ct.id = ANY(f.contact_ids) ORDER BY ct.name) AS contacts,
-                        CASE WHEN f.entity = 'contact' THEN (SELECT name FROM contacts WHERE id = f.entity_id) END AS contact_name
-                 FROM followups f JOIN users u ON u.id = f.created_by
-                 WHERE (f.entity = $1 AND f.entity_id = $2) OR ($1 = 'customer' AND f.customer_id = $2)
-                 ORDER BY f.created_at DESC LIMIT 300",
-            )
-            .bind(entity)
-            .bind(id)
-            .fetch_all(db)
-            .await?;
-            items.extend(rows.into_iter().map(|r| {
-                let mut about = r.contacts;
-                if entity == "customer" && r.entity == "contact" {
-                    if let Some(n) = r.contact_name {
-                        about.insert(0, n);
-                    }
-                }
-                Item {
-                    at: r.created_at,
-                    kind: ItemKind::Followup,
-                    actor: r.author,
-                    title: dicts.label(r.method_id, lang),
-                    lines: r.content.lines().map(str::to_string).collect(),
-                    next_contact_at: r.next_contact_at,
-                    about,
-                    link: None,
-                }
-            }));
+            items.extend(followup_items(db, &dicts, lang, entity, id).await?);
         }
         if filter != "followup" && filter != "approval" {
-            let logs: Vec<LogRow> = history::for_record(db, entity, id, 300).await?;
-            // Approval steps show as approval entries (below), not twice.
-            items.extend(logs.into_iter().filter(|l| !l.action.starts_with("approval_")).map(|l| Item {
-                at: l.at,
-                kind: ItemKind::History,
-                actor: l.actor_name.clone().unwrap_or_default(),
-                title: String::new(),
-                lines: l.sentences(lang),
-                next_contact_at: None,
-                about: Vec::new(),
-                link: None,
-            }));
+            items.extend(history_items(db, lang, entity, id).await?);
         }
         if filter != "followup" && filter != "history" {
             items.extend(approval_items(db, lang, entity, id).await?);
         }
         items.sort_by(|a, b| b.at.cmp(&a.at));
         let contacts = match customer_id {
-            Some(c) => sqlx::query_as::<_, (i64, String)>(
-                "SELECT id, name FROM contacts WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY is_primary DESC, name",
-            )
-            .bind(c)
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .map(|(cid, n)| SelectOpt::new(cid, n))
-            .collect(),
+            Some(c) => customer_contacts(db, c).await?,
             None => Vec::new(),
         };
-        let draft: Option<Draft> = session.get(DRAFT_KEY).await.ok().flatten();
-        if draft.is_some() {
-            let _ = session.remove::<Draft>(DRAFT_KEY).await;
-        }
-        let draft = draft.filter(|d| d.entity == entity && d.entity_id == id);
+        let draft = take_draft(session, entity, id).await;
         Ok(TimelineView {
             items,
             filter: filter.to_string(),
@@ -393,6 +341,81 @@ impl TimelineView {
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| f == field).map(|(_, e)| e.as_str())
     }
+}
+
+/// The follow-ups written on the record (for a customer, also on its contacts), newest first.
+async fn followup_items(db: &PgPool, dicts: &Dicts, lang: Lang, entity: &str, id: i64) -> AppResult<Vec<Item>> {
+    let rows: Vec<FollowupRow> = sqlx::query_as(
+        "SELECT f.entity, f.method_id, f.content, f.next_contact_at, f.created_at, u.name AS author,
+                ARRAY(SELECT ct.name FROM contacts ct WHERE ct.id = ANY(f.contact_ids) ORDER BY ct.name) AS contacts,
+                CASE WHEN f.entity = 'contact' THEN (SELECT name FROM contacts WHERE id = f.entity_id) END AS contact_name
+         FROM followups f JOIN users u ON u.id = f.created_by
+         WHERE (f.entity = $1 AND f.entity_id = $2) OR ($1 = 'customer' AND f.customer_id = $2)
+         ORDER BY f.created_at DESC LIMIT 300",
+    )
+    .bind(entity)
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut about = r.contacts;
+            // On a customer's timeline, a follow-up written on one of its contacts names it.
+            if let Some(n) = r.contact_name.filter(|_| entity == "customer" && r.entity == "contact") {
+                about.insert(0, n);
+            }
+            Item {
+                at: r.created_at,
+                kind: ItemKind::Followup,
+                actor: r.author,
+                title: dicts.label(r.method_id, lang),
+                lines: r.content.lines().map(str::to_string).collect(),
+                next_contact_at: r.next_contact_at,
+                about,
+                link: None,
+            }
+        })
+        .collect())
+}
+
+/// The record's history; approval steps show as approval entries instead, not twice.
+async fn history_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppResult<Vec<Item>> {
+    let logs: Vec<LogRow> = history::for_record(db, entity, id, 300).await?;
+    Ok(logs
+        .into_iter()
+        .filter(|l| !l.action.starts_with("approval_"))
+        .map(|l| Item {
+            at: l.at,
+            kind: ItemKind::History,
+            actor: l.actor_name.clone().unwrap_or_default(),
+            title: String::new(),
+            lines: l.sentences(lang),
+            next_contact_at: None,
+            about: Vec::new(),
+            link: None,
+        })
+        .collect())
+}
+
+/// The customer's live contacts a follow-up may name, primary first.
+async fn customer_contacts(db: &PgPool, customer_id: i64) -> sqlx::Result<Vec<SelectOpt>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM contacts WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY is_primary DESC, name",
+    )
+    .bind(customer_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(cid, n)| SelectOpt::new(cid, n)).collect())
+}
+
+/// The failed submission kept for this record's form, taken out of the session.
+async fn take_draft(session: &Session, entity: &str, id: i64) -> Option<Draft> {
+    let draft: Option<Draft> = session.get(DRAFT_KEY).await.ok().flatten();
+    if draft.is_some() {
+        let _ = session.remove::<Draft>(DRAFT_KEY).await;
+    }
+    draft.filter(|d| d.entity == entity && d.entity_id == id)
 }
 
 #[derive(sqlx::FromRow)]
@@ -438,7 +461,7 @@ async fn approval_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppRe
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let decisions: Vec<(i64, String, String, String, DateTime<Utc>)> = sqlx::query_as(
+    let decisions: Vec<Decision> = sqlx::query_as(
         "SELECT t.instance_id, u.name, t.status, t.comment, t.decided_at
            FROM approval_tasks t JOIN users u ON u.id = t.approver_id
           WHERE t.instance_id = ANY($1) AND t.status IN ('approved', 'rejected') AND t.decided_at IS NOT NULL",
@@ -447,57 +470,56 @@ async fn approval_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppRe
     .fetch_all(&mut *conn)
     .await?;
     let dicts = crate::workflow::summary_dicts(&mut conn).await?;
-    let mut items = Vec::new();
-    for r in rows {
-        let Some(subject) = Subject::from_code(&r.subject) else { continue };
-        let title = lang.t(subject.label_key()).to_string();
-        let link = Some(format!("/approvals/{}", r.id));
-        let item = |at, actor: String, lines: Vec<String>| Item {
-            at,
-            kind: ItemKind::Approval,
-            actor,
-            title: title.clone(),
-            lines,
-            next_contact_at: None,
-            about: Vec::new(),
-            link: link.clone(),
-        };
-        let summary = subject.summary(&r.payload.0, &dicts, lang);
-        items.push(item(
-            r.submitted_at,
-            r.submitter.clone(),
-            vec![lang.tf("approval.timeline.submitted", &[("summary", &summary)])],
-        ));
-        for (_, who, status, comment, at) in decisions.iter().filter(|d| d.0 == r.id) {
-            let mut lines = vec![
-                lang.t(if status == "approved" { "approval.timeline.approved" } else { "approval.timeline.rejected" })
-                    .to_string(),
-            ];
-            if !comment.is_empty() {
-                lines.push(lang.tf("approval.timeline.comment", &[("comment", comment)]));
-            }
-            items.push(item(*at, who.clone(), lines));
+    Ok(rows.iter().flat_map(|r| instance_items(r, &decisions, &dicts, lang)).collect())
+}
+
+/// A decision on an approval: (instance, approver, status, comment, at).
+type Decision = (i64, String, String, String, DateTime<Utc>);
+
+/// One approval's entries: its submission, each decision with its comment, and how it ended when
+/// nobody decided (withdrawn, by the submitter or as no longer applying; approved with no step).
+fn instance_items(r: &ApprovalRow, decisions: &[Decision], dicts: &Dicts, lang: Lang) -> Vec<Item> {
+    let Some(subject) = crate::workflow::Subject::from_code(&r.subject) else { return Vec::new() };
+    let title = lang.t(subject.label_key()).to_string();
+    let item = |at, actor: String, lines: Vec<String>| Item {
+        at,
+        kind: ItemKind::Approval,
+        actor,
+        title: title.clone(),
+        lines,
+        next_contact_at: None,
+        about: Vec::new(),
+        link: Some(format!("/approvals/{}", r.id)),
+    };
+    let summary = subject.summary(&r.payload.0, dicts, lang);
+    let mut items = vec![item(
+        r.submitted_at,
+        r.submitter.clone(),
+        vec![lang.tf("approval.timeline.submitted", &[("summary", &summary)])],
+    )];
+    for (_, who, status, comment, at) in decisions.iter().filter(|d| d.0 == r.id) {
+        let key = if status == "approved" { "approval.timeline.approved" } else { "approval.timeline.rejected" };
+        let mut lines = vec![lang.t(key).to_string()];
+        if !comment.is_empty() {
+            lines.push(lang.tf("approval.timeline.comment", &[("comment", comment)]));
         }
-        match (r.status.as_str(), r.decided_at) {
-            ("withdrawn", Some(at)) => match &r.stale {
-                Some(stale) => {
-                    let (actor, why) = &stale.0;
-                    let key = if lang == Lang::En { "en" } else { "zh" };
-                    let why = why.get(key).and_then(|v| v.as_str()).unwrap_or_default();
-                    let actor = actor.clone().unwrap_or_else(|| lang.t("audit.system").to_string());
-                    items.push(item(at, actor, vec![lang.tf("approval.timeline.withdrawn_stale", &[("reason", why)])]))
-                }
-                None => {
-                    items.push(item(at, r.submitter.clone(), vec![lang.t("approval.timeline.withdrawn").to_string()]))
-                }
-            },
-            ("approved", Some(at)) if r.auto => items.push(item(
-                at,
-                lang.t("audit.system").to_string(),
-                vec![lang.t("approval.timeline.auto").to_string()],
-            )),
-            _ => {}
-        }
+        items.push(item(*at, who.clone(), lines));
     }
-    Ok(items)
+    let system = || lang.t("audit.system").to_string();
+    match (r.status.as_str(), r.decided_at, &r.stale) {
+        ("withdrawn", Some(at), Some(stale)) => {
+            let (actor, why) = &stale.0;
+            let why = why.get(if lang == Lang::En { "en" } else { "zh" }).and_then(|v| v.as_str()).unwrap_or_default();
+            let actor = actor.clone().unwrap_or_else(system);
+            items.push(item(at, actor, vec![lang.tf("approval.timeline.withdrawn_stale", &[("reason", why)])]))
+        }
+        ("withdrawn", Some(at), None) => {
+            items.push(item(at, r.submitter.clone(), vec![lang.t("approval.timeline.withdrawn").to_string()]))
+        }
+        ("approved", Some(at), _) if r.auto => {
+            items.push(item(at, system(), vec![lang.t("approval.timeline.auto").to_string()]))
+        }
+        _ => {}
+    }
+    items
 }

@@ -10,6 +10,7 @@ use crate::access::Action;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::flash::Kind;
+use crate::web::i18n::Lang;
 use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, render};
 use crate::workflow::labels::{self, Names};
 use crate::workflow::{self, FlowError, Instance, Outcome, StepKind, Subject};
@@ -223,91 +224,32 @@ pub async fn show(
     let dicts = workflow::summary_dicts(&mut conn).await?;
     let (title, link) =
         subject.describe(&mut conn, &[inst.record_id]).await?.remove(&inst.record_id).unwrap_or_default();
-    let lang = ctx.lang;
-    let status = inst.status();
     let awaiting = workflow::awaiting_picks(&mut conn, &inst).await?;
-    let stages: Vec<StageView> = inst
-        .plan
-        .0
-        .iter()
-        .enumerate()
-        .map(|(i, stage)| {
-            let no = i as i32 + 1;
-            let (state, state_class) = if awaiting && no == inst.current_step {
-                ("approval.stage.awaiting_picks", "badge-amber")
-            } else {
-                stage_state(&inst, no)
-            };
-            StageView {
-                no,
-                label: labels::stage_label(stage, &names, lang),
-                state: ctx.t(state),
-                state_class,
-                dot: match state {
-                    "approval.stage.done" => "done",
-                    "approval.stage.current" | "approval.stage.awaiting_picks" => "current",
-                    "approval.stage.rejected" => "rejected",
-                    _ => "",
-                },
-                tasks: tasks
-                    .iter()
-                    .filter(|t| t.stage == no)
-                    .map(|t| TaskView {
-                        approver: t.approver_name.clone(),
-                        status: ctx.t(labels::task_status_key(&t.status)),
-                        status_class: labels::status_badge(&t.status),
-                        comment: t.comment.clone(),
-                        at: ctx.opt_datetime(&t.decided_at),
-                        round: t.round,
-                        fallback: t.fallback,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
     let can_decide = inst.is_pending()
         && user.can(subject.module(), Action::Approve)
         && tasks.iter().any(|t| {
             t.approver_id == user.id && t.status == "pending" && t.stage == inst.current_step && t.round == inst.round
         });
     let submitter_side = inst.is_submitter_side(user.id);
-    let can_resubmit = submitter_side && matches!(status, workflow::Status::Rejected | workflow::Status::Withdrawn);
+    let can_resubmit =
+        submitter_side && matches!(inst.status(), workflow::Status::Rejected | workflow::Status::Withdrawn);
     let can_pick = submitter_side && awaiting;
-    let mut picks = Vec::new();
-    if can_resubmit || can_pick {
-        let current = (inst.current_step - 1).max(0) as usize;
-        let choosing = inst
-            .plan
-            .0
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| s.kind() == StepKind::SubmitterPicks && (can_resubmit || *i == current));
-        for (_, stage) in choosing {
-            let allowed = workflow::engine::allowed_set(&mut conn, stage, subject.module()).await?;
-            picks.push(PickView {
-                seq: stage.step_seq,
-                label: labels::stage_label(stage, &names, lang),
-                options: allowed.iter().map(|u| SelectOpt::new(u, names.user(*u))).collect(),
-                selected: stage.approvers.iter().map(|u| u.to_string()).collect(),
-            });
-        }
-    }
-    let submitter = names.user(inst.submitted_by);
+    let picks = pick_views(&mut conn, &inst, subject, &names, ctx.lang, (can_resubmit, can_pick)).await?;
     let flow_name = if inst.plan.0.is_empty() { ctx.t("approval.no_flow").to_string() } else { inst.flow_name.clone() };
     render(ShowPage {
         id,
         subject: ctx.t(subject.label_key()),
         title,
         link,
-        summary: subject.summary(&inst.payload.0, &dicts, lang),
-        submitter,
+        summary: subject.summary(&inst.payload.0, &dicts, ctx.lang),
+        submitter: names.user(inst.submitted_by),
         submitted_at: ctx.datetime(&inst.submitted_at),
         decided_at: ctx.opt_datetime(&inst.decided_at),
         flow_name,
         status: ctx.t(labels::status_key(&inst.status)),
         status_class: labels::status_badge(&inst.status),
         round: inst.round,
-        stages,
+        stages: stage_views(&ctx, &inst, &tasks, &names, awaiting),
         can_decide,
         can_withdraw: submitter_side && inst.is_pending(),
         can_resubmit,
@@ -316,6 +258,85 @@ pub async fn show(
         ctx,
     })
     .await
+}
+
+/// The progress view: each planned stage with its state and its approvers' decisions.
+fn stage_views(
+    ctx: &PageCtx,
+    inst: &Instance,
+    tasks: &[workflow::Task],
+    names: &Names,
+    awaiting: bool,
+) -> Vec<StageView> {
+    let stage_view = |(i, stage): (usize, &workflow::Stage)| {
+        let no = i as i32 + 1;
+        let (state, state_class) = if awaiting && no == inst.current_step {
+            ("approval.stage.awaiting_picks", "badge-amber")
+        } else {
+            stage_state(inst, no)
+        };
+        let dot = match state {
+            "approval.stage.done" => "done",
+            "approval.stage.current" | "approval.stage.awaiting_picks" => "current",
+            "approval.stage.rejected" => "rejected",
+            _ => "",
+        };
+        let tasks = tasks
+            .iter()
+            .filter(|t| t.stage == no)
+            .map(|t| TaskView {
+                approver: t.approver_name.clone(),
+                status: ctx.t(labels::task_status_key(&t.status)),
+                status_class: labels::status_badge(&t.status),
+                comment: t.comment.clone(),
+                at: ctx.opt_datetime(&t.decided_at),
+                round: t.round,
+                fallback: t.fallback,
+            })
+            .collect();
+        StageView {
+            no,
+            label: labels::stage_label(stage, names, ctx.lang),
+            state: ctx.t(state),
+            state_class,
+            dot,
+            tasks,
+        }
+    };
+    inst.plan.0.iter().enumerate().map(stage_view).collect()
+}
+
+/// The submitter-picks stages to choose approvers for: all of them on a resubmission, the
+/// current one while it waits for picks; each with the users it allows.
+async fn pick_views(
+    conn: &mut sqlx::PgConnection,
+    inst: &Instance,
+    subject: workflow::Subject,
+    names: &Names,
+    lang: Lang,
+    (resubmitting, picking): (bool, bool),
+) -> AppResult<Vec<PickView>> {
+    let mut picks = Vec::new();
+    if !resubmitting && !picking {
+        return Ok(picks);
+    }
+    let current = (inst.current_step - 1).max(0) as usize;
+    let choosing = inst
+        .plan
+        .0
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| s.kind() == StepKind::SubmitterPicks && (resubmitting || *i == current));
+    for (_, stage) in choosing {
+        let allowed = workflow::engine::allowed_set(&mut *conn, stage, subject.module()).await?;
+        picks.push(PickView {
+            seq: stage.step_seq,
+            label: labels::stage_label(stage, names, lang),
+            options: allowed.iter().map(|u| SelectOpt::new(u, names.user(*u))).collect(),
+            selected: stage.approvers.iter().map(|u| u.to_string()).collect(),
+        });
+    }
+    Ok(picks)
 }
 
 /// (state key, badge class) of stage `no` in the instance's current round.
