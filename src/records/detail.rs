@@ -49,21 +49,21 @@ pub struct Detail {
 }
 
 impl Detail {
+    /// `scope`: the user's scope in the kind's module (the page has found the record with it).
     /// `tabs`: the page's (key, label key) tabs in order. `custom`: the record's stored custom values;
     /// `customer`: the customer whose contacts a follow-up may name.
     #[allow(clippy::too_many_arguments)]
     pub async fn load(
         st: &AppState,
         ctx: &PageCtx,
-        user: &CurrentUser,
+        (user, scope): (&CurrentUser, &DataScope),
         def: &'static RecordDef,
         (id, custom, customer): (i64, &Map<String, Value>, Option<i64>),
         tabs: &[(&'static str, &'static str)],
         q: &TabQuery,
     ) -> AppResult<Detail> {
         let tab = tabs.iter().map(|(k, _)| *k).find(|k| *k == q.tab).unwrap_or(tabs[0].0);
-        let scope = DataScope::resolve(&st.db, user, def.module).await?;
-        let (can_write, read_only) = match sql::check_writable(&st.db, def, &scope, id).await {
+        let (can_write, read_only) = match sql::check_writable(&st.db, def, scope, id).await {
             Ok(()) => (true, false),
             Err(AppError::Conflict(_)) => (true, true),
             Err(AppError::Forbidden | AppError::NotFound) => (false, false),

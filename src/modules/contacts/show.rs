@@ -68,7 +68,7 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
     let c = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let d = Detail::load(&st, &ctx, user, &RECORD, (id, &c.custom, Some(c.customer_id)), TABS, &q).await?;
+    let d = Detail::load(&st, &ctx, (user, &scope), &RECORD, (id, &c.custom, Some(c.customer_id)), TABS, &q).await?;
     let customer_scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let customer_visible = customers::find_visible(&st.db, &customer_scope, c.customer_id, false).await?.is_some();
     let can_transfer = d.may(user, &RECORD, Action::Transfer);

@@ -116,7 +116,7 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let c = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let d = Detail::load(&st, &ctx, user, &RECORD, (id, &c.custom, Some(id)), TABS, &q).await?;
+    let d = Detail::load(&st, &ctx, (user, &scope), &RECORD, (id, &c.custom, Some(id)), TABS, &q).await?;
     let (children, hidden_children) =
         if d.tab == "related" { repo::children(&st.db, &scope, id).await? } else { (Vec::new(), 0) };
     let parent_visible = match c.parent_id {

@@ -80,7 +80,7 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
     let l = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let d = Detail::load(&st, &ctx, user, &RECORD, (id, &l.custom, None), TABS, &q).await?;
+    let d = Detail::load(&st, &ctx, (user, &scope), &RECORD, (id, &l.custom, None), TABS, &q).await?;
     let customer_visible = match l.customer_id {
         Some(c) => {
             let cscope = DataScope::resolve(&st.db, user, Module::Customers).await?;
