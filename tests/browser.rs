@@ -571,3 +571,73 @@ async fn org_and_setup_refusals_previews_and_stale_values() {
     b.screenshot("admin-numbering-preview-zh").await;
     b.close().await;
 }
+
+/// The record kernel's shared pages, the same for every kind: a bulk transfer of leads from the
+/// list (options page, then the list again), a contact's recycle bin, a customer's bulk team
+/// options; in both languages and on a narrow screen.
+#[tokio::test]
+async fn shared_record_pages_transfer_recycle_bin_and_bulk_options() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+
+    // Leads: tick the first row, bulk transfer → the options page, then to 刘洋.
+    b.goto("/leads?scene=all").await;
+    b.wait_for("#list-table").await;
+    b.click("#list-table tbody input[name=ids]").await;
+    b.submit_and_wait("#list-form button[formaction=\"/leads/bulk/transfer\"]", "#bulk-options").await;
+    b.screenshot("leads-bulk-transfer-zh").await;
+    let liu: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE login = '13800000004'").fetch_one(&app.db).await.unwrap();
+    b.client
+        .execute(
+            "document.querySelector('#bulk-options select[name=new_owner]').value = arguments[0];",
+            vec![serde_json::json!(liu.to_string())],
+        )
+        .await
+        .unwrap();
+    b.submit_and_wait("#bulk-options button[type=submit]", "#list-table").await;
+    assert!(b.text(".flash-success").await.contains("刘洋"), "{}", b.text(".flash-success").await);
+
+    // Contacts: delete one, find it in the recycle bin.
+    sqlx::query(
+        "INSERT INTO contacts (customer_id, name, mobile, owner_id, deleted_at, deleted_by)
+         SELECT c.id, '周采购', '13900001234', c.owner_id, now(), c.owner_id
+           FROM customers c JOIN users u ON u.id = c.owner_id WHERE u.login = '13800000003' ORDER BY c.id LIMIT 1",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    b.goto("/contacts/recycle").await;
+    b.wait_for("#recycle-table").await;
+    assert_eq!(b.client.find_all(fantoccini::Locator::Css("#recycle-table tr[data-id]")).await.unwrap().len(), 1);
+    b.screenshot("contacts-recycle-zh").await;
+
+    // Customers: bulk "add to team" shows its options page.
+    b.goto("/customers?scene=all").await;
+    b.wait_for("#list-table").await;
+    b.click("#list-table tbody input[name=ids]").await;
+    b.submit_and_wait("#list-form button[formaction=\"/customers/bulk/team\"]", "#bulk-options").await;
+    b.screenshot("customers-bulk-team-zh").await;
+
+    // English and narrow: the lead transfer page and the contact recycle bin.
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = '13800000002'").execute(&app.db).await.unwrap();
+    let lead: i64 = sqlx::query_scalar(
+        "SELECT id FROM leads WHERE converted_at IS NULL AND deleted_at IS NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    b.goto(&format!("/leads/{lead}/transfer")).await;
+    b.wait_for("#transfer-form").await;
+    assert!(b.text("h1").await.contains("Transfer leads"), "{}", b.text("h1").await);
+    b.screenshot("lead-transfer-en").await;
+    b.resize(390, 844).await;
+    b.goto("/contacts/recycle").await;
+    b.wait_for("#recycle-table").await;
+    b.assert_no_horizontal_overflow("contact recycle bin").await;
+    b.screenshot("contacts-recycle-en-narrow").await;
+    b.close().await;
+}

@@ -158,6 +158,8 @@ struct TransferPage {
     def: &'static RecordDef,
     /// The record (id, name) on its own page; None for a list's selection.
     one: Option<(i64, String)>,
+    /// Its owner now, on its own page.
+    owner: Option<String>,
     sel: Selection,
     count: usize,
     users: Vec<SelectOpt>,
@@ -206,8 +208,20 @@ async fn transfer_page(
 ) -> AppResult<Response> {
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let users = crate::org::users::options(&st.db, true).await?;
+    let owner = match &one {
+        Some((id, _)) => {
+            sqlx::query_scalar(&format!(
+                "SELECT u.name FROM {} t JOIN users u ON u.id = t.owner_id WHERE t.id = $1",
+                def.table
+            ))
+            .bind(id)
+            .fetch_optional(&st.db)
+            .await?
+        }
+        None => None,
+    };
     let children = children_field(def);
-    let page = TransferPage { ctx, def, one, sel, count, users, children, form, error };
+    let page = TransferPage { ctx, def, one, owner, sel, count, users, children, form, error };
     Ok((status, render(page).await?).into_response())
 }
 
