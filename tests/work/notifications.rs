@@ -365,3 +365,21 @@ async fn old_read_notifications_are_pruned_unread_ones_kept() {
         sqlx::query_scalar("SELECT params->>'text' FROM notifications ORDER BY id").fetch_all(&w.app.db).await.unwrap();
     assert_eq!(left, ["old-unread", "new-read"]);
 }
+
+/// A request that only redirects renders no page, so it neither counts notifications nor takes
+/// the flash queued for the page after: the message waits for the page that shows it.
+#[tokio::test]
+async fn a_redirect_keeps_the_flash_for_the_page_that_shows_it() {
+    let w = setup().await;
+    let mut c = w.app.login("rep").await;
+    let a = send(&w.app, w.rep, "reminder", json!({ "text": "甲" }), Some("/customers"), Some(w.admin)).await;
+    // "All read" queues its message and redirects to the inbox; the browser opens a
+    // notification link first (a redirect through a handler that has the page context).
+    c.post("/notifications/read-all", &[]).await.assert_redirect("/notifications");
+    c.get(&format!("/notifications/{a}")).await.assert_redirect("/customers");
+    let list = c.get("/notifications").await;
+    list.assert_status(200);
+    assert!(list.text_of(".flash").contains("全部通知标为已读"), "{}", list.text_of(".flash"));
+    // Shown once: the next page has no flash.
+    assert_eq!(c.get("/notifications").await.count(".flash"), 0);
+}
