@@ -13,6 +13,7 @@
 pub mod columns;
 pub mod filters;
 pub mod keyword;
+mod narrowing;
 pub mod prefs;
 mod record;
 pub mod scenes;
@@ -24,6 +25,7 @@ use crate::access::DataScope;
 use crate::web::Pager;
 
 pub use columns::{Column, ColumnChoice};
+pub use narrowing::{FilterContext, Narrowing, Narrows, Owned};
 pub use record::{ListRow, RecordList, UserNames, usual_total};
 pub use scenes::{SavedScene, Scene};
 

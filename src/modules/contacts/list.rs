@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::FixedOffset;
 use serde::Deserialize;
 use sqlx::{Postgres, QueryBuilder};
 
@@ -15,9 +14,12 @@ use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
-use crate::fields::{self, CustomFilter, FieldDef, FilterInput};
+use crate::fields::{FieldDef, FilterInput};
 use crate::list::keyword::KeywordSql;
-use crate::list::{self, Cell, Column, ListView, RecordList, Scene, Sort, SortKey, Total, filters, scenes};
+use crate::list::{
+    self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, RecordList, Scene, Sort, SortKey, Total, filters,
+    scenes,
+};
 use crate::org::users;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -78,18 +80,17 @@ impl ContactFilter {
     }
 }
 
-/// Everything that narrows the list, as ` AND ...` conditions on aliases `ct` (contact) and
-/// `cu` (its customer).
-pub struct Narrowing<'a> {
-    pub filter: &'a ContactFilter,
-    pub defs: &'a [FieldDef],
-    pub custom: &'a [CustomFilter],
-    pub tz: FixedOffset,
-}
-
-impl Narrowing<'_> {
-    pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
-        let f = self.filter;
+/// The contact list's conditions, on aliases `ct` (contact) and `cu` (its customer).
+impl Narrows for ContactFilter {
+    fn push_from_where(
+        n: &Narrowing<'_, Self>,
+        q: &mut QueryBuilder<'_, Postgres>,
+        scope: &DataScope,
+        user: &CurrentUser,
+    ) {
+        let f = n.filter;
+        q.push(repo::FROM).push(" WHERE ").push(repo::LIVE).push(" AND ");
+        repo::push_visible(q, scope);
         match f.scene() {
             // Shared with me: the contact itself, or its customer.
             Scene::Shared => {
@@ -113,14 +114,7 @@ impl Narrowing<'_> {
             }
         }
         filters::push_id(q, "ct.salutation_id", &f.salutation);
-        fields::push_filters(q, "ct", self.defs, self.custom, self.tz);
-    }
-
-    /// `FROM ... WHERE` for live contacts visible to `scope`, narrowed.
-    pub fn push_from_where(&self, q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, user: &CurrentUser) {
-        q.push(repo::FROM).push(" WHERE ").push(repo::LIVE).push(" AND ");
-        repo::push_visible(q, scope);
-        self.push(q, user);
+        n.push_custom(q, "ct");
     }
 }
 
@@ -220,10 +214,9 @@ pub async fn index(
         return Ok(Redirect::to(&to).into_response());
     }
     let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let custom = fields::filters_from_query(&defs, Some(&raw));
-    let narrowing = Narrowing { filter: &filter, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let cx = FilterContext::load(&st, ENTITY, DICTS, &raw).await?;
+    let (dicts, defs, custom) = (&cx.dicts, &cx.defs, &cx.custom);
+    let narrowing = Narrowing { filter: &filter, cx: &cx };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
     let total = if filter.is_unfiltered() && custom.is_empty() && filter.scene() == Scene::All {
         Total::Known(repo::unfiltered_total(&st.db, &scope).await?)
@@ -241,17 +234,17 @@ pub async fn index(
         total,
     )
     .await?;
-    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &defs, extra: Vec::new() };
-    let available = available_columns(&defs, ctx.lang);
+    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs, extra: Vec::new() };
+    let available = available_columns(defs, ctx.lang);
     let list = listing
-        .view(&st.db, available, pager, &rows, |c, key, _| cell(c, key, &dicts, &ctx), |c| badges(c, &ctx))
+        .view(&st.db, available, pager, &rows, |c, key, _| cell(c, key, dicts, &ctx), |c| badges(c, &ctx))
         .await?;
     let page = IndexPage {
         more_open: filter.has_more() || !custom.is_empty(),
         salutation_options: dicts.options("salutation", ctx.lang, None),
         owner_options: users::scope_options(&st.db, scope.owners.as_deref()).await?,
         can_create: user.can(Module::Contacts, Action::Create),
-        custom_filters: FilterInput::all(&defs, &custom),
+        custom_filters: FilterInput::all(defs, custom),
         ctx,
         list,
         filter,
@@ -275,9 +268,8 @@ fn badges(c: &Contact, ctx: &PageCtx) -> Vec<(String, &'static str)> {
 /// bulk actions on "every matching row".
 pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
     let filter: ContactFilter = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let custom = fields::filters_from_query(&defs, Some(raw));
-    let narrowing = Narrowing { filter: &filter, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let cx = FilterContext::load(st, ENTITY, &[], raw).await?;
+    let narrowing = Narrowing { filter: &filter, cx: &cx };
     let mut q = QueryBuilder::new("SELECT ct.id ");
     narrowing.push_from_where(&mut q, scope, user);
     Ok(q.build_query_scalar().fetch_all(&st.db).await?)

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::FixedOffset;
 use serde::Deserialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -15,8 +14,10 @@ use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
-use crate::fields::{self, CustomFilter, FieldDef, FilterInput};
-use crate::list::{self, Cell, Column, ListView, RecordList, Scene, Sort, SortKey, filters};
+use crate::fields::{FieldDef, FilterInput};
+use crate::list::{
+    self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, Owned, RecordList, Scene, Sort, SortKey, filters,
+};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -139,48 +140,44 @@ impl CustomerFilter {
     }
 }
 
-/// Everything that narrows the list, as ` AND ...` conditions on alias `c`.
-pub struct Narrowing<'a> {
-    pub filter: &'a CustomerFilter,
-    pub dicts: &'a Dicts,
-    pub defs: &'a [FieldDef],
-    pub custom: &'a [CustomFilter],
-    pub tz: FixedOffset,
-}
-
-impl Narrowing<'_> {
-    pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
-        let f = self.filter;
-        f.scene().push(q, "c", ENTITY, user);
-        repo::KEYWORD.push(q, &f.q);
-        filters::push_id(q, "c.owner_id", &f.owner);
-        if let Some(d) = filters::id_of(&f.dept) {
-            depts::push_user_in_subtree(q, "c.owner_id", d);
-        }
-        filters::push_id(q, "c.status_id", &f.status);
-        filters::push_id(q, "c.source_id", &f.source);
-        filters::push_id(q, "c.industry_id", &f.industry);
-        filters::push_id(q, "c.stage_id", &f.stage);
-        filters::push_dict_subtree(q, "c.region_id", self.dicts, "region", &f.region);
-        filters::push_dict_subtree(q, "c.category_id", self.dicts, "customer_category", &f.category);
-        if let Ok(l) = f.level.trim().parse::<i16>() {
-            q.push(" AND c.level = ").push_bind(l);
-        }
-        filters::push_day_range(q, "c.created_at", &f.created_from, &f.created_to, self.tz);
-        filters::push_day_range(q, "c.updated_at", &f.updated_from, &f.updated_to, self.tz);
-        filters::push_day_range(q, "c.last_followup_at", &f.followup_from, &f.followup_to, self.tz);
-        filters::push_day_range(q, "c.next_contact_at", &f.next_from, &f.next_to, self.tz);
-        filters::push_flag(q, "c.locked", &f.locked);
-        fields::push_filters(q, "c", self.defs, self.custom, self.tz);
-    }
-
-    /// `FROM ... WHERE` for live customers visible to `scope`, narrowed.
-    pub fn push_from_where(&self, q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, user: &CurrentUser) {
+/// The customer list's conditions, on alias `c`.
+impl Narrows for CustomerFilter {
+    fn push_from_where(
+        n: &Narrowing<'_, Self>,
+        q: &mut QueryBuilder<'_, Postgres>,
+        scope: &DataScope,
+        user: &CurrentUser,
+    ) {
+        let f = n.filter;
         // Only the bare table: filters never need the decorating joins (see list::fetch_page).
         // Pool customers (no owner) are listed on the pool pages, not here.
         q.push("FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL AND ");
         scope.push_visible(q, "c", ENTITY);
-        self.push(q, user);
+        let owned = Owned {
+            alias: "c",
+            entity: ENTITY,
+            keyword: &repo::KEYWORD,
+            scene: f.scene(),
+            q: &f.q,
+            owner: &f.owner,
+            dept: &f.dept,
+        };
+        n.push_owned(q, owned, user);
+        filters::push_id(q, "c.status_id", &f.status);
+        filters::push_id(q, "c.source_id", &f.source);
+        filters::push_id(q, "c.industry_id", &f.industry);
+        filters::push_id(q, "c.stage_id", &f.stage);
+        filters::push_dict_subtree(q, "c.region_id", &n.cx.dicts, "region", &f.region);
+        filters::push_dict_subtree(q, "c.category_id", &n.cx.dicts, "customer_category", &f.category);
+        if let Ok(l) = f.level.trim().parse::<i16>() {
+            q.push(" AND c.level = ").push_bind(l);
+        }
+        n.push_days(q, "c.created_at", (&f.created_from, &f.created_to));
+        n.push_days(q, "c.updated_at", (&f.updated_from, &f.updated_to));
+        n.push_days(q, "c.last_followup_at", (&f.followup_from, &f.followup_to));
+        n.push_days(q, "c.next_contact_at", (&f.next_from, &f.next_to));
+        filters::push_flag(q, "c.locked", &f.locked);
+        n.push_custom(q, "c");
     }
 }
 
@@ -277,10 +274,9 @@ pub async fn index(
     }
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     filter.resolve_owner(&st.db).await?;
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let custom = fields::filters_from_query(&defs, Some(&raw));
-    let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let cx = FilterContext::load(&st, ENTITY, DICTS, &raw).await?;
+    let (dicts, defs, custom) = (&cx.dicts, &cx.defs, &cx.custom);
+    let narrowing = Narrowing { filter: &filter, cx: &cx };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
     let unfiltered = filter.is_unfiltered() && custom.is_empty();
     let total =
@@ -294,16 +290,16 @@ pub async fn index(
         total,
     )
     .await?;
-    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &defs, extra: Vec::new() };
-    let available = available_columns(&defs, ctx.lang);
+    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs, extra: Vec::new() };
+    let available = available_columns(defs, ctx.lang);
     let list = listing
-        .view(&st.db, available, pager, &rows, |c, key, _| cell(c, key, &dicts, &ctx), |c| badges(c, &ctx))
+        .view(&st.db, available, pager, &rows, |c, key, _| cell(c, key, dicts, &ctx), |c| badges(c, &ctx))
         .await?;
     let owner_options = owner_options(&st, &scope, &mut filter).await?;
     let lang = ctx.lang;
     let page = IndexPage {
         more_open: filter.has_more() || !custom.is_empty(),
-        custom_filters: FilterInput::all(&defs, &custom),
+        custom_filters: FilterInput::all(defs, custom),
         status_options: dicts.options("customer_status", lang, None),
         industry_options: dicts.options("industry", lang, None),
         region_options: dicts.options("region", lang, None),
@@ -352,10 +348,8 @@ async fn owner_options(st: &AppState, scope: &DataScope, filter: &mut CustomerFi
 /// bulk actions on "every matching row".
 pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
     let filter = CustomerFilter::parse(&st.db, raw).await?;
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let custom = fields::filters_from_query(&defs, Some(raw));
-    let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let cx = FilterContext::load(st, ENTITY, DICTS, raw).await?;
+    let narrowing = Narrowing { filter: &filter, cx: &cx };
     let mut q = QueryBuilder::new("SELECT c.id ");
     narrowing.push_from_where(&mut q, scope, user);
     Ok(q.build_query_scalar().fetch_all(&st.db).await?)

@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::FixedOffset;
 use serde::Deserialize;
 use sqlx::{Postgres, QueryBuilder};
 
@@ -14,8 +13,11 @@ use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
-use crate::fields::{self, CustomFilter, FieldDef, FilterInput};
-use crate::list::{self, BulkAction, Cell, Column, ListView, RecordList, Scene, Sort, SortKey, filters};
+use crate::fields::{FieldDef, FilterInput};
+use crate::list::{
+    self, BulkAction, Cell, Column, FilterContext, ListView, Narrowing, Narrows, Owned, RecordList, Scene, Sort,
+    SortKey, filters,
+};
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -97,27 +99,30 @@ impl LeadFilter {
     }
 }
 
-/// Everything that narrows the list, as ` AND ...` conditions on alias `l`.
-pub struct Narrowing<'a> {
-    pub filter: &'a LeadFilter,
-    pub dicts: &'a Dicts,
-    pub defs: &'a [FieldDef],
-    pub custom: &'a [CustomFilter],
-    pub tz: FixedOffset,
-}
-
-impl Narrowing<'_> {
-    pub fn push(&self, q: &mut QueryBuilder<'_, Postgres>, user: &CurrentUser) {
-        let f = self.filter;
-        f.scene().push(q, "l", ENTITY, user);
-        repo::KEYWORD.push(q, &f.q);
-        filters::push_id(q, "l.owner_id", &f.owner);
-        if let Some(d) = filters::id_of(&f.dept) {
-            depts::push_user_in_subtree(q, "l.owner_id", d);
-        }
+/// The lead list's conditions, on alias `l`.
+impl Narrows for LeadFilter {
+    fn push_from_where(
+        n: &Narrowing<'_, Self>,
+        q: &mut QueryBuilder<'_, Postgres>,
+        scope: &DataScope,
+        user: &CurrentUser,
+    ) {
+        let f = n.filter;
+        q.push(repo::FROM).push(" WHERE l.deleted_at IS NULL AND ");
+        repo::push_visible(q, scope);
+        let owned = Owned {
+            alias: "l",
+            entity: ENTITY,
+            keyword: &repo::KEYWORD,
+            scene: f.scene(),
+            q: &f.q,
+            owner: &f.owner,
+            dept: &f.dept,
+        };
+        n.push_owned(q, owned, user);
         filters::push_id(q, "l.source_id", &f.source);
         filters::push_id(q, "l.industry_id", &f.industry);
-        filters::push_dict_subtree(q, "l.region_id", self.dicts, "region", &f.region);
+        filters::push_dict_subtree(q, "l.region_id", &n.cx.dicts, "region", &f.region);
         if let Ok(l) = f.level.trim().parse::<i16>() {
             q.push(" AND l.level = ").push_bind(l);
         }
@@ -130,17 +135,10 @@ impl Narrowing<'_> {
             }
             _ => {}
         }
-        filters::push_day_range(q, "l.created_at", &f.created_from, &f.created_to, self.tz);
-        filters::push_day_range(q, "l.last_followup_at", &f.followup_from, &f.followup_to, self.tz);
-        filters::push_day_range(q, "l.next_contact_at", &f.next_from, &f.next_to, self.tz);
-        fields::push_filters(q, "l", self.defs, self.custom, self.tz);
-    }
-
-    /// `FROM ... WHERE` for live leads visible to `scope`, narrowed.
-    pub fn push_from_where(&self, q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, user: &CurrentUser) {
-        q.push(repo::FROM).push(" WHERE l.deleted_at IS NULL AND ");
-        repo::push_visible(q, scope);
-        self.push(q, user);
+        n.push_days(q, "l.created_at", (&f.created_from, &f.created_to));
+        n.push_days(q, "l.last_followup_at", (&f.followup_from, &f.followup_to));
+        n.push_days(q, "l.next_contact_at", (&f.next_from, &f.next_to));
+        n.push_custom(q, "l");
     }
 }
 
@@ -229,10 +227,9 @@ pub async fn index(
         return Ok(Redirect::to(&to).into_response());
     }
     let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let custom = fields::filters_from_query(&defs, Some(&raw));
-    let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let cx = FilterContext::load(&st, ENTITY, DICTS, &raw).await?;
+    let (dicts, defs, custom) = (&cx.dicts, &cx.defs, &cx.custom);
+    let narrowing = Narrowing { filter: &filter, cx: &cx };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));
     let unfiltered = filter.is_unfiltered() && custom.is_empty();
     let total = list::usual_total(&st.db, &RECORD, &scope, user, (unfiltered, filter.scene(), &filter.q), true).await?;
@@ -246,15 +243,15 @@ pub async fn index(
     )
     .await?;
     let extra = convert_action(&ctx, user).into_iter().collect();
-    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &defs, extra };
-    let available = available_columns(&defs, ctx.lang);
+    let listing = RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs, extra };
+    let available = available_columns(defs, ctx.lang);
     let list = listing
-        .view(&st.db, available, pager, &rows, |l, key, _| cell(l, key, &dicts, &ctx), |l| badges(l, &ctx))
+        .view(&st.db, available, pager, &rows, |l, key, _| cell(l, key, dicts, &ctx), |l| badges(l, &ctx))
         .await?;
     let lang = ctx.lang;
     let page = IndexPage {
         more_open: filter.has_more() || !custom.is_empty(),
-        custom_filters: FilterInput::all(&defs, &custom),
+        custom_filters: FilterInput::all(defs, custom),
         source_options: dicts.options("lead_source", lang, None),
         industry_options: dicts.options("industry", lang, None),
         region_options: dicts.options("region", lang, None),
@@ -287,10 +284,8 @@ fn convert_action(ctx: &PageCtx, user: &CurrentUser) -> Option<BulkAction> {
 /// actions on "every matching row".
 pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
     let filter: LeadFilter = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    let defs = fields::defs(&st.db, ENTITY).await?;
-    let custom = fields::filters_from_query(&defs, Some(raw));
-    let narrowing = Narrowing { filter: &filter, dicts: &dicts, defs: &defs, custom: &custom, tz: st.config.timezone };
+    let cx = FilterContext::load(st, ENTITY, DICTS, raw).await?;
+    let narrowing = Narrowing { filter: &filter, cx: &cx };
     let mut q = QueryBuilder::new("SELECT l.id ");
     narrowing.push_from_where(&mut q, scope, user);
     q.push(" ORDER BY l.id");
