@@ -12,7 +12,7 @@ use crate::access::{Action, DataScope};
 use crate::attachments::Panel;
 use crate::audit::history::{self, LogRow};
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::fields::{self, FieldDef};
 use crate::list::UserNames;
 use crate::state::AppState;
@@ -27,6 +27,17 @@ pub struct TabQuery {
     /// Timeline filter: "", "followup", "history" or "approval".
     #[serde(default)]
     pub kind: String,
+}
+
+/// What the page's record says of itself.
+pub struct Row<'a> {
+    pub id: i64,
+    pub owner: Option<i64>,
+    /// Nobody may change it now (the kind's read-only state: frozen, converted).
+    pub read_only: bool,
+    pub custom: &'a Map<String, Value>,
+    /// The customer whose contacts a follow-up may name.
+    pub customer: Option<i64>,
 }
 
 pub struct Detail {
@@ -50,25 +61,20 @@ pub struct Detail {
 
 impl Detail {
     /// `scope`: the user's scope in the kind's module (the page has found the record with it).
-    /// `tabs`: the page's (key, label key) tabs in order. `custom`: the record's stored custom values;
-    /// `customer`: the customer whose contacts a follow-up may name.
+    /// `tabs`: the page's (key, label key) tabs in order.
     #[allow(clippy::too_many_arguments)]
     pub async fn load(
         st: &AppState,
         ctx: &PageCtx,
         (user, scope): (&CurrentUser, &DataScope),
         def: &'static RecordDef,
-        (id, custom, customer): (i64, &Map<String, Value>, Option<i64>),
+        row: Row<'_>,
         tabs: &[(&'static str, &'static str)],
         q: &TabQuery,
     ) -> AppResult<Detail> {
         let tab = tabs.iter().map(|(k, _)| *k).find(|k| *k == q.tab).unwrap_or(tabs[0].0);
-        let (can_write, read_only) = match sql::check_writable(&st.db, def, scope, id).await {
-            Ok(()) => (true, false),
-            Err(AppError::Conflict(_)) => (true, true),
-            Err(AppError::Forbidden | AppError::NotFound) => (false, false),
-            Err(e) => return Err(e),
-        };
+        let Row { id, owner, read_only, custom, customer } = row;
+        let can_write = sql::may_write(&st.db, def, scope, id, owner).await?;
         let defs = fields::defs(&st.db, def.entity).await?;
         let user_names = fields::user_names(&st.db, &defs, std::iter::once(custom)).await?;
         let shown = defs

@@ -157,6 +157,26 @@ pub async fn check_writable(db: &PgPool, def: &'static RecordDef, scope: &DataSc
     }
 }
 
+/// May the scope's user change this record (owner in scope, a read-write team place, or for a
+/// child its parent's), its read-only state aside? The caller has found it visible; an owner in
+/// scope answers without a query.
+pub async fn may_write(
+    db: &PgPool,
+    def: &'static RecordDef,
+    scope: &DataScope,
+    id: i64,
+    owner: Option<i64>,
+) -> sqlx::Result<bool> {
+    if scope.owns(owner) {
+        return Ok(true);
+    }
+    let mut q = QueryBuilder::new(format!("SELECT EXISTS (SELECT 1 FROM {} t WHERE t.id = ", def.table));
+    q.push_bind(id).push(" AND ");
+    push_writable(&mut q, def, scope);
+    q.push(")");
+    q.build_query_scalar().fetch_one(db).await
+}
+
 /// (id, name, owner) of these records, in id order, for actions that name them (transfer,
 /// team): no scope check — the caller has narrowed `ids` to what the user may change.
 pub async fn titles(

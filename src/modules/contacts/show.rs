@@ -12,7 +12,7 @@ use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::modules::customers;
 use crate::org::users;
-use crate::records::detail::{Detail, TabQuery};
+use crate::records::detail::{Detail, Row, TabQuery};
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
@@ -68,7 +68,16 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Contacts).await?;
     let c = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let d = Detail::load(&st, &ctx, (user, &scope), &RECORD, (id, &c.custom, Some(c.customer_id)), TABS, &q).await?;
+    let d = Detail::load(
+        &st,
+        &ctx,
+        (user, &scope),
+        &RECORD,
+        Row { id, owner: c.owner_id, read_only: c.customer_frozen, custom: &c.custom, customer: Some(c.customer_id) },
+        TABS,
+        &q,
+    )
+    .await?;
     let customer_scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let customer_visible = customers::find_visible(&st.db, &customer_scope, c.customer_id, false).await?.is_some();
     let can_transfer = d.may(user, &RECORD, Action::Transfer);

@@ -11,7 +11,7 @@ use crate::access::{Action, DataScope, Module};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::org::{departments as depts, users};
-use crate::records::detail::{Detail, TabQuery};
+use crate::records::detail::{Detail, Row, TabQuery};
 use crate::records::team;
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
@@ -116,7 +116,16 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let c = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let d = Detail::load(&st, &ctx, (user, &scope), &RECORD, (id, &c.custom, Some(id)), TABS, &q).await?;
+    let d = Detail::load(
+        &st,
+        &ctx,
+        (user, &scope),
+        &RECORD,
+        Row { id, owner: c.owner_id, read_only: c.frozen, custom: &c.custom, customer: Some(id) },
+        TABS,
+        &q,
+    )
+    .await?;
     let (children, hidden_children) =
         if d.tab == "related" { repo::children(&st.db, &scope, id).await? } else { (Vec::new(), 0) };
     let parent_visible = match c.parent_id {

@@ -11,7 +11,7 @@ use crate::access::{Action, DataScope, Module};
 
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::records::detail::{Detail, TabQuery};
+use crate::records::detail::{Detail, Row, TabQuery};
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, render};
 
@@ -80,7 +80,16 @@ pub async fn show(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Leads).await?;
     let l = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    let d = Detail::load(&st, &ctx, (user, &scope), &RECORD, (id, &l.custom, None), TABS, &q).await?;
+    let d = Detail::load(
+        &st,
+        &ctx,
+        (user, &scope),
+        &RECORD,
+        Row { id, owner: l.owner_id, read_only: l.is_converted(), custom: &l.custom, customer: None },
+        TABS,
+        &q,
+    )
+    .await?;
     let customer_visible = match l.customer_id {
         Some(c) => {
             let cscope = DataScope::resolve(&st.db, user, Module::Customers).await?;
