@@ -16,6 +16,7 @@ use super::def::{Record, RecordDef};
 use super::sql::{self, Bin};
 use crate::access::{Action, DataScope};
 use crate::auth::CurrentUser;
+use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::list::{self, Selection};
 use crate::state::AppState;
@@ -310,6 +311,21 @@ pub async fn page<R: Record>(
     Ok(render(RecyclePage { ctx, def, rows, pager, can_purge }).await?.into_response())
 }
 
+/// Of the ticked `ids`, the binned records the user may see and change, locked in a new
+/// transaction.
+async fn locked_selection(
+    st: &AppState,
+    user: &CurrentUser,
+    def: &'static RecordDef,
+    ids: &[i64],
+) -> AppResult<(Tx, Vec<i64>)> {
+    let scope = DataScope::resolve(&st.db, user, def.module).await?;
+    let ids = sql::writable_ids(&st.db, def, &scope, ids, Bin::Binned).await?;
+    let mut tx = Tx::begin(&st.db).await?;
+    let ids = lock_binned(&mut tx, def, &ids).await?;
+    Ok((tx, ids))
+}
+
 /// POST {path}/recycle/restore — the ticked records the user may see and change come back,
 /// unless the kind's rules (caps) refuse them.
 pub async fn restore_selected<R: Record>(
@@ -319,10 +335,7 @@ pub async fn restore_selected<R: Record>(
     Form(sel): Form<Selection>,
 ) -> AppResult<Response> {
     let (user, def) = (req.user()?, R::DEF);
-    let scope = DataScope::resolve(&st.db, user, def.module).await?;
-    let ids = sql::writable_ids(&st.db, def, &scope, &sel.ids, Bin::Binned).await?;
-    let mut tx = st.db.begin().await?;
-    let ids = lock_binned(&mut tx, def, &ids).await?;
+    let (mut tx, ids) = locked_selection(&st, user, def, &sel.ids).await?;
     let (ids, refused) = R::restorable(&mut tx, &ids, ctx.lang).await?;
     let back = restore(&mut tx, def, &ids, user.id, req.ip.as_deref()).await?;
     R::after_bin(&mut tx, &back, true).await?;
@@ -344,10 +357,7 @@ pub async fn purge_selected<R: Record>(
     Form(sel): Form<Selection>,
 ) -> AppResult<Response> {
     let (user, def) = (req.user()?, R::DEF);
-    let scope = DataScope::resolve(&st.db, user, def.module).await?;
-    let ids = sql::writable_ids(&st.db, def, &scope, &sel.ids, Bin::Binned).await?;
-    let mut tx = st.db.begin().await?;
-    let ids = lock_binned(&mut tx, def, &ids).await?;
+    let (mut tx, ids) = locked_selection(&st, user, def, &sel.ids).await?;
     R::before_purge(&mut tx, &ids).await?;
     purge(&mut tx, def, &ids, Some(user.id), req.ip.as_deref()).await?;
     done(tx, &ctx, ctx.tf1(&def.msg("purged_n"), "n", &ids.len().to_string()), &format!("{}/recycle", def.path)).await
