@@ -154,29 +154,6 @@ impl DataScope {
             .push_bind(self.user_id)
             .push(" AND (m.expires_at IS NULL OR m.expires_at > now())))");
     }
-
-    /// Record-level write check: the owner is in scope, or the user is an unexpired read-write
-    /// team member of the record.
-    pub async fn can_write(
-        &self,
-        db: &PgPool,
-        entity: &str,
-        record_id: i64,
-        owner_id: Option<i64>,
-    ) -> sqlx::Result<bool> {
-        if self.owns(owner_id) {
-            return Ok(true);
-        }
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM record_members WHERE entity = $1 AND record_id = $2
-               AND user_id = $3 AND access = 'write' AND (expires_at IS NULL OR expires_at > now()))",
-        )
-        .bind(entity)
-        .bind(record_id)
-        .bind(self.user_id)
-        .fetch_one(db)
-        .await
-    }
 }
 
 /// A kind of record hanging under a parent, for `push_visible_child`. Names are code constants.

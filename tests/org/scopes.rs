@@ -207,14 +207,18 @@ async fn the_visibility_predicate_honours_team_shares_and_expiry() {
     assert_eq!(visible, vec![1, 3, 5], "own record, live team place, department share");
 
     // Writes: owner in scope or a live read-write member only.
-    assert!(scope.can_write(db, "probe", 1, Some(me)).await.unwrap());
-    assert!(!scope.can_write(db, "probe", 3, Some(o.id("north_rep"))).await.unwrap(), "read-only member");
-    assert!(!scope.can_write(db, "probe", 4, Some(o.id("north_rep"))).await.unwrap(), "expired member");
+    let writable = || async {
+        let mut qb = sqlx::QueryBuilder::new("SELECT p.id FROM probe p WHERE ");
+        scope.push_writable(&mut qb, "p", "probe", None);
+        qb.push(" ORDER BY p.id");
+        qb.build_query_scalar::<i64>().fetch_all(db).await.unwrap()
+    };
+    assert_eq!(writable().await, vec![1], "own record; not the read-only (3) or expired (4) member's");
     sqlx::query("UPDATE record_members SET expires_at = now() + interval '1 day' WHERE record_id = 4")
         .execute(db)
         .await
         .unwrap();
-    assert!(scope.can_write(db, "probe", 4, Some(o.id("north_rep"))).await.unwrap());
+    assert_eq!(writable().await, vec![1, 4], "a live read-write member");
 
     let all = DataScope { user_id: me, dept_id: o.id("dept_east"), owners: None };
     let mut qb = sqlx::QueryBuilder::new("SELECT count(*) FROM probe p WHERE ");

@@ -150,7 +150,7 @@ async fn customer_for_write(c: &Ctx<'_>, id: i64) -> AppResult<Result<Customer, 
     let Some(customer) = customers::find_visible(&c.shared.st.db, &c.customer_scope, id, false).await? else {
         return Ok(Err("contact.error.customer_unknown"));
     };
-    if !c.customer_scope.can_write(&c.shared.st.db, "customer", id, customer.owner_id).await? {
+    if !sql::may_write(&c.shared.st.db, &customers::RECORD, &c.customer_scope, id, customer.owner_id).await? {
         return Ok(Err("contact.error.customer_readonly"));
     }
     if customer.frozen {

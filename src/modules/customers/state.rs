@@ -21,7 +21,7 @@ async fn changeable(st: &AppState, req: &RequestCtx, id: i64) -> AppResult<Custo
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
     let c = repo::find_visible(&st.db, &scope, id, false).await?.ok_or(AppError::NotFound)?;
-    if !scope.can_write(&st.db, ENTITY, id, c.owner_id).await? {
+    if !crate::records::sql::may_write(&st.db, &super::RECORD, &scope, id, c.owner_id).await? {
         return Err(AppError::Forbidden);
     }
     Ok(c)

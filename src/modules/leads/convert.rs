@@ -503,7 +503,9 @@ async fn hit_lines(st: &AppState, viewer: &DataScope, hits: &[dup::DupHit], lang
                         .fetch_optional(&st.db)
                         .await?;
                 match row {
-                    Some((owner, false)) => viewer.can_write(&st.db, "customer", h.customer_id, owner).await?,
+                    Some((owner, false)) => {
+                        sql::may_write(&st.db, &customers::RECORD, viewer, h.customer_id, owner).await?
+                    }
                     _ => false,
                 }
             }
@@ -610,7 +612,7 @@ pub async fn submit(
     if form.get("mode") == "attach" {
         let cid = form.get("customer_id").trim().parse::<i64>().map_err(|_| AppError::BadRequest("form.invalid"))?;
         let c = customers::find_visible(&st.db, &viewer, cid, false).await?.ok_or(AppError::NotFound)?;
-        if c.frozen || !viewer.can_write(&st.db, "customer", cid, c.owner_id).await? {
+        if c.frozen || !sql::may_write(&st.db, &customers::RECORD, &viewer, cid, c.owner_id).await? {
             return Err(AppError::Forbidden);
         }
         let mut tx = st.db.begin().await?;
