@@ -5,9 +5,9 @@ use sqlx::PgConnection;
 
 use crate::audit::{self, Entry};
 
-/// (entity, table) of every registered record kind: each table has an `owner_id` column.
+/// (entity, table) of every registered record kind with owners (an `owner_id` column).
 fn owned() -> Vec<(&'static str, &'static str)> {
-    crate::registry::get().records().map(|r| (r.entity, r.table)).collect()
+    crate::registry::get().records().filter(|r| r.owned).map(|r| (r.entity, r.table)).collect()
 }
 
 #[derive(Clone, Debug, Default)]

@@ -96,7 +96,7 @@ impl RecordList<'_> {
             })
             .collect();
         let saved = super::scenes::saved(db, user.id, code).await?;
-        let mut scenes = super::scenes::tabs(def.path, self.raw, &saved, ctx.lang);
+        let mut scenes = super::scenes::tabs(def.path, self.raw, &saved, ctx.lang, def.features.team);
         if let (Some(all), Some(label)) = (scenes.first_mut(), ctx.lang.try_t(&def.msg("scene_all"))) {
             all.label = label.to_string();
         }

@@ -12,18 +12,22 @@ pub enum Scene {
     All,
     Mine,
     Subordinates,
+    /// Records whose team the user is on (我参与的), for kinds with teams.
+    Team,
     Starred,
     Shared,
 }
 
 impl Scene {
-    pub const ALL: &'static [Scene] = &[Scene::All, Scene::Mine, Scene::Subordinates, Scene::Starred, Scene::Shared];
+    pub const ALL: &'static [Scene] =
+        &[Scene::All, Scene::Mine, Scene::Subordinates, Scene::Team, Scene::Starred, Scene::Shared];
 
     pub fn code(self) -> &'static str {
         match self {
             Scene::All => "all",
             Scene::Mine => "mine",
             Scene::Subordinates => "subordinates",
+            Scene::Team => "team",
             Scene::Starred => "starred",
             Scene::Shared => "shared",
         }
@@ -51,6 +55,15 @@ impl Scene {
                 ))
                 .push_bind(user.id)
                 .push(" UNION SELECT u.id FROM users u JOIN sub ON u.superior_id = sub.id) SELECT id FROM sub))");
+            }
+            Scene::Team => {
+                qb.push(format_args!(
+                    " AND {alias}.id = ANY(ARRAY(SELECT m.record_id FROM record_members m WHERE m.user_id = "
+                ))
+                .push_bind(user.id)
+                .push(" AND m.entity = ")
+                .push_bind(entity.to_string())
+                .push(" AND (m.expires_at IS NULL OR m.expires_at > now())))");
             }
             Scene::Starred => {
                 qb.push(format_args!(" AND {alias}.id = ANY(ARRAY(SELECT record_id FROM stars WHERE user_id = "))
@@ -199,10 +212,12 @@ pub struct SceneTab {
 
 /// The scene bar: system scenes, then the user's saved ones; the active one is the scene whose
 /// query string equals the current one (ignoring paging and sorting).
-pub fn tabs(path: &str, raw_query: &str, saved: &[SavedScene], lang: Lang) -> Vec<SceneTab> {
+/// `team`: the list's kind has teams (the "I'm on the team" scene is offered).
+pub fn tabs(path: &str, raw_query: &str, saved: &[SavedScene], lang: Lang, team: bool) -> Vec<SceneTab> {
     let current = normalise(raw_query);
     let mut out: Vec<SceneTab> = Scene::ALL
         .iter()
+        .filter(|s| team || **s != Scene::Team)
         .map(|s| {
             let q = if *s == Scene::All { String::new() } else { format!("scene={}", s.code()) };
             SceneTab {

@@ -200,7 +200,8 @@ async fn delete_ids<R: Record>(
     let (user, def) = (req.user()?, R::DEF);
     let writable = sql::writable_ids(&st.db, def, scope, ids, Bin::Live).await?;
     let mut tx = st.db.begin().await?;
-    let blocked = R::delete_blockers(&mut tx, &writable).await?;
+    let mut blocked = R::delete_blockers(&mut tx, &writable).await?;
+    blocked.extend(child_blockers(&mut tx, def, &writable).await?);
     let deletable: Vec<i64> = writable.iter().copied().filter(|id| !blocked.iter().any(|(b, _)| b == id)).collect();
     let done = soft_delete(&mut tx, def, &deletable, user.id, req.ip.as_deref()).await?;
     R::after_bin(&mut tx, &done, false).await?;
@@ -225,6 +226,28 @@ async fn delete_ids<R: Record>(
         ctx.flash(Kind::Error, reason).await;
     }
     Ok(done.len())
+}
+
+/// Records among `ids` with live children of a kind that blocks its parent's delete, each with
+/// that kind's refusal (a customer with opportunities).
+async fn child_blockers(
+    tx: &mut PgConnection,
+    def: &'static RecordDef,
+    ids: &[i64],
+) -> AppResult<Vec<(i64, &'static str)>> {
+    let mut out = Vec::new();
+    for child in crate::registry::get().children_of(def.entity) {
+        let Some((p, reason)) = child.parent.as_ref().and_then(|p| p.blocks_delete.map(|r| (p, r))) else { continue };
+        let parents: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT {} FROM {} WHERE {} = ANY($1) AND deleted_at IS NULL",
+            p.column, child.table, p.column
+        ))
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        out.extend(parents.into_iter().map(|id| (id, reason)));
+    }
+    Ok(out)
 }
 
 /// How many of `ids` the user could change but for their read-only state.

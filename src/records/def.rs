@@ -32,6 +32,10 @@ pub struct RecordDef {
     pub path: &'static str,
     /// The permission module guarding it, also the code of its list preferences and scenes.
     pub module: Module,
+    /// Records have owners (`owner_id`) and are seen through the data scope, team and shares.
+    /// A company-wide kind (the product catalogue) has no owner: whoever holds the module's
+    /// permissions sees and changes every record.
+    pub owned: bool,
     /// The i18n prefix of its messages: "customer" → "customer.deleted_n", "customer.recycle_bin".
     pub key: &'static str,
     /// SQL for the record's name, on alias `t`: "t.name".
@@ -65,8 +69,15 @@ pub struct Parent {
     /// The child's column pointing at the parent: "customer_id".
     pub column: &'static str,
     /// The child's boolean column set when it is transferred on its own: from then on it keeps
-    /// its owner when its parent changes hands ("owner_locked").
-    pub own_owner: &'static str,
+    /// its owner when its parent changes hands ("owner_locked"); None: children always may move
+    /// with their parent when the transfer form says so.
+    pub own_owner: Option<&'static str>,
+    /// Seen through the parent's scope too (a contact by whoever sees its customer); otherwise
+    /// only through its own owner, team and shares (an opportunity).
+    pub follows_scope: bool,
+    /// A parent with live children of this kind cannot go to the recycle bin: the refusal's
+    /// i18n key ("opportunity.blocks_customer_delete").
+    pub blocks_delete: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -155,8 +166,12 @@ impl RecordDef {
             keys.push(format!("notify.{}", self.event("transfer_in")));
             keys.push(format!("audit.action.{}", self.event("transfer")));
         }
-        if self.parent.is_some() {
-            keys.extend(["transfer_hint", "move_along", "moved_along"].map(|s| self.msg(s)));
+        if let Some(p) = &self.parent {
+            keys.extend(["move_along", "moved_along"].map(|s| self.msg(s)));
+            if p.own_owner.is_some() {
+                keys.push(self.msg("transfer_hint"));
+            }
+            keys.extend(p.blocks_delete.map(str::to_string));
         }
         if f.team {
             keys.push(self.msg("team_added_n"));

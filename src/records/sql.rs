@@ -21,7 +21,7 @@ pub enum Bin {
 }
 
 fn child_of(def: &'static RecordDef) -> Option<Child> {
-    def.parent.as_ref().map(|p| Child {
+    def.parent.as_ref().filter(|p| p.follows_scope).map(|p| Child {
         entity: def.entity,
         table: def.table,
         parent_column: p.column,
@@ -50,6 +50,10 @@ pub fn push_bin(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef, bin
 
 /// `(t is visible to scope)`.
 pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef, scope: &DataScope) {
+    if !def.owned {
+        q.push(" TRUE ");
+        return;
+    }
     let also = def.also_visible.filter(|_| !scope.is_all());
     if also.is_some() {
         q.push(" (");
@@ -69,7 +73,11 @@ pub fn push_visible(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef,
 /// holds a live read-write team place — on the record, or for a child on its parent (or the
 /// parent's owner is in scope).
 pub fn push_writable(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef, scope: &DataScope) {
-    let parent = def.parent.as_ref().map(|p| (p.column, p.entity, p.table));
+    if !def.owned {
+        q.push(" TRUE ");
+        return;
+    }
+    let parent = def.parent.as_ref().filter(|p| p.follows_scope).map(|p| (p.column, p.entity, p.table));
     scope.push_writable(q, "t", def.entity, parent);
 }
 
@@ -167,7 +175,7 @@ pub async fn may_write(
     id: i64,
     owner: Option<i64>,
 ) -> sqlx::Result<bool> {
-    if scope.owns(owner) {
+    if !def.owned || scope.owns(owner) {
         return Ok(true);
     }
     let mut q = QueryBuilder::new(format!("SELECT EXISTS (SELECT 1 FROM {} t WHERE t.id = ", def.table));
@@ -175,6 +183,11 @@ pub async fn may_write(
     push_writable(&mut q, def, scope);
     q.push(")");
     q.build_query_scalar().fetch_one(db).await
+}
+
+/// `t.owner_id`, or NULL for a kind without owners.
+pub fn owner_column(def: &'static RecordDef) -> &'static str {
+    if def.owned { "t.owner_id" } else { "NULL::bigint" }
 }
 
 /// (id, name, owner) of these records, in id order, for actions that name them (transfer,
@@ -185,8 +198,10 @@ pub async fn titles(
     ids: &[i64],
 ) -> sqlx::Result<Vec<(i64, String, Option<i64>)>> {
     sqlx::query_as(&format!(
-        "SELECT t.id, {}, t.owner_id FROM {} t WHERE t.id = ANY($1) ORDER BY t.id",
-        def.title, def.table
+        "SELECT t.id, {}, {} FROM {} t WHERE t.id = ANY($1) ORDER BY t.id",
+        def.title,
+        owner_column(def),
+        def.table
     ))
     .bind(ids)
     .fetch_all(conn)

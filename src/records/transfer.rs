@@ -28,8 +28,8 @@ use crate::web::{FormData, PageCtx, RequestCtx, SelectOpt, render};
 /// What the transfer form chose.
 pub struct Plan {
     pub new_owner: i64,
-    /// Children of registered kinds follow (those not transferred on their own).
-    pub with_children: bool,
+    /// The child kinds (entities) whose records follow (those not transferred on their own).
+    pub children: Vec<&'static str>,
     /// Keep the old owner on the team with this access ("read" / "write"), or not at all.
     pub keep_old: Option<&'static str>,
 }
@@ -42,51 +42,51 @@ impl Plan {
             "write" if def.features.team => Some("write"),
             _ => None,
         };
-        let with_children = children_field(def).is_some_and(|f| form.has(&f));
-        Ok(Plan { new_owner, with_children, keep_old })
+        let children = children_fields(def).into_iter().filter(|(_, f)| form.has(f)).map(|(c, _)| c.entity).collect();
+        Ok(Plan { new_owner, children, keep_old })
     }
 }
 
-/// The form's "children follow" checkbox, for kinds with children: "move_contacts".
-fn children_field(def: &'static RecordDef) -> Option<String> {
-    crate::registry::get().children_of(def.entity).next().map(|c| format!("move_{}", c.table))
+/// The form's "children follow" checkboxes, one per child kind: (kind, "move_contacts").
+fn children_fields(def: &'static RecordDef) -> Vec<(&'static RecordDef, String)> {
+    crate::registry::get().children_of(def.entity).map(|c| (c, format!("move_{}", c.table))).collect()
 }
 
 /// Give one record to `to` in the caller's transaction (the row is locked, rights and caps are
-/// checked): its owner; its children that follow it, when `with_children`; the new owner's team
-/// place, now redundant, dropped; the old owner kept on the team when `keep_old` says so. A
-/// child kind's record given on its own keeps its new owner from now on. Returns how many
-/// children moved along.
+/// checked): its owner; its children of the kinds in `children` (entities), except those given
+/// away on their own; the new owner's team place, now redundant, dropped; the old owner kept on
+/// the team when `keep_old` says so. A child kind's record given on its own keeps its new owner
+/// from then on. Returns how many children of each kind moved along.
 pub async fn hand(
     tx: &mut PgConnection,
     def: &'static RecordDef,
     id: i64,
     old_owner: Option<i64>,
     to: i64,
-    with_children: bool,
+    children: &[&str],
     keep_old: Option<&str>,
     actor: i64,
-) -> sqlx::Result<u64> {
-    let own = def.parent.as_ref().map(|p| format!(", {} = true", p.own_owner)).unwrap_or_default();
+) -> sqlx::Result<Vec<(&'static RecordDef, u64)>> {
+    let own = def.parent.as_ref().and_then(|p| p.own_owner).map(|c| format!(", {c} = true")).unwrap_or_default();
     sqlx::query(&format!("UPDATE {} SET owner_id = $2{own} WHERE id = $1", def.table))
         .bind(id)
         .bind(to)
         .execute(&mut *tx)
         .await?;
-    let mut moved = 0;
-    if with_children {
-        for child in crate::registry::get().children_of(def.entity) {
-            let p = child.parent.as_ref().expect("a child kind has a parent");
-            moved += sqlx::query(&format!(
-                "UPDATE {} SET owner_id = $2 WHERE {} = $1 AND deleted_at IS NULL AND NOT {}",
-                child.table, p.column, p.own_owner
-            ))
-            .bind(id)
-            .bind(to)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
+    let mut moved = Vec::new();
+    for child in crate::registry::get().children_of(def.entity).filter(|c| children.contains(&c.entity)) {
+        let p = child.parent.as_ref().expect("a child kind has a parent");
+        let keeps = p.own_owner.map(|c| format!(" AND NOT {c}")).unwrap_or_default();
+        let n = sqlx::query(&format!(
+            "UPDATE {} SET owner_id = $2 WHERE {} = $1 AND deleted_at IS NULL{keeps}",
+            child.table, p.column
+        ))
+        .bind(id)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        moved.push((child, n));
     }
     sqlx::query("DELETE FROM record_members WHERE entity = $1 AND record_id = $2 AND user_id = $3")
         .bind(def.entity)
@@ -132,13 +132,17 @@ pub async fn apply<R: Record>(
         return Ok(Err(refusal));
     }
     for (id, _, old_owner) in &moving {
-        let children =
-            hand(tx, def, *id, *old_owner, plan.new_owner, plan.with_children, plan.keep_old, actor.id).await?;
+        let children = hand(tx, def, *id, *old_owner, plan.new_owner, &plan.children, plan.keep_old, actor.id).await?;
         let old_name = crate::org::users::name_of(tx, *old_owner).await?;
         let mut entry =
             Entry::new(def.entity, *id, def.event("transfer")).change("owner", audit::opt(old_name), new_name.clone());
-        if let Some(child) = crate::registry::get().children_of(def.entity).next().filter(|_| children > 0) {
-            entry = entry.note(lang.tf(&child.msg("moved_along"), &[("n", &children.to_string())]));
+        let notes: Vec<String> = children
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(child, n)| lang.tf(&child.msg("moved_along"), &[("n", &n.to_string())]))
+            .collect();
+        if !notes.is_empty() {
+            entry = entry.note(notes.join(if lang == Lang::En { "; " } else { "；" }));
         }
         entry.write(tx, Some(actor.id), ip).await?;
     }
@@ -163,8 +167,8 @@ struct TransferPage {
     sel: Selection,
     count: usize,
     users: Vec<SelectOpt>,
-    /// The "children follow" checkbox's name, for kinds with children.
-    children: Option<String>,
+    /// The "children follow" checkboxes: (name, label key), one per child kind.
+    children: Vec<(String, String)>,
     form: FormData,
     error: Option<String>,
 }
@@ -183,9 +187,9 @@ impl TransferPage {
         }
     }
 
-    /// "联系人一并转移（单独转移过的联系人除外）"
-    fn children_label(&self) -> String {
-        crate::registry::get().children_of(self.def.entity).next().map_or(String::new(), |c| c.msg("move_along"))
+    /// A record of this kind given away on its own keeps its owner when its parent moves.
+    fn own_owner(&self) -> bool {
+        self.def.parent.as_ref().is_some_and(|p| p.own_owner.is_some())
     }
 
     fn back(&self) -> String {
@@ -220,7 +224,7 @@ async fn transfer_page(
         }
         None => None,
     };
-    let children = children_field(def);
+    let children = children_fields(def).into_iter().map(|(c, f)| (f, c.msg("move_along"))).collect();
     let page = TransferPage { ctx, def, one, owner, sel, count, users, children, form, error };
     Ok((status, render(page).await?).into_response())
 }
@@ -228,7 +232,7 @@ async fn transfer_page(
 /// A fresh form: children follow by default.
 fn blank_form(def: &'static RecordDef) -> FormData {
     let mut form = FormData::default();
-    if let Some(f) = children_field(def) {
+    for (_, f) in children_fields(def) {
         form.set(&f, "1");
     }
     form

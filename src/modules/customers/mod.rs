@@ -38,6 +38,7 @@ pub const RECORD: RecordDef = RecordDef {
     table: "customers",
     path: "/customers",
     module: Module::Customers,
+    owned: true,
     key: "customer",
     title: "t.name",
     also_visible: Some(in_member_pool),

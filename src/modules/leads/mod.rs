@@ -33,6 +33,7 @@ pub const RECORD: RecordDef = RecordDef {
     table: "leads",
     path: "/leads",
     module: Module::Leads,
+    owned: true,
     key: "lead",
     title: "t.name",
     also_visible: None,

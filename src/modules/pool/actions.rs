@@ -89,7 +89,9 @@ async fn take(
     actor: i64,
     ip: Option<&str>,
 ) -> sqlx::Result<()> {
-    crate::records::transfer::hand(tx, &customers::RECORD, id, None, owner, true, None, actor).await?;
+    // Contacts come along; opportunities keep their owner (their work, not the customer's).
+    let contacts = [crate::modules::contacts::RECORD.entity];
+    crate::records::transfer::hand(tx, &customers::RECORD, id, None, owner, &contacts, None, actor).await?;
     sqlx::query("INSERT INTO pool_claims (pool_id, customer_id, user_id, kind, actor_id) VALUES ($1, $2, $3, $4, $5)")
         .bind(pool.id)
         .bind(id)

@@ -333,7 +333,7 @@ async fn scene_tabs(
     pool: Option<&Pool>,
 ) -> AppResult<Vec<list::scenes::SceneTab>> {
     let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
-    let mut scenes: Vec<list::scenes::SceneTab> = list::scenes::tabs("/pool", raw, &saved, ctx.lang)
+    let mut scenes: Vec<list::scenes::SceneTab> = list::scenes::tabs("/pool", raw, &saved, ctx.lang, false)
         .into_iter()
         .enumerate()
         .filter(|(i, t)| *i == 0 || t.saved_id.is_some())
