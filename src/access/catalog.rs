@@ -18,6 +18,10 @@ pub enum Action {
     Approve,
     /// Hand out pool records to users.
     Assign,
+    /// Put products on or take them off the shelf (上下架).
+    Shelf,
+    /// See products' cost prices.
+    Cost,
     /// Use an admin page.
     Manage,
 }
@@ -34,6 +38,8 @@ impl Action {
         Action::Export,
         Action::Approve,
         Action::Assign,
+        Action::Shelf,
+        Action::Cost,
         Action::Manage,
     ];
 
@@ -49,6 +55,8 @@ impl Action {
             Action::Export => "export",
             Action::Approve => "approve",
             Action::Assign => "assign",
+            Action::Shelf => "shelf",
+            Action::Cost => "cost",
             Action::Manage => "manage",
         }
     }
@@ -76,6 +84,9 @@ pub enum Module {
     Followups,
     Leads,
     Pool,
+    /// The product catalogue: company-wide, no data scope.
+    Products,
+    Opportunities,
     Org,
     Roles,
     Logs,
@@ -85,6 +96,8 @@ pub enum Module {
     CustomerRules,
     Pools,
     Flows,
+    /// Stage groups of opportunities (admin).
+    StageGroups,
     /// Contracts: only `approve` until the module lands (who may be asked to approve contracts).
     Contracts,
     /// Payments: only `approve` until the module lands.
@@ -147,6 +160,8 @@ const VIEW: &[Action] = &[View];
 const CONTACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const LEAD_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export, Approve];
+const PRODUCT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Shelf, Cost];
+const OPPORTUNITY_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer];
 const MANAGE: &[Action] = &[Manage];
 const APPROVE: &[Action] = &[Approve];
 
@@ -217,6 +232,27 @@ pub const MODULES: &[ModuleDef] = &[
         actions: &[View, Assign],
         scoped: false,
         defaults: &[("director", &[View, Assign]), ("manager", &[View, Assign]), ("rep", VIEW)],
+    },
+    ModuleDef {
+        module: Module::Products,
+        code: "products",
+        group: Group::Business,
+        actions: PRODUCT_ACTIONS,
+        scoped: false,
+        defaults: &[("director", PRODUCT_ACTIONS), ("manager", &[View, Cost]), ("rep", VIEW), ("readonly", VIEW)],
+    },
+    ModuleDef {
+        module: Module::Opportunities,
+        code: "opportunities",
+        group: Group::Business,
+        actions: OPPORTUNITY_ACTIONS,
+        scoped: true,
+        defaults: &[
+            ("director", OPPORTUNITY_ACTIONS),
+            ("manager", &[View, Create, Edit, Delete, Transfer]),
+            ("rep", &[View, Create, Edit, Delete, Transfer]),
+            ("readonly", VIEW),
+        ],
     },
     // Approving (审批) contracts and payments: the approval engine asks only holders of `approve`
     // on the subject's module (super admins always). Only this action exists until the modules
@@ -290,6 +326,14 @@ pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
         module: Module::Flows,
         code: "flows",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::StageGroups,
+        code: "stage_groups",
         group: Group::Admin,
         actions: MANAGE,
         scoped: false,

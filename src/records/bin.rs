@@ -21,6 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::list::{self, Selection};
 use crate::state::AppState;
 use crate::web::flash::Kind;
+use crate::web::i18n::Lang;
 use crate::web::{PageCtx, Pager, RequestCtx, done, render};
 
 /// Move live, changeable records among `ids` to the recycle bin, one audit row each; returns
@@ -200,8 +201,8 @@ async fn delete_ids<R: Record>(
     let (user, def) = (req.user()?, R::DEF);
     let writable = sql::writable_ids(&st.db, def, scope, ids, Bin::Live).await?;
     let mut tx = st.db.begin().await?;
-    let mut blocked = R::delete_blockers(&mut tx, &writable).await?;
-    blocked.extend(child_blockers(&mut tx, def, &writable).await?);
+    let mut blocked = R::delete_blockers(&mut tx, &writable, ctx.lang).await?;
+    blocked.extend(child_blockers(&mut tx, def, &writable, ctx.lang).await?);
     let deletable: Vec<i64> = writable.iter().copied().filter(|id| !blocked.iter().any(|(b, _)| b == id)).collect();
     let done = soft_delete(&mut tx, def, &deletable, user.id, req.ip.as_deref()).await?;
     R::after_bin(&mut tx, &done, false).await?;
@@ -222,30 +223,46 @@ async fn delete_ids<R: Record>(
     if not_allowed > 0 {
         ctx.flash_text(Kind::Warning, ctx.tf1(&def.msg("skipped_no_right"), "n", &not_allowed.to_string())).await;
     }
-    for (_, reason) in &blocked {
-        ctx.flash(Kind::Error, reason).await;
+    // One sentence per refused record, a handful at most: a bulk delete may refuse hundreds.
+    for (_, reason) in blocked.iter().take(BLOCKERS_SHOWN) {
+        ctx.flash_text(Kind::Error, reason.clone()).await;
+    }
+    if blocked.len() > BLOCKERS_SHOWN {
+        let more = (blocked.len() - BLOCKERS_SHOWN).to_string();
+        ctx.flash_text(Kind::Error, ctx.tf1("records.more_refused", "n", &more)).await;
     }
     Ok(done.len())
 }
 
+/// How many refusals a delete names one by one.
+const BLOCKERS_SHOWN: usize = 5;
+
 /// Records among `ids` with live children of a kind that blocks its parent's delete, each with
-/// that kind's refusal (a customer with opportunities).
+/// that kind's refusal naming the record and how many children it has (a customer with
+/// opportunities).
 async fn child_blockers(
     tx: &mut PgConnection,
     def: &'static RecordDef,
     ids: &[i64],
-) -> AppResult<Vec<(i64, &'static str)>> {
+    lang: Lang,
+) -> AppResult<Vec<(i64, String)>> {
     let mut out = Vec::new();
     for child in crate::registry::get().children_of(def.entity) {
         let Some((p, reason)) = child.parent.as_ref().and_then(|p| p.blocks_delete.map(|r| (p, r))) else { continue };
-        let parents: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT DISTINCT {} FROM {} WHERE {} = ANY($1) AND deleted_at IS NULL",
-            p.column, child.table, p.column
+        let parents: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
+            "SELECT t.id, {title}, count(*) FROM {child} c JOIN {parent} t ON t.id = c.{col}
+              WHERE c.{col} = ANY($1) AND c.deleted_at IS NULL GROUP BY t.id ORDER BY t.id",
+            title = def.title,
+            child = child.table,
+            parent = def.table,
+            col = p.column,
         ))
         .bind(ids)
         .fetch_all(&mut *tx)
         .await?;
-        out.extend(parents.into_iter().map(|id| (id, reason)));
+        out.extend(
+            parents.into_iter().map(|(id, name, n)| (id, lang.tf(reason, &[("name", &name), ("n", &n.to_string())]))),
+        );
     }
     Ok(out)
 }

@@ -76,7 +76,8 @@ pub struct Parent {
     /// only through its own owner, team and shares (an opportunity).
     pub follows_scope: bool,
     /// A parent with live children of this kind cannot go to the recycle bin: the refusal's
-    /// i18n key ("opportunity.blocks_customer_delete").
+    /// i18n key ("opportunity.blocks_customer_delete", with `{name}` the parent and `{n}` how
+    /// many children).
     pub blocks_delete: Option<&'static str>,
 }
 
@@ -227,11 +228,13 @@ pub trait Record: Send + Sync + 'static {
         async { Ok(Ok(())) }
     }
 
-    /// Records among `ids` that may not go to the recycle bin, with the reason's i18n key.
+    /// Records among `ids` that may not go to the recycle bin, each with the sentence saying
+    /// why (a product used on opportunity lines names where).
     fn delete_blockers(
         _tx: &mut PgConnection,
         _ids: &[i64],
-    ) -> impl Future<Output = AppResult<Vec<(i64, &'static str)>>> + Send {
+        _lang: Lang,
+    ) -> impl Future<Output = AppResult<Vec<(i64, String)>>> + Send {
         async { Ok(Vec::new()) }
     }
 

@@ -1,6 +1,6 @@
 //! What every record kind's detail page shows besides its own fields: the tab chosen, the
 //! user's rights on the record, their star, the custom field values, and the contents of the
-//! shared tabs (timeline, attachments, history) — loaded only for the tab shown. The module's
+//! shared tabs (timeline, attachments, team, history) — loaded only for the tab shown. The module's
 //! `show` handler finds the record (404 when not visible), loads a `Detail` and adds its own.
 
 use serde::Deserialize;
@@ -57,6 +57,8 @@ pub struct Detail {
     pub history: Vec<LogRow>,
     pub timeline: Option<TimelineView>,
     pub attachments: Panel,
+    /// The Team tab's members and shares (kinds with a team, when that tab is shown).
+    pub team: super::team::Panel,
 }
 
 impl Detail {
@@ -104,6 +106,11 @@ impl Detail {
             None
         };
         let attachments = if tab == "attachments" { Panel::load(st, def, user, id).await? } else { Panel::default() };
+        let team = if tab == "team" && def.features.team {
+            super::team::Panel::load(&st.db, def, id).await?
+        } else {
+            Default::default()
+        };
         Ok(Detail {
             tab,
             can_write,
@@ -115,6 +122,7 @@ impl Detail {
             history,
             timeline,
             attachments,
+            team,
         })
     }
 

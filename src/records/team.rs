@@ -59,6 +59,26 @@ impl Share {
     }
 }
 
+/// The Team tab of a detail page: members, shares, and whom the add forms offer.
+#[derive(Default)]
+pub struct Panel {
+    pub members: Vec<Member>,
+    pub shares: Vec<Share>,
+    pub users: Vec<SelectOpt>,
+    pub depts: Vec<SelectOpt>,
+}
+
+impl Panel {
+    pub async fn load(db: &sqlx::PgPool, def: &'static RecordDef, id: i64) -> sqlx::Result<Panel> {
+        Ok(Panel {
+            members: members(db, def, id).await?,
+            shares: if def.features.share { shares(db, def, id).await? } else { Vec::new() },
+            users: crate::org::users::options(db, true).await?,
+            depts: if def.features.share { crate::org::departments::options(db).await? } else { Vec::new() },
+        })
+    }
+}
+
 pub async fn members(db: &sqlx::PgPool, def: &'static RecordDef, id: i64) -> sqlx::Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.user_id, u.name, d.name AS dept, m.access, m.expires_at, cb.name AS added_by

@@ -10,11 +10,9 @@ use super::{RECORD, repo};
 use crate::access::{Action, DataScope, Module};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
-use crate::org::{departments as depts, users};
 use crate::records::detail::{Detail, Row, TabQuery};
-use crate::records::team;
 use crate::state::AppState;
-use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
+use crate::web::{PageCtx, RequestCtx, render};
 
 /// (tab key, i18n label). Later modules (contacts, timeline, team, ...) add theirs here.
 const TABS: &[(&str, &str)] = &[
@@ -43,10 +41,6 @@ struct ShowPage {
     can_freeze: bool,
     contacts: Vec<crate::modules::contacts::ContactRow>,
     can_add_contact: bool,
-    members: Vec<team::Member>,
-    shares: Vec<team::Share>,
-    users: Vec<SelectOpt>,
-    depts: Vec<SelectOpt>,
     children: Vec<(i64, String, String)>,
     hidden_children: i64,
     parent_visible: bool,
@@ -132,16 +126,6 @@ pub async fn show(
         Some(p) => repo::find_visible(&st.db, &scope, p, false).await?.is_some(),
         None => false,
     };
-    let (members, shares, users_opts, dept_opts) = if d.tab == "team" {
-        (
-            team::members(&st.db, &RECORD, id).await?,
-            team::shares(&st.db, &RECORD, id).await?,
-            users::options(&st.db, true).await?,
-            depts::options(&st.db).await?,
-        )
-    } else {
-        Default::default()
-    };
     let contacts =
         if d.tab == "contacts" { crate::modules::contacts::for_customer(&st.db, id).await? } else { Vec::new() };
     let dicts = Dicts::load(&st.db, DICTS).await?;
@@ -155,10 +139,6 @@ pub async fn show(
         can_transfer: d.may(user, &RECORD, Action::Transfer),
         can_change_state: d.can_write && user.can(Module::Customers, Action::Edit),
         can_freeze: dicts.get(c.status_id).is_some_and(|s| s.flag("can_freeze")),
-        members,
-        shares,
-        users: users_opts,
-        depts: dept_opts,
         addresses: repo::addresses(&st.db, id).await?,
         dicts,
         children,
