@@ -125,6 +125,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Result<()> {
+    // Seeding and the jobs walk the registry (numbering targets, record kinds) before any router
+    // is built.
+    crate::app::install();
     db::migrate(&pool).await?;
     match command {
         Command::Migrate => {

@@ -15,6 +15,7 @@ pub mod fields;
 pub mod jobs;
 pub mod list;
 pub mod modules;
+pub mod money;
 pub mod notify;
 pub mod numbering;
 pub mod org;

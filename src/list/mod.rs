@@ -389,3 +389,12 @@ pub async fn own_total(db: &PgPool, entity: &str, user_id: i64) -> sqlx::Result<
         .fetch_one(db)
         .await
 }
+
+/// The query string without paging and sorting: the same filter on another view of the list
+/// (the opportunity board and forecast read the list's filter).
+pub fn without_paging(raw: &str) -> String {
+    let pairs = form_urlencoded::parse(raw.trim_start_matches('?').as_bytes())
+        .into_owned()
+        .filter(|(k, v)| !matches!(k.as_str(), "page" | "per_page" | "sort" | "dir") && !v.is_empty());
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}

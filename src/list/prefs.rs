@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::columns::{self, Column, ColumnChoice};
 use super::scenes::{self, SavedScene};
 use crate::access::{Action, Guard, Module, Routes};
+use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::records::Record;
 use crate::state::AppState;
@@ -24,7 +25,11 @@ pub trait ListModule: Send + Sync + 'static {
     /// scenes and columns, and `nav.<code>` is the list's title.
     fn perm() -> Module;
 
-    fn columns(st: &AppState, lang: Lang) -> impl std::future::Future<Output = AppResult<Vec<Column>>> + Send;
+    fn columns(
+        st: &AppState,
+        user: &CurrentUser,
+        lang: Lang,
+    ) -> impl std::future::Future<Output = AppResult<Vec<Column>>> + Send;
 }
 
 /// Every record kind's list has the shared scene and column pages.
@@ -37,8 +42,8 @@ impl<R: Record> ListModule for R {
         R::DEF.module
     }
 
-    async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
-        <R as Record>::columns(st, lang).await
+    async fn columns(st: &AppState, user: &CurrentUser, lang: Lang) -> AppResult<Vec<Column>> {
+        <R as Record>::columns(st, user, lang).await
     }
 }
 
@@ -190,7 +195,7 @@ async fn columns_page<M: ListModule>(
     req: RequestCtx,
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
-    let choice = ColumnChoice::load(&st.db, user.id, M::perm().code(), M::columns(&st, ctx.lang).await?).await?;
+    let choice = ColumnChoice::load(&st.db, user.id, M::perm().code(), M::columns(&st, user, ctx.lang).await?).await?;
     render(ColumnsPage { title: ctx.t(&title::<M>()), ctx, path: M::path(), choice }).await
 }
 
@@ -214,7 +219,7 @@ async fn save_columns<M: ListModule>(
     Form(f): Form<ColumnsForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let available = M::columns(&st, ctx.lang).await?;
+    let available = M::columns(&st, user, ctx.lang).await?;
     let mut ranked: Vec<(f64, usize, String)> = f
         .key
         .iter()

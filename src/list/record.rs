@@ -96,9 +96,9 @@ impl RecordList<'_> {
             })
             .collect();
         let saved = super::scenes::saved(db, user.id, code).await?;
-        let mut scenes = super::scenes::tabs(def.path, self.raw, &saved, ctx.lang, def.features.team);
-        if let (Some(all), Some(label)) = (scenes.first_mut(), ctx.lang.try_t(&def.msg("scene_all"))) {
-            all.label = label.to_string();
+        let mut scenes = super::scenes::tabs(def.path, self.raw, &saved, ctx.lang, |s| s.applies_to(def));
+        if let Some(all) = scenes.first_mut() {
+            all.label = ctx.t(&def.msg("scene_all")).to_string();
         }
         Ok(ListView {
             path: def.path.to_string(),

@@ -37,6 +37,17 @@ impl Scene {
         Scene::ALL.iter().copied().find(|s| s.code() == code)
     }
 
+    /// Whether a list of `def` offers this scene: owners' scenes for owned kinds, "on my team"
+    /// and "shared with me" for kinds with teams and shares.
+    pub fn applies_to(self, def: &crate::records::RecordDef) -> bool {
+        match self {
+            Scene::All | Scene::Starred => true,
+            Scene::Mine | Scene::Subordinates => def.owned,
+            Scene::Team => def.features.team,
+            Scene::Shared => def.features.share,
+        }
+    }
+
     pub fn label_key(self) -> String {
         format!("list.scene.{}", self.code())
     }
@@ -213,11 +224,17 @@ pub struct SceneTab {
 /// The scene bar: system scenes, then the user's saved ones; the active one is the scene whose
 /// query string equals the current one (ignoring paging and sorting).
 /// `team`: the list's kind has teams (the "I'm on the team" scene is offered).
-pub fn tabs(path: &str, raw_query: &str, saved: &[SavedScene], lang: Lang, team: bool) -> Vec<SceneTab> {
+pub fn tabs(
+    path: &str,
+    raw_query: &str,
+    saved: &[SavedScene],
+    lang: Lang,
+    offered: impl Fn(Scene) -> bool,
+) -> Vec<SceneTab> {
     let current = normalise(raw_query);
     let mut out: Vec<SceneTab> = Scene::ALL
         .iter()
-        .filter(|s| team || **s != Scene::Team)
+        .filter(|s| offered(**s))
         .map(|s| {
             let q = if *s == Scene::All { String::new() } else { format!("scene={}", s.code()) };
             SceneTab {

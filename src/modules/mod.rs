@@ -11,8 +11,10 @@ pub mod followups;
 pub mod home;
 pub mod leads;
 pub mod notifications;
+pub mod opportunities;
 pub mod payments;
 pub mod pool;
+pub mod products;
 pub mod search;
 
 use crate::access::Routes;
@@ -24,6 +26,8 @@ pub fn register(r: &mut Registry) {
     contacts::register(r);
     leads::register(r);
     pool::register(r);
+    products::register(r);
+    opportunities::register(r);
     contracts::register(r);
     payments::register(r);
 }
@@ -38,6 +42,8 @@ pub fn routes() -> Routes {
         .merge(notifications::routes())
         .merge(leads::routes())
         .merge(pool::routes())
+        .merge(products::routes())
+        .merge(opportunities::routes())
         .merge(approvals::routes())
         .merge(admin::routes())
 }

@@ -151,6 +151,7 @@ impl RecordDef {
             "recycle_select",
             "recycle_empty",
             "selected_n",
+            "scene_all",
         ]
         .iter()
         .map(|s| self.msg(s))
@@ -196,14 +197,14 @@ impl RecordDef {
 pub trait Record: Send + Sync + 'static {
     const DEF: &'static RecordDef;
 
-    /// Every column its list can show, given its custom fields (which come last).
-    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column>;
+    /// Every column its list can show to `user`, given its custom fields (which come last).
+    fn column_list(defs: &[FieldDef], lang: Lang, user: &CurrentUser) -> Vec<Column>;
 
     /// The columns with the kind's active custom fields, for the column chooser.
-    fn columns(st: &AppState, lang: Lang) -> impl Future<Output = AppResult<Vec<Column>>> + Send {
+    fn columns(st: &AppState, user: &CurrentUser, lang: Lang) -> impl Future<Output = AppResult<Vec<Column>>> + Send {
         async move {
             let defs = crate::fields::defs(&st.db, Self::DEF.entity).await?;
-            Ok(Self::column_list(&defs, lang))
+            Ok(Self::column_list(&defs, lang, user))
         }
     }
 

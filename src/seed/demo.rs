@@ -87,7 +87,9 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
     .execute(&mut *tx)
     .await?;
     seed_customers(&mut tx).await?;
+    seed_contacts(&mut tx).await?;
     seed_leads(&mut tx).await?;
+    super::demo_pipeline::seed(&mut tx).await?;
     sqlx::query("INSERT INTO app_meta (key, value) VALUES ('demo', 'yes') ON CONFLICT (key) DO NOTHING")
         .execute(&mut *tx)
         .await?;
@@ -153,6 +155,32 @@ pub async fn seed_customers(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
         .bind(owner)
         .execute(&mut *tx)
         .await?;
+    }
+    Ok(())
+}
+
+/// Two contacts per demo customer (the first is the primary, a decision maker), owned with the
+/// customer.
+pub async fn seed_contacts(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
+    let customers: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, owner_id FROM customers ORDER BY id").fetch_all(&mut *tx).await?;
+    for (i, (customer, owner)) in customers.iter().enumerate() {
+        let surname = SURNAMES[i % SURNAMES.len()];
+        for (j, (title, position)) in [("总", "总经理"), ("经理", "采购经理")].iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO contacts (customer_id, name, position, mobile, decision_maker, is_primary, owner_id, created_by)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, $6)",
+            )
+            .bind(customer)
+            .bind(format!("{surname}{title}"))
+            .bind(position)
+            .bind(format!("139{:04}{:04}", i + 1, j + 1))
+            .bind(j == 0)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     Ok(())
 }

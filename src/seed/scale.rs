@@ -1,7 +1,9 @@
 //! `crm seed --scale N`: a realistic, internally consistent data set for benchmarks.
 //!
 //! At N = 1: 2,000 users in 200 departments (a CEO, 20 regions, 179 sales departments, a
-//! manager chain), 1M customers, ~3M contacts, ~5M follow-ups and 1M leads. Fractional N scales everything down. Data is skewed like real data: a few reps own far
+//! manager chain), 1M customers, ~3M contacts, ~5M follow-ups, 1M leads, 2,000 products in 100
+//! categories and 300,000 opportunities (a third open) with 1–5 product lines each. Fractional
+//! N scales everything down. Data is skewed like real data: a few reps own far
 //! more than others, recent records dominate, most customers were followed up at some point.
 //!
 //! Everything is set-based SQL (`INSERT ... SELECT generate_series`), with the big tables'
@@ -23,6 +25,10 @@ pub struct Sizes {
     pub regions: i64,
     pub customers: i64,
     pub leads: i64,
+    pub products: i64,
+    /// Product categories generated under the seeded top ones (the migration seeds nine).
+    pub categories: i64,
+    pub opportunities: i64,
 }
 
 impl Sizes {
@@ -35,11 +41,14 @@ impl Sizes {
             regions: (depts / 10).max(2),
             customers: r(1_000_000.0, 100),
             leads: r(1_000_000.0, 100),
+            products: r(2_000.0, 50),
+            categories: r(91.0, 3),
+            opportunities: r(300_000.0, 100),
         }
     }
 }
 
-const BIG_TABLES: &[&str] = &["customers", "contacts", "followups", "leads"];
+const BIG_TABLES: &[&str] = &["customers", "contacts", "followups", "leads", "opportunities", "opportunity_lines"];
 
 pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     if !(scale > 0.0 && scale <= 10.0) {
@@ -74,7 +83,8 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     step("organisation", org(&mut conn, &sizes, &hash)).await?;
     let dropped = step("drop indexes", drop_indexes(&mut conn)).await?;
     // Per-row count triggers would double the load time; the totals are recounted at the end.
-    let counted = [("customers", "customer"), ("contacts", "contact"), ("leads", "lead")];
+    let counted =
+        [("customers", "customer"), ("contacts", "contact"), ("leads", "lead"), ("opportunities", "opportunity")];
     for (t, _) in counted {
         sqlx::query(&format!("ALTER TABLE {t} DISABLE TRIGGER USER")).execute(&mut *conn).await?;
     }
@@ -83,6 +93,8 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     step("contacts", contacts(&mut conn)).await?;
     step("follow-ups", followups(&mut conn)).await?;
     step("leads", generate_leads(&mut conn, sizes.leads)).await?;
+    step("products", products(&mut conn, sizes.categories, sizes.products)).await?;
+    step("opportunities", opportunities(&mut conn, sizes.opportunities)).await?;
     step("rebuild indexes", rebuild_indexes(&mut conn, &dropped)).await?;
     step("owner totals", async {
         for (t, e) in counted {
@@ -96,7 +108,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
             .execute(&mut *conn)
             .await?;
         }
-        Ok(())
+        opportunity_sums(&mut conn).await
     })
     .await?;
     step("analyze", async {
@@ -368,5 +380,116 @@ SELECT (ARRAY['苏州','无锡','常州','嘉兴','绍兴','温州','台州','�
        (ARRAY['王','李','张','刘','陈'])[1 + g.i % 5] || (ARRAY['先生','女士','经理','总'])[1 + g.i % 4]
 FROM g, reps"#;
     sqlx::query(sql).bind(n).execute(conn).await?;
+    Ok(())
+}
+
+/// Product categories under the seeded top ones, and products in them: list prices from 100 to
+/// 200,000, one in twenty off the shelf, each with the price history of its creation.
+async fn products(conn: &mut PgConnection, categories: i64, n: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO dict_items (dict, parent_id, code, label_zh, label_en, position)
+         SELECT 'product_category', p.id, 'gen' || i, p.label_zh || '类' || i, p.label_en || ' ' || i, 10 + i
+           FROM generate_series(1, $1::int) i
+           JOIN LATERAL (SELECT id, label_zh, label_en FROM dict_items
+                          WHERE dict = 'product_category' AND parent_id IS NULL ORDER BY position OFFSET i % 3 LIMIT 1) p ON true",
+    )
+    .bind(categories as i32)
+    .execute(&mut *conn)
+    .await?;
+    let sql = r#"
+WITH cat AS (SELECT array_agg(id ORDER BY id) AS a FROM dict_items WHERE dict = 'product_category' AND parent_id IS NOT NULL),
+unit AS (SELECT array_agg(id ORDER BY position) AS a FROM dict_items WHERE dict = 'product_unit')
+INSERT INTO products (code, name, category_id, unit_id, price, cost_price, spec, on_shelf, created_at, updated_at)
+SELECT 'CPB' || lpad(i::text, 6, '0'),
+       (ARRAY['云','智','数','企','慧','联','易','捷'])[1 + i % 8] || (ARRAY['CRM','ERP','OA','BI','HR','SCM','MES','WMS'])[1 + (i / 8) % 8]
+       || (ARRAY['标准版','专业版','旗舰版','服务器','终端','实施服务','运维服务','培训'])[1 + (i / 64) % 8] || ' ' || i,
+       cat.a[1 + i % array_length(cat.a, 1)], unit.a[1 + i % array_length(unit.a, 1)],
+       round((100 + (hashint4(i) & 65535) * 3.05)::numeric, -1), round((60 + (hashint4(i) & 65535) * 1.8)::numeric, -1),
+       (ARRAY['标准配置','高配','年付','按用户','按台'])[1 + i % 5], i % 20 <> 0,
+       now() - (i % 700) * interval '1 day', now() - (i % 300) * interval '1 day'
+FROM generate_series(1, $1::int) i, cat, unit"#;
+    sqlx::query(sql).bind(n as i32).execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO product_prices (product_id, price, cost_price, changed_at) SELECT id, price, cost_price, created_at FROM products",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Opportunities of owned customers, with their owner: a third open, spread over the default
+/// group's stages and the months around today; the rest won, lost or invalid with a reason and
+/// a close date. One to five lines each (three on average); the amount is the lines' total.
+async fn opportunities(conn: &mut PgConnection, n: i64) -> anyhow::Result<()> {
+    let sql = r#"
+WITH st AS (SELECT array_agg(s.id ORDER BY s.position) AS a, min(s.group_id) AS g
+              FROM stages s JOIN stage_groups g ON g.id = s.group_id AND g.is_default),
+cu AS (SELECT min(id) AS lo, max(id) - min(id) + 1 AS span FROM customers),
+rs AS (SELECT (SELECT array_agg(id) FROM dict_items WHERE dict = 'win_reason') AS won,
+              (SELECT array_agg(id) FROM dict_items WHERE dict = 'lost_reason') AS lost,
+              (SELECT array_agg(id) FROM dict_items WHERE dict = 'invalid_reason') AS invalid,
+              (SELECT array_agg(id) FROM dict_items WHERE dict = 'opportunity_source') AS source,
+              (SELECT array_agg(id) FROM dict_items WHERE dict = 'opportunity_type') AS kind),
+g AS (SELECT i, random() AS r_status, random() AS r_age, random() AS r_stage, random() AS r_fu FROM generate_series(1, $1::bigint) i)
+INSERT INTO opportunities (name, customer_id, expected_close, group_id, stage_id, status, closed_on, close_reason_id,
+                           stage_changed_at, source_id, type_id, owner_id, last_followup_at, created_by, created_at, updated_at)
+SELECT c.short_name || (ARRAY['系统采购','扩容','续约','升级项目','新项目','二期'])[1 + g.i % 6],
+       c.id,
+       CASE WHEN x.status = 'open' THEN current_date + (g.i % 300)::int - 60 ELSE x.created::date + 30 + (g.i % 60)::int END,
+       st.g,
+       st.a[1 + least(floor(g.r_stage * array_length(st.a, 1))::int, array_length(st.a, 1) - 1)],
+       x.status,
+       CASE WHEN x.status <> 'open' THEN least(current_date, x.created::date + 20 + (g.i % 90)::int) END,
+       CASE x.status WHEN 'won' THEN rs.won[1 + g.i % array_length(rs.won, 1)]
+                     WHEN 'lost' THEN rs.lost[1 + g.i % array_length(rs.lost, 1)]
+                     WHEN 'invalid' THEN rs.invalid[1 + g.i % array_length(rs.invalid, 1)] END,
+       x.created + (now() - x.created) * g.r_stage,
+       rs.source[1 + g.i % array_length(rs.source, 1)], rs.kind[1 + (g.i / 5) % array_length(rs.kind, 1)],
+       coalesce(c.owner_id, c.previous_owner_id),
+       CASE WHEN g.r_fu < 0.7 THEN x.created + (now() - x.created) * g.r_fu END,
+       coalesce(c.owner_id, c.previous_owner_id), x.created, x.created + (now() - x.created) * (0.5 + g.r_fu / 2)
+FROM g, st, cu, rs,
+LATERAL (SELECT CASE WHEN g.r_status < 0.34 THEN 'open' WHEN g.r_status < 0.6 THEN 'won'
+                     WHEN g.r_status < 0.9 THEN 'lost' ELSE 'invalid' END AS status,
+                now() - (g.r_age * g.r_age) * interval '720 days' - interval '1 hour' AS created) x,
+LATERAL (SELECT id, short_name, owner_id, previous_owner_id FROM customers
+          WHERE id = cu.lo + (hashint8(g.i) & 2147483647) % cu.span) c
+WHERE coalesce(c.owner_id, c.previous_owner_id) IS NOT NULL"#;
+    sqlx::query(sql).bind(n).execute(&mut *conn).await?;
+    let lines = r#"
+WITH p AS (SELECT min(id) AS lo, count(*) AS n FROM products)
+INSERT INTO opportunity_lines (opportunity_id, product_id, price, quantity, discount, subtotal, position)
+SELECT o.id, pr.id, pr.price, x.q, x.d, round(pr.price * x.q * (100 - x.d) / 100, 2), k
+FROM opportunities o, p,
+     generate_series(1, 1 + (o.id * 2654435761 % 5)::int) k,
+     LATERAL (SELECT (1 + (o.id + k) % 20)::numeric AS q, (ARRAY[0, 0, 5, 10])[1 + ((o.id + k) % 4)::int]::numeric AS d) x,
+     LATERAL (SELECT id, price FROM products WHERE id = p.lo + (o.id * 31 + k * 7919) % p.n) pr"#;
+    sqlx::query(lines).execute(&mut *conn).await?;
+    sqlx::query(
+        "UPDATE opportunities o SET amount = t.total FROM
+           (SELECT opportunity_id, sum(subtotal) AS total FROM opportunity_lines GROUP BY 1) t
+         WHERE o.id = t.opportunity_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE customers c SET last_opportunity_at = t.at FROM
+           (SELECT customer_id, max(created_at) AS at FROM opportunities GROUP BY 1) t WHERE c.id = t.customer_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The footer and board counters (migration 0024), recounted after the load.
+async fn opportunity_sums(conn: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM opportunity_sums").execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO opportunity_sums (owner_id, stage_id, status, n, amount)
+         SELECT coalesce(owner_id, 0), stage_id, status, count(*), sum(amount) FROM opportunities
+          WHERE deleted_at IS NULL GROUP BY 1, 2, 3",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

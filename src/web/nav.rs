@@ -44,6 +44,20 @@ const MAIN: &[Entry] = &[
         prefixes: &["/leads"],
     },
     Entry {
+        href: "/opportunities",
+        label_key: "nav.opportunities",
+        icon: "funnel",
+        guard: Guard::Perm(Module::Opportunities, Action::View),
+        prefixes: &["/opportunities"],
+    },
+    Entry {
+        href: "/products",
+        label_key: "nav.products",
+        icon: "box",
+        guard: Guard::Perm(Module::Products, Action::View),
+        prefixes: &["/products"],
+    },
+    Entry {
         href: "/pool",
         label_key: "nav.pool",
         icon: "pool",
@@ -122,6 +136,13 @@ const ADMIN: &[Entry] = &[
         icon: "pool",
         guard: Guard::Perm(Module::Pools, Action::Manage),
         prefixes: &["/admin/pools"],
+    },
+    Entry {
+        href: "/admin/stages",
+        label_key: "nav.stage_groups",
+        icon: "funnel",
+        guard: Guard::Perm(Module::StageGroups, Action::Manage),
+        prefixes: &["/admin/stages"],
     },
     Entry {
         href: "/admin/flows",

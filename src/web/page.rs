@@ -144,6 +144,11 @@ impl PageCtx {
         at.as_ref().map(|a| self.datetime(a)).unwrap_or_default()
     }
 
+    /// 1234567.5 → "1,234,567.50".
+    pub fn money(&self, d: &rust_decimal::Decimal) -> String {
+        format::money(d)
+    }
+
     pub fn date(&self, d: &NaiveDate) -> String {
         d.format("%Y-%m-%d").to_string()
     }

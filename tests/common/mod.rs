@@ -202,6 +202,22 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }
+
+    /// An open opportunity of `customer` owned by `owner`, at the default group's first stage,
+    /// inserted directly (no lines).
+    pub async fn opportunity(&self, customer: i64, name: &str, owner: i64) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO opportunities (name, customer_id, amount, group_id, stage_id, owner_id, created_by)
+             SELECT $1, $2, 1000, g.id, (SELECT id FROM stages WHERE group_id = g.id ORDER BY position LIMIT 1), $3, $3
+               FROM stage_groups g WHERE g.is_default RETURNING id",
+        )
+        .bind(name)
+        .bind(customer)
+        .bind(owner)
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+    }
 }
 
 #[derive(Clone)]

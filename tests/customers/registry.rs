@@ -27,8 +27,25 @@ async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
             .fetch_one(&app.db)
             .await
             .unwrap(),
+        // The catalogue has no owners (`owner` only makes the code unique).
+        "product" => sqlx::query_scalar("INSERT INTO products (code, name, price) VALUES ($1, $2, 100) RETURNING id")
+            .bind(format!("P-{owner}-{}", rand_suffix()))
+            .bind(&name)
+            .fetch_one(&app.db)
+            .await
+            .unwrap(),
+        "opportunity" => {
+            let customer = super::customer(app, &format!("customer of {name}"), Some(owner)).await;
+            app.opportunity(customer, &name, owner).await
+        }
         _ => return None,
     })
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }
 
 struct World {
@@ -91,6 +108,11 @@ async fn every_record_kind_hides_what_is_out_of_scope_on_every_shared_route() {
     let mut rep = w.app.login("rep").await;
     let mut checked = 0;
     for def in registry.records() {
+        if !def.owned {
+            company_wide(&w, def).await;
+            checked += 1;
+            continue;
+        }
         let theirs = fixture(&w.app, def.entity, w.other).await;
         let theirs = theirs.unwrap_or_else(|| panic!("add a fixture for the record kind {:?} here", def.entity));
         let mine = fixture(&w.app, def.entity, w.rep).await.unwrap();
@@ -132,5 +154,34 @@ async fn every_record_kind_hides_what_is_out_of_scope_on_every_shared_route() {
         assert!(live(&w.app, def.table, mine).await, "{}: the owner restores it", def.entity);
         checked += 1;
     }
-    assert!(checked >= 3, "customers, contacts and leads at least");
+    assert!(checked >= 5, "customers, contacts, leads, products and opportunities at least");
+}
+
+/// A kind without owners (the product catalogue): the module's permissions alone decide. A user
+/// without them gets 403 on every route; a rep who may only view opens the page but cannot
+/// delete; whoever may delete sends it to the bin and brings it back.
+async fn company_wide(w: &World, def: &crm::records::RecordDef) {
+    let app = &w.app;
+    let id = fixture(app, def.entity, w.rep).await.unwrap_or_else(|| panic!("add a fixture for {:?} here", def.entity));
+    let root = app.root_dept().await;
+    app.user("nobody", root, None, &[]).await;
+    app.user("boss", root, None, &["director"]).await;
+    let mut nobody = app.login("nobody").await;
+    for (method, path) in routes(def, id) {
+        assert_eq!(call(&mut nobody, method, &path, w.rep).await, 403, "{} {method} {path}", def.entity);
+    }
+    let mut rep = app.login("rep").await;
+    rep.get(&def.url(id)).await.assert_status(200);
+    assert_eq!(
+        rep.post(&format!("{}/delete", def.url(id)), &[]).await.status.as_u16(),
+        403,
+        "{}: a viewer deletes",
+        def.entity
+    );
+    assert!(live(app, def.table, id).await, "{}: still live", def.entity);
+    let mut boss = app.login("boss").await;
+    boss.post(&format!("{}/delete", def.url(id)), &[]).await.assert_redirect(def.path);
+    assert!(!live(app, def.table, id).await, "{}: deleted", def.entity);
+    boss.post(&format!("{}/recycle/restore", def.path), &[("ids", &id.to_string())]).await;
+    assert!(live(app, def.table, id).await, "{}: restored", def.entity);
 }

@@ -44,6 +44,8 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
             .unwrap();
     let any_flow: i64 =
         sqlx::query_scalar("SELECT id FROM approval_flows ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
+    let any_group: i64 =
+        sqlx::query_scalar("SELECT id FROM stage_groups WHERE is_default").fetch_one(&app.db).await.unwrap();
     let admin_routes: Vec<_> = crm::app::route_specs().into_iter().filter(|s| s.path.starts_with("/admin")).collect();
     assert!(admin_routes.len() >= 10, "admin routes are registered");
 
@@ -65,6 +67,8 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
                 any_pool
             } else if spec.path.contains("/flows/") {
                 any_flow
+            } else if spec.path.contains("/stages/") {
+                any_group
             } else {
                 any_user
             };

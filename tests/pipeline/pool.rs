@@ -535,7 +535,7 @@ async fn admins_configure_pools_members_and_rules() {
     admin.post(&format!("/admin/pools/{pool}/rules"), &[("kind", "no_deal"), ("days", "0")]).await.assert_status(422);
     let page = admin.get(&format!("/admin/pools/{pool}")).await;
     let rules = page.text_of("#pool-rules");
-    assert!(page.text_of("#opportunity-hint").contains("商机模块上线后才生效"), "{}", page.text_of("#rule-form"));
+    assert!(page.text_of("#opportunity-hint").contains("有进行中商机"), "{}", page.text_of("#rule-form"));
     assert!(
         rules.contains("无新建跟进记录超过 30 天") && rules.contains("L3") && rules.contains("潜在客户"),
         "{rules}"

@@ -29,6 +29,12 @@ const ALL: &[&str] = &[
     "contract_type",
     "lead_source",
     "lost_reason",
+    "product_category",
+    "product_unit",
+    "opportunity_source",
+    "opportunity_type",
+    "win_reason",
+    "invalid_reason",
 ];
 
 async fn admin() -> (TestApp, Client) {

@@ -223,7 +223,8 @@ async fn the_admin_page_lists_every_rule_with_its_next_number() {
 
     let page = c.get("/admin/numbering").await;
     page.assert_status(200);
-    assert_eq!(page.count("#number-rules tbody tr"), 3);
+    assert_eq!(page.count("#number-rules tbody tr"), 4);
+    assert!(page.text_of("#number-rules tr[data-kind=\"product\"]").contains("产品编码"));
     let row = |kind: &str| page.text_of(&format!("#number-rules tr[data-kind=\"{kind}\"]"));
     assert!(row("customer").contains("客户编号"), "{}", row("customer"));
     assert!(row("customer").contains("每月重置"), "{}", row("customer"));

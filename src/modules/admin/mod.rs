@@ -1,5 +1,5 @@
 //! Admin areas: organisation (departments, users), roles and data scopes, dictionaries, custom
-//! fields, numbering rules, customer rules (duplicates, caps), public pools, approval flows, and
+//! fields, numbering rules, customer rules (duplicates, caps), public pools, approval flows, opportunity stage groups, and
 //! the operation and login logs.
 
 pub mod customer_rules;
@@ -11,6 +11,7 @@ pub mod logs;
 pub mod numbering;
 pub mod pools;
 pub mod roles;
+pub mod stages;
 pub mod users;
 
 use crate::access::Routes;
@@ -27,4 +28,5 @@ pub fn routes() -> Routes {
         .merge(customer_rules::routes())
         .merge(pools::routes())
         .merge(flows::routes())
+        .merge(stages::routes())
 }

@@ -87,7 +87,7 @@ pub struct Contacts;
 impl Record for Contacts {
     const DEF: &'static RecordDef = &RECORD;
 
-    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+    fn column_list(defs: &[FieldDef], lang: Lang, _user: &CurrentUser) -> Vec<Column> {
         list::available_columns(defs, lang)
     }
 

@@ -84,7 +84,7 @@ pub struct Customers;
 impl Record for Customers {
     const DEF: &'static RecordDef = &RECORD;
 
-    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+    fn column_list(defs: &[FieldDef], lang: Lang, _user: &CurrentUser) -> Vec<Column> {
         list::available_columns(defs, lang)
     }
 

@@ -19,6 +19,7 @@ const TABS: &[(&str, &str)] = &[
     ("basic", "customer.tab.basic"),
     ("timeline", "customer.tab.timeline"),
     ("contacts", "customer.tab.contacts"),
+    ("opportunities", "customer.tab.opportunities"),
     ("team", "customer.tab.team"),
     ("attachments", "customer.tab.attachments"),
     ("related", "customer.tab.related"),
@@ -41,6 +42,11 @@ struct ShowPage {
     can_freeze: bool,
     contacts: Vec<crate::modules::contacts::ContactRow>,
     can_add_contact: bool,
+    /// The Opportunities tab (shown to those who may view opportunities).
+    opportunities: crate::modules::opportunities::CustomerTab,
+    show_opportunities: bool,
+    /// "New opportunity": the customer has an owner and takes changes.
+    can_add_opportunity: bool,
     children: Vec<(i64, String, String)>,
     hidden_children: i64,
     parent_visible: bool,
@@ -52,7 +58,9 @@ crate::page!(ShowPage);
 
 impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
-        self.d.tab_links(&self.ctx, TABS)
+        let mut tabs = self.d.tab_links(&self.ctx, TABS);
+        tabs.retain(|(k, _, _)| *k != "opportunities" || self.show_opportunities);
+        tabs
     }
 
     fn dict(&self, id: &Option<i64>) -> String {
@@ -128,11 +136,19 @@ pub async fn show(
     };
     let contacts =
         if d.tab == "contacts" { crate::modules::contacts::for_customer(&st.db, id).await? } else { Vec::new() };
+    let opportunities = if d.tab == "opportunities" {
+        crate::modules::opportunities::for_customer(&st.db, user, id).await?
+    } else {
+        Default::default()
+    };
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let approval = super::status::card(&st.db, &c, &dicts, ctx.lang, user.id).await?;
     let page = ShowPage {
         approval,
         contacts,
+        opportunities,
+        show_opportunities: user.can(Module::Opportunities, Action::View),
+        can_add_opportunity: user.can(Module::Opportunities, Action::Create) && c.owner_id.is_some() && !c.frozen,
         can_add_contact: d.can_write && !d.read_only && user.can(Module::Contacts, Action::Create),
         can_edit: d.may(user, &RECORD, Action::Edit),
         can_delete: d.may(user, &RECORD, Action::Delete),

@@ -70,7 +70,7 @@ pub struct Leads;
 impl Record for Leads {
     const DEF: &'static RecordDef = &RECORD;
 
-    fn column_list(defs: &[FieldDef], lang: Lang) -> Vec<Column> {
+    fn column_list(defs: &[FieldDef], lang: Lang, _user: &CurrentUser) -> Vec<Column> {
         list::available_columns(defs, lang)
     }
 

@@ -333,12 +333,7 @@ async fn scene_tabs(
     pool: Option<&Pool>,
 ) -> AppResult<Vec<list::scenes::SceneTab>> {
     let saved = list::scenes::saved(&st.db, user.id, MODULE).await?;
-    let mut scenes: Vec<list::scenes::SceneTab> = list::scenes::tabs("/pool", raw, &saved, ctx.lang, false)
-        .into_iter()
-        .enumerate()
-        .filter(|(i, t)| *i == 0 || t.saved_id.is_some())
-        .map(|(_, t)| t)
-        .collect();
+    let mut scenes = list::scenes::tabs("/pool", raw, &saved, ctx.lang, |s| s == list::Scene::All);
     let saved_active = scenes.iter().any(|t| t.saved_id.is_some() && t.active);
     if let (Some(all), Some(p)) = (scenes.first_mut(), pool) {
         all.label = ctx.t("pool.scene_all").to_string();

@@ -21,6 +21,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 
 use crate::access::{Action, Guard, Module, Routes};
+use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::jobs::{Job, JobCtx};
 use crate::list::Column;
@@ -79,7 +80,7 @@ impl ListModule for PoolList {
         Module::Pool
     }
 
-    async fn columns(st: &AppState, lang: Lang) -> AppResult<Vec<Column>> {
+    async fn columns(st: &AppState, _user: &CurrentUser, lang: Lang) -> AppResult<Vec<Column>> {
         let defs = crate::fields::defs(&st.db, "customer").await?;
         Ok(list::available_columns(&defs, lang))
     }

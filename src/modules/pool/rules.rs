@@ -5,8 +5,8 @@
 //! (b) `customers.owner_since` (when the current owner got the customer — claiming or being
 //! assigned a customer gives the owner the full period):
 //! - `no_followup`: `last_followup_at`;
-//! - `no_opportunity`: `coalesce(last_opportunity_at, created_at)` — the opportunities module sets
-//!   `last_opportunity_at` when one is created (NULL until then);
+//! - `no_opportunity`: `coalesce(last_opportunity_at, created_at)` — set when an opportunity is
+//!   created for the customer;
 //! - `no_deal`: `coalesce(dealt_at, created_at)` — the contracts module sets `dealt_at` (NULL until then).
 //!
 //! The customer is due `days` later. Locked, frozen and deleted customers are never recycled;
@@ -101,11 +101,11 @@ pub async fn of_pool(conn: &mut PgConnection, pool_id: i64) -> sqlx::Result<Vec<
         .await
 }
 
-/// Hook: ` <customer alias c has an open opportunity> `. FALSE until the opportunities module lands;
-/// it then replaces this with `EXISTS (SELECT 1 FROM opportunities o WHERE o.customer_id = c.id
-/// AND o.result IS NULL AND o.deleted_at IS NULL)` (and sets `customers.last_opportunity_at`).
+/// ` <customer alias c has an open opportunity> ` (live, not yet won, lost or invalid).
 pub fn push_has_open_opportunity(qb: &mut QueryBuilder<'_, Postgres>) {
-    qb.push(" FALSE ");
+    qb.push(
+        " EXISTS (SELECT 1 FROM opportunities o WHERE o.customer_id = c.id AND o.status = 'open' AND o.deleted_at IS NULL) ",
+    );
 }
 
 /// ` AND ...` conditions: live owned customers of `owners` that `rule` applies to.

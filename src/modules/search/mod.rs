@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::error::AppResult;
 use crate::list::Hits;
-use crate::modules::{contacts, customers, leads};
+use crate::modules::{contacts, customers, leads, opportunities, products};
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, render};
 
@@ -145,6 +145,28 @@ async fn search(
         groups.push(Group::new("leads", ctx.t("nav.leads"), &q, found, |l| {
             let details = [&l.contact_name, &l.mobile, &l.phone, &l.email, &l.owner_name].map(|d| d.as_deref());
             Hit::new(format!("/leads/{}", l.id), &l.name, &details, &q)
+        }));
+    }
+    if may(Module::Opportunities) {
+        let scope = DataScope::resolve(db, user, Module::Opportunities).await?;
+        let found = opportunities::search(db, &scope, &q, PER_GROUP).await?;
+        groups.push(Group::new("opportunities", ctx.t("nav.opportunities"), &q, found, |o| {
+            let (amount, status) = (ctx.money(&o.amount), ctx.t(o.status().label_key()));
+            let details =
+                [Some(o.customer_name.as_str()), Some(amount.as_str()), Some(status), o.owner_name.as_deref()];
+            Hit::new(format!("/opportunities/{}", o.id), &o.name, &details, &q)
+        }));
+    }
+    if may(Module::Products) {
+        let found = products::search(db, &q, PER_GROUP).await?;
+        groups.push(Group::new("products", ctx.t("nav.products"), &q, found, |p| {
+            let price = ctx.money(&p.price);
+            Hit::new(
+                format!("/products/{}", p.id),
+                &p.name,
+                &[Some(p.code.as_str()), Some(price.as_str()), p.spec.as_deref()],
+                &q,
+            )
         }));
     }
     render(SearchPage { ctx, q, groups }).await
