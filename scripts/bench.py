@@ -22,6 +22,8 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRM = os.path.join(ROOT, "target", "release", "crm")
 PORT = 18080
+# The data generator's version (src/seed/scale.rs GENERATOR): an older data set is regenerated.
+GENERATOR = 2
 
 # Budgets from ARCHITECTURE §5 (p95 server time, ms), by scenario kind; opportunity list and
 # detail, board and forecast from the products & opportunities issue.
@@ -301,8 +303,19 @@ def main():
     cluster = Cluster(scale)
     cluster.start()
     cluster.tune()
-    have = cluster.psql("SELECT value FROM app_meta WHERE key = 'scale'") if cluster.psql("SELECT to_regclass('app_meta') IS NOT NULL").strip() == "t" else ""
-    if have.strip() != scale:
+    meta = "SELECT coalesce(string_agg(key || '=' || value, ',' ORDER BY key), '') FROM app_meta WHERE key IN ('scale', 'scale_generator')"
+    have = cluster.psql(meta).strip() if cluster.psql("SELECT to_regclass('app_meta') IS NOT NULL").strip() == "t" else ""
+    want = f"scale={scale},scale_generator={GENERATOR}"
+    if have and have != want:
+        # Made by an older generator (or another scale): start again from an empty cluster.
+        log(f"data set {have!r} is not {want!r}: regenerating")
+        cluster.stop()
+        shutil.rmtree(cluster.dir)
+        os.makedirs(cluster.dir)
+        cluster.start()
+        cluster.tune()
+        have = ""
+    if have != want:
         log(f"generating data at scale {scale} (once; reused afterwards)")
         env = cluster.env()
         env["DATABASE_URL"] = cluster.url

@@ -641,3 +641,189 @@ async fn shared_record_pages_transfer_recycle_bin_and_bulk_options() {
     b.screenshot("contacts-recycle-en-narrow").await;
     b.close().await;
 }
+
+/// The catalogue and the pipeline: a director creates a product, starts an opportunity with two
+/// lines from a customer's page, moves it on the board (a button, then drag and drop), and
+/// closes it as won; screenshots of the list, board, detail and forecast in both languages and
+/// at phone width.
+#[tokio::test]
+async fn products_and_opportunities_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000001", crm::seed::demo::SALES_PASSWORD).await;
+
+    // A product, numbered by the rule.
+    b.goto("/products/new").await;
+    b.fill("#product-form input[name=name]", "智慧看板").await;
+    b.fill("#product-form input[name=price]", "8800").await;
+    b.fill("#product-form input[name=cost_price]", "5000").await;
+    b.submit_and_wait("#product-form button[type=submit]", "#shelf-badge").await;
+    let code: String =
+        sqlx::query_scalar("SELECT code FROM products WHERE name = '智慧看板'").fetch_one(&app.db).await.unwrap();
+    b.screenshot("product-detail-zh").await;
+    b.goto("/products").await;
+    b.wait_for("#list-table").await;
+    b.screenshot("products-list-zh").await;
+
+    // An opportunity from a customer's page, with two lines (the second at its list price).
+    let customer: i64 =
+        sqlx::query_scalar("SELECT id FROM customers ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
+    b.goto(&format!("/customers/{customer}")).await;
+    b.submit_and_wait("#customer-new-opportunity", "#opportunity-form").await;
+    b.fill("#opportunity-form input[name=name]", "看板项目").await;
+    let rows = b.client.find_all(fantoccini::Locator::Css("#line-table input[name=line_product]")).await.unwrap();
+    rows[0].send_keys(&code).await.unwrap();
+    let qty = b.client.find_all(fantoccini::Locator::Css("#line-table input[name=line_qty]")).await.unwrap();
+    qty[0].send_keys("2").await.unwrap();
+    rows[1].send_keys("CP000007").await.unwrap();
+    qty[1].send_keys("3").await.unwrap();
+    b.screenshot("opportunity-form-zh").await;
+    b.submit_and_wait("#opportunity-form button[type=submit]", "#stage-bar").await;
+    // 8,800 × 2 + 2,500 × 3 = 25,100.
+    assert_eq!(b.text("#amount").await, "25,100.00");
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM opportunities WHERE name = '看板项目'").fetch_one(&app.db).await.unwrap();
+    let stage = |n: usize| {
+        let db = app.db.clone();
+        async move {
+            let id: i64 = sqlx::query_scalar(
+                "SELECT s.id FROM stages s JOIN stage_groups g ON g.id = s.group_id AND g.is_default ORDER BY s.position OFFSET $1 LIMIT 1",
+            )
+            .bind(n as i64)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            id
+        }
+    };
+    let at = || {
+        let db = app.db.clone();
+        async move {
+            let s: i64 = sqlx::query_scalar("SELECT stage_id FROM opportunities WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            s
+        }
+    };
+
+    // The board: the → button, then drag and drop to the fourth stage.
+    b.goto("/opportunities/board").await;
+    b.wait_for(&format!(".board-card[data-id=\"{id}\"]")).await;
+    b.submit_and_wait(&format!(".board-card[data-id=\"{id}\"] button[value=\"{}\"]", stage(1).await), "#board").await;
+    assert_eq!(at().await, stage(1).await);
+    let target = stage(3).await;
+    b.client.execute("document.body.setAttribute('data-stale', '1')", vec![]).await.unwrap();
+    b.client
+        .execute(
+            "const card = document.querySelector(`.board-card[data-id='${arguments[0]}']`);
+             const col = document.querySelector(`.board-col[data-stage='${arguments[1]}']`);
+             const dt = new DataTransfer();
+             card.dispatchEvent(new DragEvent('dragstart', { dataTransfer: dt, bubbles: true }));
+             col.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+             col.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+            vec![serde_json::json!(id), serde_json::json!(target)],
+        )
+        .await
+        .unwrap();
+    b.wait_for(&format!("body:not([data-stale]) .board-col[data-stage=\"{target}\"] .board-card[data-id=\"{id}\"]"))
+        .await;
+    assert_eq!(at().await, target);
+    b.screenshot("opportunity-board-zh").await;
+
+    // Close it as won, with a reason.
+    b.goto(&format!("/opportunities/{id}")).await;
+    b.click(".close-won > summary").await;
+    let reason: i64 =
+        sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'win_reason' ORDER BY position LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    b.client
+        .execute(
+            "document.querySelector('#close-won select[name=reason_id]').value = arguments[0];",
+            vec![serde_json::json!(reason.to_string())],
+        )
+        .await
+        .unwrap();
+    b.screenshot("opportunity-close-zh").await;
+    b.submit_and_wait("#close-won button[type=submit]", "#closed-line").await;
+    assert_eq!(b.text("#status-badge").await, "赢单");
+    b.screenshot("opportunity-detail-zh").await;
+    b.goto(&format!("/opportunities/{id}?tab=stages")).await;
+    b.wait_for("#stage-log").await;
+    b.screenshot("opportunity-stages-zh").await;
+    b.goto("/opportunities?scene=all").await;
+    b.wait_for("#list-footer").await;
+    b.screenshot("opportunities-list-zh").await;
+    b.goto("/opportunities/forecast").await;
+    b.wait_for("#forecast-table").await;
+    b.screenshot("opportunity-forecast-zh").await;
+
+    // English, then a phone.
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = '13800000001'").execute(&app.db).await.unwrap();
+    let pages = [
+        ("/opportunities?scene=all", "#list-footer", "opportunities-list"),
+        ("/opportunities/board", "#board", "opportunity-board"),
+        (&*format!("/opportunities/{id}"), "#stage-bar", "opportunity-detail"),
+        ("/opportunities/forecast", "#forecast-table", "opportunity-forecast"),
+    ];
+    for (path, css, name) in pages {
+        b.goto(path).await;
+        b.wait_for(css).await;
+        b.screenshot(&format!("{name}-en")).await;
+    }
+    b.goto(&format!("/opportunities/{id}")).await;
+    assert!(b.text("#status-badge").await.contains("Won"));
+    b.resize(390, 844).await;
+    for (path, css, name) in pages {
+        b.goto(path).await;
+        b.wait_for(css).await;
+        b.assert_no_horizontal_overflow(name).await;
+        b.screenshot(&format!("{name}-en-narrow")).await;
+    }
+    b.close().await;
+}
+
+/// The stage groups admin: the groups page, a group's stages with a refused win rate, in both
+/// languages.
+#[tokio::test]
+async fn stage_groups_admin_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login(crm::seed::demo::ADMIN.0, crm::seed::demo::ADMIN.1).await;
+    b.goto("/admin/stages").await;
+    b.fill("#new-group input[name=name]", "大客户流程").await;
+    b.submit_and_wait("#new-group button[type=submit]", "#stages-form").await;
+    // The browser itself stops 120 (max="100"); without that check the server refuses it too.
+    b.client
+        .execute("document.querySelectorAll('#stages input').forEach(i => i.removeAttribute('max'))", vec![])
+        .await
+        .unwrap();
+    let rates = b.client.find_all(fantoccini::Locator::Css("#stages input[name=win_rate]")).await.unwrap();
+    rates[0].clear().await.unwrap();
+    rates[0].send_keys("120").await.unwrap();
+    b.submit_and_wait("#save-stages", "#stages .field-error").await;
+    assert!(b.text("#stages .field-error").await.contains("0–100"));
+    b.screenshot("admin-stage-group-errors-zh").await;
+    b.goto("/admin/stages").await;
+    b.wait_for("#stage-groups").await;
+    b.screenshot("admin-stage-groups-zh").await;
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = 'admin'").execute(&app.db).await.unwrap();
+    let group: i64 =
+        sqlx::query_scalar("SELECT id FROM stage_groups WHERE is_default").fetch_one(&app.db).await.unwrap();
+    b.goto(&format!("/admin/stages/{group}")).await;
+    b.wait_for("#stages-form").await;
+    b.screenshot("admin-stage-group-en").await;
+    b.resize(390, 844).await;
+    b.goto("/admin/stages").await;
+    b.wait_for("#stage-groups").await;
+    b.assert_no_horizontal_overflow("stage groups").await;
+    b.screenshot("admin-stage-groups-en-narrow").await;
+    b.close().await;
+}

@@ -16,6 +16,10 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::auth::password;
 
+/// What the generator makes, versioned: the benchmark regenerates a data set made by an older
+/// one (2: products and opportunities).
+pub const GENERATOR: u32 = 2;
+
 /// The password of every generated user (logins b0001, b0002, ...).
 pub const PASSWORD: &str = "bench1234";
 
@@ -116,12 +120,15 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
         Ok(())
     })
     .await?;
-    sqlx::query(
-        "INSERT INTO app_meta (key, value) VALUES ('scale', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-    )
-    .bind(scale.to_string())
-    .execute(&mut *conn)
-    .await?;
+    for (key, value) in [("scale", scale.to_string()), ("scale_generator", GENERATOR.to_string())] {
+        sqlx::query(
+            "INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    }
     conn.commit().await?;
     conn_owned.close().await?;
     Ok(())

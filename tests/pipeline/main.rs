@@ -1,10 +1,13 @@
-//! Leads and the public pool: conversion, claim, assign, put back, automatic recycling.
+//! The sales pipeline: leads and their conversion, the public pool (claim, assign, put back,
+//! automatic recycling), products and opportunities.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod leads;
+mod opportunities;
 mod pool;
+mod products;
 
 use std::sync::Arc;
 
