@@ -159,37 +159,14 @@ async fn customer_for_write(c: &Ctx<'_>, id: i64) -> AppResult<Result<Customer, 
     Ok(Ok(customer))
 }
 
-/// The customer from the hidden id (picked from suggestions, or prefilled) or the typed code /
-/// name, among customers visible to the user; it must be one the user may change.
+/// The customer the form names (`customers::picked`); it must be one the user may change.
 async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors) -> AppResult<Option<Customer>> {
-    let typed = form.get("customer_q").trim();
-    let hidden = form.get("customer_id").trim().parse::<i64>().ok();
-    let by_id = match hidden {
-        Some(cid) => customers::find_visible(&c.shared.st.db, &c.customer_scope, cid, false)
-            .await?
-            .filter(|cu| typed.is_empty() || cu.name == typed)
-            .map(|cu| cu.id),
-        None => None,
+    let db = &c.shared.st.db;
+    let checked = match customers::picked(db, &c.customer_scope, form, "contact.error.customer_unknown").await? {
+        Ok(id) => customer_for_write(c, id).await?,
+        Err(key) => Err(key),
     };
-    let id = match by_id {
-        Some(id) => Some(id),
-        None if typed.is_empty() => {
-            errors.add("customer_q", "form.required");
-            return Ok(None);
-        }
-        None => customers::find_by_code_or_name(&c.shared.st.db, &c.customer_scope, typed).await?,
-    };
-    let Some(id) = id else {
-        errors.add("customer_q", "contact.error.customer_unknown");
-        return Ok(None);
-    };
-    match customer_for_write(c, id).await? {
-        Ok(customer) => Ok(Some(customer)),
-        Err(key) => {
-            errors.add("customer_q", key);
-            Ok(None)
-        }
-    }
+    Ok(checked.map_err(|key| errors.add("customer_q", key)).ok())
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {

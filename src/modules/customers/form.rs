@@ -466,3 +466,25 @@ pub async fn lookup(
         rows.into_iter().map(|(id, code, name)| json!({"id": id, "code": code, "name": name})).collect::<Vec<_>>()
     )))
 }
+
+/// The customer another record's form names in its `customer_q` field: the hidden
+/// `customer_id` (picked from the suggestions, or prefilled) while the typed name still matches
+/// it, else the code or name typed — among the customers `scope` sees. Err: the i18n key of the
+/// field's error ("form.required", or `unknown`).
+pub async fn picked(
+    db: &sqlx::PgPool,
+    scope: &DataScope,
+    form: &crate::web::FormData,
+    unknown: &'static str,
+) -> AppResult<Result<i64, &'static str>> {
+    let typed = form.get("customer_q").trim();
+    let by_id = match form.get("customer_id").trim().parse::<i64>() {
+        Ok(cid) => repo::find_visible(db, scope, cid, false).await?.filter(|cu| typed.is_empty() || cu.name == typed),
+        Err(_) => None,
+    };
+    Ok(match (by_id, typed.is_empty()) {
+        (Some(cu), _) => Ok(cu.id),
+        (None, true) => Err("form.required"),
+        (None, false) => repo::find_by_code_or_name(db, scope, typed).await?.ok_or(unknown),
+    })
+}

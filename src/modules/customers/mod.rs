@@ -24,7 +24,7 @@ use crate::registry::Registry;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 
-pub use form::{Created, create_customer};
+pub use form::{Created, create_customer, picked};
 pub use model::Customer;
 pub use model::{Address, CustomerInput};
 pub use repo::{KEYWORD, find_by_code_or_name, find_visible, lock, lookup, search, set_lead_origin};

@@ -119,49 +119,7 @@ pub async fn forecast(
     drop(conn);
 
     let today = Utc::now().with_timezone(&st.config.timezone).date_naive();
-    let first = month_start(today);
-    let end = add_months(first, months);
-    let mut q = QueryBuilder::new(
-        "SELECT CASE WHEN o.expected_close IS NULL THEN NULL
-                     WHEN o.expected_close < ",
-    );
-    q.push_bind(first).push(" THEN DATE '0001-01-01' ELSE date_trunc('month', o.expected_close)::date END AS m,");
-    q.push(" o.stage_id, count(*), coalesce(sum(o.amount), 0) ");
-    core(&mut q);
-    q.push(" AND (o.expected_close IS NULL OR o.expected_close < ").push_bind(end).push(") GROUP BY 1, 2");
-    let cells: Vec<(Option<NaiveDate>, i64, i64, Decimal)> = q.build_query_as().fetch_all(&st.db).await?;
-
-    // Rows: overdue, each month, no date.
-    let overdue = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(first);
-    let mut keys: Vec<(Option<NaiveDate>, String)> =
-        vec![(Some(overdue), ctx.t("opportunity.forecast.overdue").to_string())];
-    for i in 0..months {
-        let m = add_months(first, i);
-        keys.push((
-            Some(m),
-            ctx.tf("opportunity.forecast.month", &[("y", &m.year().to_string()), ("m", &m.month().to_string())]),
-        ));
-    }
-    keys.push((None, ctx.t("opportunity.forecast.no_date").to_string()));
-    let mut totals = vec![Cell::default(); group_stages.len()];
-    let mut grand = Cell::default();
-    let rows = keys
-        .into_iter()
-        .map(|(key, label)| {
-            let mut row = MonthRow { label, cells: vec![Cell::default(); group_stages.len()], total: Cell::default() };
-            for (_, stage, n, amount) in cells.iter().filter(|c| c.0 == key) {
-                if let Some(i) = group_stages.iter().position(|s| s.id == *stage) {
-                    let rate = group_stages[i].win_rate;
-                    row.cells[i].add(*n, *amount, rate);
-                    row.total.add(*n, *amount, rate);
-                    totals[i].add(*n, *amount, rate);
-                    grand.add(*n, *amount, rate);
-                }
-            }
-            row
-        })
-        .collect();
-
+    let table = table(&st, &core, &group_stages, (today, months), &ctx).await?;
     let (stalled, stalled_total) = stalled(&st, &core, stalled_days).await?;
     let names = StageNames::load(&st.db).await?;
     let page = ForecastPage {
@@ -172,15 +130,70 @@ pub async fn forecast(
         group_id,
         months,
         stalled_days,
-        rows,
-        totals,
-        grand,
+        rows: table.rows,
+        totals: table.totals,
+        grand: table.grand,
         stalled,
         stalled_total,
         filter,
         ctx,
     };
     render(page).await
+}
+
+/// The month × stage table: rows for the overdue ones, each month from this one on, and the
+/// undated ones; a cell per stage of the group, a total per row, per stage and overall.
+struct Table {
+    rows: Vec<MonthRow>,
+    totals: Vec<Cell>,
+    grand: Cell,
+}
+
+async fn table(
+    st: &AppState,
+    core: &impl Fn(&mut QueryBuilder<'_, Postgres>),
+    stages: &[Stage],
+    (today, months): (NaiveDate, u32),
+    ctx: &PageCtx,
+) -> AppResult<Table> {
+    let first = month_start(today);
+    // The overdue ones are keyed by a date before any month shown; undated ones by NULL.
+    let overdue = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(first);
+    let mut q = QueryBuilder::new("SELECT CASE WHEN o.expected_close IS NULL THEN NULL WHEN o.expected_close < ");
+    q.push_bind(first).push(" THEN ").push_bind(overdue);
+    q.push(
+        " ELSE date_trunc('month', o.expected_close)::date END AS m, o.stage_id, count(*), coalesce(sum(o.amount), 0) ",
+    );
+    core(&mut q);
+    q.push(" AND (o.expected_close IS NULL OR o.expected_close < ").push_bind(add_months(first, months));
+    q.push(") GROUP BY 1, 2");
+    let sums: Vec<(Option<NaiveDate>, i64, i64, Decimal)> = q.build_query_as().fetch_all(&st.db).await?;
+
+    let mut keys = vec![(Some(overdue), ctx.t("opportunity.forecast.overdue").to_string())];
+    keys.extend((0..months).map(|i| {
+        let m = add_months(first, i);
+        let label =
+            ctx.tf("opportunity.forecast.month", &[("y", &m.year().to_string()), ("m", &m.month().to_string())]);
+        (Some(m), label)
+    }));
+    keys.push((None, ctx.t("opportunity.forecast.no_date").to_string()));
+    let mut totals = vec![Cell::default(); stages.len()];
+    let mut grand = Cell::default();
+    let rows = keys
+        .into_iter()
+        .map(|(key, label)| {
+            let mut row = MonthRow { label, cells: vec![Cell::default(); stages.len()], total: Cell::default() };
+            for (_, stage, n, amount) in sums.iter().filter(|c| c.0 == key) {
+                let Some(i) = stages.iter().position(|s| s.id == *stage) else { continue };
+                let rate = stages[i].win_rate;
+                for cell in [&mut row.cells[i], &mut row.total, &mut totals[i], &mut grand] {
+                    cell.add(*n, *amount, rate);
+                }
+            }
+            row
+        })
+        .collect();
+    Ok(Table { rows, totals, grand })
 }
 
 /// Open opportunities with neither a stage change nor a follow-up for `days` days: how many, and

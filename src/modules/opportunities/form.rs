@@ -252,37 +252,14 @@ async fn customer_for_opportunity(c: &Ctx<'_>, id: i64) -> AppResult<Result<Cust
     Ok(Ok(customer))
 }
 
-/// The customer from the hidden id (picked, or prefilled) or the typed code / name.
+/// The customer the form names (`customers::picked`), if it may take an opportunity.
 async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors) -> AppResult<Option<Customer>> {
     let db = &c.shared.st.db;
-    let typed = form.get("customer_q").trim();
-    let hidden = form.get("customer_id").trim().parse::<i64>().ok();
-    let by_id = match hidden {
-        Some(cid) => customers::find_visible(db, &c.customer_scope, cid, false)
-            .await?
-            .filter(|cu| typed.is_empty() || cu.name == typed)
-            .map(|cu| cu.id),
-        None => None,
+    let checked = match customers::picked(db, &c.customer_scope, form, "opportunity.error.customer_unknown").await? {
+        Ok(id) => customer_for_opportunity(c, id).await?,
+        Err(key) => Err(key),
     };
-    let id = match by_id {
-        Some(id) => Some(id),
-        None if typed.is_empty() => {
-            errors.add("customer_q", "form.required");
-            return Ok(None);
-        }
-        None => customers::find_by_code_or_name(db, &c.customer_scope, typed).await?,
-    };
-    let Some(id) = id else {
-        errors.add("customer_q", "opportunity.error.customer_unknown");
-        return Ok(None);
-    };
-    match customer_for_opportunity(c, id).await? {
-        Ok(customer) => Ok(Some(customer)),
-        Err(key) => {
-            errors.add("customer_q", key);
-            Ok(None)
-        }
-    }
+    Ok(checked.map_err(|key| errors.add("customer_q", key)).ok())
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
@@ -311,46 +288,13 @@ async fn save(
     current: Option<Opportunity>,
     mut form: FormData,
 ) -> AppResult<Response> {
-    let (st, user) = (c.shared.st, c.shared.user);
+    let st = c.shared.st;
     let mut errors = FormErrors::new(ctx.lang);
-    let mut input = model::check(&form, &c.dicts, current.as_ref(), &mut errors);
-    input.custom = c.shared.parse_custom(&form, current.as_ref().map(|cur| &*cur.custom), &mut errors).await?;
-    // An edit keeps its customer unless another one is picked or typed.
-    let unchanged = current.as_ref().filter(|cur| {
-        let typed = form.get("customer_q").trim();
-        form.get("customer_id").trim() == cur.customer_id.to_string()
-            && (typed.is_empty() || typed == cur.customer_name)
-    });
-    let customer_id = match unchanged {
-        Some(cur) => Some(cur.customer_id),
-        None => resolve_customer(&c, &form, &mut errors).await?.map(|cu| {
-            form.set("customer_id", cu.id.to_string());
-            cu.id
-        }),
-    };
     let existing: Vec<Line> = match &current {
         Some(cur) => repo::lines(&st.db, cur.id).await?,
         None => Vec::new(),
     };
-    let mut conn = st.db.acquire().await?;
-    input.lines = lines::resolve(&mut conn, &LineForm::all(&form), &existing, &mut errors).await?;
-    input.settle_amount();
-    if let Some(cid) = customer_id {
-        let theirs: Vec<i64> =
-            repo::customer_contacts(&mut conn, cid).await?.into_iter().map(|(id, _, _)| id).collect();
-        input.contact_ids.retain(|id| theirs.contains(id));
-        input.customer_id = cid;
-    }
-    let start = match &current {
-        Some(_) => None,
-        None => {
-            let owner = c.shared.new_owner(input.owner_id, &mut errors).await?;
-            input.owner_id = Some(owner);
-            Some(starting_stage(&mut conn, owner, input.stage_id, &mut errors).await?)
-        }
-    };
-    drop(conn);
-
+    let (input, start) = check(&c, &mut form, current.as_ref(), &existing, &mut errors).await?;
     let mut tx = st.db.begin().await?;
     let id = current.as_ref().map(|cur| cur.id);
     if let Some(id) = id
@@ -359,16 +303,16 @@ async fn save(
         return Err(AppError::NotFound);
     }
     fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
-    if customer_id.is_none() || !errors.is_empty() {
+    if !errors.is_empty() {
         drop(tx);
         let page = c.page(ctx, current, form, errors, true).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
-    let who = (user.id, req.ip.as_deref());
+    let who = (c.shared.user.id, req.ip.as_deref());
     let saved_id = match (&current, start) {
         (Some(cur), _) => {
-            let before =
-                snapshot(&mut tx, &c, &input_of(cur, &existing, &repo::contacts(&st.db, cur.id).await?)).await?;
+            let contacts = repo::contacts(&st.db, cur.id).await?;
+            let before = snapshot(&mut tx, &c, &input_of(cur, &existing, &contacts)).await?;
             repo::update(&mut tx, cur.id, &input).await?;
             write_parts(&mut tx, cur.id, &input).await?;
             let after = snapshot(&mut tx, &c, &input).await?;
@@ -376,10 +320,10 @@ async fn save(
             cur.id
         }
         (None, Some(stage)) => {
-            let owner = input.owner_id.unwrap_or(user.id);
-            let id = repo::insert(&mut tx, &input, (stage.group_id, stage.id), owner, user.id).await?;
+            let owner = input.owner_id.unwrap_or(who.0);
+            let id = repo::insert(&mut tx, &input, (stage.group_id, stage.id), owner, who.0).await?;
             write_parts(&mut tx, id, &input).await?;
-            repo::log_start(&mut tx, id, stage.id, user.id).await?;
+            repo::log_start(&mut tx, id, stage.id, who.0).await?;
             repo::touch_customer(&mut tx, input.customer_id).await?;
             let after = snapshot(&mut tx, &c, &input).await?;
             after.write_save(&mut tx, (ENTITY, id), None, None, who).await?;
@@ -389,6 +333,51 @@ async fn save(
     };
     let key = if current.is_none() { "opportunity.created" } else { "opportunity.saved" };
     done(tx, &ctx, ctx.tf1(key, "name", &input.name), &format!("/opportunities/{saved_id}")).await
+}
+
+/// What the form says, checked against the database: the customer (an edit keeps its own unless
+/// another is picked or typed), the lines and the amount they make, the customer's contacts
+/// among those ticked, and for a new one its owner and the stage it starts at. Problems go into
+/// `errors` (the customer's hidden id is filled in `form` once it is known).
+async fn check(
+    c: &Ctx<'_>,
+    form: &mut FormData,
+    current: Option<&Opportunity>,
+    existing: &[Line],
+    errors: &mut FormErrors,
+) -> AppResult<(OpportunityInput, Option<Stage>)> {
+    let mut input = model::check(form, &c.dicts, current, errors);
+    input.custom = c.shared.parse_custom(form, current.map(|cur| &*cur.custom), errors).await?;
+    let unchanged = current.filter(|cur| {
+        let typed = form.get("customer_q").trim();
+        form.get("customer_id").trim() == cur.customer_id.to_string()
+            && (typed.is_empty() || typed == cur.customer_name)
+    });
+    let customer_id = match unchanged {
+        Some(cur) => Some(cur.customer_id),
+        None => resolve_customer(c, form, errors).await?.map(|cu| cu.id),
+    };
+    if let Some(cid) = customer_id {
+        form.set("customer_id", cid.to_string());
+    }
+    let mut conn = c.shared.st.db.acquire().await?;
+    input.lines = lines::resolve(&mut conn, &LineForm::all(form), existing, errors).await?;
+    input.settle_amount();
+    if let Some(cid) = customer_id {
+        let theirs: Vec<i64> =
+            repo::customer_contacts(&mut conn, cid).await?.into_iter().map(|(id, _, _)| id).collect();
+        input.contact_ids.retain(|id| theirs.contains(id));
+        input.customer_id = cid;
+    }
+    let start = match current {
+        Some(_) => None,
+        None => {
+            let owner = c.shared.new_owner(input.owner_id, errors).await?;
+            input.owner_id = Some(owner);
+            Some(starting_stage(&mut conn, owner, input.stage_id, errors).await?)
+        }
+    };
+    Ok((input, start))
 }
 
 /// The lines and contacts, replaced as the form has them.

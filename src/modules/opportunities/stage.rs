@@ -9,11 +9,12 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::form::writable;
-use super::model::{ENTITY, Status};
+use super::model::{ENTITY, Opportunity, Status};
 use super::repo::{self, Move};
 use super::stages::{self, Stage};
 use crate::access::{DataScope, Module};
 use crate::audit::{self, Entry};
+use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -25,6 +26,13 @@ fn back_to(form: &FormData, id: i64) -> String {
         b if b.starts_with("/opportunities/board") => b.to_string(),
         _ => format!("/opportunities/{id}"),
     }
+}
+
+/// The user and the opportunity they may change (404 / 403 otherwise).
+async fn changeable<'r>(st: &AppState, req: &'r RequestCtx, id: i64) -> AppResult<(&'r CurrentUser, Opportunity)> {
+    let user = req.user()?;
+    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
+    Ok((user, writable(st, &scope, id).await?))
 }
 
 fn stage_name(s: &Stage) -> Value {
@@ -43,9 +51,7 @@ pub async fn move_stage(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
-    let o = writable(&st, &scope, id).await?;
+    let (user, o) = changeable(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     if repo::lock(&mut tx, id).await?.as_deref() != Some("open") {
         return Err(AppError::Conflict("opportunity.error.closed"));
@@ -82,9 +88,7 @@ pub async fn close(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
-    let o = writable(&st, &scope, id).await?;
+    let (user, o) = changeable(&st, &req, id).await?;
     let status = Status::from_code(form.get("status"))
         .filter(|s| *s != Status::Open)
         .ok_or(AppError::BadRequest("opportunity.error.status"))?;
@@ -136,9 +140,7 @@ pub async fn reopen(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let user = req.user()?;
-    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
-    let o = writable(&st, &scope, id).await?;
+    let (user, o) = changeable(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     let status = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let was = Status::from_code(&status)

@@ -227,6 +227,13 @@ pub async fn make_default(
     done(tx, &ctx, ctx.tf1("stages.now_default", "name", &group.name), &format!("{HOME}/{id}")).await
 }
 
+/// A refused change: nothing written, the reason as an error on the page it came from.
+async fn refuse(tx: Tx, ctx: &PageCtx, text: String, to: &str) -> AppResult<Response> {
+    drop(tx);
+    ctx.flash_text(crate::web::flash::Kind::Error, text).await;
+    Ok(axum::response::Redirect::to(to).into_response())
+}
+
 /// POST /admin/stages/{id}/delete — only a group no opportunity uses, and not the default.
 pub async fn delete(
     State(st): State<AppState>,
@@ -242,10 +249,8 @@ pub async fn delete(
     repo::lock_groups(&mut tx).await?;
     let used: i64 = repo::lines(&st.db).await?.iter().find(|g| g.id == id).map_or(0, |g| g.opportunities);
     if used > 0 {
-        drop(tx);
-        ctx.flash_text(crate::web::flash::Kind::Error, ctx.tf1("stages.error.group_in_use", "n", &used.to_string()))
-            .await;
-        return Ok(axum::response::Redirect::to(&format!("{HOME}/{id}")).into_response());
+        let text = ctx.tf1("stages.error.group_in_use", "n", &used.to_string());
+        return refuse(tx, &ctx, text, &format!("{HOME}/{id}")).await;
     }
     repo::delete_group(&mut tx, id).await?;
     Entry::new(ENTITY, id, "delete")
@@ -349,9 +354,7 @@ pub async fn delete_stage(
         None
     };
     if let Some(text) = refusal {
-        drop(tx);
-        ctx.flash_text(crate::web::flash::Kind::Error, text).await;
-        return Ok(axum::response::Redirect::to(&here).into_response());
+        return refuse(tx, &ctx, text, &here).await;
     }
     // An opportunity moved to it meanwhile: the foreign key refuses.
     if repo::delete_stage(&mut tx, id, stage_id).await.on_constraint(FOREIGN_KEY, || ())?.is_err() {
