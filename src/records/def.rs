@@ -69,8 +69,9 @@ pub struct Parent {
     /// The child's column pointing at the parent: "customer_id".
     pub column: &'static str,
     /// The child's boolean column set when it is transferred on its own: from then on it keeps
-    /// its owner when its parent changes hands ("owner_locked"); None: children always may move
-    /// with their parent when the transfer form says so.
+    /// its owner when its parent changes hands ("owner_locked"); None: children have owners of
+    /// their own, and those of the parent's previous owner move with it when the transfer form
+    /// says so.
     pub own_owner: Option<&'static str>,
     /// Seen through the parent's scope too (a contact by whoever sees its customer); otherwise
     /// only through its own owner, team and shares (an opportunity).

@@ -76,16 +76,17 @@ pub async fn hand(
     let mut moved = Vec::new();
     for child in crate::registry::get().children_of(def.entity).filter(|c| children.contains(&c.entity)) {
         let p = child.parent.as_ref().expect("a child kind has a parent");
-        let keeps = p.own_owner.map(|c| format!(" AND NOT {c}")).unwrap_or_default();
-        let n = sqlx::query(&format!(
-            "UPDATE {} SET owner_id = $2 WHERE {} = $1 AND deleted_at IS NULL{keeps}",
-            child.table, p.column
-        ))
-        .bind(id)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        // Children that follow their parent's owner move unless given away on their own; the
+        // others (opportunities) move only when the parent's previous owner had them.
+        let which = match p.own_owner {
+            Some(c) => format!(" AND NOT {c}"),
+            None => " AND owner_id IS NOT DISTINCT FROM $3".to_string(),
+        };
+        let sql =
+            format!("UPDATE {} SET owner_id = $2 WHERE {} = $1 AND deleted_at IS NULL{which}", child.table, p.column);
+        let q = sqlx::query(&sql).bind(id).bind(to);
+        let q = if p.own_owner.is_none() { q.bind(old_owner) } else { q };
+        let n = q.execute(&mut *tx).await?.rows_affected();
         moved.push((child, n));
     }
     sqlx::query("DELETE FROM record_members WHERE entity = $1 AND record_id = $2 AND user_id = $3")

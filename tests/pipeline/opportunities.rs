@@ -407,11 +407,14 @@ async fn the_customer_side_tab_delete_transfer_and_follow_ups() {
     );
     let mut mgr = app.login("mgr").await;
     mgr.post(&format!("/customers/{cust}/transfer"), &[("new_owner", &o.rep1.to_string())]).await;
+    // A colleague's opportunity on the same customer stays theirs: only the previous owner's move.
+    let colleagues = app.opportunity(cust, "同事的商机", o.mgr).await;
     mgr.post(&format!("/customers/{cust}/transfer"), &[("new_owner", &rep2), ("move_opportunities", "1")]).await;
-    assert_eq!(
-        app.count(&format!("SELECT count(*) FROM opportunities WHERE id = {id} AND owner_id = {}", o.rep2)).await,
-        1
-    );
+    let moved = format!("SELECT count(*) FROM opportunities WHERE id = {id} AND owner_id = {}", o.rep2);
+    assert_eq!(app.count(&moved).await, 1);
+    let theirs = format!("SELECT count(*) FROM opportunities WHERE id = {colleagues} AND owner_id = {}", o.mgr);
+    assert_eq!(app.count(&theirs).await, 1);
+    mgr.post(&format!("/opportunities/{colleagues}/delete"), &[]).await;
 
     // Once its opportunity is in the recycle bin, the customer may go too; the opportunity comes
     // back only with its customer.
