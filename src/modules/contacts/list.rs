@@ -15,7 +15,6 @@ use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{FieldDef, FilterInput};
-use crate::list::keyword::KeywordSql;
 use crate::list::{
     self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, RecordList, Scene, Sort, SortKey, Total, filters,
     scenes,
@@ -24,14 +23,6 @@ use crate::org::users;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
-
-/// The customer filter: the customer's keyword (name, short name, code, phones...) on the
-/// joined customer `cu`, served by the customers' own trigram and bigram indexes.
-const CUSTOMER_KEYWORD: KeywordSql = KeywordSql {
-    search: "cu.search",
-    bigrams: "name_bigrams(cu.name || ' ' || coalesce(cu.short_name, ''))",
-    names: &["cu.name", "cu.short_name"],
-};
 
 pub const SORT_KEYS: &[SortKey] = &[
     SortKey { key: "updated", sql: "ct.updated_at", nullable: false },
@@ -103,7 +94,7 @@ impl Narrows for ContactFilter {
             scene => scene.push(q, "ct", ENTITY, user),
         }
         repo::KEYWORD.push(q, &f.q);
-        CUSTOMER_KEYWORD.push(q, &f.customer);
+        crate::modules::customers::JOINED_KEYWORD.push(q, &f.customer);
         filters::push_id(q, "ct.owner_id", &f.owner);
         filters::push_flag(q, "ct.decision_maker", &f.decision);
         if let Ok(m) = f.birth_month.trim().parse::<i32>() {

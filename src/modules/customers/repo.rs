@@ -240,3 +240,11 @@ pub const KEYWORD: KeywordSql = KeywordSql {
     bigrams: "name_bigrams(c.name || ' ' || coalesce(c.short_name, ''))",
     names: &["c.name", "c.short_name"],
 };
+
+/// The same keyword on a customer joined as `cu`: other kinds' "customer" filters (contacts,
+/// opportunities), served by the customers' own indexes.
+pub const JOINED_KEYWORD: KeywordSql = KeywordSql {
+    search: "cu.search",
+    bigrams: "name_bigrams(cu.name || ' ' || coalesce(cu.short_name, ''))",
+    names: &["cu.name", "cu.short_name"],
+};

@@ -19,7 +19,6 @@ use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::AppResult;
 use crate::fields::{FieldDef, FilterInput};
-use crate::list::keyword::KeywordSql;
 use crate::list::{
     self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, Owned, RecordList, Scene, Sort, SortKey, filters,
 };
@@ -28,13 +27,6 @@ use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
-
-/// The customer filter: the customer's keyword on `cu`, served by the customers' own indexes.
-const CUSTOMER_KEYWORD: KeywordSql = KeywordSql {
-    search: "cu.search",
-    bigrams: "name_bigrams(cu.name || ' ' || coalesce(cu.short_name, ''))",
-    names: &["cu.name", "cu.short_name"],
-};
 
 pub const SORT_KEYS: &[SortKey] = &[
     SortKey { key: "updated", sql: "o.updated_at", nullable: false },
@@ -135,7 +127,7 @@ impl Narrows for OpportunityFilter {
         n.push_owned(q, owned, user);
         if !f.customer.trim().is_empty() {
             q.push(" AND o.customer_id IN (SELECT cu.id FROM customers cu WHERE cu.deleted_at IS NULL");
-            CUSTOMER_KEYWORD.push(q, &f.customer);
+            crate::modules::customers::JOINED_KEYWORD.push(q, &f.customer);
             q.push(")");
         }
         filters::push_id(q, "o.customer_id", &f.customer_id);

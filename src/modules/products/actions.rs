@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use sqlx::PgConnection;
 
 use super::model::ENTITY;
 use super::{Products, repo};
@@ -20,10 +21,10 @@ pub async fn shelf_one(
     ctx: PageCtx,
     req: RequestCtx,
     Path((id, to)): Path<(i64, String)>,
-    tx: Tx,
+    mut tx: Tx,
 ) -> AppResult<Response> {
     let on = shelf_state(&to)?;
-    let (tx, names) = shelve(tx, &req, &[id], on).await?;
+    let names = shelve(&mut tx, &req, &[id], on).await?;
     let msg = match names.first() {
         Some((_, name)) => ctx.tf1(if on { "product.shelved" } else { "product.unshelved" }, "name", name),
         None => ctx.t("product.shelf_unchanged").to_string(),
@@ -45,8 +46,8 @@ pub async fn shelf_bulk(
     let scope = DataScope::resolve(&st.db, user, Module::Products).await?;
     let sel = Selection::from_form(&form);
     let ids = selected::<Products>(&st, user, &scope, &sel).await?;
-    let tx = Tx::begin(&st.db).await?;
-    let (tx, names) = shelve(tx, &req, &ids, on).await?;
+    let mut tx = Tx::begin(&st.db).await?;
+    let names = shelve(&mut tx, &req, &ids, on).await?;
     let key = if on { "product.shelved_n" } else { "product.unshelved_n" };
     done(tx, &ctx, ctx.tf1(key, "n", &names.len().to_string()), &sel.back("/products")).await
 }
@@ -60,14 +61,14 @@ fn shelf_state(to: &str) -> AppResult<bool> {
 }
 
 /// Change the shelf state of `ids` with an audit row for each product that changed.
-async fn shelve(mut tx: Tx, req: &RequestCtx, ids: &[i64], on: bool) -> AppResult<(Tx, Vec<(i64, String)>)> {
+async fn shelve(tx: &mut PgConnection, req: &RequestCtx, ids: &[i64], on: bool) -> AppResult<Vec<(i64, String)>> {
     let user = req.user()?;
-    let changed = repo::set_shelf(&mut tx, ids, on).await?;
+    let changed = repo::set_shelf(tx, ids, on).await?;
     for (id, _) in &changed {
         Entry::new(ENTITY, *id, "update")
             .change("on_shelf", !on, on)
-            .write(&mut tx, Some(user.id), req.ip.as_deref())
+            .write(tx, Some(user.id), req.ip.as_deref())
             .await?;
     }
-    Ok((tx, changed))
+    Ok(changed)
 }
