@@ -15,6 +15,9 @@ pub struct DataScope {
     pub dept_id: i64,
     /// `None`: every record. `Some(owners)`: records owned by these users (sorted, distinct).
     pub owners: Option<Vec<i64>>,
+    /// The records of one entity the user reaches through team places and shares, fetched ahead
+    /// (`with_extras`); otherwise the predicate gathers them itself.
+    pub extras: Option<(&'static str, Vec<i64>)>,
 }
 
 impl DataScope {
@@ -35,7 +38,19 @@ impl DataScope {
             codes.iter().filter_map(|c| ScopeKind::from_code(c)).collect()
         };
         let owners = owners_for(db, user.id, user.dept_id, &kinds).await?;
-        Ok(DataScope { user_id: user.id, dept_id: user.dept_id, owners })
+        Ok(DataScope { user_id: user.id, dept_id: user.dept_id, owners, extras: None })
+    }
+
+    /// This scope with the team and share ids of `entity` fetched now. Pages that aggregate
+    /// over everything in scope (the opportunity board and forecast) use it: with no extras the
+    /// predicate is the owner test alone, which an index can answer without reading rows.
+    pub async fn with_extras(mut self, db: &PgPool, entity: &'static str) -> sqlx::Result<Self> {
+        if self.owners.is_some() {
+            let mut q = QueryBuilder::new("");
+            self.push_extra_ids(&mut q, entity);
+            self.extras = Some((entity, q.build_query_scalar().fetch_all(db).await?));
+        }
+        Ok(self)
     }
 
     pub fn is_all(&self) -> bool {
@@ -61,11 +76,20 @@ impl DataScope {
             qb.push(" TRUE ");
             return;
         };
-        qb.push(format_args!(" ({alias}.owner_id = ANY("))
-            .push_bind(owners.clone())
-            .push(format_args!(") OR {alias}.id = ANY(ARRAY("));
-        self.push_extra_ids(qb, entity);
-        qb.push("))) ");
+        qb.push(format_args!(" ({alias}.owner_id = ANY(")).push_bind(owners.clone());
+        match &self.extras {
+            Some((e, ids)) if *e == entity && ids.is_empty() => {
+                qb.push(")) ");
+            }
+            Some((e, ids)) if *e == entity => {
+                qb.push(format_args!(") OR {alias}.id = ANY(")).push_bind(ids.clone()).push(")) ");
+            }
+            _ => {
+                qb.push(format_args!(") OR {alias}.id = ANY(ARRAY("));
+                self.push_extra_ids(qb, entity);
+                qb.push("))) ");
+            }
+        }
     }
 
     /// The predicate for records that hang under a parent (contacts under a customer): visible

@@ -103,11 +103,11 @@ async fn dept_of(app: &TestApp, user: i64) -> i64 {
 
 /// What a rep with the "self" scope sees.
 async fn own_scope(app: &TestApp, user: i64) -> DataScope {
-    DataScope { user_id: user, dept_id: dept_of(app, user).await, owners: Some(vec![user]) }
+    DataScope { user_id: user, dept_id: dept_of(app, user).await, owners: Some(vec![user]), extras: None }
 }
 
 async fn all_scope(app: &TestApp, user: i64) -> DataScope {
-    DataScope { user_id: user, dept_id: dept_of(app, user).await, owners: None }
+    DataScope { user_id: user, dept_id: dept_of(app, user).await, owners: None, extras: None }
 }
 
 fn cand(name: &str) -> Candidate<'_> {

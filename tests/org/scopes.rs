@@ -199,7 +199,7 @@ async fn the_visibility_predicate_honours_team_shares_and_expiry() {
         .await
         .unwrap();
 
-    let scope = DataScope { user_id: me, dept_id: o.id("dept_east"), owners: Some(vec![me]) };
+    let scope = DataScope { user_id: me, dept_id: o.id("dept_east"), owners: Some(vec![me]), extras: None };
     let mut qb = sqlx::QueryBuilder::new("SELECT p.id FROM probe p WHERE ");
     scope.push_visible(&mut qb, "p", "probe");
     qb.push(" ORDER BY p.id");
@@ -220,7 +220,7 @@ async fn the_visibility_predicate_honours_team_shares_and_expiry() {
         .unwrap();
     assert_eq!(writable().await, vec![1, 4], "a live read-write member");
 
-    let all = DataScope { user_id: me, dept_id: o.id("dept_east"), owners: None };
+    let all = DataScope { user_id: me, dept_id: o.id("dept_east"), owners: None, extras: None };
     let mut qb = sqlx::QueryBuilder::new("SELECT count(*) FROM probe p WHERE ");
     all.push_visible(&mut qb, "p", "probe");
     let n: i64 = qb.build_query_scalar().fetch_one(db).await.unwrap();

@@ -341,6 +341,31 @@ async fn a_rep_cannot_see_or_move_another_regions_opportunities() {
             && !board.has(&format!(".board-card[data-id=\"{theirs}\"]"))
     );
     assert_eq!(mgr.get("/opportunities/forecast").await.text_of("#forecast-grand strong"), "1,000.00");
+
+    // A place on the north's team shows it on the rep's board, list and forecast; once the place
+    // has expired it is gone again.
+    sqlx::query(
+        "INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('opportunity', $1, $2, 'read')",
+    )
+    .bind(theirs)
+    .bind(o.rep1)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let board = rep.get("/opportunities/board").await;
+    assert!(
+        board.has(&format!(".board-card[data-id=\"{theirs}\"]"))
+            && !board.has(&format!(".board-card[data-id=\"{mine}\"]"))
+    );
+    assert_eq!(listed(&rep.get("/opportunities?scene=all").await), vec![theirs.to_string()]);
+    assert_eq!(rep.get("/opportunities/forecast").await.text_of("#forecast-grand strong"), "1,000.00");
+    sqlx::query("UPDATE record_members SET expires_at = now() - interval '1 day' WHERE record_id = $1")
+        .bind(theirs)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert!(!rep.get("/opportunities/board").await.has(&format!(".board-card[data-id=\"{theirs}\"]")));
+    assert_eq!(rep.get("/opportunities/forecast").await.text_of("#forecast-grand strong"), "0.00");
 }
 
 #[tokio::test]

@@ -70,7 +70,7 @@ pub async fn board(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let raw = raw.unwrap_or_default();
-    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
+    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?.with_extras(&st.db, ENTITY).await?;
     let group_id = chosen_group(&st, user, &filter.group).await?;
     // The board shows open opportunities of one group, whatever the list's status filter said.
     let unfiltered =

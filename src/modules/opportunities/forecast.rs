@@ -97,7 +97,7 @@ pub async fn forecast(
 ) -> AppResult<Html<String>> {
     let user = req.user()?;
     let raw = raw.unwrap_or_default();
-    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
+    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?.with_extras(&st.db, ENTITY).await?;
     let months = filter.months.trim().parse::<u32>().ok().filter(|m| (1..=24).contains(m)).unwrap_or(DEFAULT_MONTHS);
     let stalled_days = filter
         .stalled_days

@@ -293,7 +293,7 @@ pub async fn index(
     if let Some(to) = list::scenes::default_redirect(&st.db, user.id, MODULE, "/opportunities", &raw).await? {
         return Ok(Redirect::to(&to).into_response());
     }
-    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?;
+    let scope = DataScope::resolve(&st.db, user, Module::Opportunities).await?.with_extras(&st.db, ENTITY).await?;
     let cx = FilterContext::load(&st, ENTITY, DICTS, &raw).await?;
     let narrowing = Narrowing { filter: &filter, cx: &cx };
     let sort = Sort::from_query(SORT_KEYS, &filter.sort, &filter.dir, ("updated", true));

@@ -82,8 +82,8 @@ pub async fn unfiltered(db: &PgPool, scope: &DataScope, only_owner: Option<i64>)
     let mut out = ByStage::default();
     out.add(
         sqlx::query_as(
-            "SELECT stage_id, status, n, amount FROM opportunity_sums
-              WHERE n <> 0 AND ($1::bigint[] IS NULL OR owner_id = ANY($1))",
+            "SELECT stage_id, status, sum(n)::bigint, sum(amount) FROM opportunity_sums
+              WHERE n <> 0 AND ($1::bigint[] IS NULL OR owner_id = ANY($1)) GROUP BY 1, 2",
         )
         .bind(&owners)
         .fetch_all(db)
