@@ -82,6 +82,79 @@ pub fn plain(d: &Decimal) -> String {
     cents(*d).to_string()
 }
 
+/// The amount in Chinese capitals (大写金额) as contracts and receipts write it:
+/// 1,234.50 → "壹仟贰佰叁拾肆元伍角整", 100,005.07 → "壹拾万零伍元零柒分", 0 → "零元整".
+pub fn capitals(d: Decimal) -> String {
+    const DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
+    const PLACES: [&str; 4] = ["", "拾", "佰", "仟"];
+    const GROUPS: [&str; 4] = ["", "万", "亿", "万亿"];
+    let cents = (cents(d.abs()) * Decimal::from(100)).trunc().to_string().parse::<u128>().unwrap_or(0);
+    let (yuan, jiao, fen) = (cents / 100, (cents / 10 % 10) as usize, (cents % 10) as usize);
+    let mut out = String::new();
+    if yuan > 0 {
+        // Groups of four digits from the top (…亿, 万, units); zeros between digits read as one 零.
+        let mut groups = Vec::new();
+        let mut rest = yuan;
+        while rest > 0 {
+            groups.push((rest % 10_000) as usize);
+            rest /= 10_000;
+        }
+        let mut gap = false;
+        for (k, g) in groups.iter().enumerate().rev() {
+            if *g == 0 {
+                gap = !out.is_empty();
+                continue;
+            }
+            if gap || (*g < 1000 && !out.is_empty()) {
+                out.push('零');
+            }
+            gap = false;
+            let mut inner_zero = false;
+            for place in (0..4).rev() {
+                let digit = g / 10usize.pow(place as u32) % 10;
+                if digit == 0 {
+                    inner_zero = inner_zero || g / 10usize.pow(place as u32 + 1) > 0;
+                    continue;
+                }
+                if inner_zero {
+                    out.push('零');
+                    inner_zero = false;
+                }
+                out.push(DIGITS[digit]);
+                out.push_str(PLACES[place]);
+            }
+            out.push_str(GROUPS[k.min(3)]);
+        }
+        out.push('元');
+    }
+    match (jiao, fen) {
+        (0, 0) => {
+            if out.is_empty() {
+                out.push_str("零元");
+            }
+            out.push('整');
+        }
+        (j, 0) => {
+            out.push(DIGITS[j]);
+            out.push_str("角整");
+        }
+        (0, f) => {
+            if !out.is_empty() {
+                out.push('零');
+            }
+            out.push(DIGITS[f]);
+            out.push('分');
+        }
+        (j, f) => {
+            out.push(DIGITS[j]);
+            out.push('角');
+            out.push(DIGITS[f]);
+            out.push('分');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +191,17 @@ mod tests {
         assert_eq!(percent("100.01"), Err("money.error.percent"));
         assert_eq!(quantity("0"), Err("money.error.quantity"));
         assert_eq!(quantity("1.5"), Ok(d("1.5")));
+    }
+
+    #[test]
+    fn capitals_read_as_on_a_cheque() {
+        assert_eq!(capitals(d("0")), "零元整");
+        assert_eq!(capitals(d("1234.50")), "壹仟贰佰叁拾肆元伍角整");
+        assert_eq!(capitals(d("100005.07")), "壹拾万零伍元零柒分");
+        assert_eq!(capitals(d("10000")), "壹万元整");
+        assert_eq!(capitals(d("1001000.10")), "壹佰万壹仟元壹角整");
+        assert_eq!(capitals(d("120000000")), "壹亿贰仟万元整");
+        assert_eq!(capitals(d("0.05")), "伍分");
+        assert_eq!(capitals(d("80.8")), "捌拾元捌角整");
     }
 }

@@ -10,6 +10,12 @@
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   }, true);
 
+  // <button data-print> prints the page (the contract's printable view).
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest && e.target.closest('[data-print]');
+    if (el) { e.preventDefault(); window.print(); }
+  });
+
   // A checkbox with data-check-all="name" toggles every checkbox named `name` in its form.
   document.addEventListener('change', function (e) {
     var el = e.target;

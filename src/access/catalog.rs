@@ -22,6 +22,8 @@ pub enum Action {
     Shelf,
     /// See products' cost prices.
     Cost,
+    /// Void an approved contract (作废).
+    Void,
     /// Use an admin page.
     Manage,
 }
@@ -40,6 +42,7 @@ impl Action {
         Action::Assign,
         Action::Shelf,
         Action::Cost,
+        Action::Void,
         Action::Manage,
     ];
 
@@ -57,6 +60,7 @@ impl Action {
             Action::Assign => "assign",
             Action::Shelf => "shelf",
             Action::Cost => "cost",
+            Action::Void => "void",
             Action::Manage => "manage",
         }
     }
@@ -98,9 +102,9 @@ pub enum Module {
     Flows,
     /// Stage groups of opportunities (admin).
     StageGroups,
-    /// Contracts: only `approve` until the module lands (who may be asked to approve contracts).
+    /// Contracts (合同) and their approval.
     Contracts,
-    /// Payments: only `approve` until the module lands.
+    /// Payments (回款) and plans; plans are changed with the contract's edit right.
     Payments,
 }
 
@@ -163,7 +167,8 @@ const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfe
 const PRODUCT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Shelf, Cost];
 const OPPORTUNITY_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer];
 const MANAGE: &[Action] = &[Manage];
-const APPROVE: &[Action] = &[Approve];
+const CONTRACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Void, Approve];
+const PAYMENT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Approve];
 
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
@@ -254,25 +259,34 @@ pub const MODULES: &[ModuleDef] = &[
             ("readonly", VIEW),
         ],
     },
-    // Approving (审批) contracts and payments: the approval engine asks only holders of `approve`
-    // on the subject's module (super admins always). Only this action exists until the modules
-    // land; their other actions then need a migration for the seeded roles, since a module's
-    // defaults are applied once (migration 0020 seeds these for databases made before).
+    // Contracts and payments: managers approve (the approval engine asks only holders of
+    // `approve` on the subject's module; super admins always). Databases made before these
+    // modules had all their actions get the defaults again (migration 0026).
     ModuleDef {
         module: Module::Contracts,
         code: "contracts",
         group: Group::Business,
-        actions: APPROVE,
-        scoped: false,
-        defaults: &[("director", APPROVE), ("manager", APPROVE)],
+        actions: CONTRACT_ACTIONS,
+        scoped: true,
+        defaults: &[
+            ("director", CONTRACT_ACTIONS),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Void, Approve]),
+            ("rep", &[View, Create, Edit, Delete, Transfer]),
+            ("readonly", VIEW),
+        ],
     },
     ModuleDef {
         module: Module::Payments,
         code: "payments",
         group: Group::Business,
-        actions: APPROVE,
-        scoped: false,
-        defaults: &[("director", APPROVE), ("manager", APPROVE)],
+        actions: PAYMENT_ACTIONS,
+        scoped: true,
+        defaults: &[
+            ("director", PAYMENT_ACTIONS),
+            ("manager", &[View, Create, Edit, Delete, Approve]),
+            ("rep", &[View, Create, Edit, Delete]),
+            ("readonly", VIEW),
+        ],
     },
     ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {

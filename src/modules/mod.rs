@@ -44,6 +44,8 @@ pub fn routes() -> Routes {
         .merge(pool::routes())
         .merge(products::routes())
         .merge(opportunities::routes())
+        .merge(contracts::routes())
+        .merge(payments::routes())
         .merge(approvals::routes())
         .merge(admin::routes())
 }

@@ -51,6 +51,20 @@ const MAIN: &[Entry] = &[
         prefixes: &["/opportunities"],
     },
     Entry {
+        href: "/contracts",
+        label_key: "nav.contracts",
+        icon: "contract",
+        guard: Guard::Perm(Module::Contracts, Action::View),
+        prefixes: &["/contracts"],
+    },
+    Entry {
+        href: "/payments",
+        label_key: "nav.payments",
+        icon: "coin",
+        guard: Guard::Perm(Module::Payments, Action::View),
+        prefixes: &["/payments"],
+    },
+    Entry {
         href: "/products",
         label_key: "nav.products",
         icon: "box",

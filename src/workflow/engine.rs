@@ -155,6 +155,32 @@ pub async fn submit(tx: &mut PgConnection, s: Submission, ip: Option<&str>) -> R
     Ok(Done { instance_id: id, outcome: Outcome::Pending })
 }
 
+/// The stages a submission would go through now (conditions applied, approvers found, nothing
+/// picked): what a submit page shows, and which submitter-picks stages it asks for.
+pub async fn preview(tx: &mut PgConnection, s: &Submission) -> Result<Vec<Stage>, FlowError> {
+    let (_, steps) = current_flow(tx, s.subject).await?;
+    let facts = Facts {
+        subject: s.subject,
+        submitted_by: s.submitted_by,
+        chain_user: s.owner_id.unwrap_or(s.submitted_by),
+        payload: &s.payload,
+        picks: &s.picks,
+        earlier_picks: &BTreeMap::new(),
+    };
+    resolve::plan(tx, &steps, &facts).await
+}
+
+/// Approvers picked on a form: `picks_<step seq>=<user id>`, repeated.
+pub fn picks_of(form: &crate::web::FormData) -> BTreeMap<i32, Vec<i64>> {
+    let mut picks: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for (k, v) in form.pairs() {
+        if let (Some(seq), Ok(u)) = (k.strip_prefix("picks_").and_then(|s| s.parse::<i32>().ok()), v.parse::<i64>()) {
+            picks.entry(seq).or_default().push(u);
+        }
+    }
+    picks
+}
+
 /// The subject's enabled flow (if any) and its steps in order.
 async fn current_flow(tx: &mut PgConnection, subject: Subject) -> sqlx::Result<(Option<Flow>, Vec<Step>)> {
     let flow: Option<Flow> =
@@ -491,6 +517,19 @@ pub async fn resubmit(
     if let Err(key) = subject.check_resubmit(tx, &inst).await? {
         return Err(FlowError::State(key));
     }
+    // The record goes back to waiting, and the facts are its current ones (a contract edited
+    // after its rejection asks about its new amount).
+    let payload = match subject.on_resubmitted(tx, &inst).await? {
+        Some(p) => {
+            sqlx::query("UPDATE approval_instances SET payload = $2 WHERE id = $1")
+                .bind(id)
+                .bind(Json(&p))
+                .execute(&mut *tx)
+                .await?;
+            p
+        }
+        None => inst.payload.0.clone(),
+    };
     let (flow, steps) = current_flow(tx, subject).await?;
     let old = &inst.plan.0;
     let earlier: BTreeMap<i32, Vec<i64>> = old
@@ -503,7 +542,7 @@ pub async fn resubmit(
         subject,
         submitted_by: inst.submitted_by,
         chain_user: inst.owner_id.unwrap_or(inst.submitted_by),
-        payload: &inst.payload.0,
+        payload: &payload,
         picks: picks.unwrap_or(&no_picks),
         earlier_picks: &earlier,
     };

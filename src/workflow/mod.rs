@@ -34,8 +34,8 @@ mod subject;
 use sqlx::PgConnection;
 
 pub use engine::{
-    Done, FlowError, Outcome, Submission, awaiting_picks, decide, pick, release_tasks_of, resubmit, submit, withdraw,
-    withdraw_stale,
+    Done, FlowError, Outcome, Submission, awaiting_picks, decide, pick, picks_of, preview, release_tasks_of, resubmit,
+    submit, withdraw, withdraw_stale,
 };
 pub use model::{Condition, Flow, Instance, Mode, Stage, Status, Step, StepKind, Task};
 pub use subject::{Subject, SubjectDef};

@@ -79,6 +79,17 @@ pub trait SubjectDef: Send + Sync + 'static {
         async { Ok(()) }.boxed()
     }
 
+    /// A rejected or withdrawn instance goes round again (after `check_resubmit` said yes, in
+    /// the same transaction): put the record back to waiting; Some(payload) replaces the facts
+    /// the flow's conditions read (the record may have changed meanwhile).
+    fn on_resubmitted<'a>(
+        &'a self,
+        _tx: &'a mut PgConnection,
+        _inst: &'a Instance,
+    ) -> BoxFuture<'a, AppResult<Option<serde_json::Value>>> {
+        async { Ok(None) }.boxed()
+    }
+
     /// Whether a rejected or withdrawn instance may go round again; Err is an i18n key.
     fn check_resubmit<'a>(
         &'a self,
@@ -170,6 +181,10 @@ impl Subject {
 
     pub async fn on_withdrawn(self, tx: &mut PgConnection, inst: &Instance) -> AppResult<()> {
         self.0.on_withdrawn(tx, inst).await
+    }
+
+    pub async fn on_resubmitted(self, tx: &mut PgConnection, inst: &Instance) -> AppResult<Option<serde_json::Value>> {
+        self.0.on_resubmitted(tx, inst).await
     }
 
     pub async fn check_resubmit(self, tx: &mut PgConnection, inst: &Instance) -> AppResult<Result<(), &'static str>> {

@@ -218,6 +218,32 @@ impl TestApp {
         .await
         .unwrap()
     }
+
+    /// A contract of `customer` in `status` ("draft", "approved"...), amount 1000, inserted
+    /// directly (an approved one also adds its amount to what the customer owes, as approval
+    /// does).
+    pub async fn contract(&self, customer: i64, name: &str, owner: i64, status: &str) -> i64 {
+        let id = sqlx::query_scalar(
+            "INSERT INTO contracts (number, name, customer_id, amount, order_date, status, approved_at, owner_id, created_by)
+             VALUES ('HT-' || md5(random()::text), $1, $2, 1000, current_date, $3,
+                     CASE WHEN $3 = 'approved' THEN now() END, $4, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(customer)
+        .bind(status)
+        .bind(owner)
+        .fetch_one(&self.db)
+        .await
+        .unwrap();
+        if status == "approved" {
+            sqlx::query("UPDATE customers SET receivable = receivable + 1000 WHERE id = $1")
+                .bind(customer)
+                .execute(&self.db)
+                .await
+                .unwrap();
+        }
+        id
+    }
 }
 
 #[derive(Clone)]

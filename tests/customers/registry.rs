@@ -38,6 +38,25 @@ async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
             let customer = super::customer(app, &format!("customer of {name}"), Some(owner)).await;
             app.opportunity(customer, &name, owner).await
         }
+        "contract" => {
+            let customer = super::customer(app, &format!("customer of {name}"), Some(owner)).await;
+            app.contract(customer, &name, owner, "draft").await
+        }
+        // A rejected payment (only those may be deleted) on an approved contract.
+        "payment" => {
+            let customer = super::customer(app, &format!("customer of {name}"), Some(owner)).await;
+            let contract = app.contract(customer, &name, owner, "approved").await;
+            sqlx::query_scalar(
+                "INSERT INTO payments (number, contract_id, customer_id, amount, paid_on, status, owner_id, created_by)
+                 VALUES ('HK-' || md5(random()::text), $1, $2, 100, current_date, 'rejected', $3, $3) RETURNING id",
+            )
+            .bind(contract)
+            .bind(customer)
+            .bind(owner)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+        }
         _ => return None,
     })
 }

@@ -159,7 +159,7 @@ async fn shelf_in_bulk_and_no_delete_while_a_line_uses_it() {
         1
     );
     let flash = boss.get("/products").await.text_of(".flash");
-    assert!(flash.contains("“在用产品”已用于 1 个商机"), "{flash}");
+    assert!(flash.contains("“在用产品”已用于 1 个商机、0 个合同"), "{flash}");
     // Even when its opportunity is in the recycle bin (purging the product would break the line).
     sqlx::query("UPDATE opportunities SET deleted_at = now() WHERE id = $1").bind(opp).execute(&app.db).await.unwrap();
     boss.post(&format!("/products/{used}/delete"), &[]).await;

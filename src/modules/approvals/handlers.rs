@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -463,23 +463,12 @@ pub async fn resubmit(
     form: FormData,
 ) -> AppResult<Response> {
     let user = req.user()?.id;
-    let picks = picks_of(&form);
+    let picks = workflow::picks_of(&form);
     let picks = (!picks.is_empty()).then_some(&picks);
     let mut tx = st.db.begin().await?;
     let result = workflow::resubmit(&mut tx, id, user, picks, req.ip.as_deref()).await;
     let done = |o: Outcome| if o == Outcome::Approved { "approval.done.approved" } else { "approval.done.resubmitted" };
     finish(tx, &ctx, id, result, done).await
-}
-
-/// `picks_<seq>=<user id>`, repeated.
-fn picks_of(form: &FormData) -> BTreeMap<i32, Vec<i64>> {
-    let mut picks: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-    for (k, v) in form.pairs() {
-        if let (Some(seq), Ok(u)) = (k.strip_prefix("picks_").and_then(|s| s.parse::<i32>().ok()), v.parse::<i64>()) {
-            picks.entry(seq).or_default().push(u);
-        }
-    }
-    picks
 }
 
 /// POST /approvals/{id}/pick — the submitter side chooses the approvers of the stage waiting for
@@ -492,7 +481,7 @@ pub async fn pick(
     form: FormData,
 ) -> AppResult<Response> {
     let user = req.user()?.id;
-    let picked: Vec<i64> = picks_of(&form).into_values().flatten().collect();
+    let picked: Vec<i64> = workflow::picks_of(&form).into_values().flatten().collect();
     let mut tx = st.db.begin().await?;
     let result = workflow::pick(&mut tx, id, user, &picked, req.ip.as_deref()).await;
     finish(tx, &ctx, id, result, |_| "approval.done.picked").await

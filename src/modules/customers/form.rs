@@ -396,6 +396,7 @@ fn input_of(c: &Customer, addresses: Vec<Address>) -> CustomerInput {
         texts: TEXT_FIELDS.iter().map(|(col, _)| (*col, c.text_value(col).map(str::to_string))).collect(),
         gender: c.gender.clone(),
         birth_date: c.birth_date,
+        credit_limit: c.credit_limit,
         owner_id: c.owner_id,
         addresses,
         custom: c.custom.0.clone(),
@@ -430,6 +431,7 @@ async fn snapshot(
     }
     snap.push("gender", audit::opt(input.gender.clone()))
         .push("birth_date", audit::opt(input.birth_date.map(|d| d.to_string())))
+        .push("credit_limit", audit::opt(input.credit_limit.map(|d| crate::web::format::money(&d))))
         .push("owner", audit::opt(users::name_of(tx, owner).await?));
     let addresses: Vec<String> = input
         .addresses

@@ -325,6 +325,9 @@ fn badges(c: &Customer, ctx: &PageCtx) -> Vec<(String, &'static str)> {
     if c.frozen {
         out.push((ctx.t("customer.frozen").to_string(), "badge-red"));
     }
+    if c.over_credit() {
+        out.push((ctx.t("customer.over_credit").to_string(), "badge-red"));
+    }
     out
 }
 

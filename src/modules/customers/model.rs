@@ -1,6 +1,7 @@
 //! Customer rows, the form and its validation, the list filter.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::dicts::Dicts;
@@ -99,6 +100,10 @@ pub struct Customer {
     pub locked: bool,
     pub frozen: bool,
     pub deal_status: String,
+    /// What it may owe at most (信用额度), and what it owes: approved contracts less confirmed
+    /// payments (kept by the contracts and payments modules).
+    pub credit_limit: Option<Decimal>,
+    pub receivable: Decimal,
     pub last_followup_at: Option<DateTime<Utc>>,
     pub next_contact_at: Option<DateTime<Utc>>,
     pub custom: sqlx::types::Json<Map<String, Value>>,
@@ -122,6 +127,11 @@ impl crate::list::ListRow for Customer {
 }
 
 impl Customer {
+    /// Owes more than its credit limit.
+    pub fn over_credit(&self) -> bool {
+        self.credit_limit.is_some_and(|l| self.receivable > l)
+    }
+
     pub fn dict_value(&self, column: &str) -> Option<i64> {
         match column {
             "category_id" => self.category_id,
@@ -176,6 +186,7 @@ impl Customer {
         }
         f.set("gender", self.gender.clone().unwrap_or_default());
         f.set("birth_date", self.birth_date.map(|d| d.to_string()).unwrap_or_default());
+        f.set("credit_limit", self.credit_limit.map(|d| crate::money::plain(&d)).unwrap_or_default());
         f.set("owner_id", self.owner_id.map(|o| o.to_string()).unwrap_or_default());
         for a in addresses {
             f.push("addr_type", a.type_id.map(|v| v.to_string()).unwrap_or_default());
@@ -208,6 +219,7 @@ pub struct CustomerInput {
     pub texts: Vec<(&'static str, Option<String>)>,
     pub gender: Option<String>,
     pub birth_date: Option<NaiveDate>,
+    pub credit_limit: Option<Decimal>,
     pub owner_id: Option<i64>,
     pub addresses: Vec<Address>,
     pub custom: Map<String, Value>,
@@ -268,6 +280,10 @@ pub fn check(
             }
         },
     };
+    let credit_limit = match form.get("credit_limit").trim() {
+        "" => None,
+        v => crate::money::amount(v).map_err(|key| errors.add("credit_limit", key)).ok(),
+    };
     let parent_id = form.get("parent_id").trim().parse::<i64>().ok();
     let owner_id = form.get("owner_id").trim().parse::<i64>().ok();
     let addresses = addresses(form, dicts, errors, lang);
@@ -281,6 +297,7 @@ pub fn check(
         texts,
         gender,
         birth_date,
+        credit_limit,
         owner_id,
         addresses,
         custom: Map::new(),

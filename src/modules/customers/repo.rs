@@ -11,7 +11,7 @@ pub const SELECT: &str = "SELECT c.id, c.code, c.name, c.short_name, c.kind, c.p
        c.category_id, c.status_id, c.level, c.source_id, c.industry_id, c.region_id, c.size_id, c.value_rating_id,
        c.credit_level_id, c.importance_id, c.relationship_id, c.stage_id, c.group_id, c.phone, c.mobile, c.fax,
        c.email, c.website, c.description, c.birth_date, c.id_number, c.native_place, c.ethnicity, c.gender,
-       c.owner_id, o.name AS owner_name, od.name AS owner_dept, c.locked, c.frozen, c.deal_status,
+       c.owner_id, o.name AS owner_name, od.name AS owner_dept, c.locked, c.frozen, c.deal_status, c.credit_limit, c.receivable,
        c.last_followup_at, c.next_contact_at, c.custom, cb.name AS created_by_name, c.created_at, c.updated_at,
        c.deleted_at, db.name AS deleted_by_name, c.lead_id";
 
@@ -77,6 +77,7 @@ fn push_values(q: &mut QueryBuilder<'_, Postgres>, input: &CustomerInput) {
     }
     s.push_bind(input.gender.clone());
     s.push_bind(input.birth_date);
+    s.push_bind(input.credit_limit);
     s.push_bind(sqlx::types::Json(input.custom.clone()));
 }
 
@@ -84,7 +85,7 @@ fn columns(input: &CustomerInput) -> String {
     let mut cols = vec!["name", "name_norm", "kind", "parent_id", "level"];
     cols.extend(input.dicts.iter().map(|(c, _)| *c));
     cols.extend(input.texts.iter().map(|(c, _)| *c));
-    cols.extend(["gender", "birth_date", "custom"]);
+    cols.extend(["gender", "birth_date", "credit_limit", "custom"]);
     cols.join(", ")
 }
 

@@ -20,6 +20,7 @@ const TABS: &[(&str, &str)] = &[
     ("timeline", "customer.tab.timeline"),
     ("contacts", "customer.tab.contacts"),
     ("opportunities", "customer.tab.opportunities"),
+    ("contracts", "customer.tab.contracts"),
     ("team", "customer.tab.team"),
     ("attachments", "customer.tab.attachments"),
     ("related", "customer.tab.related"),
@@ -47,6 +48,10 @@ struct ShowPage {
     show_opportunities: bool,
     /// "New opportunity": the customer has an owner and takes changes.
     can_add_opportunity: bool,
+    /// The Contracts tab (shown to those who may view contracts).
+    contracts: crate::modules::contracts::ContractsTab,
+    show_contracts: bool,
+    can_add_contract: bool,
     children: Vec<(i64, String, String)>,
     hidden_children: i64,
     parent_visible: bool,
@@ -60,6 +65,7 @@ impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
         let mut tabs = self.d.tab_links(&self.ctx, TABS);
         tabs.retain(|(k, _, _)| *k != "opportunities" || self.show_opportunities);
+        tabs.retain(|(k, _, _)| *k != "contracts" || self.show_contracts);
         tabs
     }
 
@@ -141,12 +147,20 @@ pub async fn show(
     } else {
         Default::default()
     };
+    let contracts = if d.tab == "contracts" {
+        crate::modules::contracts::for_parent(&st.db, user, "customer_id", id).await?
+    } else {
+        Default::default()
+    };
     let dicts = Dicts::load(&st.db, DICTS).await?;
     let approval = super::status::card(&st.db, &c, &dicts, ctx.lang, user.id).await?;
     let page = ShowPage {
         approval,
         contacts,
         opportunities,
+        contracts,
+        show_contracts: user.can(Module::Contracts, Action::View),
+        can_add_contract: user.can(Module::Contracts, Action::Create) && c.owner_id.is_some() && !c.frozen,
         show_opportunities: user.can(Module::Opportunities, Action::View),
         can_add_opportunity: user.can(Module::Opportunities, Action::Create) && c.owner_id.is_some() && !c.frozen,
         can_add_contact: d.can_write && !d.read_only && user.can(Module::Contacts, Action::Create),

@@ -183,6 +183,7 @@ impl NewCustomer {
             ],
             gender: None,
             birth_date: None,
+            credit_limit: None,
             owner_id: Some(owner),
             addresses,
             custom: self.custom.clone(),

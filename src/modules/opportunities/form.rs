@@ -3,8 +3,6 @@
 //! (from the lines less the discount, or typed), the stage group of the owner's department and
 //! the stage a new one starts at, custom fields, audit. Stages move on the detail page.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -13,11 +11,10 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::RECORD;
-use super::lines;
-use super::model::{self, DICT_FIELDS, DICTS, ENTITY, Line, LineForm, Opportunity, OpportunityInput};
+use super::model::{self, DICT_FIELDS, DICTS, ENTITY, Opportunity, OpportunityInput};
 use super::repo;
 use super::stages::{self, Stage};
+use super::{LINES, RECORD};
 use crate::access::{DataScope, Module};
 use crate::audit::{self, Snapshot};
 use crate::auth::CurrentUser;
@@ -25,7 +22,7 @@ use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldInput};
 use crate::modules::customers::{self, Customer};
-use crate::modules::products::{self, OnShelf};
+use crate::modules::products::lines::{self, Editor, Line, LineForm};
 use crate::org::users;
 use crate::records::form::RecordForm;
 use crate::records::sql;
@@ -46,8 +43,7 @@ struct FormPage {
     stages: Vec<Stage>,
     /// The chosen customer's contacts: (id, name, position).
     contacts: Vec<(i64, String, Option<String>)>,
-    lines: Vec<LineForm>,
-    products: Vec<OnShelf>,
+    editor: Editor,
 }
 
 crate::page!(FormPage);
@@ -77,22 +73,6 @@ impl FormPage {
         self.form.all("contact_ids").contains(&id.to_string().as_str())
     }
 
-    fn line_error(&self, row: &usize) -> Option<&str> {
-        self.errors.get(&lines::error_field(*row))
-    }
-
-    fn product_option(&self, p: &OnShelf) -> String {
-        model::product_label(&p.2, &p.1)
-    }
-
-    fn price(&self, p: &OnShelf) -> String {
-        crate::money::plain(&p.3)
-    }
-
-    fn unit(&self, p: &OnShelf) -> String {
-        self.dicts.label(p.4, self.ctx.lang)
-    }
-
     /// Where "cancel" goes: the opportunity, else the customer it was started from, else the list.
     fn back(&self) -> String {
         match (&self.current, self.form.get("customer_id").parse::<i64>()) {
@@ -113,12 +93,10 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     async fn load(st: &'a AppState, user: &'a CurrentUser) -> AppResult<Ctx<'a>> {
-        let mut names: Vec<&str> = DICTS.to_vec();
-        names.push("product_unit");
         Ok(Ctx {
             shared: RecordForm::load(st, user, &RECORD).await?,
             customer_scope: DataScope::resolve(&st.db, user, Module::Customers).await?,
-            dicts: Dicts::load(&st.db, &names).await?,
+            dicts: Dicts::load(&st.db, DICTS).await?,
         })
     }
 
@@ -149,23 +127,11 @@ impl<'a> Ctx<'a> {
         };
         drop(conn);
         let stored_lines = match &current {
-            Some(o) if !submitted => repo::lines(db, o.id).await?,
+            Some(o) if !submitted => lines::stored(db, &LINES, o.id).await?,
             _ => Vec::new(),
         };
-        let lines = lines::rows_for_form(LineForm::all(&form), &stored_lines);
-        Ok(FormPage {
-            products: products::on_shelf(db).await?,
-            dicts: self.dicts,
-            ctx,
-            current,
-            form,
-            errors,
-            custom,
-            owner_options,
-            stages,
-            contacts,
-            lines,
-        })
+        let editor = Editor::load(db, LineForm::all(&form), &stored_lines, &errors, &self.dicts, ctx.lang).await?;
+        Ok(FormPage { editor, dicts: self.dicts, ctx, current, form, errors, custom, owner_options, stages, contacts })
     }
 }
 
@@ -291,7 +257,7 @@ async fn save(
     let st = c.shared.st;
     let mut errors = FormErrors::new(ctx.lang);
     let existing: Vec<Line> = match &current {
-        Some(cur) => repo::lines(&st.db, cur.id).await?,
+        Some(cur) => lines::stored(&st.db, &LINES, cur.id).await?,
         None => Vec::new(),
     };
     let (input, start) = check(&c, &mut form, current.as_ref(), &existing, &mut errors).await?;
@@ -382,7 +348,7 @@ async fn check(
 
 /// The lines and contacts, replaced as the form has them.
 async fn write_parts(tx: &mut PgConnection, id: i64, input: &OpportunityInput) -> AppResult<()> {
-    repo::set_lines(tx, id, &input.lines).await?;
+    lines::replace(tx, &LINES, id, &input.lines).await?;
     repo::set_contacts(tx, id, &input.contact_ids).await?;
     Ok(())
 }
@@ -422,16 +388,7 @@ fn input_of(o: &Opportunity, lines: &[Line], contacts: &[(i64, String, Option<St
         texts: model::TEXT_FIELDS.iter().map(|(col, _)| (*col, o.text_value(col).map(str::to_string))).collect(),
         owner_id: o.owner_id,
         custom: o.custom.0.clone(),
-        lines: lines
-            .iter()
-            .map(|l| model::LineInput {
-                product_id: l.product_id,
-                price: l.price,
-                quantity: l.quantity,
-                discount: l.discount,
-                subtotal: l.subtotal,
-            })
-            .collect(),
+        lines: lines.iter().map(Line::input).collect(),
         contact_ids: contacts.iter().map(|(id, _, _)| *id).collect(),
         stage_id: Some(o.stage_id),
     }
@@ -443,9 +400,6 @@ async fn snapshot(tx: &mut PgConnection, c: &Ctx<'_>, input: &OpportunityInput) 
         .bind(input.customer_id)
         .fetch_optional(&mut *tx)
         .await?;
-    let ids: Vec<i64> = input.lines.iter().map(|l| l.product_id).collect();
-    let names: HashMap<i64, (String, String)> =
-        repo::products(tx, &ids).await?.into_iter().map(|(id, name, code, _, _)| (id, (name, code))).collect();
     let contacts: Vec<String> = sqlx::query_scalar("SELECT name FROM contacts WHERE id = ANY($1) ORDER BY name, id")
         .bind(&input.contact_ids)
         .fetch_all(&mut *tx)
@@ -463,8 +417,7 @@ async fn snapshot(tx: &mut PgConnection, c: &Ctx<'_>, input: &OpportunityInput) 
     for (col, v) in &input.texts {
         snap.push(*col, audit::opt(v.clone()));
     }
-    let described = lines::describe(&input.lines, &names).join("\n");
-    snap.push("lines", audit::opt(Some(described).filter(|s| !s.is_empty())))
+    snap.push("lines", audit::opt(lines::describe(tx, &input.lines).await?))
         .push("contacts", audit::opt(Some(contacts.join("、")).filter(|s| !s.is_empty())))
         .push("owner", audit::opt(users::name_of(tx, input.owner_id).await?));
     snap.extend(fields::snapshot(&c.shared.defs, &input.custom, tz));

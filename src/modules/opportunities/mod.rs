@@ -11,7 +11,6 @@
 mod board;
 mod forecast;
 mod form;
-mod lines;
 pub mod list;
 pub mod model;
 mod repo;
@@ -27,6 +26,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::fields::FieldDef;
 use crate::list::Column;
+use crate::modules::products::lines::LineTable;
 use crate::records::{Features, Parent, Record, RecordDef};
 use crate::registry::Registry;
 use crate::state::AppState;
@@ -63,6 +63,9 @@ pub const RECORD: RecordDef = RecordDef {
     recycle_detail: ("opportunity.customer", "(SELECT p.name FROM customers p WHERE p.id = t.customer_id)"),
     features: Features::ALL,
 };
+
+/// Where opportunities keep their product lines.
+pub const LINES: LineTable = LineTable { table: "opportunity_lines", parent: "opportunity_id" };
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
@@ -102,6 +105,15 @@ pub async fn for_customer(db: &sqlx::PgPool, user: &CurrentUser, customer_id: i6
     let scope = DataScope::resolve(db, user, Module::Opportunities).await?;
     let (rows, hidden) = repo::for_customer(db, &scope, customer_id).await?;
     Ok(CustomerTab { rows, hidden, can_create: user.can(Module::Opportunities, Action::Create) })
+}
+
+/// A live opportunity the user sees (none without the view right).
+pub async fn find_visible(db: &sqlx::PgPool, user: &CurrentUser, id: i64) -> AppResult<Option<Opportunity>> {
+    if !user.can(Module::Opportunities, Action::View) {
+        return Ok(None);
+    }
+    let scope = DataScope::resolve(db, user, Module::Opportunities).await?;
+    Ok(repo::find_visible(db, &scope, id).await?)
 }
 
 /// The opportunities selling a product, as its page shows them.

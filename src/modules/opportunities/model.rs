@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::dicts::Dicts;
+use crate::modules::products::lines::{self, LineInput};
 use crate::money;
 use crate::records::form;
 use crate::web::FormErrors;
@@ -15,14 +16,13 @@ use crate::web::i18n::Lang;
 pub const ENTITY: &str = "opportunity";
 /// The permission / list-preference module code.
 pub const MODULE: &str = "opportunities";
-/// Every dictionary an opportunity page needs.
-pub const DICTS: &[&str] = &["opportunity_source", "opportunity_type", "win_reason", "lost_reason", "invalid_reason"];
+/// Every dictionary an opportunity page needs (product units for its lines).
+pub const DICTS: &[&str] =
+    &["opportunity_source", "opportunity_type", "win_reason", "lost_reason", "invalid_reason", "product_unit"];
 /// (column = form field, dictionary).
 pub const DICT_FIELDS: &[(&str, &str)] = &[("source_id", "opportunity_source"), ("type_id", "opportunity_type")];
 /// Plain text columns edited as they are: (column = form field, max length).
 pub const TEXT_FIELDS: &[(&str, usize)] = &[("competitors", 500), ("next_step", 500), ("notes", 4000)];
-/// How many empty line rows the form offers (more come with "add a line", or by saving).
-pub const BLANK_LINES: usize = 3;
 
 /// Where an opportunity stands: open at a stage, or closed (kept at the stage it closed from).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,85 +168,6 @@ impl Opportunity {
     }
 }
 
-/// One product line as stored.
-#[derive(sqlx::FromRow, Clone, Debug)]
-pub struct Line {
-    pub id: i64,
-    pub product_id: i64,
-    pub product_name: String,
-    pub product_code: String,
-    pub unit_id: Option<i64>,
-    pub on_shelf: bool,
-    pub price: Decimal,
-    pub quantity: Decimal,
-    pub discount: Decimal,
-    pub subtotal: Decimal,
-}
-
-impl Line {
-    /// How the product field shows it: "name（code）" (what the picker's options look like).
-    pub fn product_label(&self) -> String {
-        product_label(&self.product_name, &self.product_code)
-    }
-}
-
-pub fn product_label(name: &str, code: &str) -> String {
-    format!("{name}（{code}）")
-}
-
-/// A line as typed: `line_id` is set on lines the opportunity already had.
-#[derive(Clone, Debug, Default)]
-pub struct LineForm {
-    pub line_id: String,
-    pub product: String,
-    pub price: String,
-    pub quantity: String,
-    pub discount: String,
-}
-
-impl LineForm {
-    pub fn is_blank(&self) -> bool {
-        [&self.product, &self.price, &self.quantity, &self.discount].iter().all(|v| v.trim().is_empty())
-    }
-
-    /// The rows of the form's line table (the repeated `line_*` fields, in order).
-    pub fn all(form: &FormData) -> Vec<LineForm> {
-        let col = |name: &str| form.all(name);
-        let (ids, products, prices, qtys, discounts) =
-            (col("line_id"), col("line_product"), col("line_price"), col("line_qty"), col("line_discount"));
-        let at = |v: &Vec<&str>, i: usize| v.get(i).map(|s| s.to_string()).unwrap_or_default();
-        (0..products.len())
-            .map(|i| LineForm {
-                line_id: at(&ids, i),
-                product: at(&products, i),
-                price: at(&prices, i),
-                quantity: at(&qtys, i),
-                discount: at(&discounts, i),
-            })
-            .collect()
-    }
-
-    pub fn of(line: &Line) -> LineForm {
-        LineForm {
-            line_id: line.id.to_string(),
-            product: line.product_label(),
-            price: money::plain(&line.price),
-            quantity: line.quantity.normalize().to_string(),
-            discount: line.discount.normalize().to_string(),
-        }
-    }
-}
-
-/// A checked line, ready to save.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LineInput {
-    pub product_id: i64,
-    pub price: Decimal,
-    pub quantity: Decimal,
-    pub discount: Decimal,
-    pub subtotal: Decimal,
-}
-
 /// A validated opportunity, ready to save. The customer, lines, stage and contacts are resolved
 /// separately (they need the database and the user's scope).
 #[derive(Clone, Debug)]
@@ -278,10 +199,7 @@ impl OpportunityInput {
 
     /// With lines, the amount is their total less the discount on the total.
     pub fn settle_amount(&mut self) {
-        if !self.lines.is_empty() {
-            let total: Decimal = self.lines.iter().map(|l| l.subtotal).sum();
-            self.amount = money::discounted(total, self.discount);
-        }
+        self.amount = lines::settle(&self.lines, self.discount, self.amount);
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use super::model::{DICT_FIELDS, ENTITY, Line, LineInput, Opportunity, OpportunityInput, TEXT_FIELDS};
+use super::model::{DICT_FIELDS, ENTITY, Opportunity, OpportunityInput, TEXT_FIELDS};
 use crate::access::DataScope;
 use crate::list::keyword::KeywordSql;
 
@@ -136,62 +136,6 @@ pub async fn update(tx: &mut PgConnection, id: i64, input: &OpportunityInput) ->
 pub async fn touch_customer(tx: &mut PgConnection, customer_id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE customers SET last_opportunity_at = now() WHERE id = $1").bind(customer_id).execute(tx).await?;
     Ok(())
-}
-
-pub const LINE_SELECT: &str = "SELECT l.id, l.product_id, p.name AS product_name, p.code AS product_code, p.unit_id,
-       p.on_shelf AND p.deleted_at IS NULL AS on_shelf, l.price, l.quantity, l.discount, l.subtotal
-  FROM opportunity_lines l JOIN products p ON p.id = l.product_id";
-
-pub async fn lines(db: &PgPool, id: i64) -> sqlx::Result<Vec<Line>> {
-    sqlx::query_as(&format!("{LINE_SELECT} WHERE l.opportunity_id = $1 ORDER BY l.position, l.id"))
-        .bind(id)
-        .fetch_all(db)
-        .await
-}
-
-/// Replace the lines with `lines`, in order.
-pub async fn set_lines(tx: &mut PgConnection, id: i64, lines: &[LineInput]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM opportunity_lines WHERE opportunity_id = $1").bind(id).execute(&mut *tx).await?;
-    if lines.is_empty() {
-        return Ok(());
-    }
-    let mut q = QueryBuilder::new(
-        "INSERT INTO opportunity_lines (opportunity_id, product_id, price, quantity, discount, subtotal, position) ",
-    );
-    q.push_values(lines.iter().enumerate(), |mut b, (i, l)| {
-        b.push_bind(id)
-            .push_bind(l.product_id)
-            .push_bind(l.price)
-            .push_bind(l.quantity)
-            .push_bind(l.discount)
-            .push_bind(l.subtotal)
-            .push_bind(i as i32 + 1);
-    });
-    q.build().execute(tx).await?;
-    Ok(())
-}
-
-/// Products by id with their shelf state and list price: (id, name, code, on shelf, price).
-pub async fn products(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String, String, bool, Decimal)>> {
-    sqlx::query_as("SELECT id, name, code, on_shelf AND deleted_at IS NULL, price FROM products WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(conn)
-        .await
-}
-
-/// A product by its code, or by its name when only one live product has it: (id).
-pub async fn product_by_code_or_name(conn: &mut PgConnection, text: &str) -> sqlx::Result<Option<i64>> {
-    let by_code: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM products WHERE code = $1").bind(text).fetch_optional(&mut *conn).await?;
-    if by_code.is_some() {
-        return Ok(by_code);
-    }
-    let by_name: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM products WHERE name = $1 AND deleted_at IS NULL LIMIT 2")
-            .bind(text)
-            .fetch_all(conn)
-            .await?;
-    Ok(if by_name.len() == 1 { by_name.first().copied() } else { None })
 }
 
 /// The opportunity's contacts: (id, name, position).

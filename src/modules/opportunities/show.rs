@@ -1,21 +1,21 @@
 //! The opportunity page: header with amount, weighted amount and status; the stage bar (move,
 //! close as won / lost / invalid, reopen); tabs (basic info, product lines, timeline, contacts,
-//! stage history, team, attachments, history). A Contracts tab comes with the contracts module.
+//! stage history, contracts, team, attachments, history).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use chrono::Utc;
-use rust_decimal::Decimal;
 
-use super::RECORD;
-use super::model::{DICTS, Line, Opportunity, Status, duration};
+use super::model::{DICTS, Opportunity, Status, duration};
 use super::repo::{self, LogRow};
 use super::stages::{self, Stage, StageNames};
+use super::{LINES, RECORD};
 use crate::access::{Action, DataScope, Module};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::modules::customers;
+use crate::modules::products::lines::{self, Table};
 use crate::records::detail::{Detail, Row, TabQuery};
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
@@ -26,6 +26,7 @@ const TABS: &[(&str, &str)] = &[
     ("timeline", "opportunity.tab.timeline"),
     ("contacts", "opportunity.tab.contacts"),
     ("stages", "opportunity.tab.stages"),
+    ("contracts", "opportunity.tab.contracts"),
     ("team", "opportunity.tab.team"),
     ("attachments", "opportunity.tab.attachments"),
     ("history", "opportunity.tab.history"),
@@ -41,10 +42,13 @@ struct ShowPage {
     /// The stages of its group, in order.
     stages: Vec<Stage>,
     names: StageNames,
-    lines: Vec<Line>,
+    lines: Table,
     contacts: Vec<(i64, String, Option<String>)>,
     log: Vec<LogRow>,
     customer_visible: bool,
+    contracts: crate::modules::contracts::ContractsTab,
+    show_contracts: bool,
+    can_add_contract: bool,
     can_edit: bool,
     can_delete: bool,
     can_transfer: bool,
@@ -55,7 +59,9 @@ crate::page!(ShowPage);
 
 impl ShowPage {
     fn tabs(&self) -> Vec<(&'static str, &'static str, bool)> {
-        self.d.tab_links(&self.ctx, TABS)
+        let mut tabs = self.d.tab_links(&self.ctx, TABS);
+        tabs.retain(|(k, _, _)| *k != "contracts" || self.show_contracts);
+        tabs
     }
 
     fn text<'a>(&self, v: &'a Option<String>) -> &'a str {
@@ -77,11 +83,6 @@ impl ShowPage {
             .iter()
             .map(|s| (*s, self.dicts.options(s.reason_dict().unwrap_or_default(), self.ctx.lang, None)))
             .collect()
-    }
-
-    fn lines_total(&self) -> String {
-        let total: Decimal = self.lines.iter().map(|l| l.subtotal).sum();
-        self.ctx.money(&total)
     }
 
     fn label(&self, id: &Option<i64>) -> String {
@@ -148,13 +149,22 @@ pub async fn show(
     let mut conn = st.db.acquire().await?;
     let group_stages = stages::of_group(&mut conn, o.group_id).await?;
     drop(conn);
+    let stored = if matches!(d.tab, "lines" | "basic") { lines::stored(&st.db, &LINES, id).await? } else { Vec::new() };
+    let dicts = Dicts::load(&st.db, DICTS).await?;
     let page = ShowPage {
-        lines: if matches!(d.tab, "lines" | "basic") { repo::lines(&st.db, id).await? } else { Vec::new() },
+        lines: Table::new(stored, &dicts, ctx.lang, o.discount, o.amount),
         contacts: if d.tab == "contacts" { repo::contacts(&st.db, id).await? } else { Vec::new() },
         log: if d.tab == "stages" { repo::stage_log(&st.db, id).await? } else { Vec::new() },
+        contracts: if d.tab == "contracts" {
+            crate::modules::contracts::for_parent(&st.db, user, "opportunity_id", id).await?
+        } else {
+            Default::default()
+        },
+        show_contracts: user.can(Module::Contracts, Action::View),
+        can_add_contract: user.can(Module::Contracts, Action::Create) && o.status != "lost" && o.status != "invalid",
         names: StageNames::load(&st.db).await?,
         stages: group_stages,
-        dicts: Dicts::load(&st.db, DICTS).await?,
+        dicts,
         customer_visible,
         can_edit: d.may(user, &RECORD, Action::Edit),
         can_delete: d.may(user, &RECORD, Action::Delete),

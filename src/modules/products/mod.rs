@@ -5,6 +5,7 @@
 
 mod actions;
 mod form;
+pub mod lines;
 pub mod list;
 pub mod model;
 mod repo;
@@ -107,12 +108,16 @@ impl Record for Products {
         list::matching(st, user, scope, filter).await
     }
 
-    /// A product on any opportunity line stays: the line's record would lose what it sold.
+    /// A product on any opportunity or contract line stays: the line's record would lose what
+    /// it sold.
     async fn delete_blockers(tx: &mut PgConnection, ids: &[i64], lang: Lang) -> AppResult<Vec<(i64, String)>> {
         let used = repo::usage(tx, ids).await?;
         Ok(used
             .into_iter()
-            .map(|(id, name, n)| (id, lang.tf("product.error.in_use", &[("name", &name), ("n", &n.to_string())])))
+            .map(|(id, name, n, k)| {
+                let args = [("name", name.as_str()), ("n", &n.to_string()), ("k", &k.to_string())];
+                (id, lang.tf("product.error.in_use", &args))
+            })
             .collect())
     }
 }

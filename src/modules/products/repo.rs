@@ -117,13 +117,18 @@ pub async fn set_shelf(tx: &mut PgConnection, ids: &[i64], on: bool) -> sqlx::Re
     .await
 }
 
-/// Where products are used, for refusing their delete: (product id, name, lines, records).
-/// Opportunities in the recycle bin count too: their lines would point at nothing.
-pub async fn usage(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String, i64)>> {
+/// Where products are used, for refusing their delete: (product id, name, opportunities,
+/// contracts). Records in the recycle bin count too: their lines would point at nothing.
+pub async fn usage(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String, i64, i64)>> {
     sqlx::query_as(
-        "SELECT p.id, p.name, count(DISTINCT l.opportunity_id)
-           FROM products p JOIN opportunity_lines l ON l.product_id = p.id
-          WHERE p.id = ANY($1) GROUP BY p.id ORDER BY p.id",
+        "SELECT p.id, p.name,
+                (SELECT count(DISTINCT l.opportunity_id) FROM opportunity_lines l WHERE l.product_id = p.id),
+                (SELECT count(DISTINCT l.contract_id) FROM contract_lines l WHERE l.product_id = p.id)
+           FROM products p
+          WHERE p.id = ANY($1)
+            AND (EXISTS (SELECT 1 FROM opportunity_lines l WHERE l.product_id = p.id)
+                 OR EXISTS (SELECT 1 FROM contract_lines l WHERE l.product_id = p.id))
+          ORDER BY p.id",
     )
     .bind(ids)
     .fetch_all(tx)

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::error::AppResult;
 use crate::list::Hits;
-use crate::modules::{contacts, customers, leads, opportunities, products};
+use crate::modules::{contacts, contracts, customers, leads, opportunities, products};
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, render};
 
@@ -155,6 +155,16 @@ async fn search(
             let details =
                 [Some(o.customer_name.as_str()), Some(amount.as_str()), Some(status), o.owner_name.as_deref()];
             Hit::new(format!("/opportunities/{}", o.id), &o.name, &details, &q)
+        }));
+    }
+    if may(Module::Contracts) {
+        let scope = DataScope::resolve(db, user, Module::Contracts).await?;
+        let found = contracts::search(db, &scope, &q, PER_GROUP).await?;
+        groups.push(Group::new("contracts", ctx.t("nav.contracts"), &q, found, |k| {
+            let (amount, status) = (ctx.money(&k.amount), ctx.t(k.status().label_key()));
+            let details =
+                [Some(k.number.as_str()), Some(k.customer_name.as_str()), Some(amount.as_str()), Some(status)];
+            Hit::new(format!("/contracts/{}", k.id), &k.name, &details, &q)
         }));
     }
     if may(Module::Products) {

@@ -1,0 +1,153 @@
+//! Receivables ageing (应收账龄): what approved contracts in the user's scope still expect, by
+//! how long past its planned date each open term is — not yet due, 0–30, 31–60, 61–90 and more
+//! than 90 days (dates in the company's time zone) — per customer (the 100 owing the most past
+//! due), per owner and per department, with the grand total.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Html;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::access::{DataScope, Module};
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::web::{PageCtx, RequestCtx, render};
+
+/// Amounts by age: [not due, 0–30, 31–60, 61–90, 90+].
+#[derive(sqlx::FromRow, Default, Clone, Debug)]
+pub struct Buckets {
+    pub not_due: Decimal,
+    pub d30: Decimal,
+    pub d60: Decimal,
+    pub d90: Decimal,
+    pub older: Decimal,
+}
+
+impl Buckets {
+    pub fn overdue(&self) -> Decimal {
+        self.d30 + self.d60 + self.d90 + self.older
+    }
+
+    pub fn total(&self) -> Decimal {
+        self.not_due + self.overdue()
+    }
+
+    pub fn cells(&self) -> [&Decimal; 5] {
+        [&self.not_due, &self.d30, &self.d60, &self.d90, &self.older]
+    }
+
+    fn add(&mut self, o: &Buckets) {
+        self.not_due += o.not_due;
+        self.d30 += o.d30;
+        self.d60 += o.d60;
+        self.d90 += o.d90;
+        self.older += o.older;
+    }
+}
+
+/// The sums per bucket of the open terms (`left`, `days` past the date) of the CTE `open`.
+const SUMS: &str = "coalesce(sum(left_amount) FILTER (WHERE days < 0), 0) AS not_due,
+       coalesce(sum(left_amount) FILTER (WHERE days BETWEEN 0 AND 30), 0) AS d30,
+       coalesce(sum(left_amount) FILTER (WHERE days BETWEEN 31 AND 60), 0) AS d60,
+       coalesce(sum(left_amount) FILTER (WHERE days BETWEEN 61 AND 90), 0) AS d90,
+       coalesce(sum(left_amount) FILTER (WHERE days > 90), 0) AS older";
+
+/// `WITH open AS (...)`: the open terms of live approved contracts in scope.
+fn push_open(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, today: NaiveDate) {
+    q.push("WITH open AS (SELECT k.customer_id, k.owner_id, p.amount - p.received AS left_amount, ")
+        .push_bind(today)
+        .push(
+            " - p.due_date AS days FROM payment_plans p JOIN contracts k ON k.id = p.contract_id
+              WHERE p.received < p.amount AND k.status = 'approved' AND k.deleted_at IS NULL AND ",
+        );
+    scope.push_visible(q, "k", "contract");
+    q.push(") ");
+}
+
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    customer_id: i64,
+    customer_name: String,
+    #[sqlx(flatten)]
+    b: Buckets,
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnerRow {
+    owner_name: Option<String>,
+    dept_name: Option<String>,
+    #[sqlx(flatten)]
+    b: Buckets,
+}
+
+#[derive(Template)]
+#[template(path = "payments/ageing.html")]
+struct AgeingPage {
+    ctx: PageCtx,
+    customers: Vec<(i64, String, Buckets)>,
+    owners: Vec<(String, String, Buckets)>,
+    depts: Vec<(String, Buckets)>,
+    total: Buckets,
+    today: NaiveDate,
+}
+
+crate::page!(AgeingPage);
+
+impl AgeingPage {
+    fn as_of(&self) -> String {
+        self.ctx.tf1("ageing.as_of", "date", &self.ctx.date(&self.today))
+    }
+
+    fn heads(&self) -> [&'static str; 5] {
+        ["ageing.not_due", "ageing.d30", "ageing.d60", "ageing.d90", "ageing.older"]
+    }
+}
+
+/// GET /payments/ageing
+pub async fn ageing(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -> AppResult<Html<String>> {
+    let user = req.user()?;
+    let scope = DataScope::resolve(&st.db, user, Module::Contracts).await?.with_extras(&st.db, "contract").await?;
+    let today = chrono::Utc::now().with_timezone(&st.config.timezone).date_naive();
+
+    let mut q = QueryBuilder::new("");
+    push_open(&mut q, &scope, today);
+    q.push(format_args!(
+        "SELECT u.name AS owner_name, d.name AS dept_name, {SUMS}
+           FROM open o LEFT JOIN users u ON u.id = o.owner_id LEFT JOIN departments d ON d.id = u.dept_id
+          GROUP BY o.owner_id, u.name, d.name ORDER BY d.name, u.name"
+    ));
+    let owner_rows: Vec<OwnerRow> = q.build_query_as().fetch_all(&st.db).await?;
+
+    let mut q = QueryBuilder::new("");
+    push_open(&mut q, &scope, today);
+    q.push(format_args!(
+        "SELECT g.customer_id, c.name AS customer_name, g.not_due, g.d30, g.d60, g.d90, g.older
+           FROM (SELECT customer_id, {SUMS} FROM open GROUP BY customer_id) g
+           JOIN customers c ON c.id = g.customer_id
+          ORDER BY g.d30 + g.d60 + g.d90 + g.older DESC, g.not_due DESC, g.customer_id LIMIT 100"
+    ));
+    let customer_rows: Vec<CustomerRow> = q.build_query_as().fetch_all(&st.db).await?;
+
+    let mut total = Buckets::default();
+    let mut depts: BTreeMap<String, Buckets> = BTreeMap::new();
+    for r in &owner_rows {
+        total.add(&r.b);
+        depts.entry(r.dept_name.clone().unwrap_or_default()).or_default().add(&r.b);
+    }
+    render(AgeingPage {
+        customers: customer_rows.into_iter().map(|r| (r.customer_id, r.customer_name, r.b)).collect(),
+        owners: owner_rows
+            .into_iter()
+            .map(|r| (r.owner_name.unwrap_or_default(), r.dept_name.unwrap_or_default(), r.b))
+            .collect(),
+        depts: depts.into_iter().collect(),
+        total,
+        today,
+        ctx,
+    })
+    .await
+}
