@@ -1,11 +1,13 @@
 //! The sales pipeline: leads and their conversion, the public pool (claim, assign, put back,
-//! automatic recycling), products and opportunities.
+//! automatic recycling), products, opportunities, contracts and payments.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod contracts;
 mod leads;
 mod opportunities;
+mod payments;
 mod pool;
 mod products;
 

@@ -139,22 +139,31 @@ async fn back_to(tx: &mut PgConnection, id: i64, status: Status) -> AppResult<()
     Ok(())
 }
 
-/// Going round again from the approvals page: waiting again, with its current amount.
+/// Going round again: waiting again, with its current amount and credit figures.
 async fn resubmitted(tx: &mut PgConnection, id: i64) -> AppResult<Option<Value>> {
     let Some(h) = repo::lock(tx, id).await? else { return Ok(None) };
-    repo::set_status(tx, id, Status::Pending.code()).await?;
+    let warning = credit::check(tx, h.customer_id, h.amount).await?;
+    sqlx::query("UPDATE contracts SET status = 'pending', credit_warning = $2 WHERE id = $1")
+        .bind(id)
+        .bind(warning.as_ref().map(Warning::to_json))
+        .execute(&mut *tx)
+        .await?;
     Ok(Some(payload(&h)))
 }
 
-/// A rejected or withdrawn contract may go again while it is live and editable; when its
-/// customer's credit would be exceeded the submitter must confirm that on the contract's submit
-/// page, not from the approvals page.
+/// A rejected or withdrawn contract may go again while it is live and editable. Over its
+/// customer's credit limit it needs the submitter's confirmation, given on the contract's submit
+/// page (which records the figures): from the approvals page it is refused until then.
 async fn check_resubmit(tx: &mut PgConnection, id: i64) -> AppResult<Result<(), &'static str>> {
     let Some(h) = repo::lock(tx, id).await? else { return Ok(Err("approval.error.stale")) };
     if !matches!(Status::from_code(&h.status), Some(Status::Rejected | Status::Withdrawn)) {
         return Ok(Err("approval.error.stale"));
     }
-    if credit::check(tx, h.customer_id, h.amount).await?.is_some() {
+    let confirmed: bool = sqlx::query_scalar("SELECT credit_warning IS NOT NULL FROM contracts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !confirmed && credit::check(tx, h.customer_id, h.amount).await?.is_some() {
         return Ok(Err("contract.error.credit_resubmit"));
     }
     Ok(Ok(()))
@@ -297,7 +306,8 @@ pub async fn submit(
         let page = submit_page(&st, ctx, user, k, &form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
-    sqlx::query("UPDATE contracts SET status = 'pending', credit_warning = $2 WHERE id = $1")
+    // The figures the submitter confirmed stay for the approvers (none: within the limit).
+    sqlx::query("UPDATE contracts SET credit_warning = $2 WHERE id = $1")
         .bind(id)
         .bind(warning.as_ref().map(Warning::to_json))
         .execute(&mut *tx)
@@ -308,9 +318,14 @@ pub async fn submit(
         }
         _ => None,
     };
+    // A contract that went round before goes again in the same approval (the engine's resubmit
+    // puts it back to pending through `on_resubmitted`); a first one is pending from here.
     let result = match again {
         Some(inst) => workflow::resubmit(&mut tx, inst, user.id, Some(&picks), req.ip.as_deref()).await,
-        None => workflow::submit(&mut tx, submission(user, &k, picks), req.ip.as_deref()).await,
+        None => {
+            repo::set_status(&mut tx, id, Status::Pending.code()).await?;
+            workflow::submit(&mut tx, submission(user, &k, picks), req.ip.as_deref()).await
+        }
     };
     let key = match result {
         Ok(d) if d.outcome == workflow::Outcome::Approved => "contract.submitted_approved",
