@@ -40,6 +40,10 @@ pub struct Config {
     pub default_lang: String,
 
     /// UTC offset used to show and read dates and times (China: +08:00).
+    /// The company's legal name, as printed contracts name the seller (乙方); empty: a line to
+    /// fill in by hand.
+    #[arg(long, env = "CRM_COMPANY_NAME", default_value = "", global = true)]
+    pub company_name: String,
     #[arg(long, env = "CRM_TIMEZONE", default_value = "+08:00", global = true)]
     pub timezone: FixedOffset,
 

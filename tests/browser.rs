@@ -5,6 +5,7 @@ mod common;
 
 use common::browser::Browser;
 use common::{PASSWORD, TestApp};
+use serde_json::json;
 
 #[tokio::test]
 async fn login_and_the_shell_in_both_languages() {
@@ -825,5 +826,128 @@ async fn stage_groups_admin_in_the_browser() {
     b.wait_for("#stage-groups").await;
     b.assert_no_horizontal_overflow("stage groups").await;
     b.screenshot("admin-stage-groups-en-narrow").await;
+    b.close().await;
+}
+
+/// Contracts and payments: from an opportunity a rep makes a contract and submits it, their
+/// manager approves it, the rep plans a term and records a payment on it, the manager confirms
+/// the payment; screenshots of the list, detail, submit page, print view, plans, payment form
+/// and ageing, in both languages and on a phone.
+#[tokio::test]
+async fn contracts_and_payments_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    sqlx::query("UPDATE approval_flows SET enabled = true WHERE subject IN ('contract', 'payment')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let rep = "13800000003";
+    let opp: i64 = sqlx::query_scalar(
+        "SELECT o.id FROM opportunities o JOIN users u ON u.id = o.owner_id
+          WHERE u.login = $1 AND o.status = 'open' AND o.deleted_at IS NULL
+            AND EXISTS (SELECT 1 FROM opportunity_lines l WHERE l.opportunity_id = o.id) ORDER BY o.id LIMIT 1",
+    )
+    .bind(rep)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let b = Browser::start(&app).await;
+    b.login(rep, crm::seed::demo::SALES_PASSWORD).await;
+
+    // From the opportunity: the form comes filled with its customer and lines.
+    b.goto(&format!("/opportunities/{opp}")).await;
+    b.submit_and_wait("#opportunity-new-contract", "#contract-form").await;
+    b.fill("#contract-form input[name=name]", "浏览器测试合同").await;
+    // Date inputs take typed digits by segment; set the value as a picker would.
+    let set = "document.querySelector(arguments[0]).value = arguments[1];";
+    b.client.execute(set, vec![json!("#contract-form input[name=end_date]"), json!("2027-12-31")]).await.unwrap();
+    b.screenshot("contract-form-zh").await;
+    b.submit_and_wait("#contract-form button[type=submit]", "#submit-link").await;
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM contracts WHERE name = '浏览器测试合同'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(b.text("#status-badge").await, "草稿");
+    b.submit_and_wait("#submit-link", "#submit-form").await;
+    b.screenshot("contract-submit-zh").await;
+    b.submit_and_wait("#submit-form button[type=submit]", "#approval-strip").await;
+    assert_eq!(b.text("#status-badge").await, "审批中");
+
+    // The manager approves it from the approval's page.
+    let inst: i64 =
+        sqlx::query_scalar("SELECT id FROM approval_instances WHERE subject = 'contract' AND record_id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/approvals/{inst}")).await;
+    b.submit_and_wait("#approve-btn", ".flash").await;
+    b.goto(&format!("/contracts/{id}")).await;
+    assert_eq!(b.text("#status-badge").await, "已通过");
+
+    // The rep plans a term and records a payment on it.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login(rep, crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/contracts/{id}?tab=plans")).await;
+    b.submit_and_wait("#add-plan", "#plan-form").await;
+    b.fill("#plan-form input[name=amount]", "1000").await;
+    b.client.execute(set, vec![json!("#plan-form input[name=due_date]"), json!("2026-12-01")]).await.unwrap();
+    b.submit_and_wait("#plan-form button[type=submit]", "#plans").await;
+    b.screenshot("contract-plans-zh").await;
+    b.submit_and_wait("#plans .row-actions a[href^=\"/payments/new\"]", "#payment-form").await;
+    b.screenshot("payment-form-zh").await;
+    b.submit_and_wait("#payment-form button[type=submit]", "#status-badge").await;
+    assert_eq!(b.text("#status-badge").await, "审批中");
+    let pay: i64 =
+        sqlx::query_scalar("SELECT id FROM payments WHERE contract_id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    let inst: i64 =
+        sqlx::query_scalar("SELECT id FROM approval_instances WHERE subject = 'payment' AND record_id = $1")
+            .bind(pay)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+
+    // The manager confirms it: the contract has received it.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+    b.goto(&format!("/approvals/{inst}")).await;
+    b.submit_and_wait("#approve-btn", ".flash").await;
+    b.goto(&format!("/contracts/{id}")).await;
+    assert_eq!(b.text("#received").await, "1,000.00");
+    b.screenshot("contract-detail-zh").await;
+    b.goto(&format!("/contracts/{id}?tab=payments")).await;
+    b.wait_for("#payments").await;
+    b.screenshot("contract-payments-zh").await;
+    b.goto(&format!("/contracts/{id}/print")).await;
+    b.wait_for("#print-sheet").await;
+    assert!(b.text("#capitals").await.ends_with('整') || b.text("#capitals").await.ends_with('分'));
+    b.screenshot("contract-print-zh").await;
+    let pages = [
+        ("/contracts?scene=all", "#list-footer", "contracts-list"),
+        (&*format!("/contracts/{id}"), "#status-badge", "contract-detail"),
+        (&*format!("/contracts/{id}/print"), "#print-sheet", "contract-print"),
+        ("/payments?scene=all", "#list-footer", "payments-list"),
+        ("/payments/ageing", "#ageing-customers", "ageing"),
+        ("/payments/plans?show=overdue", "#due", "payment-plans-due"),
+    ];
+    for (path, css, name) in pages {
+        b.goto(path).await;
+        b.wait_for(css).await;
+        b.screenshot(&format!("{name}-zh")).await;
+    }
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = '13800000002'").execute(&app.db).await.unwrap();
+    for (path, css, name) in pages {
+        b.goto(path).await;
+        b.wait_for(css).await;
+        b.screenshot(&format!("{name}-en")).await;
+    }
+    b.resize(390, 844).await;
+    for (path, css, name) in pages {
+        b.goto(path).await;
+        b.wait_for(css).await;
+        b.assert_no_horizontal_overflow(name).await;
+        b.screenshot(&format!("{name}-en-narrow")).await;
+    }
     b.close().await;
 }

@@ -1,5 +1,5 @@
-//! The printable contract (A4): both parties — the customer, and the company as the root of the
-//! organisation tree — the product lines, totals, the amount in Chinese capitals (大写金额), the
+//! The printable contract (A4): both parties — the customer, and the company as configured
+//! (`CRM_COMPANY_NAME`) — the product lines, totals, the amount in Chinese capitals (大写金额), the
 //! payment terms, signers and dates. The print stylesheet hides everything but the sheet.
 
 use askama::Template;
@@ -48,14 +48,10 @@ pub async fn print(
     let scope = DataScope::resolve(&st.db, user, Module::Contracts).await?;
     let k = repo::find_visible(&st.db, &scope, id).await?.ok_or(AppError::NotFound)?;
     let dicts = Dicts::load(&st.db, DICTS).await?;
-    let company: Option<String> =
-        sqlx::query_scalar("SELECT name FROM departments WHERE parent_id IS NULL ORDER BY id LIMIT 1")
-            .fetch_optional(&st.db)
-            .await?;
     let stored = lines::stored(&st.db, &LINES, id).await?;
     render(PrintPage {
         lines: Table::new(stored, &dicts, ctx.lang, k.discount, k.amount),
-        company: company.unwrap_or_default(),
+        company: st.config.company_name.trim().to_string(),
         capitals: crate::money::capitals(k.amount),
         ctx,
         k,
