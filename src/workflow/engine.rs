@@ -514,6 +514,10 @@ pub async fn resubmit(
         return Err(FlowError::State("approval.error.not_resubmittable"));
     }
     let subject = inst.subject().ok_or(FlowError::NotFound)?;
+    // Another request went in meanwhile: say so before the subject judges its record's state.
+    if super::has_pending(tx, subject, inst.record_id).await? {
+        return Err(FlowError::AlreadyPending);
+    }
     if let Err(key) = subject.check_resubmit(tx, &inst).await? {
         return Err(FlowError::State(key));
     }

@@ -220,8 +220,11 @@ async fn whoever_sees_the_customer_follows_its_approval_read_only() {
         .await
         .unwrap();
     rep2.get(&format!("/approvals/{inst}")).await.assert_status(404);
-    // Subjects whose module has not landed stay with their participants.
+    // A contract's approval is followed by whoever sees the contract: the director above its
+    // owner does, the owner's peer does not.
     set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
-    let c = submit(&o.app, contract(id, o.rep1, "1")).await.unwrap().instance_id;
-    director.get(&format!("/approvals/{c}")).await.assert_status(404);
+    let k = o.app.contract(id, "跟随合同", o.rep1, "draft").await;
+    let c = submit(&o.app, contract(k, o.rep1, "1")).await.unwrap().instance_id;
+    director.get(&format!("/approvals/{c}")).await.assert_status(200);
+    rep2.get(&format!("/approvals/{c}")).await.assert_status(404);
 }

@@ -135,7 +135,8 @@ pub async fn notifications(app: &TestApp, user: i64, kind: &str) -> i64 {
         .unwrap()
 }
 
-/// A contract-subject submission (its callbacks do nothing, so the engine is seen alone).
+/// A contract-subject submission; `submit` gives it a stand-in contract (pending, no credit
+/// limit), so the subject's callbacks only follow the engine and the engine is seen alone.
 pub fn contract(record: i64, by: i64, amount: &str) -> crm::workflow::Submission {
     crm::workflow::Submission {
         subject: crm::modules::contracts::subject(),
@@ -147,11 +148,30 @@ pub fn contract(record: i64, by: i64, amount: &str) -> crm::workflow::Submission
     }
 }
 
-/// Run `submit` in its own transaction.
+/// Run `submit` in its own transaction (a contract submission gets its stand-in contract row).
 pub async fn submit(
     app: &TestApp,
     s: crm::workflow::Submission,
 ) -> Result<crm::workflow::Done, crm::workflow::FlowError> {
+    if s.subject.code() == "contract" {
+        sqlx::query(
+            "INSERT INTO customers (code, name, name_norm, status_id)
+             SELECT 'ENGINE', '引擎测试客户', 'engine', (SELECT id FROM dict_items WHERE dict = 'customer_status' LIMIT 1)
+              WHERE NOT EXISTS (SELECT 1 FROM customers WHERE code = 'ENGINE')",
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO contracts (id, number, name, customer_id, order_date, status) OVERRIDING SYSTEM VALUE
+             SELECT $1, 'E-' || $1, '引擎测试合同', id, current_date, 'pending' FROM customers WHERE code = 'ENGINE'
+             ON CONFLICT (id) DO UPDATE SET status = 'pending'",
+        )
+        .bind(s.record_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
     let mut tx = app.db.begin().await.unwrap();
     let r = crm::workflow::submit(&mut tx, s, None).await;
     if r.is_ok() {

@@ -314,7 +314,8 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
             "purge_login_locks",
             "prune_notifications",
             "pool_recycle",
-            "pool_warnings"
+            "pool_warnings",
+            "payment_plan_reminders"
         ]
     );
     assert!(r.iter().all(|r| r.1), "{r:?}");

@@ -30,6 +30,7 @@ use crate::registry::Registry;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 
+pub use approval::subject;
 pub use model::{Contract, Status};
 pub use repo::search;
 

@@ -35,6 +35,7 @@ use crate::registry::Registry;
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 
+pub use approval::subject;
 pub use model::{Payment, Plan};
 
 const VIEW: Guard = Guard::Perm(Module::Payments, Action::View);
