@@ -334,7 +334,7 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
     assert!(ok && finished >= started, "{started} {finished}");
     assert_eq!((started - now).num_milliseconds().abs(), 0);
     assert!(msg.starts_with("deleted "), "{msg}");
-    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 6);
+    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 7);
 
     // A minute later only the 30-second job is due; a day later all are.
     let r = jobs::run_due(ctx(&w.app, now + Duration::minutes(1)), false).await;
