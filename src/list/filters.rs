@@ -29,6 +29,27 @@ pub fn push_day_range(q: &mut QueryBuilder<'_, Postgres>, column: &str, from: &s
     }
 }
 
+/// ` AND <column> >= <min> AND <column> <= <max>` for the amounts typed (bad ones ignored).
+pub fn push_amount_range(q: &mut QueryBuilder<'_, Postgres>, column: &str, (min, max): (&str, &str)) {
+    if let Ok(min) = crate::money::amount(min) {
+        q.push(format_args!(" AND {column} >= ")).push_bind(min);
+    }
+    if let Ok(max) = crate::money::amount(max) {
+        q.push(format_args!(" AND {column} <= ")).push_bind(max);
+    }
+}
+
+/// ` AND <column> >= <from> AND <column> <= <to>` on a date column, for the dates typed.
+pub fn push_date_range(q: &mut QueryBuilder<'_, Postgres>, column: &str, (from, to): (&str, &str)) {
+    let date = |v: &str| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok();
+    if let Some(d) = date(from) {
+        q.push(format_args!(" AND {column} >= ")).push_bind(d);
+    }
+    if let Some(d) = date(to) {
+        q.push(format_args!(" AND {column} <= ")).push_bind(d);
+    }
+}
+
 /// ` AND <column> = <id>` for an id typed in the filter.
 pub fn push_id(q: &mut QueryBuilder<'_, Postgres>, column: &str, v: &str) {
     if let Some(id) = id_of(v) {

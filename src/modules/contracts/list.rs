@@ -22,7 +22,6 @@ use crate::fields::{FieldDef, FilterInput};
 use crate::list::{
     self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, Owned, RecordList, Scene, Sort, SortKey, filters,
 };
-use crate::money;
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -92,10 +91,6 @@ impl ContractFilter {
     }
 }
 
-fn date(v: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()
-}
-
 /// The contract list's conditions, on alias `k`.
 impl Narrows for ContractFilter {
     fn push_from_where(
@@ -117,32 +112,15 @@ impl Narrows for ContractFilter {
             dept: &f.dept,
         };
         n.push_owned(q, owned, user);
-        if !f.customer.trim().is_empty() {
-            q.push(" AND k.customer_id IN (SELECT cu.id FROM customers cu WHERE cu.deleted_at IS NULL");
-            crate::modules::customers::JOINED_KEYWORD.push(q, &f.customer);
-            q.push(")");
-        }
+        crate::modules::customers::push_named(q, "k.customer_id", &f.customer);
         filters::push_id(q, "k.customer_id", &f.customer_id);
         filters::push_id(q, "k.opportunity_id", &f.opportunity_id);
         if let Some(s) = Status::from_code(&f.status) {
             q.push(" AND k.status = ").push_bind(s.code());
         }
-        if let Ok(min) = money::amount(&f.amount_min) {
-            q.push(" AND k.amount >= ").push_bind(min);
-        }
-        if let Ok(max) = money::amount(&f.amount_max) {
-            q.push(" AND k.amount <= ").push_bind(max);
-        }
-        for (col, op, v) in [
-            ("k.order_date", ">=", &f.order_from),
-            ("k.order_date", "<=", &f.order_to),
-            ("k.end_date", ">=", &f.end_from),
-            ("k.end_date", "<=", &f.end_to),
-        ] {
-            if let Some(d) = date(v) {
-                q.push(format_args!(" AND {col} {op} ")).push_bind(d);
-            }
-        }
+        filters::push_amount_range(q, "k.amount", (&f.amount_min, &f.amount_max));
+        filters::push_date_range(q, "k.order_date", (&f.order_from, &f.order_to));
+        filters::push_date_range(q, "k.end_date", (&f.end_from, &f.end_to));
         n.push_custom(q, "k");
     }
 }

@@ -27,7 +27,9 @@ use crate::web::i18n::Lang;
 pub use form::{Created, create_customer, picked};
 pub use model::Customer;
 pub use model::{Address, CustomerInput};
-pub use repo::{JOINED_KEYWORD, KEYWORD, find_by_code_or_name, find_visible, lock, lookup, search, set_lead_origin};
+pub use repo::{
+    JOINED_KEYWORD, KEYWORD, find_by_code_or_name, find_visible, lock, lookup, push_named, search, set_lead_origin,
+};
 
 const VIEW: Guard = Guard::Perm(Module::Customers, Action::View);
 const CREATE: Guard = Guard::Perm(Module::Customers, Action::Create);

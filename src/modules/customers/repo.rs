@@ -242,6 +242,17 @@ pub const KEYWORD: KeywordSql = KeywordSql {
     names: &["c.name", "c.short_name"],
 };
 
+/// ` AND <column> IN (live customers whose name, short name or code has `text`)`: other kinds'
+/// "customer" filter, on the customers' own indexes (nothing for an empty text).
+pub fn push_named(q: &mut QueryBuilder<'_, Postgres>, column: &str, text: &str) {
+    if text.trim().is_empty() {
+        return;
+    }
+    q.push(format_args!(" AND {column} IN (SELECT cu.id FROM customers cu WHERE cu.deleted_at IS NULL"));
+    JOINED_KEYWORD.push(q, text);
+    q.push(")");
+}
+
 /// The same keyword on a customer joined as `cu`: other kinds' "customer" filters (contacts,
 /// opportunities), served by the customers' own indexes.
 pub const JOINED_KEYWORD: KeywordSql = KeywordSql {

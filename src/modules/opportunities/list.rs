@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use sqlx::{Postgres, QueryBuilder};
 
@@ -22,7 +21,6 @@ use crate::fields::{FieldDef, FilterInput};
 use crate::list::{
     self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, Owned, RecordList, Scene, Sort, SortKey, filters,
 };
-use crate::money;
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -100,10 +98,6 @@ impl OpportunityFilter {
     }
 }
 
-fn date(v: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()
-}
-
 /// The opportunity list's conditions, on alias `o`.
 impl Narrows for OpportunityFilter {
     fn push_from_where(
@@ -125,11 +119,7 @@ impl Narrows for OpportunityFilter {
             dept: &f.dept,
         };
         n.push_owned(q, owned, user);
-        if !f.customer.trim().is_empty() {
-            q.push(" AND o.customer_id IN (SELECT cu.id FROM customers cu WHERE cu.deleted_at IS NULL");
-            crate::modules::customers::JOINED_KEYWORD.push(q, &f.customer);
-            q.push(")");
-        }
+        crate::modules::customers::push_named(q, "o.customer_id", &f.customer);
         filters::push_id(q, "o.customer_id", &f.customer_id);
         filters::push_id(q, "o.group_id", &f.group);
         filters::push_id(q, "o.stage_id", &f.stage);
@@ -143,18 +133,8 @@ impl Narrows for OpportunityFilter {
                 }
             }
         }
-        if let Ok(min) = money::amount(&f.amount_min) {
-            q.push(" AND o.amount >= ").push_bind(min);
-        }
-        if let Ok(max) = money::amount(&f.amount_max) {
-            q.push(" AND o.amount <= ").push_bind(max);
-        }
-        if let Some(d) = date(&f.close_from) {
-            q.push(" AND o.expected_close >= ").push_bind(d);
-        }
-        if let Some(d) = date(&f.close_to) {
-            q.push(" AND o.expected_close <= ").push_bind(d);
-        }
+        filters::push_amount_range(q, "o.amount", (&f.amount_min, &f.amount_max));
+        filters::push_date_range(q, "o.expected_close", (&f.close_from, &f.close_to));
         n.push_days(q, "o.created_at", (&f.created_from, &f.created_to));
         n.push_custom(q, "o");
     }

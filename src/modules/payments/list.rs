@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use sqlx::{Postgres, QueryBuilder};
@@ -20,7 +19,6 @@ use crate::fields::{FieldDef, FilterInput};
 use crate::list::{
     self, Cell, Column, FilterContext, ListView, Narrowing, Narrows, Owned, RecordList, Scene, Sort, SortKey, filters,
 };
-use crate::money;
 use crate::org::{departments as depts, users};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
@@ -78,10 +76,6 @@ impl PaymentFilter {
     }
 }
 
-fn date(v: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()
-}
-
 impl Narrows for PaymentFilter {
     fn push_from_where(
         n: &Narrowing<'_, Self>,
@@ -102,29 +96,15 @@ impl Narrows for PaymentFilter {
             dept: &f.dept,
         };
         n.push_owned(q, owned, user);
-        if !f.customer.trim().is_empty() {
-            q.push(" AND p.customer_id IN (SELECT cu.id FROM customers cu WHERE cu.deleted_at IS NULL");
-            crate::modules::customers::JOINED_KEYWORD.push(q, &f.customer);
-            q.push(")");
-        }
+        crate::modules::customers::push_named(q, "p.customer_id", &f.customer);
         filters::push_id(q, "p.customer_id", &f.customer_id);
         filters::push_id(q, "p.contract_id", &f.contract_id);
         filters::push_id(q, "p.method_id", &f.method);
         if let Some(s) = Status::from_code(&f.status) {
             q.push(" AND p.status = ").push_bind(s.code());
         }
-        if let Ok(min) = money::amount(&f.amount_min) {
-            q.push(" AND p.amount >= ").push_bind(min);
-        }
-        if let Ok(max) = money::amount(&f.amount_max) {
-            q.push(" AND p.amount <= ").push_bind(max);
-        }
-        if let Some(d) = date(&f.paid_from) {
-            q.push(" AND p.paid_on >= ").push_bind(d);
-        }
-        if let Some(d) = date(&f.paid_to) {
-            q.push(" AND p.paid_on <= ").push_bind(d);
-        }
+        filters::push_amount_range(q, "p.amount", (&f.amount_min, &f.amount_max));
+        filters::push_date_range(q, "p.paid_on", (&f.paid_from, &f.paid_to));
         n.push_custom(q, "p");
     }
 }
