@@ -278,6 +278,11 @@ async fn save(
     let st = c.shared.st;
     let mut errors = FormErrors::new(ctx.lang);
     let input = check(&c, &mut form, current.as_ref(), &mut errors).await?;
+    // Read before the transaction: it holds the contract's row lock (see `write`).
+    let stored = match &current {
+        Some(cur) => lines::stored(&st.db, &LINES, cur.id).await?,
+        None => Vec::new(),
+    };
     let mut tx = st.db.begin().await?;
     if let Some(cur) = &current {
         let h = repo::lock(&mut tx, cur.id).await?.ok_or(AppError::NotFound)?;
@@ -288,7 +293,7 @@ async fn save(
     let id = current.as_ref().map(|cur| cur.id);
     fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
     if errors.is_empty() {
-        match write(&mut tx, &c, current.as_ref(), &input, req).await? {
+        match write(&mut tx, &c, current.as_ref().map(|cur| (cur, stored.as_slice())), &input, req).await? {
             Ok(saved_id) => {
                 let key = if current.is_none() { "contract.created" } else { "contract.saved" };
                 return done(tx, &ctx, ctx.tf1(key, "name", &input.name), &format!("/contracts/{saved_id}")).await;
@@ -301,11 +306,13 @@ async fn save(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response())
 }
 
-/// Insert or update with lines and the audit row; Err(()) when the number is taken.
+/// Insert or update with lines and the audit row; Err(()) when the number is taken. `current`:
+/// the contract being edited with its stored lines. Everything runs on `tx`: it holds the
+/// contract's row lock, so waiting for another pool connection here could starve the pool.
 async fn write(
     tx: &mut PgConnection,
     c: &Ctx<'_>,
-    current: Option<&Contract>,
+    current: Option<(&Contract, &[Line])>,
     input: &ContractInput,
     req: &RequestCtx,
 ) -> AppResult<Result<i64, ()>> {
@@ -316,15 +323,12 @@ async fn write(
         None => crate::numbering::next(tx, ENTITY, chrono::Utc::now(), st.config.timezone).await?,
     };
     let before = match current {
-        Some(cur) => {
-            let stored = lines::stored(&st.db, &LINES, cur.id).await?;
-            Some(snapshot(tx, c, &input_of(cur, &stored), &cur.number).await?)
-        }
+        Some((cur, stored)) => Some(snapshot(tx, c, &input_of(cur, stored), &cur.number).await?),
         None => None,
     };
     let written = match current {
         None => repo::insert(tx, input, &number, input.owner_id.unwrap_or(user.id), user.id).await,
-        Some(cur) => repo::update(tx, cur.id, input, &number).await.map(|_| cur.id),
+        Some((cur, _)) => repo::update(tx, cur.id, input, &number).await.map(|_| cur.id),
     };
     let Ok(id) = written.on_constraint("contracts_number", || ())? else { return Ok(Err(())) };
     lines::replace(tx, &LINES, id, &input.lines).await?;

@@ -248,6 +248,7 @@ pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, f
     let mut errors = FormErrors::new(ctx.lang);
     let input = check(&st, user, &contract, None, &form, &mut errors).await?;
     let picks = workflow::picks_of(&form);
+    let parts = Parts::load(&st, user).await?;
     let mut tx = st.db.begin().await?;
     if errors.is_empty() {
         match approval::fits(&mut tx, cid, input.amount).await? {
@@ -256,15 +257,7 @@ pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, f
             Fit::Over(figures) => over(&ctx, &mut errors, figures),
         }
     }
-    fields::check_unique(
-        &mut tx,
-        ENTITY,
-        &RecordForm::load(&st, user, &RECORD).await?.defs,
-        &input.custom,
-        None,
-        &mut errors,
-    )
-    .await?;
+    fields::check_unique(&mut tx, ENTITY, &parts.defs, &input.custom, None, &mut errors).await?;
     let picks_needed = pick_views(&mut tx, user.id, &contract, ctx.lang).await?;
     for pv in &picks_needed {
         if picks.get(&pv.seq).is_none_or(|p| p.is_empty()) {
@@ -274,7 +267,7 @@ pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, f
     if errors.is_empty() {
         let number = crate::numbering::next(&mut tx, ENTITY, chrono::Utc::now(), st.config.timezone).await?;
         let id = repo::insert(&mut tx, &number, (cid, contract.customer_id), &input, user.id).await?;
-        let after = snapshot(&mut tx, &st, user, &input).await?;
+        let after = parts.snapshot(&mut tx, &input, st.config.timezone).await?;
         after.write_save(&mut tx, (ENTITY, id), None, None, (user.id, req.ip.as_deref())).await?;
         let amount = input.amount.to_string();
         match workflow::submit(&mut tx, submission(user.id, &contract, &amount, id, picks), req.ip.as_deref()).await {
@@ -339,21 +332,22 @@ pub async fn update(
     let (p, contract) = editable(&st, &req, id).await?;
     let mut errors = FormErrors::new(ctx.lang);
     let input = check(&st, user, &contract, Some(&p), &form, &mut errors).await?;
+    let parts = Parts::load(&st, user).await?;
     let mut tx = st.db.begin().await?;
     let locked = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if !Status::from_code(&locked.0).is_some_and(Status::is_editable) {
         return Err(AppError::Conflict("payment.error.state"));
     }
-    let defs = RecordForm::load(&st, user, &RECORD).await?.defs;
-    fields::check_unique(&mut tx, ENTITY, &defs, &input.custom, Some(id), &mut errors).await?;
+    fields::check_unique(&mut tx, ENTITY, &parts.defs, &input.custom, Some(id), &mut errors).await?;
     if !errors.is_empty() {
         drop(tx);
         let page = page(&st, ctx, user, (Some(p), contract), form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
-    let before = snapshot(&mut tx, &st, user, &input_of(&p)).await?;
+    let tz = st.config.timezone;
+    let before = parts.snapshot(&mut tx, &input_of(&p), tz).await?;
     repo::update(&mut tx, id, &input).await?;
-    let after = snapshot(&mut tx, &st, user, &input).await?;
+    let after = parts.snapshot(&mut tx, &input, tz).await?;
     after.write_save(&mut tx, (ENTITY, id), Some(&before), None, (user.id, req.ip.as_deref())).await?;
     done(tx, &ctx, ctx.tf1("payment.saved", "number", &p.number), &format!("/payments/{id}")).await
 }
@@ -392,29 +386,42 @@ fn input_of(p: &Payment) -> PaymentInput {
     }
 }
 
-async fn snapshot(
-    tx: &mut PgConnection,
-    st: &AppState,
-    user: &crate::auth::CurrentUser,
-    input: &PaymentInput,
-) -> AppResult<Snapshot> {
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    let term: Option<i32> = match input.plan_id {
-        Some(pid) => {
-            sqlx::query_scalar("SELECT term FROM payment_plans WHERE id = $1")
-                .bind(pid)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
-        None => None,
-    };
-    let defs = RecordForm::load(st, user, &RECORD).await?.defs;
-    let mut snap = Snapshot::new();
-    snap.push("amount", json!(crate::web::format::money(&input.amount)))
-        .push("paid_on", json!(input.paid_on.to_string()))
-        .push("plan", audit::opt(term.map(|t| t.to_string())))
-        .push("method", dicts.audit_value(input.method_id))
-        .push("notes", audit::opt(input.notes.clone()));
-    snap.extend(fields::snapshot(&defs, &input.custom, st.config.timezone));
-    Ok(snap)
+/// What a save reads besides its own transaction, loaded before that opens: the transaction
+/// holds the contract's (or the payment's) row lock, and must not wait for a second pool
+/// connection meanwhile — ten clients on one contract would otherwise hold every connection.
+struct Parts {
+    defs: Vec<fields::FieldDef>,
+    dicts: Dicts,
+}
+
+impl Parts {
+    async fn load(st: &AppState, user: &crate::auth::CurrentUser) -> AppResult<Parts> {
+        Ok(Parts { defs: RecordForm::load(st, user, &RECORD).await?.defs, dicts: Dicts::load(&st.db, DICTS).await? })
+    }
+
+    /// The payment's fields as the history keeps them.
+    async fn snapshot(
+        &self,
+        tx: &mut PgConnection,
+        input: &PaymentInput,
+        tz: chrono::FixedOffset,
+    ) -> AppResult<Snapshot> {
+        let term: Option<i32> = match input.plan_id {
+            Some(pid) => {
+                sqlx::query_scalar("SELECT term FROM payment_plans WHERE id = $1")
+                    .bind(pid)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let mut snap = Snapshot::new();
+        snap.push("amount", json!(crate::web::format::money(&input.amount)))
+            .push("paid_on", json!(input.paid_on.to_string()))
+            .push("plan", audit::opt(term.map(|t| t.to_string())))
+            .push("method", self.dicts.audit_value(input.method_id))
+            .push("notes", audit::opt(input.notes.clone()));
+        snap.extend(fields::snapshot(&self.defs, &input.custom, tz));
+        Ok(snap)
+    }
 }
