@@ -1,7 +1,7 @@
 //! The demo company's catalogue and pipeline: products on and off the shelf (one with a price
 //! change), and opportunities of the demo customers at every stage and outcome, with product
 //! lines, a stage history, and one left to stall — so the list, board and forecast have
-//! something to show.
+//! something to show. Contracts and payments follow (`demo_contracts`).
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -47,7 +47,9 @@ const OPPORTUNITIES: &[(usize, &str, &str, &[(usize, i64, i64)], i64, i64)] = &[
 
 pub async fn seed(tx: &mut PgConnection) -> anyhow::Result<()> {
     let products = seed_products(tx).await?;
-    seed_opportunities(tx, &products).await
+    seed_opportunities(tx, &products).await?;
+    // Contracts, plans and payments (some from the won opportunities above).
+    super::demo_contracts::seed(tx, &products).await
 }
 
 /// The products' ids, in the order of PRODUCTS.

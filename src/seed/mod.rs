@@ -2,6 +2,7 @@
 //! demo company (`demo`). Reference data (roles, dictionaries) lives in migrations instead.
 
 pub mod demo;
+mod demo_contracts;
 mod demo_pipeline;
 pub mod scale;
 
