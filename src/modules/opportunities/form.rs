@@ -261,6 +261,12 @@ async fn save(
         None => Vec::new(),
     };
     let (input, start) = check(&c, &mut form, current.as_ref(), &existing, &mut errors).await?;
+    // Read before the transaction, which holds the opportunity's row lock: no second pool
+    // connection is waited for while it is held.
+    let contacts = match &current {
+        Some(cur) => repo::contacts(&st.db, cur.id).await?,
+        None => Vec::new(),
+    };
     let mut tx = st.db.begin().await?;
     let id = current.as_ref().map(|cur| cur.id);
     if let Some(id) = id
@@ -277,7 +283,6 @@ async fn save(
     let who = (c.shared.user.id, req.ip.as_deref());
     let saved_id = match (&current, start) {
         (Some(cur), _) => {
-            let contacts = repo::contacts(&st.db, cur.id).await?;
             let before = snapshot(&mut tx, &c, &input_of(cur, &existing, &contacts)).await?;
             repo::update(&mut tx, cur.id, &input).await?;
             write_parts(&mut tx, cur.id, &input).await?;
