@@ -72,20 +72,26 @@ impl DataScope {
     /// OR it is shared (unexpired) with the user or their department. The team/share ids are
     /// gathered into an array once (an InitPlan), so both arms stay index scans.
     pub fn push_visible(&self, qb: &mut QueryBuilder<'_, Postgres>, alias: &str, entity: &str) {
+        self.push_visible_as(qb, (&format!("{alias}.owner_id"), &format!("{alias}.id")), entity);
+    }
+
+    /// The same test on rows that carry a record's owner and id in other columns (a contract's
+    /// plan terms: `(p.owner_id, p.contract_id)`). Column expressions are code constants.
+    pub fn push_visible_as(&self, qb: &mut QueryBuilder<'_, Postgres>, (owner, id): (&str, &str), entity: &str) {
         let Some(owners) = &self.owners else {
             qb.push(" TRUE ");
             return;
         };
-        qb.push(format_args!(" ({alias}.owner_id = ANY(")).push_bind(owners.clone());
+        qb.push(format_args!(" ({owner} = ANY(")).push_bind(owners.clone());
         match &self.extras {
             Some((e, ids)) if *e == entity && ids.is_empty() => {
                 qb.push(")) ");
             }
             Some((e, ids)) if *e == entity => {
-                qb.push(format_args!(") OR {alias}.id = ANY(")).push_bind(ids.clone()).push(")) ");
+                qb.push(format_args!(") OR {id} = ANY(")).push_bind(ids.clone()).push(")) ");
             }
             _ => {
-                qb.push(format_args!(") OR {alias}.id = ANY(ARRAY("));
+                qb.push(format_args!(") OR {id} = ANY(ARRAY("));
                 self.push_extra_ids(qb, entity);
                 qb.push("))) ");
             }

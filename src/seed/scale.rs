@@ -144,7 +144,8 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
             .await?;
         }
         opportunity_sums(&mut conn).await?;
-        contract_sums(&mut conn).await
+        contract_sums(&mut conn).await?;
+        payment_sums(&mut conn).await
     })
     .await?;
     step("analyze", async {
@@ -625,8 +626,9 @@ WHERE k.opportunity_id IS NULL AND k.amount = 0"#;
 async fn payments(conn: &mut PgConnection) -> anyhow::Result<()> {
     let plans = r#"
 WITH m AS (SELECT array_agg(id ORDER BY position) AS a FROM dict_items WHERE dict = 'payment_method')
-INSERT INTO payment_plans (contract_id, term, amount, due_date, method_id, remind_days, created_by, created_at, updated_at)
-SELECT k.id, t,
+INSERT INTO payment_plans (contract_id, owner_id, customer_id, term, amount, due_date, method_id, remind_days, created_by,
+                           created_at, updated_at)
+SELECT k.id, k.owner_id, k.customer_id, t,
        CASE WHEN t < s.n THEN round(k.amount / s.n, 2) ELSE k.amount - round(k.amount / s.n, 2) * (s.n - 1) END,
        k.approved_at::date + 15 + (t - 1) * s.gap,
        m.a[1 + (k.id % 3)::int], (ARRAY[0, 3, 7, 15])[1 + ((k.id + t) % 4)::int],
@@ -715,6 +717,19 @@ async fn receivables(conn: &mut PgConnection) -> anyhow::Result<()> {
 }
 
 /// The contract list's footer counters (migration 0026), recounted after the load.
+/// Rebuild `payment_sums` (migration 0028) from the payments.
+async fn payment_sums(conn: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM payment_sums").execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO payment_sums (owner_id, status, n, amount)
+         SELECT coalesce(owner_id, 0), status, count(*), sum(amount) FROM payments
+          WHERE deleted_at IS NULL GROUP BY 1, 2",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn contract_sums(conn: &mut PgConnection) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM contract_sums").execute(&mut *conn).await?;
     sqlx::query(

@@ -96,6 +96,25 @@ async fn plans_and_payments_stay_within_the_contract_and_only_confirmed_ones_cou
     // A term cannot shrink below what it received.
     let r = rep.post(&format!("/contracts/{k}/plans/{first}"), &[("amount", "500"), ("due_date", &yesterday)]).await;
     r.assert_status(422);
+
+    // The list's footer: unfiltered from the per-owner counters, filtered from the rows; both
+    // count a payment recorded by someone out of the manager's scope on a contract in it.
+    sqlx::query(
+        "INSERT INTO payments (number, contract_id, customer_id, amount, paid_on, status, owner_id)
+         VALUES ('HK-X', $1, $2, 50, current_date, 'pending', $3)",
+    )
+    .bind(k)
+    .bind(cu)
+    .bind(o.north_rep)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let mut mgr = app.login("mgr").await;
+    for path in ["/payments?scene=all", "/payments?scene=all&amount_min=1"] {
+        let page = mgr.get(path).await;
+        let footer = (page.text_of("#footer-confirmed"), page.text_of("#footer-waiting"));
+        assert_eq!(footer, ("600.00".to_string(), "50.00".to_string()), "{path}");
+    }
 }
 
 #[tokio::test]
@@ -147,6 +166,21 @@ async fn ageing_buckets_and_the_due_reminder_follow_the_planned_dates() {
         .map(|td| td.text().collect::<String>())
         .collect();
     assert_eq!(cells, ["16.00", "3.00", "4.00", "0.00", "8.00", "31.00"], "not due, 0–30, 31–60, 61–90, 90+, total");
+    // Another owner's contract leaves the rep's page; a void contract's terms stop counting.
+    let rep_page = app.login("rep2").await.get("/payments/ageing").await;
+    assert!(!rep_page.has(&format!("#ageing-customers tr[data-id=\"{cu}\"]")));
+    sqlx::query("UPDATE contracts SET status = 'void', voided_at = now() WHERE id = $1")
+        .bind(k)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = app.login("mgr").await.get("/payments/ageing").await;
+    assert!(!page.has(&format!("#ageing-customers tr[data-id=\"{cu}\"]")), "void: nothing owed");
+    sqlx::query("UPDATE contracts SET status = 'approved', voided_at = NULL WHERE id = $1")
+        .bind(k)
+        .execute(&app.db)
+        .await
+        .unwrap();
 
     // The term due tomorrow (remind 2 days before) is told to its owner once.
     crm::jobs::run_named(job_ctx(app, Utc::now()), &["payment_plan_reminders"]).await;

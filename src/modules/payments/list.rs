@@ -6,7 +6,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::RECORD;
 use super::model::{DICTS, ENTITY, MODULE, Payment, Status};
@@ -152,12 +152,72 @@ fn badges(p: &Payment, ctx: &PageCtx) -> Vec<(String, &'static str)> {
     vec![(ctx.t(s.label_key()).to_string(), s.badge())]
 }
 
-/// (confirmed, waiting) of what the filter matches.
+/// How many payments the filter matches, and how much of it is confirmed and waiting.
 #[derive(Default)]
 pub struct Totals {
     pub n: i64,
     pub confirmed: Decimal,
     pub waiting: Decimal,
+}
+
+impl Totals {
+    fn add(&mut self, rows: Vec<(String, i64, Decimal)>) {
+        for (status, n, amount) in rows {
+            self.n += n;
+            match Status::from_code(&status) {
+                Some(Status::Approved) => self.confirmed += amount,
+                Some(Status::Pending) => self.waiting += amount,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The footer: for the unfiltered "all" and "mine" scenes from the per-owner counters
+/// (`payment_sums`) plus the few payments seen through their contract rather than their own
+/// owner, else from the rows the filter matches.
+async fn totals(
+    db: &PgPool,
+    scope: &DataScope,
+    user: &CurrentUser,
+    (unfiltered, scene): (bool, Scene),
+    core: impl Fn(&mut QueryBuilder<'_, Postgres>),
+) -> sqlx::Result<Totals> {
+    let mut t = Totals::default();
+    let owners: Option<Vec<i64>> = match (unfiltered, scene) {
+        (true, Scene::All) => scope.owners.clone(),
+        (true, Scene::Mine) => Some(vec![user.id]),
+        _ => {
+            let mut q = QueryBuilder::new("SELECT p.status, count(*), coalesce(sum(p.amount), 0) ");
+            core(&mut q);
+            q.push(" GROUP BY 1");
+            t.add(q.build_query_as().fetch_all(db).await?);
+            return Ok(t);
+        }
+    };
+    t.add(
+        sqlx::query_as(
+            "SELECT status, sum(n)::bigint, sum(amount) FROM payment_sums
+              WHERE n <> 0 AND ($1::bigint[] IS NULL OR owner_id = ANY($1)) GROUP BY 1",
+        )
+        .bind(&owners)
+        .fetch_all(db)
+        .await?,
+    );
+    if let (Some(owners), Scene::All) = (&owners, scene) {
+        // Seen through a team place or share (theirs or their contract's), or through their
+        // contract's owner: owned by someone out of scope.
+        let mut q = QueryBuilder::new(
+            "SELECT p.status, count(*), coalesce(sum(p.amount), 0) FROM payments p
+              WHERE p.deleted_at IS NULL AND (p.id = ANY(ARRAY(",
+        );
+        scope.push_child_extra_ids(&mut q, &repo::CHILD);
+        q.push(")) OR p.contract_id = ANY(ARRAY(");
+        scope.push_extra_ids(&mut q, "contract");
+        q.push("))) AND (p.owner_id IS NULL OR NOT p.owner_id = ANY(").push_bind(owners.clone()).push(")) GROUP BY 1");
+        t.add(q.build_query_as().fetch_all(db).await?);
+    }
+    Ok(t)
 }
 
 #[derive(Template)]
@@ -210,12 +270,7 @@ pub async fn index(
         total,
     )
     .await?;
-    let mut q = QueryBuilder::new(
-        "SELECT count(*), coalesce(sum(p.amount) FILTER (WHERE p.status = 'approved'), 0),
-                coalesce(sum(p.amount) FILTER (WHERE p.status = 'pending'), 0) ",
-    );
-    core(&mut q);
-    let (n, confirmed, waiting): (i64, Decimal, Decimal) = q.build_query_as().fetch_one(&st.db).await?;
+    let footer = totals(&st.db, &scope, user, (unfiltered, filter.scene()), core).await?;
     let listing =
         RecordList { def: &RECORD, ctx: &ctx, user, raw: &raw, sort: &sort, defs: &cx.defs, extra: Vec::new() };
     let available = available_columns(&cx.defs, ctx.lang);
@@ -227,7 +282,7 @@ pub async fn index(
         depts: depts::options(&st.db).await?,
         methods: cx.dicts.options("payment_method", ctx.lang, None),
         custom: FilterInput::all(&cx.defs, &cx.custom),
-        footer: Totals { n, confirmed, waiting },
+        footer,
         ctx,
         list,
         filter,
