@@ -1,7 +1,8 @@
 //! Receivables ageing (应收账龄): what approved contracts in the user's scope still expect, by
 //! how long past its planned date each open term is — not yet due, 0–30, 31–60, 61–90 and more
 //! than 90 days (dates in the company's time zone) — per customer (the 100 owing the most past
-//! due), per owner and per department, with the grand total.
+//! due; customers with nothing past due are in the totals only), per owner and per department,
+//! with the grand total.
 
 use std::collections::BTreeMap;
 
@@ -133,12 +134,21 @@ pub async fn ageing(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -
     );
     let owner_rows: Vec<OwnerRow> = q.build_query_as().fetch_all(&st.db).await?;
 
-    let mut q = QueryBuilder::new("SELECT c.name AS customer_name, g.* FROM (SELECT p.customer_id, ");
+    // The 100 owing the most past due, from the terms due by today (an index range), then all
+    // of their terms in scope: a hundred customers summed, not every customer with a term.
+    let mut q = QueryBuilder::new(
+        "SELECT p.customer_id FROM payment_plans p WHERE p.received < p.amount AND p.live AND p.due_date <= ",
+    );
+    q.push_bind(today).push(" AND ");
+    scope.push_visible_as(&mut q, ("p.owner_id", "p.contract_id"), "contract");
+    q.push(" GROUP BY p.customer_id ORDER BY sum(p.amount - p.received) DESC, p.customer_id LIMIT 100");
+    let most: Vec<i64> = q.build_query_scalar().fetch_all(&st.db).await?;
+    let mut q = QueryBuilder::new("SELECT c.name AS customer_name, a.* FROM (SELECT p.customer_id, ");
     push_sums(&mut q, today);
     push_open(&mut q, &scope);
-    q.push(
-        " GROUP BY p.customer_id) g JOIN customers c ON c.id = g.customer_id
-          ORDER BY g.d30 + g.d60 + g.d90 + g.older DESC, g.not_due DESC, g.customer_id LIMIT 100",
+    q.push(" AND p.customer_id = ANY(").push_bind(most).push(
+        ") GROUP BY p.customer_id) a JOIN customers c ON c.id = a.customer_id
+          ORDER BY a.d30 + a.d60 + a.d90 + a.older DESC, a.customer_id",
     );
     let customer_rows: Vec<CustomerRow> = q.build_query_as().fetch_all(&st.db).await?;
 

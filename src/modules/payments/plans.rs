@@ -333,7 +333,7 @@ pub async fn due(
                 ow.name AS owner_name
            FROM payment_plans p JOIN contracts k ON k.id = p.contract_id
            JOIN customers cu ON cu.id = k.customer_id LEFT JOIN users ow ON ow.id = k.owner_id
-          WHERE p.received < p.amount AND p.due_date <= ",
+          WHERE p.received < p.amount AND p.live AND p.due_date <= ",
     );
     qb.push_bind(until).push(" AND k.status = 'approved' AND k.deleted_at IS NULL AND ");
     scope.push_visible(&mut qb, "k", "contract");
@@ -352,7 +352,7 @@ pub async fn remind(ctx: JobCtx) -> anyhow::Result<String> {
         "UPDATE payment_plans p SET reminded_for = p.due_date
            FROM contracts k
           WHERE k.id = p.contract_id AND k.status = 'approved' AND k.deleted_at IS NULL AND k.owner_id IS NOT NULL
-            AND p.remind_days > 0 AND p.received < p.amount AND p.due_date >= $1
+            AND p.remind_days > 0 AND p.received < p.amount AND p.live AND p.due_date >= $1
             AND p.due_date - p.remind_days <= $1 AND p.reminded_for IS DISTINCT FROM p.due_date
         RETURNING p.id, p.term, p.amount - p.received, p.due_date, k.id, k.name, k.owner_id",
     )
