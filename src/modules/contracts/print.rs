@@ -32,6 +32,11 @@ impl PrintPage {
         v.as_deref().unwrap_or("")
     }
 
+    /// "合同编号：HT…" / "Contract no.: HT…"
+    fn kv(&self, label_key: &str, value: &str) -> String {
+        self.ctx.tf("contract.print.kv", &[("label", self.ctx.t(label_key)), ("value", value)])
+    }
+
     fn date(&self, d: &Option<chrono::NaiveDate>) -> String {
         d.map(|d| self.ctx.date(&d)).unwrap_or_default()
     }
