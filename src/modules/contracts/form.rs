@@ -277,12 +277,12 @@ async fn save(
 ) -> AppResult<Response> {
     let st = c.shared.st;
     let mut errors = FormErrors::new(ctx.lang);
-    let input = check(&c, &mut form, current.as_ref(), &mut errors).await?;
     // Read before the transaction: it holds the contract's row lock (see `write`).
     let stored = match &current {
         Some(cur) => lines::stored(&st.db, &LINES, cur.id).await?,
         None => Vec::new(),
     };
+    let input = check(&c, &mut form, current.as_ref().map(|cur| (cur, stored.as_slice())), &mut errors).await?;
     let mut tx = st.db.begin().await?;
     if let Some(cur) = &current {
         let h = repo::lock(&mut tx, cur.id).await?.ok_or(AppError::NotFound)?;
@@ -339,14 +339,16 @@ async fn write(
 
 /// What the form says, checked against the database: the customer (an edit keeps its own unless
 /// another is picked or typed), the opportunity and signer (of that customer), the lines and the
-/// amount they make, and for a new one its owner.
+/// amount they make, and for a new one its owner. `edited`: the contract being edited with its
+/// stored lines.
 async fn check(
     c: &Ctx<'_>,
     form: &mut FormData,
-    current: Option<&Contract>,
+    edited: Option<(&Contract, &[Line])>,
     errors: &mut FormErrors,
 ) -> AppResult<ContractInput> {
     let st = c.shared.st;
+    let current = edited.map(|(cur, _)| cur);
     let mut input = model::check(form, &c.dicts, current, today(st), errors);
     input.custom = c.shared.parse_custom(form, current.map(|cur| &*cur.custom), errors).await?;
     let unchanged = current.filter(|cur| {
@@ -392,11 +394,11 @@ async fn check(
     }
     // A new contract keeps what it copied from its opportunity, even products since taken off
     // the shelf; an edit keeps its own lines.
-    let existing = match current {
-        Some(cur) => lines::stored(&st.db, &LINES, cur.id).await?,
-        None => copied_from,
+    let existing: &[Line] = match edited {
+        Some((_, stored)) => stored,
+        None => &copied_from,
     };
-    input.lines = lines::resolve(&mut conn, &LineForm::all(form), &existing, errors).await?;
+    input.lines = lines::resolve(&mut conn, &LineForm::all(form), existing, errors).await?;
     input.settle_amount();
     if current.is_none() {
         input.owner_id = Some(c.shared.new_owner(input.owner_id, errors).await?);

@@ -5,7 +5,7 @@
 //! limits are checked on submission (`credit`).
 //!
 //! For other modules: `for_parent` (the Contracts tabs of customers and opportunities),
-//! `for_payment` / `for_plans` (a contract payments may be booked on), `find_visible`, `search`.
+//! `for_payment` (a contract payments and plan terms may be booked on), `find_visible`, `search`.
 
 mod approval;
 pub mod credit;
@@ -128,11 +128,6 @@ pub async fn for_payment(st: &AppState, user: &CurrentUser, id: i64) -> AppResul
         return Err(AppError::Conflict("payment.error.contract_state"));
     }
     Ok(k)
-}
-
-/// The same for plan terms.
-pub async fn for_plans(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<Contract> {
-    for_payment(st, user, id).await
 }
 
 /// Contracts' plug into the record kernel.

@@ -134,11 +134,9 @@ async fn by_owner(db: &PgPool, scope: &DataScope, today: NaiveDate) -> sqlx::Res
 /// The 100 customers owing the most past due, from the terms due by today (an index range),
 /// then all of their terms in scope: a hundred customers summed, not every customer with a term.
 async fn most_overdue(db: &PgPool, scope: &DataScope, today: NaiveDate) -> sqlx::Result<Vec<CustomerRow>> {
-    let mut q = QueryBuilder::new(
-        "SELECT p.customer_id FROM payment_plans p WHERE p.received < p.amount AND p.live AND p.due_date <= ",
-    );
-    q.push_bind(today).push(" AND ");
-    scope.push_visible_as(&mut q, ("p.owner_id", "p.contract_id"), "contract");
+    let mut q = QueryBuilder::new("SELECT p.customer_id");
+    push_open(&mut q, scope);
+    q.push(" AND p.due_date <= ").push_bind(today);
     q.push(" GROUP BY p.customer_id ORDER BY sum(p.amount - p.received) DESC, p.customer_id LIMIT 100");
     let most: Vec<i64> = q.build_query_scalar().fetch_all(db).await?;
     let mut q = QueryBuilder::new("SELECT c.name AS customer_name, a.* FROM (SELECT p.customer_id, ");

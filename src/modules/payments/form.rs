@@ -190,35 +190,6 @@ pub async fn new(
     render(page(&st, ctx, user, (None, contract), form, errors).await?).await
 }
 
-/// The form checked: plan of this contract, method from the dictionary, custom fields.
-async fn check(
-    st: &AppState,
-    user: &crate::auth::CurrentUser,
-    contract: &Contract,
-    current: Option<&Payment>,
-    form: &FormData,
-    errors: &mut FormErrors,
-) -> AppResult<PaymentInput> {
-    let mut input = model::check_payment(form, today(st), errors);
-    let mut conn = st.db.acquire().await?;
-    if let Some(pid) = input.plan_id
-        && !repo::plans(&mut conn, contract.id).await?.iter().any(|p| p.id == pid)
-    {
-        errors.add("plan_id", "payment.error.plan");
-        input.plan_id = None;
-    }
-    drop(conn);
-    let dicts = Dicts::load(&st.db, DICTS).await?;
-    if let Some(m) = input.method_id
-        && !dicts.allows("payment_method", m, current.and_then(|p| p.method_id))
-    {
-        errors.add("method_id", "form.invalid");
-    }
-    let shared = RecordForm::load(st, user, &RECORD).await?;
-    input.custom = shared.parse_custom(form, current.map(|c| &*c.custom), errors).await?;
-    Ok(input)
-}
-
 /// The amount does not fit: say so beside it, with the figures.
 fn over(
     ctx: &PageCtx,
@@ -246,9 +217,9 @@ pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, f
     let cid = form.get("contract_id").trim().parse::<i64>().map_err(|_| AppError::NotFound)?;
     let contract = contracts::for_payment(&st, user, cid).await?;
     let mut errors = FormErrors::new(ctx.lang);
-    let input = check(&st, user, &contract, None, &form, &mut errors).await?;
-    let picks = workflow::picks_of(&form);
     let parts = Parts::load(&st, user).await?;
+    let input = parts.check(&contract, None, &form, &mut errors).await?;
+    let picks = workflow::picks_of(&form);
     let mut tx = st.db.begin().await?;
     if errors.is_empty() {
         match approval::fits(&mut tx, cid, input.amount).await? {
@@ -257,7 +228,7 @@ pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, f
             Fit::Over(figures) => over(&ctx, &mut errors, figures),
         }
     }
-    fields::check_unique(&mut tx, ENTITY, &parts.defs, &input.custom, None, &mut errors).await?;
+    fields::check_unique(&mut tx, ENTITY, &parts.shared.defs, &input.custom, None, &mut errors).await?;
     let picks_needed = pick_views(&mut tx, user.id, &contract, ctx.lang).await?;
     for pv in &picks_needed {
         if picks.get(&pv.seq).is_none_or(|p| p.is_empty()) {
@@ -331,14 +302,14 @@ pub async fn update(
     let user = req.user()?;
     let (p, contract) = editable(&st, &req, id).await?;
     let mut errors = FormErrors::new(ctx.lang);
-    let input = check(&st, user, &contract, Some(&p), &form, &mut errors).await?;
     let parts = Parts::load(&st, user).await?;
+    let input = parts.check(&contract, Some(&p), &form, &mut errors).await?;
     let mut tx = st.db.begin().await?;
     let locked = repo::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if !Status::from_code(&locked.0).is_some_and(Status::is_editable) {
         return Err(AppError::Conflict("payment.error.state"));
     }
-    fields::check_unique(&mut tx, ENTITY, &parts.defs, &input.custom, Some(id), &mut errors).await?;
+    fields::check_unique(&mut tx, ENTITY, &parts.shared.defs, &input.custom, Some(id), &mut errors).await?;
     if !errors.is_empty() {
         drop(tx);
         let page = page(&st, ctx, user, (Some(p), contract), form, errors).await?;
@@ -386,17 +357,45 @@ fn input_of(p: &Payment) -> PaymentInput {
     }
 }
 
-/// What a save reads besides its own transaction, loaded before that opens: the transaction
-/// holds the contract's (or the payment's) row lock, and must not wait for a second pool
-/// connection meanwhile — ten clients on one contract would otherwise hold every connection.
-struct Parts {
-    defs: Vec<fields::FieldDef>,
+/// What a save reads besides its own transaction (custom fields, the method dictionary), loaded
+/// once before that opens: the transaction holds the contract's (or the payment's) row lock, and
+/// must not wait for a second pool connection meanwhile — ten clients on one contract would
+/// otherwise hold every connection.
+struct Parts<'a> {
+    shared: RecordForm<'a>,
     dicts: Dicts,
 }
 
-impl Parts {
-    async fn load(st: &AppState, user: &crate::auth::CurrentUser) -> AppResult<Parts> {
-        Ok(Parts { defs: RecordForm::load(st, user, &RECORD).await?.defs, dicts: Dicts::load(&st.db, DICTS).await? })
+impl<'a> Parts<'a> {
+    async fn load(st: &'a AppState, user: &'a crate::auth::CurrentUser) -> AppResult<Parts<'a>> {
+        Ok(Parts { shared: RecordForm::load(st, user, &RECORD).await?, dicts: Dicts::load(&st.db, DICTS).await? })
+    }
+
+    /// The form checked: plan of this contract, method from the dictionary, custom fields.
+    async fn check(
+        &self,
+        contract: &Contract,
+        current: Option<&Payment>,
+        form: &FormData,
+        errors: &mut FormErrors,
+    ) -> AppResult<PaymentInput> {
+        let st = self.shared.st;
+        let mut input = model::check_payment(form, today(st), errors);
+        let mut conn = st.db.acquire().await?;
+        if let Some(pid) = input.plan_id
+            && !repo::plans(&mut conn, contract.id).await?.iter().any(|p| p.id == pid)
+        {
+            errors.add("plan_id", "payment.error.plan");
+            input.plan_id = None;
+        }
+        drop(conn);
+        if let Some(m) = input.method_id
+            && !self.dicts.allows("payment_method", m, current.and_then(|p| p.method_id))
+        {
+            errors.add("method_id", "form.invalid");
+        }
+        input.custom = self.shared.parse_custom(form, current.map(|c| &*c.custom), errors).await?;
+        Ok(input)
     }
 
     /// The payment's fields as the history keeps them.
@@ -421,7 +420,7 @@ impl Parts {
             .push("plan", audit::opt(term.map(|t| t.to_string())))
             .push("method", self.dicts.audit_value(input.method_id))
             .push("notes", audit::opt(input.notes.clone()));
-        snap.extend(fields::snapshot(&self.defs, &input.custom, tz));
+        snap.extend(fields::snapshot(&self.shared.defs, &input.custom, tz));
         Ok(snap)
     }
 }

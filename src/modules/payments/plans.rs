@@ -101,7 +101,7 @@ pub async fn new(
     req: RequestCtx,
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
-    let contract = contracts::for_plans(&st, req.user()?, id).await?;
+    let contract = contracts::for_payment(&st, req.user()?, id).await?;
     let mut form = FormData::default();
     form.set("remind_days", "3");
     let errors = FormErrors::new(ctx.lang);
@@ -115,7 +115,7 @@ pub async fn edit(
     req: RequestCtx,
     Path((id, plan_id)): Path<(i64, i64)>,
 ) -> AppResult<Html<String>> {
-    let contract = contracts::for_plans(&st, req.user()?, id).await?;
+    let contract = contracts::for_payment(&st, req.user()?, id).await?;
     let p = find_plan(&st, id, plan_id).await?;
     let mut form = FormData::default();
     form.set("amount", crate::money::plain(&p.amount));
@@ -158,7 +158,7 @@ async fn save(
     form: FormData,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let contract = contracts::for_plans(&st, user, id).await?;
+    let contract = contracts::for_payment(&st, user, id).await?;
     let current = match plan_id {
         Some(pid) => Some(find_plan(&st, id, pid).await?),
         None => None,
@@ -244,7 +244,7 @@ pub async fn delete(
     Path((id, plan_id)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    contracts::for_plans(&st, user, id).await?;
+    contracts::for_payment(&st, user, id).await?;
     let p = find_plan(&st, id, plan_id).await?;
     let mut tx = st.db.begin().await?;
     sqlx::query("SELECT 1 FROM contracts WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *tx).await?;
