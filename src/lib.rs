@@ -24,6 +24,7 @@ pub mod registry;
 pub mod seed;
 pub mod state;
 pub mod timeline;
+pub mod todo;
 pub mod web;
 pub mod workflow;
 

@@ -1,6 +1,6 @@
 //! The registry: what the feature modules plug into the kernel — their record kinds, approval
-//! subjects and periodic jobs. `src/app.rs` fills it once at assembly (`app::install`); the
-//! kernel reads it (`registry::get()`) and so never names a module.
+//! subjects, periodic jobs, timeline sources and to-do sources. `src/app.rs` fills it once at
+//! assembly (`app::install`); the kernel reads it (`registry::get()`) and so never names a module.
 //!
 //! It is process-wide because the approval engine and the jobs run where no `AppState` is at
 //! hand (inside a transaction, in the job loop); it holds code constants only, so every app
@@ -17,6 +17,8 @@ pub struct Registry {
     records: Vec<&'static RecordDef>,
     subjects: Vec<&'static dyn SubjectDef>,
     jobs: Vec<Job>,
+    timeline_sources: Vec<crate::timeline::Source>,
+    todo_sources: Vec<crate::todo::Source>,
 }
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -80,5 +82,27 @@ impl Registry {
 
     pub fn jobs(&self) -> &[Job] {
         &self.jobs
+    }
+
+    /// Entries a module adds to record timelines (tasks, schedule entries, work logs).
+    pub fn timeline_source(&mut self, source: crate::timeline::Source) -> &mut Self {
+        assert!(self.timeline_sources.iter().all(|s| s.code != source.code), "timeline source {} twice", source.code);
+        self.timeline_sources.push(source);
+        self
+    }
+
+    pub fn timeline_sources(&self) -> &[crate::timeline::Source] {
+        &self.timeline_sources
+    }
+
+    /// A section of the to-do centre, in the order the page shows them.
+    pub fn todo_source(&mut self, source: crate::todo::Source) -> &mut Self {
+        assert!(self.todo_sources.iter().all(|s| s.code != source.code), "to-do source {} twice", source.code);
+        self.todo_sources.push(source);
+        self
+    }
+
+    pub fn todo_sources(&self) -> &[crate::todo::Source] {
+        &self.todo_sources
     }
 }

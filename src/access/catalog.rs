@@ -106,6 +106,13 @@ pub enum Module {
     Contracts,
     /// Payments (回款) and plans; plans are changed with the contract's edit right.
     Payments,
+    /// Tasks (任务): their owner, creator and participants always see them; the scope adds
+    /// subordinates' tasks for managers.
+    Tasks,
+    /// Schedule entries (日程) and the calendar.
+    Schedule,
+    /// Work logs (日志/周报/月报): their author and recipients always see them.
+    Worklogs,
 }
 
 /// Which records of a module a role sees.
@@ -169,6 +176,10 @@ const OPPORTUNITY_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Tran
 const MANAGE: &[Action] = &[Manage];
 const CONTRACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Void, Approve];
 const PAYMENT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Approve];
+const TASK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer];
+const TASK_DEFAULTS: &[Action] = &[View, Create, Edit, Delete, Transfer];
+const WORK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge];
+const WORK_DEFAULTS: &[Action] = &[View, Create, Edit, Delete];
 
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
@@ -287,6 +298,32 @@ pub const MODULES: &[ModuleDef] = &[
             ("rep", &[View, Create, Edit, Delete]),
             ("readonly", VIEW),
         ],
+    },
+    // Daily work: everyone plans their own day; managers see their subordinates' through the
+    // scope.
+    ModuleDef {
+        module: Module::Tasks,
+        code: "tasks",
+        group: Group::Business,
+        actions: TASK_ACTIONS,
+        scoped: true,
+        defaults: &[("director", TASK_ACTIONS), ("manager", TASK_DEFAULTS), ("rep", TASK_DEFAULTS), ("readonly", VIEW)],
+    },
+    ModuleDef {
+        module: Module::Schedule,
+        code: "schedule",
+        group: Group::Business,
+        actions: WORK_ACTIONS,
+        scoped: true,
+        defaults: &[("director", WORK_ACTIONS), ("manager", WORK_DEFAULTS), ("rep", WORK_DEFAULTS), ("readonly", VIEW)],
+    },
+    ModuleDef {
+        module: Module::Worklogs,
+        code: "worklogs",
+        group: Group::Business,
+        actions: WORK_ACTIONS,
+        scoped: true,
+        defaults: &[("director", WORK_ACTIONS), ("manager", WORK_DEFAULTS), ("rep", WORK_DEFAULTS), ("readonly", VIEW)],
     },
     ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {

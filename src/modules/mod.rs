@@ -15,7 +15,11 @@ pub mod opportunities;
 pub mod payments;
 pub mod pool;
 pub mod products;
+pub mod schedule;
 pub mod search;
+pub mod tasks;
+pub mod todo;
+pub mod worklogs;
 
 use crate::access::Routes;
 use crate::registry::Registry;
@@ -30,6 +34,10 @@ pub fn register(r: &mut Registry) {
     opportunities::register(r);
     contracts::register(r);
     payments::register(r);
+    tasks::register(r);
+    schedule::register(r);
+    worklogs::register(r);
+    todo::register(r);
 }
 
 pub fn routes() -> Routes {
@@ -47,5 +55,9 @@ pub fn routes() -> Routes {
         .merge(contracts::routes())
         .merge(payments::routes())
         .merge(approvals::routes())
+        .merge(todo::routes())
+        .merge(tasks::routes())
+        .merge(schedule::routes())
+        .merge(worklogs::routes())
         .merge(admin::routes())
 }

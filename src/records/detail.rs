@@ -24,7 +24,7 @@ use crate::web::PageCtx;
 pub struct TabQuery {
     #[serde(default)]
     pub tab: String,
-    /// Timeline filter: "", "followup", "history" or "approval".
+    /// Timeline filter: "", "followup", "history", "approval" or a registered source's code.
     #[serde(default)]
     pub kind: String,
 }
@@ -93,7 +93,7 @@ impl Detail {
             let view = TimelineView::load(
                 &st.db,
                 &ctx.session,
-                ctx.lang,
+                (user, ctx.lang),
                 def.entity,
                 id,
                 customer,

@@ -8,6 +8,7 @@ pub mod bin;
 pub mod def;
 pub mod detail;
 pub mod form;
+pub mod links;
 pub mod normalize;
 pub mod routes;
 pub mod sql;

@@ -25,7 +25,12 @@ pub fn routes<R: Record>() -> Routes {
         .post(at(def, "/{id}/delete"), guard(Action::Delete), bin::delete_one::<R>);
     let f = def.features;
     if f.timeline {
-        routes = routes.merge(crate::timeline::routes::<R>());
+        // Its records can be related to tasks, schedule entries and logs: their pickers ask here.
+        routes = routes.merge(crate::timeline::routes::<R>()).get(
+            at(def, "/pick"),
+            guard(Action::View),
+            super::links::pick::<R>,
+        );
     }
     if f.attachments {
         routes = routes.merge(crate::attachments::routes::<R>());

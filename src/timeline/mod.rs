@@ -3,12 +3,14 @@
 //! - `add` writes a follow-up, moves the target's (and its customer's) last / next contact times,
 //!   and turns a next contact time into a reminder for the author;
 //! - `routes::<R>()` gives a record kind with `features.timeline` its "add follow-up" route;
-//! - `TimelineView::load` merges follow-ups with the operation history (tasks and approvals join
-//!   as they land), newest first, filterable by kind; `templates/partials/timeline.html` shows it.
+//! - `TimelineView::load` merges follow-ups with the operation history (approvals,
+//!   and the entries of registered `Source`s: tasks, schedule entries, work logs), newest first,
+//!   filterable by kind; `templates/partials/timeline.html` shows it.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -16,6 +18,7 @@ use tower_sessions::Session;
 
 use crate::access::{Action, DataScope, Guard, Routes};
 use crate::audit::history::{self, LogRow};
+use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::records::routes::at;
@@ -231,6 +234,8 @@ pub enum ItemKind {
     History,
     /// A submission or decision of an approval on the record (src/workflow).
     Approval,
+    /// An entry of a registered source (a task, a schedule entry, a work log): its code.
+    Linked(&'static str),
 }
 
 impl ItemKind {
@@ -239,8 +244,29 @@ impl ItemKind {
             ItemKind::Followup => "followup",
             ItemKind::History => "history",
             ItemKind::Approval => "approval",
+            ItemKind::Linked(code) => code,
         }
     }
+}
+
+/// Entries other modules put on record timelines (tasks, schedule entries, work logs related to
+/// the record), registered with `Registry::timeline_source`. The timeline offers a filter per
+/// source and merges its entries with the rest, newest first.
+#[derive(Clone, Copy)]
+pub struct Source {
+    /// The filter's and the entries' kind code: "task".
+    pub code: &'static str,
+    /// The filter tab's label key.
+    pub label_key: &'static str,
+    /// The entries' icon (`static/icons.svg`).
+    pub icon: &'static str,
+    /// The entries about record (entity, id) that the user may see, as `Item`s of kind
+    /// `ItemKind::Linked(code)` with a link to each.
+    pub load: for<'a> fn(&'a PgPool, &'a CurrentUser, Lang, &'a str, i64) -> BoxFuture<'a, AppResult<Vec<Item>>>,
+}
+
+fn sources() -> impl Iterator<Item = &'static Source> {
+    crate::registry::get().timeline_sources().iter()
 }
 
 /// One entry of a timeline.
@@ -262,6 +288,16 @@ pub struct Item {
 impl Item {
     pub fn kind_code(&self) -> &'static str {
         self.kind.code()
+    }
+
+    /// The entry's icon: follow-ups, history and approvals have their own; sources name theirs.
+    pub fn icon(&self) -> &'static str {
+        match self.kind {
+            ItemKind::Followup => "contact",
+            ItemKind::History => "log",
+            ItemKind::Approval => "check",
+            ItemKind::Linked(code) => sources().find(|s| s.code == code).map_or("list", |s| s.icon),
+        }
     }
 }
 
@@ -291,6 +327,8 @@ pub struct TimelineView {
     pub errors: Vec<(String, String)>,
     /// The record type has approvals (an "approvals" filter is offered).
     pub has_approvals: bool,
+    /// The registered sources' filters: (code, label key).
+    pub sources: Vec<(&'static str, &'static str)>,
 }
 
 impl TimelineView {
@@ -300,7 +338,7 @@ impl TimelineView {
     pub async fn load(
         db: &PgPool,
         session: &Session,
-        lang: Lang,
+        (user, lang): (&CurrentUser, Lang),
         entity: &str,
         id: i64,
         customer_id: Option<i64>,
@@ -310,14 +348,18 @@ impl TimelineView {
     ) -> AppResult<TimelineView> {
         let dicts = Dicts::load(db, &["followup_method"]).await?;
         let mut items = Vec::new();
-        if filter != "history" && filter != "approval" {
+        let shows = |code: &str| filter.is_empty() || filter == code;
+        if shows("followup") {
             items.extend(followup_items(db, &dicts, lang, entity, id).await?);
         }
-        if filter != "followup" && filter != "approval" {
+        if shows("history") {
             items.extend(history_items(db, lang, entity, id).await?);
         }
-        if filter != "followup" && filter != "history" {
+        if shows("approval") {
             items.extend(approval_items(db, lang, entity, id).await?);
+        }
+        for source in sources().filter(|s| shows(s.code)) {
+            items.extend((source.load)(db, user, lang, entity, id).await?);
         }
         items.sort_by(|a, b| b.at.cmp(&a.at));
         let contacts = match customer_id {
@@ -335,7 +377,12 @@ impl TimelineView {
             draft: draft.as_ref().map(|d| FormData::from_pairs(d.pairs.clone())).unwrap_or_default(),
             errors: draft.map(|d| d.errors).unwrap_or_default(),
             has_approvals: !crate::workflow::Subject::for_entity(entity).is_empty(),
+            sources: sources().map(|s| (s.code, s.label_key)).collect(),
         })
+    }
+
+    pub fn is_filter(&self, code: &str) -> bool {
+        self.filter == code
     }
 
     pub fn error(&self, field: &str) -> Option<&str> {

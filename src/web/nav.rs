@@ -22,6 +22,7 @@ struct Entry {
 
 const MAIN: &[Entry] = &[
     Entry { href: "/", label_key: "nav.home", icon: "home", guard: Guard::Login, prefixes: &[] },
+    Entry { href: "/todo", label_key: "nav.todo", icon: "check", guard: Guard::Login, prefixes: &["/todo"] },
     Entry {
         href: "/customers",
         label_key: "nav.customers",
@@ -77,6 +78,27 @@ const MAIN: &[Entry] = &[
         icon: "pool",
         guard: Guard::Perm(Module::Pool, Action::View),
         prefixes: &["/pool"],
+    },
+    Entry {
+        href: "/tasks",
+        label_key: "nav.tasks",
+        icon: "task",
+        guard: Guard::Perm(Module::Tasks, Action::View),
+        prefixes: &["/tasks"],
+    },
+    Entry {
+        href: "/calendar",
+        label_key: "nav.calendar",
+        icon: "calendar",
+        guard: Guard::Perm(Module::Schedule, Action::View),
+        prefixes: &["/calendar", "/events"],
+    },
+    Entry {
+        href: "/worklogs",
+        label_key: "nav.worklogs",
+        icon: "note",
+        guard: Guard::Perm(Module::Worklogs, Action::View),
+        prefixes: &["/worklogs"],
     },
     Entry {
         href: "/approvals",

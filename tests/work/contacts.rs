@@ -766,10 +766,12 @@ async fn a_follow_up_on_a_contact_counts_for_its_customer_too() {
     assert!(own.has("#followup-form"), "the writer sees the form");
     // The customer's timeline (what its timeline tab shows) has it, naming the contact.
     let session = tower_sessions::Session::new(None, std::sync::Arc::new(tower_sessions::MemoryStore::default()), None);
+    let rep_id = w.app.count("SELECT id FROM users WHERE login = 'rep'").await;
+    let rep = crm::auth::fetch_user(&w.app.db, rep_id).await.unwrap().unwrap().0;
     let tl = crm::timeline::TimelineView::load(
         &w.app.db,
         &session,
-        crm::web::i18n::Lang::Zh,
+        (&rep, crm::web::i18n::Lang::Zh),
         "customer",
         w.cust,
         Some(w.cust),

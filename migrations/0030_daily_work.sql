@@ -1,0 +1,24 @@
+-- Daily work's shared tables (issue 17). Tasks, schedule entries and work logs have their own
+-- migrations (0031-0033); what they share is here.
+
+-- Related records (相关记录) of a task, schedule entry or work log: any registered record kind with
+-- a timeline (src/records/links.rs). A record's timeline finds its items by (entity, entity_id).
+CREATE TABLE work_links (
+    kind text NOT NULL CHECK (kind IN ('task', 'event', 'worklog')),
+    item_id bigint NOT NULL,
+    entity text NOT NULL,
+    entity_id bigint NOT NULL,
+    PRIMARY KEY (kind, item_id, entity, entity_id)
+);
+CREATE INDEX work_links_record ON work_links (entity, entity_id, kind, item_id);
+
+-- To-do items a user set aside (src/todo.rs): a source leaves out an item dismissed at the time it
+-- is about, so it comes back when that time moves (a new next-contact time, a new pool date).
+CREATE TABLE todo_dismissals (
+    user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    source text NOT NULL,
+    item_id bigint NOT NULL,
+    about timestamptz NOT NULL,
+    dismissed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, source, item_id, about)
+);
