@@ -11,14 +11,3 @@ CREATE TABLE work_links (
     PRIMARY KEY (kind, item_id, entity, entity_id)
 );
 CREATE INDEX work_links_record ON work_links (entity, entity_id, kind, item_id);
-
--- To-do items a user set aside (src/todo.rs): a source leaves out an item dismissed at the time it
--- is about, so it comes back when that time moves (a new next-contact time, a new pool date).
-CREATE TABLE todo_dismissals (
-    user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    source text NOT NULL,
-    item_id bigint NOT NULL,
-    about timestamptz NOT NULL,
-    dismissed_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (user_id, source, item_id, about)
-);

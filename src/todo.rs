@@ -3,25 +3,55 @@
 //! tasks due, events today, payment plans due... The page (`modules::todo`) and the top bar's
 //! count walk the registered sources and never name a module.
 //!
-//! A source answers with how many items wait (the same rows its `href` list shows) and the first
-//! few. Items that may be set aside carry a `dismiss` key: the page stores it in
-//! `todo_dismissals` and the source leaves dismissed items out of both its count and its rows
-//! (`push_not_dismissed`), until the item changes (the key holds the time it is about).
+//! A source answers with how many items wait — exactly the rows its `href` list shows, so the
+//! count never disagrees with the list it leads to — and the first few. Items go away when they
+//! are dealt with (a follow-up written, an approval decided, a task done, a notice read); where
+//! the page can settle an item itself it offers a button (`Item::done`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use futures_util::future::BoxFuture;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::PgPool;
 
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::web::i18n::Lang;
 
 /// How many items a section shows; the rest are behind its link.
 pub const SHOWN: i64 = 8;
 
+/// What a to-do source is asked with: the instant and the configured time zone (so "today" and
+/// "overdue" follow the company's calendar day), and the reader's language for item texts.
+#[derive(Clone, Copy, Debug)]
+pub struct Cx {
+    pub now: DateTime<Utc>,
+    pub tz: FixedOffset,
+    pub lang: Lang,
+}
+
+impl Cx {
+    pub fn today(&self) -> NaiveDate {
+        self.now.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The start of today and of tomorrow.
+    pub fn today_bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        day_bounds(self.now, self.tz)
+    }
+}
+
+/// The instants the local day of `now` starts and ends (the next one starts).
+pub fn day_bounds(now: DateTime<Utc>, tz: FixedOffset) -> (DateTime<Utc>, DateTime<Utc>) {
+    let today = now.with_timezone(&tz).date_naive();
+    let start = |day: NaiveDate| {
+        let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        tz.from_local_datetime(&midnight).single().expect("a fixed offset is unambiguous").with_timezone(&Utc)
+    };
+    (start(today), start(today.succ_opt().unwrap_or(today)))
+}
+
 #[derive(Clone, Copy)]
 pub struct Source {
-    /// "followups_due": the section's id and the dismissal's source.
+    /// "followups_due": the section's id.
     pub code: &'static str,
     /// The section's title key.
     pub label_key: &'static str,
@@ -29,7 +59,9 @@ pub struct Source {
     pub icon: &'static str,
     /// Whether this user has such items at all (the module's view right).
     pub applies: fn(&CurrentUser) -> bool,
-    pub load: for<'a> fn(&'a AppState, &'a CurrentUser, DateTime<Utc>) -> BoxFuture<'a, AppResult<Section>>,
+    /// The section: its count and, when `limit` > 0, its first `limit` items (the top bar asks
+    /// with 0 and gets the count alone).
+    pub load: for<'a> fn(&'a PgPool, &'a CurrentUser, Cx, i64) -> BoxFuture<'a, AppResult<Section>>,
 }
 
 /// One source's part of the page.
@@ -37,9 +69,9 @@ pub struct Source {
 pub struct Section {
     /// Every item waiting (what `href` lists), not only those shown.
     pub count: i64,
-    /// The first `SHOWN` items, most urgent first.
+    /// The first items, most urgent first.
     pub items: Vec<Item>,
-    /// The list with all of them, filtered the same way ("/followups/overdue").
+    /// The list with all of them, filtered the same way ("/customers?scene=mine&contact_due=1").
     pub href: String,
 }
 
@@ -51,12 +83,12 @@ pub struct Item {
     pub note: String,
     /// When it is due or happened.
     pub at: Option<DateTime<Utc>>,
+    /// The day it is due, for items due on a date (a payment term, a contract's end).
+    pub day: Option<NaiveDate>,
     /// It is late (shown red).
     pub overdue: bool,
-    /// (item id, time it is about) for the dismiss button; None: cannot be dismissed (it goes
-    /// away when done: an approval decided, a task completed).
-    pub dismiss: Option<(i64, DateTime<Utc>)>,
-    /// A POST that completes it from the page (a task's "done"), with its button label key.
+    /// A POST that settles it from the page (a task's "done", a notice's "read"), with its
+    /// button's label key.
     pub done: Option<(String, &'static str)>,
 }
 
@@ -67,29 +99,33 @@ impl Item {
             link: link.into(),
             note: String::new(),
             at: None,
+            day: None,
             overdue: false,
-            dismiss: None,
             done: None,
         }
     }
-
-    pub fn dismiss_value(&self) -> String {
-        self.dismiss.map(|(id, at)| format!("{id}:{}", at.timestamp())).unwrap_or_default()
-    }
 }
 
-/// ` AND NOT EXISTS (a dismissal of this item at this time)`: `id_sql` and `at_sql` name the
-/// item's id and the time it is about (its due time, its entry into the pool...).
-pub fn push_not_dismissed(
-    q: &mut QueryBuilder<'_, Postgres>,
-    source: &'static str,
-    user_id: i64,
-    id_sql: &str,
-    at_sql: &str,
-) {
-    q.push(" AND NOT EXISTS (SELECT 1 FROM todo_dismissals d WHERE d.user_id = ")
-        .push_bind(user_id)
-        .push(" AND d.source = ")
-        .push_bind(source)
-        .push(format_args!(" AND d.item_id = {id_sql} AND d.about = {at_sql})"));
+fn sources() -> impl Iterator<Item = &'static Source> {
+    crate::registry::get().todo_sources().iter()
+}
+
+/// The sections that apply to the user, in registration order, each with its first `limit`
+/// items.
+pub async fn sections(
+    db: &PgPool,
+    user: &CurrentUser,
+    cx: Cx,
+    limit: i64,
+) -> AppResult<Vec<(&'static Source, Section)>> {
+    let mut out = Vec::new();
+    for source in sources().filter(|s| (s.applies)(user)) {
+        out.push((source, (source.load)(db, user, cx, limit).await?));
+    }
+    Ok(out)
+}
+
+/// Everything waiting for the user: the top bar's count.
+pub async fn total(db: &PgPool, user: &CurrentUser, cx: Cx) -> AppResult<i64> {
+    Ok(sections(db, user, cx, 0).await?.iter().map(|(_, s)| s.count).sum())
 }

@@ -27,6 +27,9 @@ use crate::registry::Registry;
 /// Everything the modules plug into the kernel, in the order lists and tabs show them.
 pub fn register(r: &mut Registry) {
     customers::register(r);
+    notifications::register(r);
+    approvals::register(r);
+    followups::register(r);
     contacts::register(r);
     leads::register(r);
     pool::register(r);

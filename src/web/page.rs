@@ -43,12 +43,20 @@ pub struct PageCtx {
     chrome: Arc<OnceCell<Chrome>>,
 }
 
-/// What only a rendered page needs: the flash messages for it and the unread count.
+/// What only a rendered page needs: the flash messages for it, the unread count and the to-do
+/// count.
 #[derive(Default)]
 struct Chrome {
     flash: Vec<Flash>,
     unread: i64,
+    todo: i64,
 }
+
+/// The top bar's to-do count is kept in the session this long: it walks every to-do source
+/// (a dozen small queries), too much for every page; the to-do page itself is always fresh and
+/// refreshes it.
+const TODO_COUNT_TTL_SECS: i64 = 60;
+pub const TODO_COUNT_KEY: &str = "todo_count";
 
 impl PageCtx {
     pub async fn build(st: &AppState, req: &RequestCtx, session: &Session, uri: &Uri) -> PageCtx {
@@ -75,13 +83,33 @@ impl PageCtx {
         self.chrome
             .get_or_init(|| async {
                 let flash = flash::take(&self.session).await;
-                let unread = match &self.user {
-                    Some(u) => crate::notify::unread_count(&self.db, u.id).await.unwrap_or(0),
-                    None => 0,
+                let (unread, todo) = match &self.user {
+                    Some(u) => {
+                        (crate::notify::unread_count(&self.db, u.id).await.unwrap_or(0), self.todo_count(u).await)
+                    }
+                    None => (0, 0),
                 };
-                Chrome { flash, unread }
+                Chrome { flash, unread, todo }
             })
             .await;
+    }
+
+    /// What waits in the user's to-do centre, as counted at most a minute ago.
+    async fn todo_count(&self, user: &CurrentUser) -> i64 {
+        let now = Utc::now();
+        let cached: Option<(i64, i64)> = self.session.get(TODO_COUNT_KEY).await.ok().flatten();
+        if let Some((n, _)) = cached.filter(|(_, at)| now.timestamp() - at < TODO_COUNT_TTL_SECS) {
+            return n;
+        }
+        let cx = crate::todo::Cx { now, tz: self.tz, lang: self.lang };
+        let n = crate::todo::total(&self.db, user, cx).await.unwrap_or(0);
+        let _ = self.session.insert(TODO_COUNT_KEY, (n, now.timestamp())).await;
+        n
+    }
+
+    /// Items waiting in the to-do centre (the top bar).
+    pub fn todo(&self) -> i64 {
+        self.chrome.get().map_or(0, |c| c.todo)
     }
 
     /// The flash messages shown on this page.

@@ -9,8 +9,15 @@
 
 mod handlers;
 mod repo;
+mod todo;
 
 use crate::access::{Guard, Routes};
+use crate::registry::Registry;
+
+/// The inbox's to-do sections.
+pub fn register(r: &mut Registry) {
+    r.todo_source(todo::WAITING).todo_source(todo::RETURNED);
+}
 
 pub fn routes() -> Routes {
     Routes::new()

@@ -15,16 +15,19 @@ pub enum Tab {
     Submitted,
     /// I approved or rejected a task of it.
     Decided,
+    /// My requests that were rejected (被退回): waiting for me to resubmit or let go.
+    Returned,
 }
 
 impl Tab {
-    pub const ALL: &'static [Tab] = &[Tab::Waiting, Tab::Submitted, Tab::Decided];
+    pub const ALL: &'static [Tab] = &[Tab::Waiting, Tab::Submitted, Tab::Returned, Tab::Decided];
 
     pub fn code(self) -> &'static str {
         match self {
             Tab::Waiting => "waiting",
             Tab::Submitted => "submitted",
             Tab::Decided => "decided",
+            Tab::Returned => "returned",
         }
     }
 
@@ -37,6 +40,7 @@ impl Tab {
             Tab::Waiting => "approval.tab.waiting",
             Tab::Submitted => "approval.tab.submitted",
             Tab::Decided => "approval.tab.decided",
+            Tab::Returned => "approval.tab.returned",
         }
     }
 }
@@ -73,7 +77,7 @@ fn push_from(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, user: i64) {
                   JOIN users s ON s.id = i.submitted_by",
             );
         }
-        Tab::Submitted => {
+        Tab::Submitted | Tab::Returned => {
             qb.push(
                 " FROM approval_instances i
                   CROSS JOIN LATERAL (SELECT NULL::text AS my_status, NULL::timestamptz AS my_at) m
@@ -84,6 +88,9 @@ fn push_from(qb: &mut QueryBuilder<'_, Postgres>, tab: Tab, user: i64) {
             .push(" OR i.owner_id = ")
             .push_bind(user)
             .push(")");
+            if tab == Tab::Returned {
+                qb.push(" AND i.status = 'rejected'");
+            }
         }
         Tab::Decided => {
             qb.push(
@@ -113,7 +120,7 @@ pub async fn page(db: &PgPool, tab: Tab, user: i64, limit: i64, offset: i64) -> 
     );
     push_from(&mut qb, tab, user);
     qb.push(match tab {
-        Tab::Submitted => " ORDER BY i.submitted_at DESC, i.id DESC",
+        Tab::Submitted | Tab::Returned => " ORDER BY i.submitted_at DESC, i.id DESC",
         Tab::Waiting | Tab::Decided => " ORDER BY m.my_at DESC, i.id DESC",
     });
     qb.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);

@@ -70,6 +70,7 @@ pub const LINES: LineTable = LineTable { table: "contract_lines", parent: "contr
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
     r.subject(&approval::SUBJECT);
+    r.todo_source(pages::TODO_EXPIRING);
 }
 
 pub fn routes() -> Routes {

@@ -7,7 +7,7 @@ use axum::response::Html;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sqlx::QueryBuilder;
+use sqlx::{Postgres, QueryBuilder};
 
 use super::model::{Contract, ENTITY};
 use super::repo;
@@ -20,6 +20,9 @@ use crate::web::{PageCtx, RequestCtx, render};
 pub struct ExpiringQuery {
     #[serde(default)]
     days: String,
+    /// "1": only my contracts (the to-do centre's "contracts ending").
+    #[serde(default)]
+    mine: String,
 }
 
 #[derive(Template)]
@@ -28,6 +31,7 @@ struct ExpiringPage {
     ctx: PageCtx,
     rows: Vec<Contract>,
     days: i64,
+    mine: bool,
     today: NaiveDate,
 }
 
@@ -39,7 +43,7 @@ impl ExpiringPage {
     }
 }
 
-/// GET /contracts/expiring?days=30
+/// GET /contracts/expiring?days=30[&mine=1]
 pub async fn expiring(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -50,13 +54,69 @@ pub async fn expiring(
     let scope = DataScope::resolve(&st.db, user, Module::Contracts).await?.with_extras(&st.db, ENTITY).await?;
     let days: i64 = q.days.trim().parse().ok().filter(|d| (1..=365).contains(d)).unwrap_or(30);
     let today = chrono::Utc::now().with_timezone(&st.config.timezone).date_naive();
+    let mine = (q.mine == "1").then_some(user.id);
     let mut qb = QueryBuilder::new(repo::SELECT);
-    qb.push(" ").push(repo::FROM).push(" WHERE k.status = 'approved' AND k.deleted_at IS NULL AND k.end_date >= ");
-    qb.push_bind(today).push(" AND k.end_date <= ").push_bind(today + chrono::Days::new(days as u64)).push(" AND ");
-    repo::push_visible(&mut qb, &scope);
+    push_expiring(&mut qb, &scope, (today, days), mine);
     qb.push(" ORDER BY k.end_date, k.id LIMIT 500");
     let rows = qb.build_query_as().fetch_all(&st.db).await?;
-    render(ExpiringPage { ctx, rows, days, today }).await
+    render(ExpiringPage { ctx, rows, days, mine: mine.is_some(), today }).await
+}
+
+/// ` FROM ... WHERE` approved contracts the scope sees ending within `days` of `today` (of
+/// `owner` only, when given).
+fn push_expiring(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    scope: &DataScope,
+    (today, days): (NaiveDate, i64),
+    owner: Option<i64>,
+) {
+    qb.push(" ").push(repo::FROM).push(" WHERE k.status = 'approved' AND k.deleted_at IS NULL AND k.end_date >= ");
+    qb.push_bind(today).push(" AND k.end_date <= ").push_bind(today + chrono::Days::new(days as u64)).push(" AND ");
+    repo::push_visible(qb, scope);
+    if let Some(owner) = owner {
+        qb.push(" AND k.owner_id = ").push_bind(owner);
+    }
+}
+
+const TODO_DAYS: i64 = 30;
+
+/// The to-do centre's "contracts ending within 30 days": my approved contracts — the expiring
+/// list with `mine=1`.
+pub const TODO_EXPIRING: crate::todo::Source = crate::todo::Source {
+    code: "contracts_expiring",
+    label_key: "todo.contracts_expiring",
+    icon: "contract",
+    applies: |u| u.can(Module::Contracts, crate::access::Action::View),
+    load: |db, user, cx, limit| futures_util::FutureExt::boxed(todo_expiring(db, user, cx, limit)),
+};
+
+async fn todo_expiring(
+    db: &sqlx::PgPool,
+    user: &crate::auth::CurrentUser,
+    cx: crate::todo::Cx,
+    limit: i64,
+) -> AppResult<crate::todo::Section> {
+    let scope = DataScope::resolve(db, user, Module::Contracts).await?;
+    let today = cx.today();
+    let mut qb = QueryBuilder::new("SELECT count(*)");
+    push_expiring(&mut qb, &scope, (today, TODO_DAYS), Some(user.id));
+    let count: i64 = qb.build_query_scalar().fetch_one(db).await?;
+    let mut items = Vec::new();
+    if limit > 0 && count > 0 {
+        let mut qb = QueryBuilder::new(repo::SELECT);
+        push_expiring(&mut qb, &scope, (today, TODO_DAYS), Some(user.id));
+        qb.push(" ORDER BY k.end_date, k.id LIMIT ").push_bind(limit);
+        let rows: Vec<Contract> = qb.build_query_as().fetch_all(db).await?;
+        items = rows
+            .into_iter()
+            .map(|k| crate::todo::Item {
+                day: k.end_date,
+                note: k.customer_name.clone(),
+                ..crate::todo::Item::new(k.name.clone(), format!("/contracts/{}", k.id))
+            })
+            .collect();
+    }
+    Ok(crate::todo::Section { count, items, href: format!("/contracts/expiring?days={TODO_DAYS}&mine=1") })
 }
 
 #[derive(sqlx::FromRow)]

@@ -60,6 +60,9 @@ pub struct CustomerFilter {
     pub followup_to: String,
     pub next_from: String,
     pub next_to: String,
+    /// "1": due for contact — the next contact time has come (by the end of today) and nobody
+    /// has followed up since (the to-do centre's "follow-ups due" lists these).
+    pub contact_due: String,
     pub locked: String,
     pub scene: String,
     pub sort: String,
@@ -88,6 +91,7 @@ impl CustomerFilter {
             &self.followup_to,
             &self.next_from,
             &self.next_to,
+            &self.contact_due,
             &self.locked,
         ]
         .iter()
@@ -133,6 +137,7 @@ impl CustomerFilter {
             &self.followup_to,
             &self.next_from,
             &self.next_to,
+            &self.contact_due,
             &self.locked,
         ]
         .iter()
@@ -176,9 +181,20 @@ impl Narrows for CustomerFilter {
         n.push_days(q, "c.updated_at", (&f.updated_from, &f.updated_to));
         n.push_days(q, "c.last_followup_at", (&f.followup_from, &f.followup_to));
         n.push_days(q, "c.next_contact_at", (&f.next_from, &f.next_to));
+        if f.contact_due == "1" {
+            let (_, tomorrow) = crate::todo::day_bounds(chrono::Utc::now(), n.cx.tz);
+            push_contact_due(q, tomorrow);
+        }
         filters::push_flag(q, "c.locked", &f.locked);
         n.push_custom(q, "c");
     }
+}
+
+/// ` AND c is due for contact`: its next contact time comes before `tomorrow` (the start of the
+/// next local day) and nobody has followed it up since that time.
+pub fn push_contact_due(q: &mut QueryBuilder<'_, Postgres>, tomorrow: chrono::DateTime<chrono::Utc>) {
+    q.push(" AND c.next_contact_at < ").push_bind(tomorrow);
+    q.push(" AND (c.last_followup_at IS NULL OR c.last_followup_at < c.next_contact_at)");
 }
 
 /// Every column the list can show; custom fields come last.

@@ -11,6 +11,7 @@ mod repo;
 mod show;
 mod state;
 pub mod status;
+mod todo;
 
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -60,7 +61,7 @@ fn in_member_pool(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
 }
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD).subject(&status::SUBJECT);
+    r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE);
 }
 
 pub fn routes() -> Routes {

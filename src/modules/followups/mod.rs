@@ -19,6 +19,10 @@ use crate::web::{FormData, PageCtx, Pager, RequestCtx, SelectOpt, done, render};
 
 const VIEW: Guard = Guard::Perm(Module::Followups, Action::View);
 
+pub fn register(r: &mut crate::registry::Registry) {
+    r.todo_source(STALE);
+}
+
 pub fn routes() -> Routes {
     Routes::new().get("/followups", VIEW, index).get("/followups/overdue", VIEW, overdue).post(
         "/followups/overdue/remind",
@@ -281,4 +285,46 @@ async fn remind(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form:
     )
     .await?;
     done(tx, &ctx, "followup.reminded", &format!("/followups/overdue?days={days}")).await
+}
+
+/// The to-do centre's "not followed up for 30 days": my customers on this page's list at its
+/// default of 30 days (`/followups/overdue?owner=<me>`).
+const STALE: crate::todo::Source = crate::todo::Source {
+    code: "stale_customers",
+    label_key: "todo.stale_customers",
+    icon: "customer",
+    applies: |u| u.can(Module::Followups, Action::View),
+    load: |db, user, cx, limit| futures_util::FutureExt::boxed(stale(db, user, cx, limit)),
+};
+
+const STALE_DAYS: i32 = 30;
+
+async fn stale(
+    db: &sqlx::PgPool,
+    user: &crate::auth::CurrentUser,
+    cx: crate::todo::Cx,
+    limit: i64,
+) -> AppResult<crate::todo::Section> {
+    let scope = DataScope::resolve(db, user, Module::Followups).await?;
+    let mut q = QueryBuilder::new("SELECT count(*)");
+    push_overdue(&mut q, &scope, STALE_DAYS);
+    q.push(" AND c.owner_id = ").push_bind(user.id);
+    let count: i64 = q.build_query_scalar().fetch_one(db).await?;
+    let mut items = Vec::new();
+    if limit > 0 && count > 0 {
+        let mut q = QueryBuilder::new("SELECT c.id, c.name, c.last_followup_at");
+        push_overdue(&mut q, &scope, STALE_DAYS);
+        q.push(" AND c.owner_id = ").push_bind(user.id);
+        q.push(" ORDER BY c.last_followup_at NULLS FIRST, c.id LIMIT ").push_bind(limit);
+        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = q.build_query_as().fetch_all(db).await?;
+        items = rows
+            .into_iter()
+            .map(|(id, name, at)| crate::todo::Item {
+                note: if at.is_none() { cx.lang.t("todo.never_followed").to_string() } else { String::new() },
+                at,
+                ..crate::todo::Item::new(name, format!("/customers/{id}?tab=timeline"))
+            })
+            .collect();
+    }
+    Ok(crate::todo::Section { count, items, href: format!("/followups/overdue?days={STALE_DAYS}&owner={}", user.id) })
 }

@@ -41,10 +41,14 @@ pub struct Item {
 struct IndexPage {
     ctx: PageCtx,
     unread_tab: bool,
+    /// Unread notices of records handed to me (transfers, pool assignments): the to-do centre's
+    /// "newly handed to me".
+    handover_tab: bool,
     items: Vec<Item>,
     pager: Pager,
     total_all: i64,
     total_unread: i64,
+    total_handover: i64,
     /// This page (tab and paging), for the buttons to come back to.
     back: String,
 }
@@ -58,10 +62,20 @@ pub async fn index(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let user_id = ctx.user()?.id;
-    let unread_tab = q.tab == "unread";
-    let (total_all, total_unread) = repo::counts(&st.db, user_id).await?;
-    let pager = Pager::from_query(raw.as_deref(), if unread_tab { total_unread } else { total_all });
-    let rows = repo::page(&st.db, user_id, unread_tab, pager.limit(), pager.offset()).await?;
+    let which = match q.tab.as_str() {
+        "unread" => repo::Which::Unread,
+        "handover" => repo::Which::Handover,
+        _ => repo::Which::All,
+    };
+    let unread_tab = which == repo::Which::Unread;
+    let (total_all, total_unread, total_handover) = repo::counts(&st.db, user_id).await?;
+    let total = match which {
+        repo::Which::All => total_all,
+        repo::Which::Unread => total_unread,
+        repo::Which::Handover => total_handover,
+    };
+    let pager = Pager::from_query(raw.as_deref(), total);
+    let rows = repo::page(&st.db, user_id, which, pager.limit(), pager.offset()).await?;
     let items = rows
         .into_iter()
         .map(|r| Item {
@@ -78,7 +92,8 @@ pub async fn index(
         Some(q) => format!("{LIST}?{q}"),
         None => LIST.to_string(),
     };
-    let page = IndexPage { ctx, unread_tab, items, pager, total_all, total_unread, back };
+    let handover_tab = which == repo::Which::Handover;
+    let page = IndexPage { ctx, unread_tab, handover_tab, items, pager, total_all, total_unread, total_handover, back };
     Ok(render(page).await?.into_response())
 }
 
@@ -143,7 +158,7 @@ fn encode(link: &str) -> String {
 fn is_list_page(back: &str) -> bool {
     safe_link(back)
         && back.bytes().all(|b| (0x21..=0x7e).contains(&b))
-        && (back == LIST || back.starts_with("/notifications?"))
+        && (back == LIST || back.starts_with("/notifications?") || back == "/todo")
 }
 
 #[cfg(test)]

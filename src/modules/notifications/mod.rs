@@ -3,8 +3,14 @@
 
 mod handlers;
 pub mod repo;
+mod todo;
 
 use crate::access::{Guard, Routes};
+use crate::registry::Registry;
+
+pub fn register(r: &mut Registry) {
+    r.todo_source(todo::HANDED_TO_ME);
+}
 
 pub fn routes() -> Routes {
     Routes::new()

@@ -16,25 +16,46 @@ pub struct Row {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-/// (all, unread) counts of a user's inbox.
-pub async fn counts(db: &PgPool, user_id: i64) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE read_at IS NULL) FROM notifications WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(db)
-        .await
+/// Which notices a tab lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    All,
+    Unread,
+    /// Unread notices that a record was handed to me: transferred (every kind's `…transfer_in`)
+    /// or assigned from the pool.
+    Handover,
+}
+
+/// On alias `n`: an unread notice that a record was handed to me.
+const UNREAD_HANDOVER: &str = "n.read_at IS NULL AND (n.kind = 'pool_assigned' OR n.kind LIKE '%transfer_in')";
+
+/// (all, unread, unread handovers) counts of a user's inbox.
+pub async fn counts(db: &PgPool, user_id: i64) -> sqlx::Result<(i64, i64, i64)> {
+    sqlx::query_as(&format!(
+        "SELECT count(*), count(*) FILTER (WHERE n.read_at IS NULL),
+                count(*) FILTER (WHERE {UNREAD_HANDOVER})
+           FROM notifications n WHERE n.user_id = $1"
+    ))
+    .bind(user_id)
+    .fetch_one(db)
+    .await
 }
 
 /// One page of the inbox: unread first, then newest first.
-pub async fn page(db: &PgPool, user_id: i64, unread_only: bool, limit: i64, offset: i64) -> sqlx::Result<Vec<Row>> {
-    sqlx::query_as(
+pub async fn page(db: &PgPool, user_id: i64, which: Which, limit: i64, offset: i64) -> sqlx::Result<Vec<Row>> {
+    let only = match which {
+        Which::All => "TRUE",
+        Which::Unread => "n.read_at IS NULL",
+        Which::Handover => UNREAD_HANDOVER,
+    };
+    sqlx::query_as(&format!(
         "SELECT n.id, n.kind, n.params, n.link, a.name AS actor_name, n.created_at, n.read_at
          FROM notifications n LEFT JOIN users a ON a.id = n.actor_id
-         WHERE n.user_id = $1 AND (NOT $2 OR n.read_at IS NULL)
+         WHERE n.user_id = $1 AND {only}
          ORDER BY (n.read_at IS NULL) DESC, n.created_at DESC, n.id DESC
-         LIMIT $3 OFFSET $4",
-    )
+         LIMIT $2 OFFSET $3"
+    ))
     .bind(user_id)
-    .bind(unread_only)
     .bind(limit)
     .bind(offset)
     .fetch_all(db)

@@ -79,6 +79,7 @@ pub const RECORD: RecordDef = RecordDef {
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
     r.subject(&approval::SUBJECT);
+    r.todo_source(plans::TODO_DUE);
     r.job(Job {
         name: "payment_plan_reminders",
         every: Duration::from_secs(3600),

@@ -13,11 +13,11 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::model::{self, DICTS, Plan, PlanInput};
 use super::repo;
-use crate::access::{DataScope, Module};
+use crate::access::{Action, DataScope, Module};
 use crate::audit::{self, Entry};
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
@@ -289,6 +289,9 @@ pub struct DueQuery {
     pub show: String,
     #[serde(default)]
     pub days: String,
+    /// "1": only my contracts' terms (the to-do centre's "payments due").
+    #[serde(default)]
+    pub mine: String,
 }
 
 #[derive(Template)]
@@ -298,6 +301,7 @@ struct DuePage {
     rows: Vec<DueRow>,
     show: String,
     days: i64,
+    mine: bool,
     today: NaiveDate,
     total: Decimal,
 }
@@ -327,21 +331,80 @@ pub async fn due(
     let days: i64 = q.days.trim().parse().ok().filter(|d| (1..=365).contains(d)).unwrap_or(30);
     let overdue_only = q.show == "overdue";
     let until = if overdue_only { today - chrono::Days::new(1) } else { today + chrono::Days::new(days as u64) };
-    let mut qb = QueryBuilder::new(
-        "SELECT p.id AS plan_id, p.term, p.amount, p.received, p.due_date, k.id AS contract_id,
-                k.number AS contract_number, k.name AS contract_name, k.customer_id, cu.name AS customer_name,
-                ow.name AS owner_name
-           FROM payment_plans p JOIN contracts k ON k.id = p.contract_id
+    let mine = (q.mine == "1").then_some(user.id);
+    let mut qb = QueryBuilder::new(DUE_SELECT);
+    push_due(&mut qb, &scope, until, mine);
+    qb.push(" ORDER BY p.due_date, p.id LIMIT 500");
+    let rows: Vec<DueRow> = qb.build_query_as().fetch_all(&st.db).await?;
+    let total = rows.iter().map(|r| r.amount - r.received).sum();
+    let show = if overdue_only { "overdue".into() } else { String::new() };
+    render(DuePage { ctx, rows, show, days, mine: mine.is_some(), today, total }).await
+}
+
+const DUE_SELECT: &str = "SELECT p.id AS plan_id, p.term, p.amount, p.received, p.due_date, k.id AS contract_id,
+        k.number AS contract_number, k.name AS contract_name, k.customer_id, cu.name AS customer_name,
+        ow.name AS owner_name";
+
+/// ` FROM ... WHERE` open terms due by `until` of approved contracts the scope sees (of
+/// `owner`'s contracts only, when given).
+fn push_due(qb: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, until: NaiveDate, owner: Option<i64>) {
+    qb.push(
+        " FROM payment_plans p JOIN contracts k ON k.id = p.contract_id
            JOIN customers cu ON cu.id = k.customer_id LEFT JOIN users ow ON ow.id = k.owner_id
           WHERE p.received < p.amount AND p.live AND p.due_date <= ",
     );
     qb.push_bind(until).push(" AND k.status = 'approved' AND k.deleted_at IS NULL AND ");
-    scope.push_visible(&mut qb, "k", "contract");
-    qb.push(" ORDER BY p.due_date, p.id LIMIT 500");
-    let rows: Vec<DueRow> = qb.build_query_as().fetch_all(&st.db).await?;
-    let total = rows.iter().map(|r| r.amount - r.received).sum();
-    render(DuePage { ctx, rows, show: if overdue_only { "overdue".into() } else { String::new() }, days, today, total })
-        .await
+    scope.push_visible(qb, "k", "contract");
+    if let Some(owner) = owner {
+        qb.push(" AND k.owner_id = ").push_bind(owner);
+    }
+}
+
+/// Days ahead the to-do centre's "payments due" looks.
+const TODO_DAYS: u64 = 7;
+
+/// The to-do centre's "payments due within 7 days": open terms of my approved contracts due
+/// within a week or overdue — the due list with `days=7&mine=1`.
+pub const TODO_DUE: crate::todo::Source = crate::todo::Source {
+    code: "plans_due",
+    label_key: "todo.plans_due",
+    icon: "coin",
+    applies: |u| u.can(Module::Contracts, Action::View),
+    load: |db, user, cx, limit| futures_util::FutureExt::boxed(todo_due(db, user, cx, limit)),
+};
+
+async fn todo_due(
+    db: &sqlx::PgPool,
+    user: &crate::auth::CurrentUser,
+    cx: crate::todo::Cx,
+    limit: i64,
+) -> AppResult<crate::todo::Section> {
+    let scope = DataScope::resolve(db, user, Module::Contracts).await?;
+    let today = cx.today();
+    let until = today + chrono::Days::new(TODO_DAYS);
+    let mut qb = QueryBuilder::new("SELECT count(*)");
+    push_due(&mut qb, &scope, until, Some(user.id));
+    let count: i64 = qb.build_query_scalar().fetch_one(db).await?;
+    let mut items = Vec::new();
+    if limit > 0 && count > 0 {
+        let mut qb = QueryBuilder::new(DUE_SELECT);
+        push_due(&mut qb, &scope, until, Some(user.id));
+        qb.push(" ORDER BY p.due_date, p.id LIMIT ").push_bind(limit);
+        let rows: Vec<DueRow> = qb.build_query_as().fetch_all(db).await?;
+        items = rows
+            .into_iter()
+            .map(|r| crate::todo::Item {
+                note: format!("{} · {}", r.customer_name, crate::web::format::money(&(r.amount - r.received))),
+                day: Some(r.due_date),
+                overdue: r.due_date < today,
+                ..crate::todo::Item::new(
+                    cx.lang.tf("todo.plan_term", &[("contract", &r.contract_name), ("term", &r.term.to_string())]),
+                    format!("/contracts/{}?tab=plans", r.contract_id),
+                )
+            })
+            .collect();
+    }
+    Ok(crate::todo::Section { count, items, href: format!("/payments/plans?days={TODO_DAYS}&mine=1") })
 }
 
 /// The job: tell each open term's contract owner N days before its date (once per date).

@@ -14,6 +14,7 @@ mod actions;
 mod list;
 mod repo;
 pub mod rules;
+mod todo;
 mod upcoming;
 
 use std::time::Duration;
@@ -37,6 +38,7 @@ const PUT_BACK: Guard = Guard::Perm(Module::Customers, Action::Edit);
 pub use repo::{Pool, default_pool, find, push_in_member_pool};
 
 pub fn register(r: &mut Registry) {
+    r.todo_source(todo::POOL_SOON);
     r.job(Job { name: "pool_recycle", every: Duration::from_secs(3600), run: |ctx| recycle(ctx).boxed() }).job(Job {
         name: "pool_warnings",
         every: Duration::from_secs(3600),
