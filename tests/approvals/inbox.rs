@@ -5,7 +5,7 @@ use super::customer_status::{customer, instance_of, set_level};
 use super::{S, contract, org, set_flow, status_of, submit};
 
 #[tokio::test]
-async fn the_inbox_has_three_tabs() {
+async fn the_inbox_has_its_tabs() {
     let o = org().await;
     set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
     let a = submit(&o.app, contract(1, o.rep1, "120000")).await.unwrap().instance_id;
@@ -227,4 +227,34 @@ async fn whoever_sees_the_customer_follows_its_approval_read_only() {
     let c = submit(&o.app, contract(k, o.rep1, "1")).await.unwrap().instance_id;
     director.get(&format!("/approvals/{c}")).await.assert_status(200);
     rep2.get(&format!("/approvals/{c}")).await.assert_status(404);
+}
+
+/// The to-do centre's approval sections count what the inbox tabs they link to list: tasks
+/// waiting for me, and my requests returned (rejected) until I resubmit them.
+#[tokio::test]
+async fn the_to_do_centre_counts_approvals_waiting_and_requests_returned() {
+    let o = org().await;
+    set_flow(&o.app, "contract", "first", vec![S::new("superior")]).await;
+    let a = submit(&o.app, contract(1, o.rep1, "120000")).await.unwrap().instance_id;
+    submit(&o.app, contract(2, o.rep1, "5000")).await.unwrap();
+    let mut mgr = o.app.login("mgr").await;
+    let todo = mgr.get("/todo").await;
+    assert_eq!(todo.text_of("#todo-approvals_waiting .todo-count").trim(), "2");
+    assert!(todo.text_of("#todo-approvals_waiting").contains("引擎测试合同"));
+    let href = todo.attr("#todo-approvals_waiting h2 a", "href").unwrap();
+    assert_eq!(mgr.get(&href).await.count("#approvals tbody tr"), 2);
+
+    mgr.post(&format!("/approvals/{a}/reject"), &[("comment", "金额不对")]).await;
+    assert_eq!(mgr.get("/todo").await.text_of("#todo-approvals_waiting .todo-count").trim(), "1");
+    let mut rep = o.app.login("rep1").await;
+    let todo = rep.get("/todo").await;
+    assert!(!todo.has("#todo-approvals_waiting"), "nothing waits for the rep");
+    assert_eq!(todo.text_of("#todo-approvals_returned .todo-count").trim(), "1");
+    let href = todo.attr("#todo-approvals_returned h2 a", "href").unwrap();
+    let returned = rep.get(&href).await;
+    assert_eq!(returned.count("#approvals tbody tr"), 1);
+    assert!(returned.has(&format!("tr[data-approval='{a}']")));
+    // Resubmitted, it no longer waits on the rep.
+    rep.post(&format!("/approvals/{a}/resubmit"), &[]).await;
+    assert!(!rep.get("/todo").await.has("#todo-approvals_returned"));
 }
