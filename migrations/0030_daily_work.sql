@@ -11,3 +11,8 @@ CREATE TABLE work_links (
     PRIMARY KEY (kind, item_id, entity, entity_id)
 );
 CREATE INDEX work_links_record ON work_links (entity, entity_id, kind, item_id);
+
+-- The to-do centre's "customers due for contact" (and the top bar's count) ask for one owner's
+-- customers whose next contact time has come.
+CREATE INDEX customers_owner_next_contact ON customers (owner_id, next_contact_at)
+  INCLUDE (last_followup_at) WHERE deleted_at IS NULL AND next_contact_at IS NOT NULL;
