@@ -278,3 +278,32 @@ async fn a_log_related_to_a_customer_is_on_its_timeline_for_those_who_may_open_i
     let mut mgr = o.app.login("mgr").await;
     assert!(mgr.get(&format!("/customers/{c}?tab=timeline")).await.text_of("#timeline").contains("去相关客户现场调研"));
 }
+
+#[tokio::test]
+async fn the_demo_company_and_the_benchmark_have_logs_sent_to_superiors() {
+    super::common::init_logging();
+    let demo = TestApp::new().await;
+    crm::seed::demo::seed(&demo.db).await.unwrap();
+    assert_eq!(demo.count("SELECT count(*) FROM worklogs").await, 12);
+    assert_eq!(demo.count("SELECT count(*) FROM worklog_comments").await, 1);
+    assert_eq!(demo.count("SELECT count(*) FROM worklog_recipients WHERE read_at IS NULL").await, 3);
+    // 李娜 (华东 manager) has her two reps' unread logs of yesterday waiting.
+    let mut li = demo.client();
+    li.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+    assert_eq!(li.get("/worklogs?tab=received&unread=1").await.count("#worklogs tbody tr[data-id]"), 2);
+
+    let bench = TestApp::new().await;
+    crm::seed::scale::seed(&bench.db, 0.001).await.unwrap();
+    let logs = bench.count("SELECT count(*) FROM worklogs").await;
+    assert!((150..=250).contains(&logs), "{logs} logs at scale 0.001");
+    let unsent = bench
+        .count(
+            "SELECT count(*) FROM worklogs w JOIN users u ON u.id = w.owner_id
+              WHERE u.superior_id IS NOT NULL AND NOT EXISTS
+                    (SELECT 1 FROM worklog_recipients r WHERE r.worklog_id = w.id AND r.user_id = u.superior_id)",
+        )
+        .await;
+    assert_eq!(unsent, 0);
+    let counted = bench.count("SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = 'worklog'").await;
+    assert_eq!(counted, logs);
+}
