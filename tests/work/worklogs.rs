@@ -193,6 +193,14 @@ async fn recipients_see_and_are_notified_others_get_404_and_managers_see_their_p
     assert!(!rep2.get("/worklogs?tab=received").await.has("#unread-badge"));
     rep2.post(&format!("/worklogs/{id}/unread"), &[]).await.assert_redirect("/worklogs?tab=received");
     assert_eq!(rep2.get("/worklogs?tab=received&unread=1").await.count("#worklogs tbody tr[data-id]"), 1);
+    // The to-do centre's section counts the same rows and links to that list.
+    let st = crm::state::AppState::new(o.app.db.clone(), o.app.config.clone());
+    let who = crm::auth::fetch_user(&o.app.db, o.rep2).await.unwrap().unwrap().0;
+    let source = crm::registry::get().todo_sources().iter().find(|s| s.code == "worklogs_unread").unwrap();
+    let section = (source.load)(&st, &who, chrono::Utc::now()).await.unwrap();
+    assert_eq!((section.count, section.items.len()), (1, 1));
+    assert_eq!(section.href, "/worklogs?tab=received&unread=1");
+    assert_eq!(section.items[0].link, format!("/worklogs/{id}"));
     let mgr_state =
         rep1.get(&format!("/worklogs/{id}")).await.text_of(&format!("#worklog-recipients li[data-user='{}']", o.mgr));
     assert!(mgr_state.contains("未读"), "{mgr_state}");
@@ -254,6 +262,7 @@ async fn a_second_log_for_the_period_is_refused_on_the_period_keeping_the_text()
     assert_eq!(r.text_of("textarea[name=done]"), "第二篇的内容");
     assert_eq!(r.text_of("textarea[name=problems]"), "有个问题");
     assert_eq!(o.app.count("SELECT count(*) FROM worklogs").await, 1);
+    assert!(r.has("#existing-log"), "the page links to the log already written");
     // Nothing typed: the field says so.
     let empty = rep1.post("/worklogs", &[("kind", "weekly"), ("done", " ")]).await;
     empty.assert_status(422);

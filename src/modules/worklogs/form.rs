@@ -37,6 +37,8 @@ struct FormPage {
     superior: Option<(i64, String)>,
     /// Active colleagues who may be added.
     colleagues: Vec<SelectOpt>,
+    /// A new log's period already has the author's log: the page links to it.
+    existing: Option<i64>,
 }
 
 crate::page!(FormPage);
@@ -66,6 +68,10 @@ async fn page(
     let (kind, start, end) = input_period;
     let numbers = stats::compute(&st.db, user, About { author: user.id, start, end }, st.config.timezone).await?;
     let superior = repo::active_superior(&st.db, user.id).await?;
+    let existing = match current {
+        Some(_) => None,
+        None => repo::existing(&st.db, user.id, kind, start).await?,
+    };
     let skip: Vec<String> =
         [Some(user.id), superior.as_ref().map(|s| s.0)].iter().flatten().map(i64::to_string).collect();
     let colleagues =
@@ -81,6 +87,7 @@ async fn page(
         picker,
         superior,
         colleagues,
+        existing,
     })
 }
 

@@ -40,6 +40,18 @@ pub async fn insert(tx: &mut PgConnection, input: &Input, author: i64, stats: &V
     .await
 }
 
+/// The author's live log of this kind for the period starting `start`, if written already.
+pub async fn existing(db: &PgPool, author: i64, kind: Kind, start: NaiveDate) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM worklogs WHERE created_by = $1 AND kind = $2 AND period_start = $3 AND deleted_at IS NULL",
+    )
+    .bind(author)
+    .bind(kind.code())
+    .bind(start)
+    .fetch_optional(db)
+    .await
+}
+
 /// Save an edit: the texts and the numbers as they stand now (it is submitted again).
 pub async fn update(tx: &mut PgConnection, id: i64, input: &Input, stats: &Value) -> sqlx::Result<()> {
     sqlx::query(
