@@ -57,6 +57,17 @@ async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
             .await
             .unwrap()
         }
+        // A daily log (a day of its own: one log per author and period).
+        "worklog" => sqlx::query_scalar(
+            "INSERT INTO worklogs (kind, period_start, period_end, done, owner_id, created_by)
+             SELECT 'daily', d, d, $1, $2, $2 FROM (SELECT current_date - $3::int AS d) x RETURNING id",
+        )
+        .bind(&name)
+        .bind(owner)
+        .bind(rand_suffix() as i32)
+        .fetch_one(&app.db)
+        .await
+        .unwrap(),
         _ => return None,
     })
 }

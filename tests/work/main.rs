@@ -10,3 +10,4 @@ mod customer_work;
 mod followups;
 mod notifications;
 mod todo;
+mod worklogs;
