@@ -194,13 +194,11 @@ async fn recipients_see_and_are_notified_others_get_404_and_managers_see_their_p
     rep2.post(&format!("/worklogs/{id}/unread"), &[]).await.assert_redirect("/worklogs?tab=received");
     assert_eq!(rep2.get("/worklogs?tab=received&unread=1").await.count("#worklogs tbody tr[data-id]"), 1);
     // The to-do centre's section counts the same rows and links to that list.
-    let st = crm::state::AppState::new(o.app.db.clone(), o.app.config.clone());
-    let who = crm::auth::fetch_user(&o.app.db, o.rep2).await.unwrap().unwrap().0;
-    let source = crm::registry::get().todo_sources().iter().find(|s| s.code == "worklogs_unread").unwrap();
-    let section = (source.load)(&st, &who, chrono::Utc::now()).await.unwrap();
-    assert_eq!((section.count, section.items.len()), (1, 1));
-    assert_eq!(section.href, "/worklogs?tab=received&unread=1");
-    assert_eq!(section.items[0].link, format!("/worklogs/{id}"));
+    let todo = rep2.get("/todo").await;
+    assert_eq!(todo.text_of("#todo-worklogs_unread .todo-count").trim(), "1");
+    assert_eq!(todo.attr("#todo-worklogs_unread h2 a", "href").as_deref(), Some("/worklogs?tab=received&unread=1"));
+    assert_eq!(todo.count("#todo-worklogs_unread .todo-item"), 1);
+    assert_eq!(todo.attr("#todo-worklogs_unread .todo-item a", "href"), Some(format!("/worklogs/{id}")));
     let mgr_state =
         rep1.get(&format!("/worklogs/{id}")).await.text_of(&format!("#worklog-recipients li[data-user='{}']", o.mgr));
     assert!(mgr_state.contains("未读"), "{mgr_state}");
