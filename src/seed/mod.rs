@@ -4,7 +4,9 @@
 pub mod demo;
 mod demo_contracts;
 mod demo_pipeline;
+mod demo_tasks;
 pub mod scale;
+mod scale_tasks;
 
 use anyhow::{Context, bail};
 use sqlx::PgPool;

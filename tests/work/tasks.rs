@@ -292,3 +292,29 @@ async fn a_refused_form_comes_back_with_what_was_typed() {
     r.assert_status(422);
     assert_eq!(w.app.count("SELECT count(*) FROM tasks").await, 0);
 }
+
+#[tokio::test]
+async fn the_demo_company_and_the_benchmark_generator_have_tasks() {
+    let demo = TestApp::new().await;
+    crm::seed::demo::seed(&demo.db).await.unwrap();
+    assert!(demo.count("SELECT count(*) FROM tasks").await >= 12);
+    assert!(demo.count("SELECT count(*) FROM work_links WHERE kind = 'task'").await >= 5);
+    let mut rep = demo.client();
+    rep.login("13800000003", crm::seed::demo::SALES_PASSWORD).await.assert_status(303);
+    assert!(!view(&mut rep, "today").await.is_empty());
+
+    let big = TestApp::new().await;
+    crm::seed::scale::seed(&big.db, 0.0001).await.unwrap();
+    let n = big.count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL").await;
+    assert!((80..=100).contains(&n), "{n} tasks generated");
+    let counted = big.count("SELECT coalesce(sum(n), 0)::bigint FROM owner_counts WHERE entity = 'task'").await;
+    assert_eq!(counted, n);
+    assert!(big.count("SELECT count(*) FROM tasks WHERE done_at IS NOT NULL").await * 10 >= n * 7);
+    let linked = big
+        .count(
+            "SELECT count(*) FROM work_links l JOIN tasks t ON t.id = l.item_id
+              JOIN customers c ON c.id = l.entity_id WHERE l.kind = 'task' AND t.title LIKE '%' || c.short_name",
+        )
+        .await;
+    assert_eq!(linked, big.count("SELECT count(*) FROM work_links WHERE kind = 'task'").await);
+}
