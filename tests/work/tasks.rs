@@ -150,12 +150,17 @@ async fn participants_creator_and_manager_see_a_task_peers_and_others_do_not() {
     let app = &w.app;
     let mut rep = app.login("rep").await;
     let other = w.other.to_string();
-    let r = rep.post("/tasks", &[("title", "合同审阅"), ("participants", &other), ("priority", "3")]).await;
+    let c = customer(app, "保密客户", w.rep).await;
+    let rel = format!("customer:{c}");
+    let form = [("title", "合同审阅"), ("participants", &other), ("priority", "3"), ("rel", &rel)];
+    let r = rep.post("/tasks", &form).await;
     let id: i64 = r.location().rsplit('/').next().unwrap().parse().unwrap();
     // The participant (another department) sees it in "involved" and opens it; may complete it.
     let mut o = app.login("other").await;
     assert_eq!(view(&mut o, "involved").await, vec!["合同审阅"]);
-    o.get(&format!("/tasks/{id}")).await.assert_status(200);
+    // ...without learning the name of a customer outside their scope.
+    o.get(&format!("/tasks/{id}")).await.assert_status(200).assert_lacks("保密客户");
+    rep.get(&format!("/tasks/{id}")).await.assert_contains("保密客户");
     let notified = app
         .count(&format!("SELECT count(*) FROM notifications WHERE user_id = {} AND kind = 'task_participant'", w.other))
         .await;

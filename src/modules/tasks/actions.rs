@@ -6,11 +6,11 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::RECORD;
-use super::model::{BUCKETS, COMMENT_MAX, ENTITY, TITLE_MAX, Task, mention_tokens};
+use super::model::{BUCKETS, COMMENT_MAX, ENTITY, TITLE_MAX, Task, bucket_key, mention_tokens};
 use super::repo;
 use super::show::{self, Typed};
 use crate::access::{Action, DataScope, Module};
-use crate::audit::Entry;
+use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
@@ -114,12 +114,13 @@ pub async fn move_to(
     }
     let mut tx = Tx::begin(&st.db).await?;
     if repo::set_bucket(&mut tx, id, bucket).await? {
+        let (from, to) = (bucket_key(&t.bucket), bucket_key(bucket));
         Entry::new(ENTITY, id, "update")
-            .change("bucket", t.bucket.as_str(), bucket)
+            .change("bucket", audit::bilingual(from), audit::bilingual(to))
             .write(&mut tx, Some(user.id), req.ip.as_deref())
             .await?;
     }
-    let label = ctx.t(super::model::bucket_key(bucket));
+    let label = ctx.t(bucket_key(bucket));
     done(tx, &ctx, ctx.tf("task.moved", &[("title", &t.title), ("to", label)]), &back(&form, id)).await
 }
 

@@ -224,7 +224,9 @@ async fn save(
     let id = match &current {
         None => repo::insert(&mut tx, &input, owner, user.id).await?,
         Some(t) => {
-            repo::lock(&mut tx, t.id).await?.ok_or(AppError::NotFound)?;
+            if !repo::lock(&mut tx, t.id).await? {
+                return Err(AppError::NotFound);
+            }
             repo::update(&mut tx, t.id, &input).await?;
             t.id
         }

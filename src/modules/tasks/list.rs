@@ -103,7 +103,7 @@ pub async fn index(
     let now = Utc::now();
     let clock = Clock::at(now, st.config.timezone);
     let (pager, tasks) = repo::view(&st.db, view, user.id, &scope, clock, raw.as_deref()).await?;
-    let rows = decorate(&st, user.id, tasks).await?;
+    let rows = decorate(&st, user, tasks).await?;
     let page = IndexPage {
         can_create: user.can(Module::Tasks, Action::Create),
         can_edit: user.can(Module::Tasks, Action::Edit),
@@ -119,9 +119,10 @@ pub async fn index(
 }
 
 /// The rows with their related records, the user's tags and checklist progress.
-async fn decorate(st: &AppState, me: i64, tasks: Vec<Task>) -> AppResult<Vec<Row>> {
+async fn decorate(st: &AppState, user: &CurrentUser, tasks: Vec<Task>) -> AppResult<Vec<Row>> {
+    let me = user.id;
     let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
-    let mut links = links::of_items(&st.db, "task", &ids).await?;
+    let mut links = seen_links(st, user, &ids).await?;
     let mut tags = repo::tags_on(&st.db, me, &ids).await?;
     let counts: HashMap<i64, (i64, i64)> = repo::subtask_counts(&st.db, &ids).await?;
     Ok(tasks
@@ -141,4 +142,16 @@ pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw:
     let view = View::from_code(&q.view).unwrap_or(View::Inbox);
     let clock = Clock::at(Utc::now(), st.config.timezone);
     Ok(repo::view_ids(&st.db, view, user.id, scope, clock).await?)
+}
+
+/// The related records of these tasks that the user sees (a participant from another department
+/// does not learn the names of customers outside their scope), by task.
+pub async fn seen_links(st: &AppState, user: &CurrentUser, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Link>>> {
+    let mut all = links::of_items(&st.db, "task", ids).await?;
+    let refs: Vec<_> = all.values().flatten().map(|l| (l.entity, l.id)).collect();
+    let seen = links::visible(&st.db, user, &refs).await?;
+    for list in all.values_mut() {
+        list.retain(|l| seen.iter().any(|s| s.entity == l.entity && s.id == l.id));
+    }
+    Ok(all)
 }

@@ -159,18 +159,13 @@ pub async fn by_ids(db: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<Task>> {
     q.build_query_as().fetch_all(db).await
 }
 
-/// Lock a live task for a change: (owner, creator, due time, done?); None when it is gone.
-pub async fn lock(
-    tx: &mut PgConnection,
-    id: i64,
-) -> sqlx::Result<Option<(Option<i64>, Option<i64>, Option<DateTime<Utc>>, bool)>> {
-    sqlx::query_as(
-        "SELECT owner_id, created_by, due_at, done_at IS NOT NULL FROM tasks
-          WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(tx)
-    .await
+/// Lock a live task for a change; false when it is gone.
+pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM tasks WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
+    Ok(found.is_some())
 }
 
 pub async fn insert(tx: &mut PgConnection, input: &TaskInput, owner: i64, created_by: i64) -> sqlx::Result<i64> {

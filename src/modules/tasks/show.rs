@@ -16,7 +16,7 @@ use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::records::detail::{Detail, Row, TabQuery};
-use crate::records::links::{self, Link};
+use crate::records::links::Link;
 use crate::state::AppState;
 use crate::web::{PageCtx, render};
 
@@ -124,7 +124,7 @@ pub async fn page(
         can_act: actions::may_act(user, &scope, &t, is_participant),
         can_delete: d.may(user, &RECORD, Action::Delete),
         can_transfer: d.may(user, &RECORD, Action::Transfer),
-        links: links::of_items(&st.db, "task", &[id]).await?.remove(&id).unwrap_or_default(),
+        links: super::list::seen_links(st, user, &[id]).await?.remove(&id).unwrap_or_default(),
         tags: repo::tags_on(&st.db, user.id, &[id]).await?.remove(&id).unwrap_or_default(),
         subtasks: repo::subtasks(&st.db, id).await?,
         comments: repo::comments(&st.db, id).await?,
