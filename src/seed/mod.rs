@@ -4,8 +4,10 @@
 pub mod demo;
 mod demo_contracts;
 mod demo_pipeline;
+mod demo_tasks;
 mod demo_worklogs;
 pub mod scale;
+mod scale_tasks;
 mod scale_worklogs;
 
 use anyhow::{Context, bail};

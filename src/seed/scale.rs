@@ -68,6 +68,8 @@ const BIG_TABLES: &[&str] = &[
     "contract_lines",
     "payment_plans",
     "payments",
+    "tasks",
+    "task_participants",
     "worklogs",
     "worklog_recipients",
 ];
@@ -115,6 +117,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
         ("opportunities", "opportunity"),
         ("contracts", "contract"),
         ("payments", "payment"),
+        ("tasks", "task"),
         ("worklogs", "worklog"),
     ];
     let quiet: Vec<&str> = counted.iter().map(|(t, _)| *t).chain(["payment_plans"]).collect();
@@ -131,6 +134,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     step("contracts", contracts(&mut conn, sizes.contracts)).await?;
     step("plans, payments", payments(&mut conn)).await?;
     step("receivables", receivables(&mut conn)).await?;
+    step("tasks", super::scale_tasks::generate(&mut conn, (1_000_000.0 * scale).round() as i64)).await?;
     step("work logs", super::scale_worklogs::generate(&mut conn, (200_000.0 * scale).round() as i64)).await?;
     step("rebuild indexes", rebuild_indexes(&mut conn, &dropped)).await?;
     step("owner totals", async {

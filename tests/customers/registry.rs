@@ -27,6 +27,14 @@ async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
             .fetch_one(&app.db)
             .await
             .unwrap(),
+        "task" => {
+            sqlx::query_scalar("INSERT INTO tasks (title, owner_id, created_by) VALUES ($1, $2, $2) RETURNING id")
+                .bind(&name)
+                .bind(owner)
+                .fetch_one(&app.db)
+                .await
+                .unwrap()
+        }
         // The catalogue has no owners (`owner` only makes the code unique).
         "product" => sqlx::query_scalar("INSERT INTO products (code, name, price) VALUES ($1, $2, 100) RETURNING id")
             .bind(format!("P-{owner}-{}", rand_suffix()))

@@ -9,5 +9,6 @@ mod contacts;
 mod customer_work;
 mod followups;
 mod notifications;
+mod tasks;
 mod todo;
 mod worklogs;
