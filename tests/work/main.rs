@@ -9,3 +9,4 @@ mod contacts;
 mod customer_work;
 mod followups;
 mod notifications;
+mod schedule;
