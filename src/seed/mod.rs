@@ -4,7 +4,9 @@
 pub mod demo;
 mod demo_contracts;
 mod demo_pipeline;
+mod demo_schedule;
 pub mod scale;
+mod scale_schedule;
 
 use anyhow::{Context, bail};
 use sqlx::PgPool;

@@ -37,6 +37,7 @@ pub struct Sizes {
     pub categories: i64,
     pub opportunities: i64,
     pub contracts: i64,
+    pub events: i64,
 }
 
 impl Sizes {
@@ -53,6 +54,7 @@ impl Sizes {
             categories: r(91.0, 3),
             opportunities: r(300_000.0, 100),
             contracts: r(200_000.0, 50),
+            events: r(500_000.0, 100),
         }
     }
 }
@@ -68,6 +70,8 @@ const BIG_TABLES: &[&str] = &[
     "contract_lines",
     "payment_plans",
     "payments",
+    "events",
+    "event_participants",
 ];
 
 pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
@@ -113,6 +117,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
         ("opportunities", "opportunity"),
         ("contracts", "contract"),
         ("payments", "payment"),
+        ("events", "event"),
     ];
     let quiet: Vec<&str> = counted.iter().map(|(t, _)| *t).chain(["payment_plans"]).collect();
     for t in &quiet {
@@ -128,6 +133,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     step("contracts", contracts(&mut conn, sizes.contracts)).await?;
     step("plans, payments", payments(&mut conn)).await?;
     step("receivables", receivables(&mut conn)).await?;
+    step("schedule", super::scale_schedule::seed(&mut conn, sizes.events)).await?;
     step("rebuild indexes", rebuild_indexes(&mut conn, &dropped)).await?;
     step("owner totals", async {
         for t in &quiet {
