@@ -278,3 +278,36 @@ async fn the_to_do_count_of_todays_events_is_what_the_day_lists() {
     assert_eq!(day.count(".cal-event"), 3, "{}", section.href);
     assert_eq!(section.items.len(), 3);
 }
+
+/// The job plans the next occurrence's reminders once the pending ones are due, once only.
+#[tokio::test]
+async fn the_reminder_job_plans_each_occurrence_once() {
+    let o = org().await;
+    let tz = o.app.config.timezone;
+    let first = (Utc::now() + Duration::days(1)).with_timezone(&tz).format("%Y-%m-%dT10:00").to_string();
+    let mut rep = o.app.login("rep1").await;
+    let id =
+        create(&o.app, &mut rep, &[("title", "周会"), ("start", &first), ("repeat", "weekly"), ("remind", "15")]).await;
+    let pending = |extra: &str| {
+        format!("SELECT count(*) FROM reminders WHERE kind = 'event_due' AND link = '/events/{id}' {extra}")
+    };
+    assert_eq!(o.app.count(&pending("")).await, 1);
+    let due: chrono::DateTime<Utc> = sqlx::query_scalar("SELECT next_remind_at FROM events WHERE id = $1")
+        .bind(id)
+        .fetch_one(&o.app.db)
+        .await
+        .unwrap();
+    crm::app::install();
+    let job = crm::jobs::all().into_iter().find(|j| j.name == "event_reminders").unwrap();
+    let ctx = |now| crm::jobs::JobCtx { db: o.app.db.clone(), config: std::sync::Arc::new(o.app.config.clone()), now };
+    // Before it is due: nothing new.
+    (job.run)(ctx(due - Duration::minutes(1))).await.unwrap();
+    assert_eq!(o.app.count(&pending("")).await, 1);
+    // Due: the next week's is planned, 15 minutes before it; a second run adds nothing.
+    (job.run)(ctx(due + Duration::seconds(5))).await.unwrap();
+    (job.run)(ctx(due + Duration::seconds(65))).await.unwrap();
+    assert_eq!(o.app.count(&pending("")).await, 2);
+    let next = due + Duration::weeks(1);
+    let at = format!("AND due_at = '{}'", next.to_rfc3339());
+    assert_eq!(o.app.count(&pending(&at)).await, 1);
+}
