@@ -83,7 +83,7 @@ pub fn layered(app: Router<AppState>, state: AppState) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
                             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                            tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                            tracing::info_span!("request", id, method = %req.method(), path = %logged_path(req.uri().path()))
                         })
                         // One line per request at the default level, carrying the span's request id.
                         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis)),
@@ -94,6 +94,15 @@ pub fn layered(app: Router<AppState>, state: AppState) -> Router {
                 .layer(sessions),
         )
         .with_state(state)
+}
+
+/// The request path as the log writes it: a private feed URL carries its secret in the path
+/// (`.../feed/<token>.ics`), which the log must never hold.
+pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/feed/") {
+        Some(i) if path.len() > i + 6 => format!("{}/feed/[redacted]", &path[..i]).into(),
+        _ => path.into(),
+    }
 }
 
 /// A panicking handler: logged, then answered like any internal error (a 500 page in the layout).

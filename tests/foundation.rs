@@ -536,6 +536,7 @@ fn the_public_routes_are_exactly_these() {
     assert_eq!(
         public,
         [
+            "GET /calendar/feed/{file}",
             "GET /healthz",
             "GET /login",
             "GET /readyz",

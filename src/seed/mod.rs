@@ -4,9 +4,11 @@
 pub mod demo;
 mod demo_contracts;
 mod demo_pipeline;
+mod demo_schedule;
 mod demo_tasks;
 mod demo_worklogs;
 pub mod scale;
+mod scale_schedule;
 mod scale_tasks;
 mod scale_worklogs;
 

@@ -37,6 +37,7 @@ pub struct Sizes {
     pub categories: i64,
     pub opportunities: i64,
     pub contracts: i64,
+    pub events: i64,
 }
 
 impl Sizes {
@@ -53,6 +54,7 @@ impl Sizes {
             categories: r(91.0, 3),
             opportunities: r(300_000.0, 100),
             contracts: r(200_000.0, 50),
+            events: r(500_000.0, 100),
         }
     }
 }
@@ -72,6 +74,8 @@ const BIG_TABLES: &[&str] = &[
     "task_participants",
     "worklogs",
     "worklog_recipients",
+    "events",
+    "event_participants",
 ];
 
 pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
@@ -119,6 +123,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
         ("payments", "payment"),
         ("tasks", "task"),
         ("worklogs", "worklog"),
+        ("events", "event"),
     ];
     let quiet: Vec<&str> = counted.iter().map(|(t, _)| *t).chain(["payment_plans"]).collect();
     for t in &quiet {
@@ -136,6 +141,7 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     step("receivables", receivables(&mut conn)).await?;
     step("tasks", super::scale_tasks::generate(&mut conn, (1_000_000.0 * scale).round() as i64)).await?;
     step("work logs", super::scale_worklogs::generate(&mut conn, (200_000.0 * scale).round() as i64)).await?;
+    step("schedule", super::scale_schedule::seed(&mut conn, sizes.events)).await?;
     step("rebuild indexes", rebuild_indexes(&mut conn, &dropped)).await?;
     step("owner totals", async {
         for t in &quiet {

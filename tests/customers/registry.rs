@@ -76,6 +76,15 @@ async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
         .fetch_one(&app.db)
         .await
         .unwrap(),
+        "event" => sqlx::query_scalar(
+            "INSERT INTO events (title, starts_at, ends_at, owner_id, created_by)
+             VALUES ($1, now(), now() + interval '1 hour', $2, $2) RETURNING id",
+        )
+        .bind(&name)
+        .bind(owner)
+        .fetch_one(&app.db)
+        .await
+        .unwrap(),
         _ => return None,
     })
 }

@@ -9,6 +9,7 @@ mod contacts;
 mod customer_work;
 mod followups;
 mod notifications;
+mod schedule;
 mod tasks;
 mod todo;
 mod worklogs;
