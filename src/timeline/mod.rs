@@ -16,7 +16,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use tower_sessions::Session;
 
-use crate::access::{Action, DataScope, Guard, Routes};
+use crate::access::{Action, DataScope, Guard, Module, Routes};
 use crate::audit::history::{self, LogRow};
 use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
@@ -260,6 +260,9 @@ pub struct Source {
     pub label_key: &'static str,
     /// The entries' icon (`static/icons.svg`).
     pub icon: &'static str,
+    /// The form that makes a new one related to the record: (path, button label key, module
+    /// whose create right it needs); the timeline links it with `?related=<entity>:<id>`.
+    pub new_form: Option<(&'static str, &'static str, Module)>,
     /// The entries about record (entity, id) that the user may see, as `Item`s of kind
     /// `ItemKind::Linked(code)` with a link to each.
     pub load: for<'a> fn(&'a PgPool, &'a CurrentUser, Lang, &'a str, i64) -> BoxFuture<'a, AppResult<Vec<Item>>>,
@@ -283,6 +286,8 @@ pub struct Item {
     pub about: Vec<String>,
     /// Where the entry leads (an approval's page).
     pub link: Option<String>,
+    /// The reader wrote it (a follow-up's next contact time offers "add to my schedule").
+    pub by_me: bool,
 }
 
 impl Item {
@@ -308,6 +313,7 @@ struct FollowupRow {
     content: String,
     next_contact_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    created_by: i64,
     author: String,
     contacts: Vec<String>,
     contact_name: Option<String>,
@@ -329,6 +335,9 @@ pub struct TimelineView {
     pub has_approvals: bool,
     /// The registered sources' filters: (code, label key).
     pub sources: Vec<(&'static str, &'static str)>,
+    /// "New task / event / log" about this record: (href with `related=`, label key), those the
+    /// user may create.
+    pub new_links: Vec<(String, &'static str)>,
 }
 
 impl TimelineView {
@@ -350,7 +359,7 @@ impl TimelineView {
         let mut items = Vec::new();
         let shows = |code: &str| filter.is_empty() || filter == code;
         if shows("followup") {
-            items.extend(followup_items(db, &dicts, lang, entity, id).await?);
+            items.extend(followup_items(db, &dicts, (user.id, lang), entity, id).await?);
         }
         if shows("history") {
             items.extend(history_items(db, lang, entity, id).await?);
@@ -378,6 +387,11 @@ impl TimelineView {
             errors: draft.map(|d| d.errors).unwrap_or_default(),
             has_approvals: !crate::workflow::Subject::for_entity(entity).is_empty(),
             sources: sources().map(|s| (s.code, s.label_key)).collect(),
+            new_links: sources()
+                .filter_map(|s| s.new_form)
+                .filter(|(_, _, module)| user.can(*module, Action::Create))
+                .map(|(path, label, _)| (format!("{path}?related={entity}:{id}"), label))
+                .collect(),
         })
     }
 
@@ -391,9 +405,15 @@ impl TimelineView {
 }
 
 /// The follow-ups written on the record (for a customer, also on its contacts), newest first.
-async fn followup_items(db: &PgPool, dicts: &Dicts, lang: Lang, entity: &str, id: i64) -> AppResult<Vec<Item>> {
+async fn followup_items(
+    db: &PgPool,
+    dicts: &Dicts,
+    (me, lang): (i64, Lang),
+    entity: &str,
+    id: i64,
+) -> AppResult<Vec<Item>> {
     let rows: Vec<FollowupRow> = sqlx::query_as(
-        "SELECT f.entity, f.method_id, f.content, f.next_contact_at, f.created_at, u.name AS author,
+        "SELECT f.entity, f.method_id, f.content, f.next_contact_at, f.created_at, f.created_by, u.name AS author,
                 ARRAY(SELECT ct.name FROM contacts ct WHERE ct.id = ANY(f.contact_ids) ORDER BY ct.name) AS contacts,
                 CASE WHEN f.entity = 'contact' THEN (SELECT name FROM contacts WHERE id = f.entity_id) END AS contact_name
          FROM followups f JOIN users u ON u.id = f.created_by
@@ -421,6 +441,7 @@ async fn followup_items(db: &PgPool, dicts: &Dicts, lang: Lang, entity: &str, id
                 next_contact_at: r.next_contact_at,
                 about,
                 link: None,
+                by_me: r.created_by == me,
             }
         })
         .collect())
@@ -441,6 +462,7 @@ async fn history_items(db: &PgPool, lang: Lang, entity: &str, id: i64) -> AppRes
             next_contact_at: None,
             about: Vec::new(),
             link: None,
+            by_me: false,
         })
         .collect())
 }
@@ -537,6 +559,7 @@ fn instance_items(r: &ApprovalRow, decisions: &[Decision], dicts: &Dicts, lang: 
         next_contact_at: None,
         about: Vec::new(),
         link: Some(format!("/approvals/{}", r.id)),
+        by_me: false,
     };
     let summary = subject.summary(&r.payload.0, dicts, lang);
     let mut items = vec![item(

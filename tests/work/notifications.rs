@@ -315,7 +315,9 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
             "prune_notifications",
             "pool_recycle",
             "pool_warnings",
-            "payment_plan_reminders"
+            "payment_plan_reminders",
+            "task_reminders",
+            "event_reminders"
         ]
     );
     assert!(r.iter().all(|r| r.1), "{r:?}");
@@ -334,9 +336,9 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
     assert!(ok && finished >= started, "{started} {finished}");
     assert_eq!((started - now).num_milliseconds().abs(), 0);
     assert!(msg.starts_with("deleted "), "{msg}");
-    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 7);
+    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 9);
 
-    // A minute later only the 30-second job is due; a day later all are.
+    // A minute later only the reminder jobs (30 and 60 seconds) are due; a day later all are.
     let r = jobs::run_due(ctx(&w.app, now + Duration::minutes(1)), false).await;
     assert!(ran(&r, "deliver_reminders") && !ran(&r, "purge_sessions") && !ran(&r, "prune_notifications"), "{r:?}");
     assert_eq!(message(&r, "purge_sessions"), "not due");

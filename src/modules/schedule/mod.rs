@@ -75,6 +75,7 @@ pub fn register(r: &mut Registry) {
         code: "event",
         label_key: "event.timeline",
         icon: "calendar",
+        new_form: Some(("/events/new", "event.new", Module::Schedule)),
         load: |db, user, lang, entity, id| timeline_items(db, user, lang, entity, id).boxed(),
     });
     r.todo_source(crate::todo::Source {
@@ -134,6 +135,7 @@ fn timeline_items<'a>(
                     next_contact_at: None,
                     about: Vec::new(),
                     link: Some(format!("/events/{}", e.id)),
+                    by_me: false,
                 }
             })
             .collect())

@@ -29,6 +29,7 @@ pub const TIMELINE: timeline::Source = timeline::Source {
     code: "task",
     label_key: "task.timeline",
     icon: "task",
+    new_form: Some(("/tasks/new", "task.new", Module::Tasks)),
     load: |db, user, lang, entity, id| on_timeline(db, user, lang, entity, id).boxed(),
 };
 
@@ -78,6 +79,7 @@ fn entry(t: &Task, lang: Lang) -> timeline::Item {
         next_contact_at: None,
         about: Vec::new(),
         link: Some(RECORD.url(t.id)),
+        by_me: false,
     }
 }
 

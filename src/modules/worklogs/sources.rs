@@ -20,8 +20,13 @@ use crate::web::i18n::Lang;
 /// How many logs a record's timeline shows.
 const ON_TIMELINE: i64 = 50;
 
-pub const TIMELINE: timeline::Source =
-    timeline::Source { code: "worklog", label_key: "worklog.timeline", icon: "note", load: timeline_items };
+pub const TIMELINE: timeline::Source = timeline::Source {
+    code: "worklog",
+    label_key: "worklog.timeline",
+    icon: "note",
+    new_form: Some(("/worklogs/new", "worklog.new.daily", Module::Worklogs)),
+    load: timeline_items,
+};
 
 fn timeline_items<'a>(
     db: &'a PgPool,
@@ -54,6 +59,7 @@ fn timeline_items<'a>(
                     next_contact_at: None,
                     about: Vec::new(),
                     link: Some(format!("/worklogs/{wid}")),
+                    by_me: false,
                 }
             })
             .collect())
