@@ -5,6 +5,7 @@ mod common;
 
 use common::browser::Browser;
 use common::{PASSWORD, TestApp};
+use fantoccini::Locator;
 use serde_json::json;
 
 #[tokio::test]
@@ -948,6 +949,116 @@ async fn contracts_and_payments_in_the_browser() {
         b.wait_for(css).await;
         b.assert_no_horizontal_overflow(name).await;
         b.screenshot(&format!("{name}-en-narrow")).await;
+    }
+    b.close().await;
+}
+
+/// Daily work: a task about a customer (from its timeline) with a subtask, completed from the
+/// inbox; an event from a follow-up's next contact time; both in the month view; the to-do centre,
+/// the calendar, tasks and work logs in both languages and at phone width.
+#[tokio::test]
+async fn daily_work_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let rep = "13800000003";
+    let id: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE name = '上海华信科技有限公司'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let tz = app.config.timezone;
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).with_timezone(&tz).date_naive();
+    let set = "document.querySelector(arguments[0]).value = arguments[1];";
+    let b = Browser::start(&app).await;
+    b.login(rep, crm::seed::demo::SALES_PASSWORD).await;
+
+    // A task about the customer, from its timeline: the form comes related to it.
+    b.goto(&format!("/customers/{id}?tab=timeline")).await;
+    b.submit_and_wait("#timeline-new a[href^=\"/tasks/new\"]", "#task-form").await;
+    assert!(b.client.find(Locator::Css(&format!("#task-form input[name=rel][value=\"customer:{id}\"]"))).await.is_ok());
+    b.fill("#task-form input[name=title]", "准备年度报价单").await;
+    b.client.execute(set, vec![json!("#task-form input[name=due_at]"), json!(format!("{day}T10:00"))]).await.unwrap();
+    b.screenshot("task-form-zh").await;
+    b.submit_and_wait("#task-form button[type=submit]", "#subtasks").await;
+    let task: i64 =
+        sqlx::query_scalar("SELECT id FROM tasks WHERE title = '准备年度报价单'").fetch_one(&app.db).await.unwrap();
+    b.fill("#subtasks input[name=title]", "核对去年的价格").await;
+    b.submit_and_wait("#subtasks button[type=submit]", "#subtasks li").await;
+    assert!(b.text("#subtasks").await.contains("核对去年的价格"));
+    assert!(b.text("#task-related").await.contains("上海华信科技有限公司"));
+    b.screenshot("task-page-zh").await;
+
+    // Completed from the inbox with its tick (a plain form post).
+    b.goto("/tasks?view=inbox").await;
+    b.screenshot("tasks-inbox-zh").await;
+    b.submit_and_wait(&format!("tr[data-id=\"{task}\"] .task-tick-form button"), "#task-table").await;
+    let done: bool = sqlx::query_scalar("SELECT done_at IS NOT NULL FROM tasks WHERE id = $1")
+        .bind(task)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(done, "ticked from the inbox");
+    b.goto("/tasks?view=done").await;
+    assert!(b.text("#task-table").await.contains("准备年度报价单"));
+
+    // A follow-up with a next contact time, then "add to my schedule" from it.
+    b.goto(&format!("/customers/{id}?tab=timeline")).await;
+    b.client
+        .execute(
+            "document.querySelector('#followup-form select[name=method_id]').selectedIndex = 1;
+             document.querySelector('#followup-form input[name=next_contact_at]').value = arguments[0];",
+            vec![json!(format!("{day}T15:30"))],
+        )
+        .await
+        .unwrap();
+    b.fill("#followup-form textarea[name=content]", "约好后天下午再电话确认报价。").await;
+    b.submit_and_wait("#followup-form button[type=submit]", "#timeline").await;
+    b.submit_and_wait("#timeline a.tl-schedule", "#event-form").await;
+    let start =
+        b.client.find(Locator::Css("#event-form input[name=start]")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(start.as_deref(), Some(format!("{day}T15:30").as_str()), "the start comes from the next contact time");
+    b.fill("#event-form input[name=title]", "电话确认报价").await;
+    b.screenshot("event-form-zh").await;
+    b.submit_and_wait("#event-form button[type=submit]", "h1").await;
+
+    // Both on that day in the month view.
+    b.goto(&format!("/calendar?view=month&date={day}")).await;
+    let cell = b.text(&format!(".cal-day[data-date=\"{day}\"]")).await;
+    assert!(cell.contains("电话确认报价") && cell.contains("准备年度报价单"), "{cell}");
+    b.screenshot("calendar-month-zh").await;
+    b.goto(&format!("/customers/{id}?tab=timeline")).await;
+    b.screenshot("customer-timeline-work-zh").await;
+    b.goto("/todo").await;
+    b.screenshot("todo-zh").await;
+    b.goto("/worklogs/new?kind=daily").await;
+    b.screenshot("worklog-form-zh").await;
+
+    // English.
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = $1").bind(rep).execute(&app.db).await.unwrap();
+    for (path, name) in [
+        ("/todo", "todo-en"),
+        ("/tasks?view=done", "tasks-en"),
+        (&format!("/calendar?view=month&date={day}") as &str, "calendar-month-en"),
+        (&format!("/calendar?view=week&date={day}") as &str, "calendar-week-en"),
+        ("/worklogs", "worklogs-en"),
+    ] {
+        b.goto(path).await;
+        assert!(!b.text("main").await.contains("任务"), "{path} speaks English");
+        b.screenshot(name).await;
+    }
+
+    // A phone: nothing sticks out sideways.
+    b.resize(390, 844).await;
+    for (path, name) in [
+        ("/todo", "todo-phone"),
+        ("/tasks", "tasks-phone"),
+        (&format!("/calendar?view=month&date={day}") as &str, "calendar-month-phone"),
+        (&format!("/tasks/{task}") as &str, "task-page-phone"),
+        ("/worklogs", "worklogs-phone"),
+    ] {
+        b.goto(path).await;
+        b.assert_no_horizontal_overflow(path).await;
+        b.screenshot(name).await;
     }
     b.close().await;
 }

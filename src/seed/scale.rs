@@ -5,9 +5,10 @@
 //! categories, 300,000 opportunities (a third open) with 1–5 product lines each, and 200,000
 //! contracts (most approved, some from won opportunities) with 1–3 lines, 1–4 payment plan
 //! terms each and ~300,000 payments, the customers' receivables, deal state and a few credit
-//! limits following from them. Fractional N scales everything down. Data is skewed like real
-//! data: a few reps own far more than others, recent records dominate, most customers were
-//! followed up at some point.
+//! limits following from them; 1M tasks (most done), 500,000 schedule entries (some repeating)
+//! and 200,000 work logs sent to their authors' superiors. Fractional N scales everything down.
+//! Data is skewed like real data: a few reps own far more than others, recent records dominate,
+//! most customers were followed up at some point.
 //!
 //! Everything is set-based SQL (`INSERT ... SELECT generate_series`), with the big tables'
 //! secondary indexes dropped during the load and rebuilt after, then ANALYZE.
@@ -20,8 +21,9 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use crate::auth::password;
 
 /// What the generator makes, versioned: the benchmark regenerates a data set made by an older
-/// one (2: products and opportunities; 3: contracts, payment plans and payments).
-pub const GENERATOR: u32 = 3;
+/// one (2: products and opportunities; 3: contracts, payment plans and payments; 4: tasks,
+/// schedule entries and work logs).
+pub const GENERATOR: u32 = 4;
 
 /// The password of every generated user (logins b0001, b0002, ...).
 pub const PASSWORD: &str = "bench1234";

@@ -42,11 +42,11 @@ async fn acting(st: &AppState, user: &CurrentUser, id: i64) -> AppResult<Task> {
     Ok(t)
 }
 
-/// Where a row's form came from (a task list page), else the task's page. Only paths of this
-/// module are followed.
+/// Where a row's form came from (a task list page, the to-do centre), else the task's page. Only
+/// those paths are followed.
 fn back(form: &FormData, id: i64) -> String {
     let b = form.get("back");
-    if b.starts_with("/tasks") && !b.contains("//") && !b.contains('\\') {
+    if b == "/todo" || (b.starts_with("/tasks") && !b.contains("//") && !b.contains('\\')) {
         b.to_string()
     } else {
         format!("/tasks/{id}")
