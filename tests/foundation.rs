@@ -726,3 +726,22 @@ fn the_kernel_names_no_module_and_modules_keep_out_of_each_others_repo() {
     }
     assert!(wrong.is_empty(), "architecture:\n{}", wrong.join("\n"));
 }
+
+/// Every rule block of the stylesheet is closed: one missing `}` (easily lost when two changes
+/// append to the file) swallows every rule after it, and pages lose their layout silently.
+#[test]
+fn the_stylesheet_closes_every_block() {
+    let css = include_str!("../static/app.css");
+    let mut depth = 0i32;
+    for (n, line) in css.lines().enumerate() {
+        for ch in line.chars() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            assert!(depth >= 0, "app.css line {}: a `}}` closes nothing", n + 1);
+        }
+    }
+    assert_eq!(depth, 0, "app.css leaves {depth} block(s) open");
+}
