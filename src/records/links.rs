@@ -134,6 +134,33 @@ pub async fn replace(
     Ok(())
 }
 
+/// An edit form's related records: the item's stored ones the user sees. The others stay related
+/// when the form is saved (`with_hidden`): the form never showed them, so they cannot be unticked.
+pub async fn chosen_for(db: &PgPool, user: &CurrentUser, kind: &str, item_id: i64) -> AppResult<Vec<Link>> {
+    let stored = of_items(db, kind, &[item_id]).await?.remove(&item_id).unwrap_or_default();
+    let refs: Vec<_> = stored.iter().map(|l| (l.entity, l.id)).collect();
+    visible(db, user, &refs).await
+}
+
+/// What a save stores as the item's related records: those the form chose, and the stored ones
+/// the user cannot see (kept, as `chosen_for` explains). `item_id` None: a new item.
+pub async fn with_hidden(
+    db: &PgPool,
+    user: &CurrentUser,
+    kind: &str,
+    item_id: Option<i64>,
+    chosen: &[Link],
+) -> AppResult<Vec<(&'static str, i64)>> {
+    let mut refs: Vec<(&'static str, i64)> = chosen.iter().map(|l| (l.entity, l.id)).collect();
+    if let Some(id) = item_id {
+        let stored: Vec<_> = of_items(db, kind, &[id]).await?.remove(&id).unwrap_or_default();
+        let stored: Vec<_> = stored.iter().map(|l| (l.entity, l.id)).collect();
+        let seen = visible(db, user, &stored).await?;
+        refs.extend(stored.into_iter().filter(|r| !seen.iter().any(|s| (s.entity, s.id) == *r)));
+    }
+    Ok(refs)
+}
+
 /// The items of `kind` related to a record, newest id first (for its timeline). For a customer,
 /// items related to its contacts, opportunities and contracts come too: the customer's timeline
 /// shows all of its work.

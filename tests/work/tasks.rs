@@ -324,3 +324,29 @@ async fn the_demo_company_and_the_benchmark_generator_have_tasks() {
         .await;
     assert_eq!(linked, big.count("SELECT count(*) FROM work_links WHERE kind = 'task'").await);
 }
+
+/// Related records the editor cannot see are neither shown to them nor lost when they save: the
+/// manager relates the rep's task to a peer's customer too; the rep edits the task.
+#[tokio::test]
+async fn an_edit_keeps_the_related_records_the_editor_cannot_see() {
+    let w = world().await;
+    let app = &w.app;
+    let own = customer(app, "自己的客户", w.rep).await;
+    let peers = customer(app, "同事的客户", w.peer).await;
+    let mut boss = app.login("boss").await;
+    let (a, b) = (format!("customer:{own}"), format!("customer:{peers}"));
+    boss.post("/tasks", &[("title", "联合拜访"), ("owner_id", &w.rep.to_string()), ("rel", &a), ("rel", &b)])
+        .await
+        .assert_status(303);
+    let id = app.count("SELECT id FROM tasks WHERE title = '联合拜访'").await;
+    assert_eq!(app.count(&format!("SELECT owner_id FROM tasks WHERE id = {id}")).await, w.rep);
+    let mut rep = app.login("rep").await;
+    let form = rep.get(&format!("/tasks/{id}/edit")).await;
+    form.assert_status(200);
+    assert!(form.has(&format!("input[name=rel][value=\"{a}\"]")));
+    assert!(!form.body.contains("同事的客户"), "the rep does not see the peer's customer");
+    rep.post(&format!("/tasks/{id}"), &[("title", "联合拜访（改）"), ("rel", &a)]).await.assert_status(303);
+    let linked = app.count(&format!("SELECT count(*) FROM work_links WHERE kind = 'task' AND item_id = {id}")).await;
+    assert_eq!(linked, 2, "the hidden customer stays related");
+    assert!(boss.get(&format!("/tasks/{id}")).await.text_of("#task-related").contains("同事的客户"));
+}

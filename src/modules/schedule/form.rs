@@ -155,7 +155,7 @@ pub async fn edit(
     let ev = writable(&st, user, id).await?;
     let people: Vec<i64> = repo::participants(&st.db, id).await?.into_iter().map(|p| p.0).collect();
     let form = ev.to_form(ctx.tz, &people);
-    let chosen = links::of_items(&st.db, ENTITY, &[id]).await?.remove(&id).unwrap_or_default();
+    let chosen = links::chosen_for(&st.db, user, ENTITY, id).await?;
     let errors = FormErrors::new(ctx.lang);
     render(page(&st, ctx, user, Some(ev), (form, errors), chosen, None).await?).await
 }
@@ -223,6 +223,7 @@ async fn save(
         let page = page(st, ctx, user, current, (form, errors), chosen, link_error).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     };
+    let refs = links::with_hidden(&st.db, user, ENTITY, current.as_ref().map(|c| c.id), &chosen).await?;
     let mut tx = st.db.begin().await?;
     let id = match &current {
         Some(cur) => {
@@ -239,7 +240,6 @@ async fn save(
         None => Vec::new(),
     };
     repo::set_participants(&mut tx, id, people).await?;
-    let refs: Vec<(&'static str, i64)> = chosen.iter().map(|l| (l.entity, l.id)).collect();
     links::replace(&mut tx, ENTITY, id, &refs).await?;
     let saved = repo::find_on(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     remind::replan(&mut tx, &saved, ctx.tz, Utc::now()).await?;

@@ -21,7 +21,7 @@ use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::notify;
 use crate::records::form::RecordForm;
-use crate::records::links::{self, Link, Picker};
+use crate::records::links::{self, Picker};
 use crate::state::AppState;
 use crate::web::{FormData, FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
@@ -147,9 +147,7 @@ pub async fn edit(
     for g in repo::tags_on(&st.db, user.id, &[id]).await?.remove(&id).unwrap_or_default() {
         form.push("tags", g.id.to_string());
     }
-    let stored = links::of_items(&st.db, "task", &[id]).await?.remove(&id).unwrap_or_default();
-    let refs: Vec<_> = stored.iter().map(|l| (l.entity, l.id)).collect();
-    let chosen = links::visible(&st.db, user, &refs).await?;
+    let chosen = links::chosen_for(&st.db, user, "task", id).await?;
     let errors = FormErrors::new(ctx.lang);
     render(form_page(&shared, ctx, Some(t), (form, errors), Picker::new(user, chosen)).await?).await
 }
@@ -169,10 +167,9 @@ pub async fn update(
     save(&st, ctx, &req, Some(t), form).await
 }
 
-/// What a task looked like before an edit: its participants' names and related records.
+/// What a task looked like before an edit: its participants' names.
 struct Before {
     participants: Vec<(i64, String)>,
-    links: Vec<Link>,
 }
 
 async fn save(
@@ -207,19 +204,10 @@ async fn save(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
     }
     let before = match &current {
-        Some(t) => Some(Before {
-            participants: repo::participants(&st.db, t.id).await?,
-            links: links::of_items(&st.db, "task", &[t.id]).await?.remove(&t.id).unwrap_or_default(),
-        }),
+        Some(t) => Some(Before { participants: repo::participants(&st.db, t.id).await? }),
         None => None,
     };
-    // Records the editor cannot see stay related: the form never showed them.
-    let mut refs: Vec<(&'static str, i64)> = links.iter().map(|l| (l.entity, l.id)).collect();
-    if let Some(b) = &before {
-        let stored: Vec<_> = b.links.iter().map(|l| (l.entity, l.id)).collect();
-        let seen = links::visible(&st.db, user, &stored).await?;
-        refs.extend(stored.into_iter().filter(|r| !seen.iter().any(|s| (s.entity, s.id) == *r)));
-    }
+    let refs = links::with_hidden(&st.db, user, "task", current.as_ref().map(|t| t.id), &links).await?;
     let mut tx = st.db.begin().await?;
     let id = match &current {
         None => repo::insert(&mut tx, &input, owner, user.id).await?,

@@ -144,8 +144,7 @@ pub async fn edit(
     for r in repo::recipients(&st.db, id).await? {
         form.push("recipients", r.user_id.to_string());
     }
-    let related = links::of_items(&st.db, "worklog", &[id]).await?.remove(&id).unwrap_or_default();
-    let picker = Picker::new(user, related);
+    let picker = Picker::new(user, links::chosen_for(&st.db, user, "worklog", id).await?);
     let period = (w.kind(), w.period_start, w.period_end);
     let errors = FormErrors::new(ctx.lang);
     render(page(&st, ctx, user, (Some(w), form, errors), (period, picker)).await?).await
@@ -224,6 +223,7 @@ async fn save(
         related: related.iter().map(|l| l.name.clone()).collect(),
     }
     .snapshot(&ctx);
+    let refs = links::with_hidden(&st.db, user, "worklog", current.as_ref().map(|w| w.id), &related).await?;
     let mut tx = st.db.begin().await?;
     let id = match &current {
         Some(w) => {
@@ -244,7 +244,6 @@ async fn save(
         },
     };
     let added = repo::set_recipients(&mut tx, id, &recipients).await?;
-    let refs: Vec<(&'static str, i64)> = related.iter().map(|l| (l.entity, l.id)).collect();
     links::replace(&mut tx, "worklog", id, &refs).await?;
     after.write_save(&mut tx, ("worklog", id), before.as_ref(), None, (user.id, req.ip.as_deref())).await?;
     let params = json!({
