@@ -304,3 +304,48 @@ async fn the_reminder_job_plans_each_occurrence_once() {
     let at = format!("AND due_at = '{}'", next.to_rfc3339());
     assert_eq!(o.app.count(&pending(&at)).await, 1);
 }
+
+/// Everything the app logs while a feed is made, read and refused — the request spans of every
+/// layer, at the most detailed level — names the feed path redacted, never its token.
+#[tokio::test]
+async fn the_feed_token_never_reaches_the_log() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let log = Captured::default();
+    let writer = log.clone();
+    // Everything but the test's own HTML parser (it reads the page that shows the URL).
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace,html5ever=off,selectors=off,scraper=off"))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // This test's thread only (the runtime of #[tokio::test] runs on it).
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let o = org().await;
+    let mut rep = o.app.login("rep1").await;
+    create(&o.app, &mut rep, &[("title", "周会"), ("start", "2026-01-05T09:00")]).await;
+    let url = feed_url(&mut rep).await;
+    let mut anon = o.app.client();
+    anon.get(&url).await.assert_status(200);
+    rep.post("/calendar/feed/revoke", &[]).await;
+    anon.get(&url).await.assert_status(404);
+
+    let token = url.trim_start_matches("/calendar/feed/").trim_end_matches(".ics").to_string();
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("/calendar/feed/[redacted]"), "the feed requests are logged");
+    let leaks: Vec<&str> = text.lines().filter(|l| l.contains(&token)).collect();
+    assert!(leaks.is_empty(), "the token is in the log: {leaks:#?}");
+}
