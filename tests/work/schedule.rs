@@ -100,6 +100,18 @@ async fn a_weekly_event_repeats_until_its_last_day_in_the_month_view_and_the_fee
     assert!(has("SUMMARY:周例会\\, 产品\\; 评审"), "{ev:?}");
     assert!(has("TRIGGER:-PT15M"), "{ev:?}");
     assert_eq!(lines.iter().filter(|l| l.starts_with("UID:event-")).count(), 1);
+    // Expanded by an independent RFC 5545 implementation, the feed's rule gives the same local
+    // days as the month view.
+    let prop = |name: &str| ev.iter().find(|p| p.starts_with(name)).cloned().unwrap();
+    let set: rrule::RRuleSet = format!("{}\n{}", prop("DTSTART:"), prop("RRULE:")).parse().unwrap();
+    let tz = o.app.config.timezone;
+    let days: Vec<String> = set.all(100).dates.iter().map(|d| d.with_timezone(&tz).date_naive().to_string()).collect();
+    let shown: Vec<String> = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"]
+        .into_iter()
+        .filter(|d| on_day(&jan, d, id))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(days, shown, "the feed's occurrences are the calendar's");
 
     // A new URL replaces the old one; a revoked one is gone; an unknown one never existed.
     let renewed = feed_url(&mut rep).await;
