@@ -23,12 +23,16 @@ CREATE TABLE tasks (
   deleted_at     timestamptz,
   deleted_by     bigint REFERENCES users(id)
 );
--- My open tasks (inbox, today, next, later, overdue, the to-do source), by due time.
-CREATE INDEX tasks_owner_open ON tasks (owner_id, due_at) INCLUDE (bucket)
+-- My open tasks (inbox, today, next, later, overdue, the to-do source) and a manager's team
+-- view, by due time; with what their order and filters read, so a page's ids come from the index
+-- alone.
+CREATE INDEX tasks_owner_open ON tasks (owner_id, due_at) INCLUDE (bucket, priority, id)
   WHERE done_at IS NULL AND deleted_at IS NULL;
 -- My done tasks, newest first.
 CREATE INDEX tasks_owner_done ON tasks (owner_id, done_at DESC, id DESC)
   WHERE done_at IS NOT NULL AND deleted_at IS NULL;
+-- A calendar's tasks (open and done) of one owner in a date range.
+CREATE INDEX tasks_owner_due ON tasks (owner_id, due_at) WHERE deleted_at IS NULL AND due_at IS NOT NULL;
 -- Tasks I created (for others).
 CREATE INDEX tasks_created_by ON tasks (created_by, id DESC) WHERE deleted_at IS NULL;
 -- The reminder job: open tasks not reminded yet, by due time.

@@ -233,7 +233,7 @@ pub async fn gather(
     let task_scope = DataScope::resolve(&st.db, viewer, Module::Tasks).await?;
     let sees_tasks = viewer.can(Module::Tasks, Action::View) && (who == viewer.id || task_scope.owns(Some(who)));
     if sees_tasks && repo::has_tasks(&st.db).await? {
-        for t in repo::tasks_due(&st.db, who, (from, to)).await? {
+        for t in repo::tasks_due(&st.db, who, (from, to), false).await? {
             let local = t.at.with_timezone(&tz);
             let item = CalItem {
                 kind: "task",

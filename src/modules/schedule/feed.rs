@@ -7,6 +7,10 @@
 //! a VTIMEZONE, and UTC times are exact. All-day events are `VALUE=DATE`. Repeating events carry
 //! an RRULE (the app expands it the way `model::Rule` does). Tasks due are VEVENTs at their
 //! due time (calendar apps show VTODOs poorly, if at all).
+//!
+//! What it holds: one-off events from `FEED_PAST_DAYS` ago on, every repeating event, and open
+//! tasks due from then to a year ahead. A subscribed calendar is replaced on every refresh, so
+//! this is what the phone shows; older history stays in the app.
 
 use std::fmt::Write;
 
@@ -57,10 +61,10 @@ pub async fn serve(State(st): State<AppState>, Path(file): Path<String>) -> AppR
     let (user, _lang) = repo::feed_user(&st.db, &hash(token)).await?.ok_or(AppError::NotFound)?;
     let tz = st.config.timezone;
     let now = Utc::now();
-    let since = now - Duration::days(90);
+    let since = now - Duration::days(FEED_PAST_DAYS);
     let events = repo::for_feed(&st.db, user, since).await?;
     let tasks = if repo::has_tasks(&st.db).await? {
-        repo::tasks_due(&st.db, user, (since, now + Duration::days(366))).await?
+        repo::tasks_due(&st.db, user, (since, now + Duration::days(366)), true).await?
     } else {
         Vec::new()
     };
@@ -85,6 +89,9 @@ pub async fn serve(State(st): State<AppState>, Path(file): Path<String>) -> AppR
     )
         .into_response())
 }
+
+/// How far back the feed goes for one-off events and tasks.
+const FEED_PAST_DAYS: i64 = 30;
 
 /// A UTC date-time: 20261207T013000Z.
 fn utc(t: DateTime<Utc>) -> String {

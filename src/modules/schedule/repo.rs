@@ -159,15 +159,15 @@ pub async fn of_user(
 }
 
 /// Everything a user's feed lists: their live events (owned or taking part), one-off ones from
-/// `since` on, repeating ones whatever their start (the app expands them).
+/// `since` on, repeating ones whatever their start (the app expands them). Owned ones come
+/// straight from the owner's indexes, the others through the participant index.
 pub async fn for_feed(db: &PgPool, user: i64, since: DateTime<Utc>) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as(&format!(
-        "{SELECT} WHERE t.deleted_at IS NULL AND t.id IN (
-            SELECT e.id FROM events e WHERE e.owner_id = $1 AND e.deleted_at IS NULL AND e.repeat = 'none' AND e.starts_at >= $2
-            UNION ALL SELECT e.id FROM events e WHERE e.owner_id = $1 AND e.repeat <> 'none' AND e.deleted_at IS NULL
-            UNION ALL SELECT p.event_id FROM event_participants p WHERE p.user_id = $1)
-          AND (t.repeat <> 'none' OR t.starts_at >= $2)
-        ORDER BY t.starts_at, t.id LIMIT 5000"
+        "{SELECT} WHERE t.owner_id = $1 AND t.deleted_at IS NULL AND (t.repeat <> 'none' OR t.starts_at >= $2)
+         UNION ALL
+         {SELECT} WHERE t.id IN (SELECT p.event_id FROM event_participants p WHERE p.user_id = $1)
+           AND t.owner_id IS DISTINCT FROM $1 AND t.deleted_at IS NULL AND (t.repeat <> 'none' OR t.starts_at >= $2)
+         ORDER BY starts_at, id LIMIT 5000"
     ))
     .bind(user)
     .bind(since)
@@ -192,14 +192,25 @@ pub async fn has_tasks(db: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT to_regclass('public.tasks') IS NOT NULL").fetch_one(db).await
 }
 
-/// Tasks of `user` (owned or taking part) due in [from, to).
-pub async fn tasks_due(db: &PgPool, user: i64, (from, to): (DateTime<Utc>, DateTime<Utc>)) -> sqlx::Result<Vec<Dated>> {
-    sqlx::query_as(
+/// Tasks of `user` (owned or taking part) due in [from, to), open ones only when `open_only` (the
+/// feed). Owned ones and those taken part in are read each through their own index (an `OR` of
+/// the two reads every task in the range).
+pub async fn tasks_due(
+    db: &PgPool,
+    user: i64,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    open_only: bool,
+) -> sqlx::Result<Vec<Dated>> {
+    let open = if open_only { " AND t.done_at IS NULL" } else { "" };
+    sqlx::query_as(&format!(
         "SELECT t.id, t.title, t.due_at AS at, t.done_at IS NOT NULL AS done, t.id AS link_id FROM tasks t
-          WHERE t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3
-            AND (t.owner_id = $1 OR EXISTS (SELECT 1 FROM task_participants p WHERE p.task_id = t.id AND p.user_id = $1))
-          ORDER BY t.due_at, t.id LIMIT 1000",
-    )
+          WHERE t.owner_id = $1 AND t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3{open}
+         UNION ALL
+         SELECT t.id, t.title, t.due_at, t.done_at IS NOT NULL, t.id FROM tasks t
+          WHERE t.id IN (SELECT p.task_id FROM task_participants p WHERE p.user_id = $1)
+            AND t.owner_id IS DISTINCT FROM $1 AND t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3{open}
+          ORDER BY at, id LIMIT 1000"
+    ))
     .bind(user)
     .bind(from)
     .bind(to)

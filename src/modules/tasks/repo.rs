@@ -118,11 +118,14 @@ pub async fn view_page(
     clock: Clock,
     (offset, limit): (i64, i64),
 ) -> sqlx::Result<Vec<Task>> {
+    // The page's ids first, from the bare table (an index-only top-N for the open views), then
+    // the names joined to those rows alone.
     let mut q = QueryBuilder::new(SELECT);
-    q.push(" WHERE t.deleted_at IS NULL");
+    q.push(" WHERE t.id IN (SELECT t.id FROM tasks t WHERE t.deleted_at IS NULL");
     push_view(&mut q, view, me, scope, clock);
     push_order(&mut q, view);
-    q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset).push(")");
+    push_order(&mut q, view);
     q.build_query_as().fetch_all(db).await
 }
 
