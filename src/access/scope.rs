@@ -53,6 +53,17 @@ impl DataScope {
         Ok(self)
     }
 
+    /// The user's own records of `entity` only (what a to-do section lists): the owner test
+    /// alone, no team or share lookups — one's own records are visible in every scope.
+    pub fn own(user: &CurrentUser, entity: &'static str) -> DataScope {
+        DataScope {
+            user_id: user.id,
+            dept_id: user.dept_id,
+            owners: Some(vec![user.id]),
+            extras: Some((entity, Vec::new())),
+        }
+    }
+
     pub fn is_all(&self) -> bool {
         self.owners.is_none()
     }

@@ -96,7 +96,8 @@ async fn todo_expiring(
     cx: crate::todo::Cx,
     limit: i64,
 ) -> AppResult<crate::todo::Section> {
-    let scope = DataScope::resolve(db, user, Module::Contracts).await?;
+    // My own contracts: in every scope, so the linked list (mine=1) shows the same.
+    let scope = DataScope::own(user, ENTITY);
     let today = cx.today();
     let mut qb = QueryBuilder::new("SELECT count(*)");
     push_expiring(&mut qb, &scope, (today, TODO_DAYS), Some(user.id));

@@ -20,26 +20,27 @@ pub const CONTACT_DUE: Source = Source {
 
 async fn contact_due(db: &PgPool, user: &CurrentUser, cx: Cx, limit: i64) -> AppResult<Section> {
     let (today, tomorrow) = cx.today_bounds();
-    let from = |select: &str| {
-        let mut q = QueryBuilder::new(select);
-        q.push(" FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id = ").push_bind(user.id);
-        push_contact_due(&mut q, tomorrow);
-        q
-    };
-    let count: i64 = from("SELECT count(*)").build_query_scalar().fetch_one(db).await?;
-    let mut items = Vec::new();
-    if limit > 0 && count > 0 {
-        let mut q = from("SELECT c.id, c.name, c.next_contact_at");
+    // With items wanted, one scan gives both them and the count (a window count).
+    let mut q = QueryBuilder::new(if limit > 0 {
+        "SELECT c.id, c.name, c.next_contact_at, count(*) OVER ()"
+    } else {
+        "SELECT 0::bigint, '', now(), count(*)"
+    });
+    q.push(" FROM customers c WHERE c.deleted_at IS NULL AND c.owner_id = ").push_bind(user.id);
+    push_contact_due(&mut q, tomorrow);
+    if limit > 0 {
         q.push(" ORDER BY c.next_contact_at, c.id LIMIT ").push_bind(limit);
-        let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>)> = q.build_query_as().fetch_all(db).await?;
-        items = rows
-            .into_iter()
-            .map(|(id, name, at)| Item {
-                at: Some(at),
-                overdue: at < today,
-                ..Item::new(name, format!("/customers/{id}?tab=timeline"))
-            })
-            .collect();
     }
+    let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, i64)> = q.build_query_as().fetch_all(db).await?;
+    let count = rows.first().map_or(0, |r| r.3);
+    let items = rows
+        .into_iter()
+        .filter(|_| limit > 0)
+        .map(|(id, name, at, _)| Item {
+            at: Some(at),
+            overdue: at < today,
+            ..Item::new(name, format!("/customers/{id}?tab=timeline"))
+        })
+        .collect();
     Ok(Section { count, items, href: "/customers?scene=mine&contact_due=1&sort=next_contact&dir=asc".into() })
 }

@@ -305,26 +305,29 @@ async fn stale(
     cx: crate::todo::Cx,
     limit: i64,
 ) -> AppResult<crate::todo::Section> {
-    let scope = DataScope::resolve(db, user, Module::Followups).await?;
-    let mut q = QueryBuilder::new("SELECT count(*)");
+    // My own customers: in every scope, so the page linked (its list for owner = me) shows the
+    // same. With items wanted, one scan gives both them and the count (a window count).
+    let scope = DataScope::own(user, "customer");
+    let mut q = QueryBuilder::new(if limit > 0 {
+        "SELECT c.id, c.name, c.last_followup_at, count(*) OVER ()"
+    } else {
+        "SELECT 0::bigint, '', NULL::timestamptz, count(*)"
+    });
     push_overdue(&mut q, &scope, STALE_DAYS);
     q.push(" AND c.owner_id = ").push_bind(user.id);
-    let count: i64 = q.build_query_scalar().fetch_one(db).await?;
-    let mut items = Vec::new();
-    if limit > 0 && count > 0 {
-        let mut q = QueryBuilder::new("SELECT c.id, c.name, c.last_followup_at");
-        push_overdue(&mut q, &scope, STALE_DAYS);
-        q.push(" AND c.owner_id = ").push_bind(user.id);
+    if limit > 0 {
         q.push(" ORDER BY c.last_followup_at NULLS FIRST, c.id LIMIT ").push_bind(limit);
-        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = q.build_query_as().fetch_all(db).await?;
-        items = rows
-            .into_iter()
-            .map(|(id, name, at)| crate::todo::Item {
-                note: if at.is_none() { cx.lang.t("todo.never_followed").to_string() } else { String::new() },
-                at,
-                ..crate::todo::Item::new(name, format!("/customers/{id}?tab=timeline"))
-            })
-            .collect();
     }
+    let rows: Vec<(i64, String, Option<DateTime<Utc>>, i64)> = q.build_query_as().fetch_all(db).await?;
+    let count = rows.first().map_or(0, |r| r.3);
+    let items = rows
+        .into_iter()
+        .filter(|_| limit > 0)
+        .map(|(id, name, at, _)| crate::todo::Item {
+            note: if at.is_none() { cx.lang.t("todo.never_followed").to_string() } else { String::new() },
+            at,
+            ..crate::todo::Item::new(name, format!("/customers/{id}?tab=timeline"))
+        })
+        .collect();
     Ok(crate::todo::Section { count, items, href: format!("/followups/overdue?days={STALE_DAYS}&owner={}", user.id) })
 }

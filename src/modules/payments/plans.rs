@@ -379,7 +379,8 @@ async fn todo_due(
     cx: crate::todo::Cx,
     limit: i64,
 ) -> AppResult<crate::todo::Section> {
-    let scope = DataScope::resolve(db, user, Module::Contracts).await?;
+    // My own contracts' terms: in every scope, so the linked list (mine=1) shows the same.
+    let scope = DataScope::own(user, "contract");
     let today = cx.today();
     let until = today + chrono::Days::new(TODO_DAYS);
     let mut qb = QueryBuilder::new("SELECT count(*)");
