@@ -53,8 +53,9 @@ struct Chrome {
 }
 
 /// The top bar's to-do count is kept in the session this long: it walks every to-do source
-/// (a dozen small queries), too much for every page; the to-do page itself is always fresh and
-/// refreshes it.
+/// (a dozen small queries), too much for every page. The to-do page itself is always fresh and
+/// refreshes it; a change the user makes (`done`) drops it, so their own work shows at once and
+/// others' (an approval assigned to them) within the minute.
 const TODO_COUNT_TTL_SECS: i64 = 60;
 pub const TODO_COUNT_KEY: &str = "todo_count";
 
@@ -285,6 +286,8 @@ pub async fn done(
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     tx.into().commit().await?;
+    // The user's own change may have settled (or added) a to-do item: the next page counts anew.
+    let _ = ctx.session.remove::<(i64, i64)>(TODO_COUNT_KEY).await;
     match message.into() {
         Message::Key(key) => ctx.flash(flash::Kind::Success, key).await,
         Message::Text(text) => ctx.flash_text(flash::Kind::Success, text).await,

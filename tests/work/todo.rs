@@ -166,3 +166,29 @@ async fn payments_due_and_contracts_ending_are_mine_and_match_their_lists() {
     assert!(ending.text_of("#expiring").contains("我的合同"));
     assert!(!ending.text_of("#expiring").contains("别人的合同"));
 }
+
+/// The top bar's count is kept for a minute, but the user's own change shows at once: completing
+/// a task due today takes it off the count on the next page.
+#[tokio::test]
+async fn the_top_bar_count_follows_the_users_own_changes_at_once() {
+    let w = world().await;
+    let due = local_midnight() + Duration::hours(20);
+    let mut ids = Vec::new();
+    for title in ["回电话", "发报价"] {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tasks (title, owner_id, created_by, due_at) VALUES ($1, $2, $2, $3) RETURNING id",
+        )
+        .bind(title)
+        .bind(w.rep)
+        .bind(due)
+        .fetch_one(&w.app.db)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let mut rep = w.app.login("rep").await;
+    let count = |page: &crate::common::Resp| page.text_of(".todo-bell .count").trim().to_string();
+    assert_eq!(count(&rep.get("/customers").await), "2");
+    rep.post(&format!("/tasks/{}/complete", ids[0]), &[]).await.assert_status(303);
+    assert_eq!(count(&rep.get("/customers").await), "1", "counted again after the change");
+}
