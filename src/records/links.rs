@@ -8,7 +8,7 @@
 //! and a text box with suggestions (`GET {path}/pick?q=`, added to every linkable kind by
 //! `records::routes`). `parse` keeps only records the user sees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -137,9 +137,10 @@ pub async fn replace(
 /// An edit form's related records: the item's stored ones the user sees. The others stay related
 /// when the form is saved (`with_hidden`): the form never showed them, so they cannot be unticked.
 pub async fn chosen_for(db: &PgPool, user: &CurrentUser, kind: &str, item_id: i64) -> AppResult<Vec<Link>> {
-    let stored = of_items(db, kind, &[item_id]).await?.remove(&item_id).unwrap_or_default();
-    let refs: Vec<_> = stored.iter().map(|l| (l.entity, l.id)).collect();
-    visible(db, user, &refs).await
+    let mut stored = of_items(db, kind, &[item_id]).await?.remove(&item_id).unwrap_or_default();
+    let seen = visible_refs(db, user, &refs_of(&stored)).await?;
+    stored.retain(|l| seen.contains(&(l.entity, l.id)));
+    Ok(stored)
 }
 
 /// What a save stores as the item's related records: those the form chose, and the stored ones
@@ -151,14 +152,17 @@ pub async fn with_hidden(
     item_id: Option<i64>,
     chosen: &[Link],
 ) -> AppResult<Vec<(&'static str, i64)>> {
-    let mut refs: Vec<(&'static str, i64)> = chosen.iter().map(|l| (l.entity, l.id)).collect();
+    let mut refs = refs_of(chosen);
     if let Some(id) = item_id {
-        let stored: Vec<_> = of_items(db, kind, &[id]).await?.remove(&id).unwrap_or_default();
-        let stored: Vec<_> = stored.iter().map(|l| (l.entity, l.id)).collect();
-        let seen = visible(db, user, &stored).await?;
-        refs.extend(stored.into_iter().filter(|r| !seen.iter().any(|s| (s.entity, s.id) == *r)));
+        let stored = refs_of(&of_items(db, kind, &[id]).await?.remove(&id).unwrap_or_default());
+        let seen = visible_refs(db, user, &stored).await?;
+        refs.extend(stored.into_iter().filter(|r| !seen.contains(r)));
     }
     Ok(refs)
+}
+
+fn refs_of(links: &[Link]) -> Vec<(&'static str, i64)> {
+    links.iter().map(|l| (l.entity, l.id)).collect()
 }
 
 /// The items of `kind` related to a record, newest id first (for its timeline). For a customer,
@@ -241,20 +245,32 @@ pub async fn parse(
 
 /// Of these records, those the user sees, with their names (kinds in registry order).
 pub async fn visible(db: &PgPool, user: &CurrentUser, refs: &[(&'static str, i64)]) -> AppResult<Vec<Link>> {
-    let mut out = Vec::new();
+    let seen = visible_refs(db, user, refs).await?;
+    let names = names(db, seen.iter().copied()).await?;
+    let mut out: Vec<Link> = seen
+        .into_iter()
+        .filter_map(|(entity, id)| names.get(&(entity, id)).map(|n| Link { entity, id, name: n.clone() }))
+        .collect();
+    let order = |e: &str| linkable().position(|d| d.entity == e);
+    out.sort_by_key(|l| (order(l.entity), l.id));
+    Ok(out)
+}
+
+/// Of these records, those the user sees (live, with the kind's view right and in its scope):
+/// for lists that hold the links already and only narrow them.
+pub async fn visible_refs(
+    db: &PgPool,
+    user: &CurrentUser,
+    refs: &[(&'static str, i64)],
+) -> AppResult<HashSet<(&'static str, i64)>> {
+    let mut out = HashSet::new();
     for def in linkable() {
         let ids: Vec<i64> = refs.iter().filter(|(e, _)| *e == def.entity).map(|(_, id)| *id).collect();
         if ids.is_empty() || !user.can(def.module, Action::View) {
             continue;
         }
         let scope = DataScope::resolve(db, user, def.module).await?;
-        let seen = sql::visible_ids(db, def, &scope, &ids, Bin::Live).await?;
-        let names = names(db, seen.iter().map(|id| (def.entity, *id))).await?;
-        out.extend(
-            seen.into_iter().filter_map(|id| {
-                names.get(&(def.entity, id)).map(|n| Link { entity: def.entity, id, name: n.clone() })
-            }),
-        );
+        out.extend(sql::visible_ids(db, def, &scope, &ids, Bin::Live).await?.into_iter().map(|id| (def.entity, id)));
     }
     Ok(out)
 }

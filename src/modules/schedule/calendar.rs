@@ -232,17 +232,17 @@ pub async fn gather(
     // Tasks: one's own, or a subordinate's for whoever sees their tasks.
     let task_scope = DataScope::resolve(&st.db, viewer, Module::Tasks).await?;
     let sees_tasks = viewer.can(Module::Tasks, Action::View) && (who == viewer.id || task_scope.owns(Some(who)));
-    if sees_tasks && repo::has_tasks(&st.db).await? {
-        for t in repo::tasks_due(&st.db, who, (from, to), false).await? {
-            let local = t.at.with_timezone(&tz);
+    if sees_tasks {
+        for t in crate::modules::tasks::due_between(&st.db, who, (from, to), false).await? {
+            let local = t.due_at.with_timezone(&tz);
             let item = CalItem {
                 kind: "task",
                 event_id: 0,
                 title: t.title,
                 time: local.format("%H:%M").to_string(),
-                href: format!("/tasks/{}", t.link_id),
+                href: format!("/tasks/{}", t.id),
                 done: t.done,
-                sort: (true, t.at),
+                sort: (true, t.due_at),
             };
             out.push((local.date_naive(), item));
         }

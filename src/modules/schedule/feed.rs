@@ -63,21 +63,17 @@ pub async fn serve(State(st): State<AppState>, Path(file): Path<String>) -> AppR
     let now = Utc::now();
     let since = now - Duration::days(FEED_PAST_DAYS);
     let events = repo::for_feed(&st.db, user, since).await?;
-    let tasks = if repo::has_tasks(&st.db).await? {
-        repo::tasks_due(&st.db, user, (since, now + Duration::days(366)), true).await?
-    } else {
-        Vec::new()
-    };
+    let tasks = crate::modules::tasks::due_between(&st.db, user, (since, now + Duration::days(366)), true).await?;
     let mut cal = Ics::new();
     for e in &events {
         cal.event(e, tz);
     }
-    for t in tasks.iter().filter(|t| !t.done) {
+    for t in &tasks {
         cal.lines(&["BEGIN:VEVENT"]);
         cal.prop("UID", &format!("task-{}@crm", t.id));
         cal.prop("DTSTAMP", &utc(now));
-        cal.prop("DTSTART", &utc(t.at));
-        cal.prop("DTEND", &utc(t.at));
+        cal.prop("DTSTART", &utc(t.due_at));
+        cal.prop("DTEND", &utc(t.due_at));
         cal.text("SUMMARY", &t.title);
         cal.prop("CATEGORIES", "TASK");
         cal.lines(&["END:VEVENT"]);

@@ -175,49 +175,6 @@ pub async fn for_feed(db: &PgPool, user: i64, since: DateTime<Utc>) -> sqlx::Res
     .await
 }
 
-/// A dated item from another module shown on the calendar: (id, title, when, link id).
-#[derive(Debug, sqlx::FromRow)]
-pub struct Dated {
-    pub id: i64,
-    pub title: String,
-    pub at: DateTime<Utc>,
-    /// Tasks: done. Plans: the contract's id.
-    pub done: bool,
-    pub link_id: i64,
-}
-
-/// The tasks module's table exists (it lands in its own migration; until then the calendar and
-/// the feed have no tasks to show).
-pub async fn has_tasks(db: &PgPool) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT to_regclass('public.tasks') IS NOT NULL").fetch_one(db).await
-}
-
-/// Tasks of `user` (owned or taking part) due in [from, to), open ones only when `open_only` (the
-/// feed). Owned ones and those taken part in are read each through their own index (an `OR` of
-/// the two reads every task in the range).
-pub async fn tasks_due(
-    db: &PgPool,
-    user: i64,
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
-    open_only: bool,
-) -> sqlx::Result<Vec<Dated>> {
-    let open = if open_only { " AND t.done_at IS NULL" } else { "" };
-    sqlx::query_as(&format!(
-        "SELECT t.id, t.title, t.due_at AS at, t.done_at IS NOT NULL AS done, t.id AS link_id FROM tasks t
-          WHERE t.owner_id = $1 AND t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3{open}
-         UNION ALL
-         SELECT t.id, t.title, t.due_at, t.done_at IS NOT NULL, t.id FROM tasks t
-          WHERE t.id IN (SELECT p.task_id FROM task_participants p WHERE p.user_id = $1)
-            AND t.owner_id IS DISTINCT FROM $1 AND t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3{open}
-          ORDER BY at, id LIMIT 1000"
-    ))
-    .bind(user)
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await
-}
-
 /// Open terms of approved contracts owned by `user`, due in [from, to] (dates), that the viewer
 /// sees through the contract scope: (plan id, term, due date, contract name, contract id).
 pub async fn plans_due(

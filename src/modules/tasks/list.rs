@@ -149,9 +149,9 @@ pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw:
 pub async fn seen_links(st: &AppState, user: &CurrentUser, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Link>>> {
     let mut all = links::of_items(&st.db, "task", ids).await?;
     let refs: Vec<_> = all.values().flatten().map(|l| (l.entity, l.id)).collect();
-    let seen = links::visible(&st.db, user, &refs).await?;
+    let seen = links::visible_refs(&st.db, user, &refs).await?;
     for list in all.values_mut() {
-        list.retain(|l| seen.iter().any(|s| s.entity == l.entity && s.id == l.id));
+        list.retain(|l| seen.contains(&(l.entity, l.id)));
     }
     Ok(all)
 }

@@ -22,7 +22,8 @@
 //! the due time less the lead time (`remind_minutes`) has come; a new due time or lead time
 //! reminds again. The to-do centre's "tasks_today" source is the today view.
 //!
-//! For other modules: link to `/tasks/new?related=customer:12` to start a task about a record.
+//! For other modules: link to `/tasks/new?related=customer:12` to start a task about a record;
+//! `due_between` gives a user's tasks due in a range (the calendar and its feed).
 
 mod actions;
 mod form;
@@ -32,6 +33,8 @@ mod repo;
 mod show;
 mod sources;
 mod tags;
+
+pub use repo::{DueTask, due_between};
 
 use std::time::Duration;
 

@@ -527,3 +527,38 @@ pub async fn delete_links(tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()
     sqlx::query("DELETE FROM work_links WHERE kind = 'task' AND item_id = ANY($1)").bind(ids).execute(tx).await?;
     Ok(())
 }
+
+/// A task on someone's calendar.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DueTask {
+    pub id: i64,
+    pub title: String,
+    pub due_at: DateTime<Utc>,
+    pub done: bool,
+}
+
+/// Tasks of `user` (owned or taking part) due in [from, to), open ones only when `open_only`,
+/// by due time (at most 1,000): the calendar's and the feed's. Owned ones and those taken part
+/// in are read each through their own index (an `OR` of the two reads every task in the range).
+pub async fn due_between(
+    db: &PgPool,
+    user: i64,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    open_only: bool,
+) -> sqlx::Result<Vec<DueTask>> {
+    let open = if open_only { " AND t.done_at IS NULL" } else { "" };
+    sqlx::query_as(&format!(
+        "SELECT t.id, t.title, t.due_at, t.done_at IS NOT NULL AS done FROM tasks t
+          WHERE t.owner_id = $1 AND t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3{open}
+         UNION ALL
+         SELECT t.id, t.title, t.due_at, t.done_at IS NOT NULL FROM tasks t
+          WHERE t.id IN (SELECT p.task_id FROM task_participants p WHERE p.user_id = $1)
+            AND t.owner_id IS DISTINCT FROM $1 AND t.deleted_at IS NULL AND t.due_at >= $2 AND t.due_at < $3{open}
+          ORDER BY due_at, id LIMIT 1000"
+    ))
+    .bind(user)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
