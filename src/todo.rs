@@ -8,12 +8,13 @@
 //! are dealt with (a follow-up written, an approval decided, a task done, a notice read); where
 //! the page can settle an item itself it offers a button (`Item::done`).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
+use crate::list::filters::midnight;
 use crate::web::i18n::Lang;
 
 /// How many items a section shows; the rest are behind its link.
@@ -42,11 +43,7 @@ impl Cx {
 /// The instants the local day of `now` starts and ends (the next one starts).
 pub fn day_bounds(now: DateTime<Utc>, tz: FixedOffset) -> (DateTime<Utc>, DateTime<Utc>) {
     let today = now.with_timezone(&tz).date_naive();
-    let start = |day: NaiveDate| {
-        let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-        tz.from_local_datetime(&midnight).single().expect("a fixed offset is unambiguous").with_timezone(&Utc)
-    };
-    (start(today), start(today.succ_opt().unwrap_or(today)))
+    (midnight(today, tz), midnight(today.succ_opt().unwrap_or(today), tz))
 }
 
 #[derive(Clone, Copy)]

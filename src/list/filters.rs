@@ -15,8 +15,15 @@ pub fn id_of(v: &str) -> Option<i64> {
 /// for an inclusive "to" date).
 pub fn day_start(d: &str, tz: FixedOffset, next_day: bool) -> Option<DateTime<Utc>> {
     let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
-    let date = if next_day { date.succ_opt()? } else { date };
-    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
+    Some(midnight(if next_day { date.succ_opt()? } else { date }, tz))
+}
+
+/// The UTC instant a local calendar day starts at (a fixed offset has exactly one midnight).
+pub fn midnight(day: NaiveDate, tz: FixedOffset) -> DateTime<Utc> {
+    tz.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .single()
+        .expect("a fixed offset is unambiguous")
+        .with_timezone(&Utc)
 }
 
 /// ` AND <column> >= <from day> AND <column> < <the day after to>` for the days given.

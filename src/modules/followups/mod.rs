@@ -55,13 +55,6 @@ pub struct Row {
     pub customer_name: Option<String>,
 }
 
-fn local_day(d: &str, tz: chrono::FixedOffset, next: bool) -> Option<DateTime<Utc>> {
-    use chrono::TimeZone;
-    let day = chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
-    let day = if next { day.succ_opt()? } else { day };
-    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).single().map(|x| x.with_timezone(&Utc))
-}
-
 const FOLLOWUPS_FROM: &str =
     "FROM followups fu JOIN customers c ON c.id = fu.customer_id JOIN users a ON a.id = fu.created_by
          JOIN departments ad ON ad.id = a.dept_id";
@@ -71,12 +64,7 @@ const FOLLOWUPS_FROM: &str =
 fn push_from_where(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope, f: &Filter, tz: chrono::FixedOffset) {
     q.push("FROM followups fu JOIN customers c ON c.id = fu.customer_id WHERE c.deleted_at IS NULL AND ");
     scope.push_visible(q, "c", "customer");
-    if let Some(at) = local_day(&f.from, tz, false) {
-        q.push(" AND fu.created_at >= ").push_bind(at);
-    }
-    if let Some(at) = local_day(&f.to, tz, true) {
-        q.push(" AND fu.created_at < ").push_bind(at);
-    }
+    list::filters::push_day_range(q, "fu.created_at", &f.from, &f.to, tz);
     if let Ok(rep) = f.rep.trim().parse::<i64>() {
         q.push(" AND fu.created_by = ").push_bind(rep);
     }

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, QueryBuilder};
 
@@ -72,12 +72,6 @@ fn still_free(c: Option<&Locked>, pool: &Pool, lang: Lang) -> Result<(), String>
     Ok(())
 }
 
-/// The start of today in the configured timezone (daily claim caps count from here).
-fn today_start(now: DateTime<Utc>, tz: chrono::FixedOffset) -> DateTime<Utc> {
-    let local = now.with_timezone(&tz).date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&local).single().map(|d| d.with_timezone(&Utc)).unwrap_or(now)
-}
-
 /// Give the customer to `owner` (the shared transfer routine: owner, contacts not transferred on
 /// their own), with the claim record and the audit row. The caller holds the row lock and has checked everything.
 async fn take(
@@ -141,7 +135,8 @@ pub async fn claim(
         )
         .bind(user.id)
         .bind(pool.id)
-        .bind(today_start(now, tz))
+        // Daily claim caps count from the start of today in the configured time zone.
+        .bind(crate::todo::day_bounds(now, tz).0)
         .fetch_one(&mut *tx)
         .await?;
         if today >= i64::from(cap) {

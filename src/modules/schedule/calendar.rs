@@ -10,11 +10,12 @@ use axum::response::Html;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::model::{day_start, monday_of, month_start};
+use super::model::{monday_of, month_start};
 use super::repo;
 use crate::access::{Action, DataScope, Module};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::list::filters::midnight;
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, SelectOpt, render};
 
@@ -227,7 +228,7 @@ pub async fn gather(
     (first, last): (NaiveDate, NaiveDate),
     tz: FixedOffset,
 ) -> AppResult<Vec<(NaiveDate, CalItem)>> {
-    let (from, to) = (day_start(first, tz), day_start(last + Duration::days(1), tz));
+    let (from, to) = (midnight(first, tz), midnight(last + Duration::days(1), tz));
     let mut out = events(&st.db, scope, who, (from, to), tz).await?;
     // Tasks: one's own, or a subordinate's for whoever sees their tasks.
     let task_scope = DataScope::resolve(&st.db, viewer, Module::Tasks).await?;
@@ -261,7 +262,7 @@ pub async fn gather(
 }
 
 fn dated(kind: &'static str, title: String, href: String, day: NaiveDate, tz: FixedOffset) -> CalItem {
-    CalItem { kind, event_id: 0, title, time: String::new(), href, done: false, sort: (false, day_start(day, tz)) }
+    CalItem { kind, event_id: 0, title, time: String::new(), href, done: false, sort: (false, midnight(day, tz)) }
 }
 
 /// `who`'s event occurrences overlapping [from, to), on every local day each one covers.
@@ -297,7 +298,7 @@ pub async fn events(
                     done: false,
                     sort: (starts_here, start),
                 };
-                if day_start(day, tz) < to && day_start(day + Duration::days(1), tz) > from {
+                if midnight(day, tz) < to && midnight(day + Duration::days(1), tz) > from {
                     out.push((day, item));
                 }
                 day += Duration::days(1);

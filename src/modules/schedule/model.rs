@@ -2,8 +2,9 @@
 //! repeat rules into occurrences (used by the calendar, the to-do source and the reminders; the
 //! ICS feed hands the same rule to the calendar app as an RRULE, which expands it the same way).
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, Utc};
 
+use crate::list::filters::midnight;
 use crate::web::{FormData, FormErrors};
 
 pub const ENTITY: &str = "event";
@@ -131,11 +132,6 @@ impl EventInput {
     }
 }
 
-/// Local midnight starting `d` in `tz`.
-pub fn day_start(d: NaiveDate, tz: FixedOffset) -> DateTime<Utc> {
-    tz.from_local_datetime(&d.and_time(NaiveTime::MIN)).single().map_or_else(Utc::now, |t| t.with_timezone(&Utc))
-}
-
 fn text(form: &FormData, field: &str, max: usize, errors: &mut FormErrors) -> Option<String> {
     let v = form.get(field).trim();
     if v.chars().count() > max {
@@ -257,7 +253,7 @@ fn times_all_day(
         errors.add("start_date", "form.required");
     }
     let last = date("end_date", errors).or(first);
-    (first.map(|d| day_start(d, tz)), last.map(|d| day_start(d + Duration::days(1), tz)))
+    (first.map(|d| midnight(d, tz)), last.map(|d| midnight(d + Duration::days(1), tz)))
 }
 
 /// A repeat rule: when the first occurrence starts and ends, how it repeats, until which local
