@@ -17,7 +17,7 @@ use std::fmt::Write;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use super::calendar::NEW_FEED_URL;
@@ -25,6 +25,7 @@ use super::model::Event;
 use super::repo;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
+use crate::list::filters::midnight;
 use crate::state::AppState;
 use crate::web::{PageCtx, RequestCtx, done};
 
@@ -160,11 +161,7 @@ impl Ics {
                 let until = if e.all_day {
                     date(until)
                 } else {
-                    let end = tz.from_local_datetime(&until.and_time(NaiveTime::MIN)).single();
-                    end.map_or_else(
-                        || date(until),
-                        |t| utc(t.with_timezone(&Utc) + Duration::days(1) - Duration::seconds(1)),
-                    )
+                    utc(midnight(until, tz) + Duration::days(1) - Duration::seconds(1))
                 };
                 let _ = write!(rule, ";UNTIL={until}");
             }

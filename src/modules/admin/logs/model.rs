@@ -1,6 +1,6 @@
 //! Log filters (query strings where an empty value means "no filter") and login log rows.
 
-use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::web::i18n::Lang;
@@ -93,12 +93,8 @@ impl Period {
     /// `from` and `to` are `YYYY-MM-DD` dates (both days included); invalid ones are ignored.
     pub fn new(from: &str, to: &str, tz: FixedOffset) -> Period {
         let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
-        let start =
-            |d: NaiveDate| tz.from_local_datetime(&d.and_time(NaiveTime::MIN)).single().map(|t| t.with_timezone(&Utc));
-        Period {
-            from: day(from).and_then(start),
-            until: day(to).and_then(|d| d.checked_add_days(Days::new(1))).and_then(start),
-        }
+        let start = |d: NaiveDate| crate::list::filters::midnight(d, tz);
+        Period { from: day(from).map(start), until: day(to).and_then(|d| d.checked_add_days(Days::new(1))).map(start) }
     }
 }
 
