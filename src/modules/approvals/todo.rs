@@ -34,17 +34,26 @@ async fn section(db: &PgPool, user: &CurrentUser, tab: Tab, limit: i64) -> AppRe
     }
     let rows = repo::page(db, tab, user.id, limit, 0).await?;
     let mut conn = db.acquire().await?;
-    let mut items = Vec::new();
-    for r in rows {
-        let title = match Subject::from_code(&r.subject) {
-            Some(s) => s.describe(&mut conn, &[r.record_id]).await?.remove(&r.record_id).map(|(t, _)| t),
-            None => None,
-        };
-        items.push(Item {
-            note: r.submitter.clone(),
-            at: Some(r.my_at.unwrap_or(r.submitted_at)),
-            ..Item::new(title.unwrap_or_else(|| format!("#{}", r.record_id)), format!("/approvals/{}", r.id))
-        });
+    // The records' names, one query per subject (as the inbox reads them).
+    let mut titles = std::collections::HashMap::new();
+    for subject in Subject::all() {
+        let ids: Vec<i64> = rows.iter().filter(|r| r.subject == subject.code()).map(|r| r.record_id).collect();
+        if !ids.is_empty() {
+            for (id, (title, _)) in subject.describe(&mut conn, &ids).await? {
+                titles.insert((subject.code(), id), title);
+            }
+        }
     }
+    let items = rows
+        .iter()
+        .map(|r| {
+            let title = titles.get(&(r.subject.as_str(), r.record_id)).cloned();
+            Item {
+                note: r.submitter.clone(),
+                at: Some(r.my_at.unwrap_or(r.submitted_at)),
+                ..Item::new(title.unwrap_or_else(|| format!("#{}", r.record_id)), format!("/approvals/{}", r.id))
+            }
+        })
+        .collect();
     Ok(Section { count, items, href })
 }
