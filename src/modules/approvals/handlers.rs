@@ -59,6 +59,24 @@ struct IndexPage {
 
 crate::page!(IndexPage);
 
+/// The (name, link) of the records these approvals are about, by (subject, record id): one query
+/// per subject.
+pub(super) async fn record_titles(
+    conn: &mut sqlx::PgConnection,
+    rows: &[repo::Row],
+) -> sqlx::Result<HashMap<(String, i64), (String, Option<String>)>> {
+    let mut titles = HashMap::new();
+    for subject in Subject::all() {
+        let ids: Vec<i64> = rows.iter().filter(|r| r.subject == subject.code()).map(|r| r.record_id).collect();
+        if !ids.is_empty() {
+            for (id, t) in subject.describe(conn, &ids).await? {
+                titles.insert((subject.code().to_string(), id), t);
+            }
+        }
+    }
+    Ok(titles)
+}
+
 pub async fn index(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -82,15 +100,7 @@ pub async fn index(
     let mut conn = st.db.acquire().await?;
     let dicts = workflow::summary_dicts(&mut conn).await?;
     let names = Names::load(&mut conn).await?;
-    let mut titles: HashMap<(String, i64), (String, Option<String>)> = HashMap::new();
-    for subject in Subject::all() {
-        let ids: Vec<i64> = rows.iter().filter(|r| r.subject == subject.code()).map(|r| r.record_id).collect();
-        if !ids.is_empty() {
-            for (id, t) in subject.describe(&mut conn, &ids).await? {
-                titles.insert((subject.code().to_string(), id), t);
-            }
-        }
-    }
+    let mut titles = record_titles(&mut conn, &rows).await?;
     let lang = ctx.lang;
     let items = rows
         .into_iter()

@@ -8,7 +8,6 @@ use super::repo::{self, Tab};
 use crate::auth::CurrentUser;
 use crate::error::AppResult;
 use crate::todo::{Item, Section, Source};
-use crate::workflow::Subject;
 
 pub const WAITING: Source = Source {
     code: "approvals_waiting",
@@ -33,21 +32,11 @@ async fn section(db: &PgPool, user: &CurrentUser, tab: Tab, limit: i64) -> AppRe
         return Ok(Section { count, items: Vec::new(), href });
     }
     let rows = repo::page(db, tab, user.id, limit, 0).await?;
-    let mut conn = db.acquire().await?;
-    // The records' names, one query per subject (as the inbox reads them).
-    let mut titles = std::collections::HashMap::new();
-    for subject in Subject::all() {
-        let ids: Vec<i64> = rows.iter().filter(|r| r.subject == subject.code()).map(|r| r.record_id).collect();
-        if !ids.is_empty() {
-            for (id, (title, _)) in subject.describe(&mut conn, &ids).await? {
-                titles.insert((subject.code(), id), title);
-            }
-        }
-    }
+    let mut titles = super::handlers::record_titles(&mut *db.acquire().await?, &rows).await?;
     let items = rows
         .iter()
         .map(|r| {
-            let title = titles.get(&(r.subject.as_str(), r.record_id)).cloned();
+            let title = titles.remove(&(r.subject.clone(), r.record_id)).map(|(t, _)| t);
             Item {
                 note: r.submitter.clone(),
                 at: Some(r.my_at.unwrap_or(r.submitted_at)),
