@@ -171,11 +171,11 @@ const VIEW: &[Action] = &[View];
 const CONTACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const LEAD_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export];
 const CUSTOMER_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Import, Export, Approve];
-const PRODUCT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Shelf, Cost];
-const OPPORTUNITY_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer];
+const PRODUCT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Shelf, Cost, Import, Export];
+const OPPORTUNITY_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Export];
 const MANAGE: &[Action] = &[Manage];
-const CONTRACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Void, Approve];
-const PAYMENT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Approve];
+const CONTRACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Void, Approve, Export];
+const PAYMENT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Approve, Export];
 const TASK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer];
 const TASK_DEFAULTS: &[Action] = &[View, Create, Edit, Delete, Transfer];
 const WORK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge];
@@ -222,9 +222,9 @@ pub const MODULES: &[ModuleDef] = &[
         module: Module::Followups,
         code: "followups",
         group: Group::Business,
-        actions: VIEW,
+        actions: &[View, Export],
         scoped: true,
-        defaults: &[("director", VIEW), ("manager", VIEW), ("rep", VIEW), ("readonly", VIEW)],
+        defaults: &[("director", &[View, Export]), ("manager", &[View, Export]), ("rep", VIEW), ("readonly", VIEW)],
     },
     ModuleDef {
         module: Module::Leads,
@@ -245,9 +245,9 @@ pub const MODULES: &[ModuleDef] = &[
         module: Module::Pool,
         code: "pool",
         group: Group::Business,
-        actions: &[View, Assign],
+        actions: &[View, Assign, Export],
         scoped: false,
-        defaults: &[("director", &[View, Assign]), ("manager", &[View, Assign]), ("rep", VIEW)],
+        defaults: &[("director", &[View, Assign, Export]), ("manager", &[View, Assign, Export]), ("rep", VIEW)],
     },
     ModuleDef {
         module: Module::Products,
@@ -255,7 +255,12 @@ pub const MODULES: &[ModuleDef] = &[
         group: Group::Business,
         actions: PRODUCT_ACTIONS,
         scoped: false,
-        defaults: &[("director", PRODUCT_ACTIONS), ("manager", &[View, Cost]), ("rep", VIEW), ("readonly", VIEW)],
+        defaults: &[
+            ("director", PRODUCT_ACTIONS),
+            ("manager", &[View, Cost, Export]),
+            ("rep", VIEW),
+            ("readonly", VIEW),
+        ],
     },
     ModuleDef {
         module: Module::Opportunities,
@@ -265,7 +270,7 @@ pub const MODULES: &[ModuleDef] = &[
         scoped: true,
         defaults: &[
             ("director", OPPORTUNITY_ACTIONS),
-            ("manager", &[View, Create, Edit, Delete, Transfer]),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Export]),
             ("rep", &[View, Create, Edit, Delete, Transfer]),
             ("readonly", VIEW),
         ],
@@ -281,7 +286,7 @@ pub const MODULES: &[ModuleDef] = &[
         scoped: true,
         defaults: &[
             ("director", CONTRACT_ACTIONS),
-            ("manager", &[View, Create, Edit, Delete, Transfer, Void, Approve]),
+            ("manager", &[View, Create, Edit, Delete, Transfer, Void, Approve, Export]),
             ("rep", &[View, Create, Edit, Delete, Transfer]),
             ("readonly", VIEW),
         ],
@@ -294,7 +299,7 @@ pub const MODULES: &[ModuleDef] = &[
         scoped: true,
         defaults: &[
             ("director", PAYMENT_ACTIONS),
-            ("manager", &[View, Create, Edit, Delete, Approve]),
+            ("manager", &[View, Create, Edit, Delete, Approve, Export]),
             ("rep", &[View, Create, Edit, Delete]),
             ("readonly", VIEW),
         ],
