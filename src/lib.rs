@@ -12,6 +12,7 @@ pub mod db;
 pub mod dicts;
 pub mod error;
 pub mod fields;
+pub mod imports;
 pub mod jobs;
 pub mod list;
 pub mod modules;

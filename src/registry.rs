@@ -19,6 +19,7 @@ pub struct Registry {
     jobs: Vec<Job>,
     timeline_sources: Vec<crate::timeline::Source>,
     todo_sources: Vec<crate::todo::Source>,
+    imports: Vec<&'static crate::imports::Source>,
 }
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -104,5 +105,16 @@ impl Registry {
 
     pub fn todo_sources(&self) -> &[crate::todo::Source] {
         &self.todo_sources
+    }
+
+    /// A kind of record that can be imported from spreadsheets.
+    pub fn import(&mut self, source: &'static crate::imports::Source) -> &mut Self {
+        assert!(self.imports.iter().all(|s| s.code() != source.code()), "import source {} twice", source.code());
+        self.imports.push(source);
+        self
+    }
+
+    pub fn imports(&self) -> &[&'static crate::imports::Source] {
+        &self.imports
     }
 }

@@ -5,6 +5,7 @@
 pub mod caps;
 pub mod dup;
 mod form;
+mod import;
 pub mod list;
 pub mod model;
 mod repo;
@@ -61,7 +62,7 @@ fn in_member_pool(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
 }
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE);
+    r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE).import(&import::SOURCE);
 }
 
 pub fn routes() -> Routes {
