@@ -231,6 +231,11 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
     let state = app::AppState::new(pool.clone(), cfg);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let jobs = state.config.jobs.then(|| crate::jobs::spawn(state.db.clone(), state.config.clone(), stopped.clone()));
+    if state.config.jobs {
+        // Import batches a stopped instance left unfinished go on at once, not at the job's
+        // next turn.
+        tokio::spawn(crate::imports::worker::resume_all(state.db.clone(), state.config.clone()));
+    }
     let router = app::router(state);
     let mut until_stop = stopped;
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -52,9 +52,16 @@ pub fn sheet(file_name: &str, bytes: &[u8], sheet: &str) -> Result<SheetRows, Un
     let range = book.worksheet_range(sheet).map_err(|_| Unreadable("import.error.no_sheet"))?;
     let (top, left) = range.start().unwrap_or((0, 0));
     let mut rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(cell_text).collect()).collect();
+    // A row with nothing typed in it stays empty even where a merged range above reaches it.
+    let typed: Vec<bool> = rows.iter().map(|r| r.iter().any(|c| !c.trim().is_empty())).collect();
     if let Sheets::Xlsx(x) = &mut book {
         for m in x.merge_cells_by_sheet_name(sheet).unwrap_or_default() {
             fill_merged(&mut rows, (top, left), m.start, m.end);
+        }
+    }
+    for (row, typed) in rows.iter_mut().zip(typed) {
+        if !typed {
+            row.clear();
         }
     }
     // Rows before the range's first row are empty in the sheet: keep the numbering right.
