@@ -50,6 +50,15 @@ enum Command {
     },
     /// For scripts/bench: time scope resolution (the owner set) for one user, the way every
     /// request resolves it, and print `<scope> <users> <mean ms> <p95 ms>` lines.
+    /// For scripts/bench: write a customer workbook of `rows` rows to import (5% duplicates of
+    /// existing customers, 1% bad rows).
+    #[command(hide = true)]
+    BenchImportFile {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     #[command(hide = true)]
     ScopeTiming {
         #[arg(long)]
@@ -162,6 +171,7 @@ async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Res
             Ok(())
         }
         Command::ScopeTiming { user, runs } => scope_timing(&pool, user, runs).await,
+        Command::BenchImportFile { rows, out } => seed::scale_import::write_file(&pool, rows, &out).await,
         Command::Db { .. } => unreachable!("handled before opening the database"),
     }
 }

@@ -134,6 +134,25 @@ pub struct Batch {
     /// Active users (what a `user` custom field may name).
     pub active_users: Vec<i64>,
     pub dup: DupMode,
+    /// What a module reads once per batch rather than per row (its duplicate rules, owners'
+    /// caps), by a key of its choice.
+    pub memo:
+        std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>>>,
+}
+
+impl Batch {
+    /// The value kept under `key`, if any.
+    pub fn memo<T: std::any::Any + Send + Sync>(&self, key: &'static str) -> Option<std::sync::Arc<T>> {
+        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        memo.get(key).cloned().and_then(|v| v.downcast::<T>().ok())
+    }
+
+    /// Keep `value` under `key` for the rest of the batch.
+    pub fn keep<T: std::any::Any + Send + Sync>(&self, key: &'static str, value: T) -> std::sync::Arc<T> {
+        let value = std::sync::Arc::new(value);
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).insert(key, value.clone());
+        value
+    }
 }
 
 /// One row, as the module's form would have received it.

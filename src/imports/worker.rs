@@ -175,6 +175,7 @@ async fn context(
         defs,
         active_users,
         dup: options.dup,
+        memo: Default::default(),
     };
     let users = active_users_named(&st.db).await?;
     Ok(Ctx { source, batch, targets, mapping, owner: options.owner.clone(), owners: options.owners.clone(), users })

@@ -8,6 +8,7 @@ mod demo_schedule;
 mod demo_tasks;
 mod demo_worklogs;
 pub mod scale;
+pub mod scale_import;
 mod scale_schedule;
 mod scale_tasks;
 mod scale_worklogs;

@@ -87,7 +87,11 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
         email: input.text("email"),
         owner_id: input.owner_id,
     };
-    let hits = dup::find(tx, &candidate, &b.scope).await?;
+    let rules = match b.memo::<Vec<dup::Rule>>("dup_rules") {
+        Some(r) => r,
+        None => b.keep("dup_rules", dup::rules(tx).await?),
+    };
+    let hits = dup::find_with(tx, &rules, &candidate, &b.scope).await?;
     if let Some(first) = hits.first() {
         match b.dup {
             DupMode::Skip => return Ok(Outcome::Skipped(first.message(lang))),
@@ -103,17 +107,30 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
     if !errors.is_empty() {
         return Ok(Outcome::Invalid(errors));
     }
-    if let Some(owner) = input.owner_id
-        && let Err(over) = caps::check_owned(tx, owner, 1).await?
-    {
-        let name = users::name_of(tx, Some(owner)).await?.unwrap_or_default();
-        return Ok(Outcome::Failed(over.message(lang, &name, false)));
+    if let Some(owner) = input.owner_id {
+        let cap = cap_of(tx, b, owner).await?;
+        if let Err(over) = caps::check_owned_under(tx, owner, 1, cap.as_ref()).await? {
+            let name = users::name_of(tx, Some(owner)).await?.unwrap_or_default();
+            return Ok(Outcome::Failed(over.message(lang, &name, false)));
+        }
     }
     let made = super::create_customer(tx, &input, b.user.id, &b.dicts, b.st.config.timezone).await?;
     if row.owner == Owner::Pool {
         crate::modules::pool::take_in(tx, made.id, "import").await?;
     }
     Ok(Outcome::Created(made.id))
+}
+
+/// An owner's cap, read once per batch.
+async fn cap_of(tx: &mut PgConnection, b: &Batch, owner: i64) -> AppResult<Option<caps::Cap>> {
+    type Caps = std::collections::HashMap<i64, Option<caps::Cap>>;
+    let known = b.memo::<std::sync::Mutex<Caps>>("caps").unwrap_or_else(|| b.keep("caps", Default::default()));
+    if let Some(cap) = known.lock().unwrap_or_else(|e| e.into_inner()).get(&owner) {
+        return Ok(cap.clone());
+    }
+    let cap = caps::effective(tx, owner).await?;
+    known.lock().unwrap_or_else(|e| e.into_inner()).insert(owner, cap.clone());
+    Ok(cap)
 }
 
 /// A duplicate in update mode: the existing customer with the file's non-empty values laid
