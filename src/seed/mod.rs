@@ -3,6 +3,7 @@
 
 pub mod demo;
 mod demo_contracts;
+mod demo_imports;
 mod demo_pipeline;
 mod demo_schedule;
 mod demo_tasks;
