@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod crud;
+mod import_modules;
 mod list;
 mod recycle;
 mod registry;
