@@ -183,6 +183,7 @@ fn value(t: &Target, raw: &str, lk: &Lookup<'_>) -> Result<Vec<String>, &'static
         TargetKind::Field(kind) => match kind {
             Kind::Text | Kind::Phone => one(raw.to_string()),
             Kind::Date => date(raw).map(|d| vec![d.to_string()]).ok_or("import.error.date"),
+            Kind::DateTime => datetime(raw).map(|d| vec![d]).ok_or("import.error.date"),
             Kind::Number => number(raw).map(|n| vec![n]).ok_or("import.error.number"),
             Kind::Dict(dict) => {
                 dict_item(lk.dicts, dict, raw).map(|id| vec![id.to_string()]).ok_or("import.error.option")
@@ -276,6 +277,23 @@ fn datetime(raw: &str) -> Option<String> {
     let hm: Vec<&str> = time.split(':').collect();
     let (h, m) = (hm.first()?.parse::<u32>().ok()?, hm.get(1).unwrap_or(&"0").parse::<u32>().ok()?);
     (h < 24 && m < 60).then(|| format!("{d} {h:02}:{m:02}"))
+}
+
+/// Lay a row's values over a stored record's form (update mode): a field the row fills replaces
+/// the stored value(s); one it leaves empty keeps them.
+pub fn overlay(form: &mut FormData, row: &FormData) {
+    let mut done: Vec<&str> = Vec::new();
+    for (k, _) in row.pairs() {
+        if done.contains(&k.as_str()) {
+            continue;
+        }
+        done.push(k);
+        let values = row.all(k);
+        form.set(k, values[0]);
+        for v in &values[1..] {
+            form.push(k, *v);
+        }
+    }
 }
 
 /// A number exactly as written, without thousands separators or a currency sign.

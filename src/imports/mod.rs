@@ -82,6 +82,9 @@ pub enum Kind {
     /// Any common date form (2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日, an Excel date) →
     /// 2026-03-05.
     Date,
+    /// A date with an optional time (an Excel date-time, "2026-03-05 14:30", or a date alone at
+    /// midnight) → "2026-03-05 14:30", as a `datetime-local` field parses it.
+    DateTime,
     /// A number, exact (no float rounding): "12,345.60" → "12345.60".
     Number,
     /// A dictionary item, by label (either language, a tree's "广东 / 深圳" path or its last

@@ -43,7 +43,7 @@ fn choices(t: &Target, dicts: &Dicts, defs: &[FieldDef], lang: Lang) -> Option<V
 /// How a column is to be filled, for the instructions sheet.
 fn hint(t: &Target, defs: &[FieldDef], lang: Lang) -> String {
     let key = match &t.kind {
-        TargetKind::Field(Kind::Date) => "import.hint.date",
+        TargetKind::Field(Kind::Date | Kind::DateTime) => "import.hint.date",
         TargetKind::Field(Kind::Number) => "import.hint.number",
         TargetKind::Field(Kind::Phone) => "import.hint.phone",
         TargetKind::Field(Kind::Dict(_) | Kind::Choice(_)) => "import.hint.choice",

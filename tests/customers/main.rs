@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod crud;
 mod import;
+mod import_modules;
 mod list;
 mod recycle;
 mod registry;

@@ -7,6 +7,7 @@
 
 mod actions;
 mod form;
+mod import;
 pub mod list;
 pub mod model;
 mod repo;
@@ -60,7 +61,7 @@ pub const RECORD: RecordDef = RecordDef {
 };
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD);
+    r.record(&RECORD).import(&import::SOURCE);
 }
 
 pub fn routes() -> Routes {

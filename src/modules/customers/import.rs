@@ -9,7 +9,7 @@ use super::model::{self, DICTS, ENTITY};
 use super::{Customers, RECORD, caps, dup, repo};
 use crate::error::AppResult;
 use crate::fields;
-use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Owner, Row, Source};
+use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Owner, Row, Source, convert};
 use crate::org::users;
 use crate::records::sql;
 use crate::web::{FormData, FormErrors};
@@ -164,25 +164,13 @@ async fn update(tx: &mut PgConnection, b: &Batch, row: &FormData, id: i64) -> Ap
     Ok(Outcome::Updated(id))
 }
 
-/// Lay the row's values over a stored record's form: a field the file fills replaces the
-/// stored value(s); one it leaves empty keeps them.
-pub fn overlay(form: &mut FormData, row: &FormData) {
-    // One address column: it replaces the stored addresses.
+/// Lay the row's values over the stored customer's form (`convert::overlay`); one address
+/// column replaces the stored addresses.
+fn overlay(form: &mut FormData, row: &FormData) {
     if row.has("addr_detail") {
         for k in ["addr_type", "addr_region", "addr_detail", "addr_postcode"] {
             form.remove(k);
         }
     }
-    let mut done: Vec<&str> = Vec::new();
-    for (k, _) in row.pairs() {
-        if done.contains(&k.as_str()) {
-            continue;
-        }
-        done.push(k);
-        let values = row.all(k);
-        form.set(k, values[0]);
-        for v in &values[1..] {
-            form.push(k, *v);
-        }
-    }
+    convert::overlay(form, row);
 }

@@ -5,6 +5,7 @@
 
 pub mod convert;
 mod form;
+mod import;
 pub mod list;
 pub mod model;
 mod repo;
@@ -47,7 +48,7 @@ pub const RECORD: RecordDef = RecordDef {
 };
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD);
+    r.record(&RECORD).import(&import::SOURCE);
 }
 
 pub fn routes() -> Routes {

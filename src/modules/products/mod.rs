@@ -5,6 +5,7 @@
 
 mod actions;
 mod form;
+mod import;
 pub mod lines;
 pub mod list;
 pub mod model;
@@ -54,7 +55,7 @@ pub const RECORD: RecordDef = RecordDef {
 };
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD);
+    r.record(&RECORD).import(&import::SOURCE);
 }
 
 pub fn routes() -> Routes {
