@@ -45,6 +45,9 @@ pub struct Source {
     pub may_create_anyway: bool,
     /// New records may go to the public pool instead of an owner (customers).
     pub pool_owner: bool,
+    /// The importer chooses the new records' owner (me / a user / round-robin); false where the
+    /// kind has none (products) or takes it from elsewhere (contacts follow their customer).
+    pub chooses_owner: bool,
     /// Check and save one row, in the batch's transaction (a savepoint: whatever it wrote is
     /// undone unless it answers Created or Updated).
     pub write: for<'a> fn(&'a mut PgConnection, &'a Batch, Row<'a>) -> BoxFuture<'a, AppResult<Outcome>>,

@@ -341,7 +341,7 @@ async fn options_of(
         _ => DupMode::Skip,
     };
     let rf = RecordForm::load(st, user, source.def).await?;
-    let may_choose = rf.may_choose_owner();
+    let may_choose = source.chooses_owner && rf.may_choose_owner();
     let owner = match form.get("owner") {
         "pool" if source.pool_owner && may_choose => "pool",
         "user" if may_choose => "user",
@@ -450,8 +450,11 @@ async fn map_page(
     let mapping: Vec<Option<String>> =
         columns.iter().map(|c| Some(c.chosen.clone()).filter(|k| !k.is_empty())).collect();
     let rf = RecordForm::load(st, user, source.def).await?;
-    let may_choose = rf.may_choose_owner();
-    let mut owner_modes = vec![SelectOpt::new("me", lang.t("import.owner.me"))];
+    let may_choose = source.chooses_owner && rf.may_choose_owner();
+    let mut owner_modes = Vec::new();
+    if source.chooses_owner {
+        owner_modes.push(SelectOpt::new("me", lang.t("import.owner.me")));
+    }
     if may_choose {
         owner_modes.push(SelectOpt::new("user", lang.t("import.owner.user")));
         owner_modes.push(SelectOpt::new("round_robin", lang.t("import.owner.round_robin")));
@@ -490,7 +493,7 @@ async fn map_page(
         columns,
         dup_modes,
         owner_modes,
-        owner_options: rf.owner_options(true).await?,
+        owner_options: if may_choose { rf.owner_options(true).await? } else { Vec::new() },
         form,
         errors,
         preview,

@@ -53,6 +53,7 @@ pub static SOURCE: Source = Source {
     dicts: DICTS,
     may_update: true,
     may_create_anyway: true,
+    chooses_owner: false,
     pool_owner: false,
     write: |tx, batch, row| write(tx, batch, row).boxed(),
     bin: crate::records::bin::bin_ids::<Contacts>,
@@ -65,7 +66,10 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
     let mut input = model::check(form, &b.dicts, None, &mut errors);
     input.custom = fields::parse(&b.defs, form.pairs(), None, b.st.config.timezone, &b.active_users, &mut errors);
     // The customer among those the importer may add contacts to, as the form picks it.
-    let customer_scope = DataScope::resolve(&b.st.db, &b.user, Module::Customers).await?;
+    let customer_scope = match b.memo::<DataScope>("customer_scope") {
+        Some(s) => s,
+        None => b.keep("customer_scope", DataScope::resolve(&b.st.db, &b.user, Module::Customers).await?),
+    };
     let customer = match form::picked_customer(&b.st.db, &customer_scope, form).await? {
         Ok(c) => Some(c),
         Err(key) => {

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 
 use super::model::{self, DICTS, ENTITY};
 use super::{Customers, RECORD, caps, dup, repo};
+use crate::access::{Action, Module};
 use crate::error::AppResult;
 use crate::fields;
 use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Owner, Row, Source, convert};
@@ -58,6 +59,7 @@ pub static SOURCE: Source = Source {
     dicts: DICTS,
     may_update: true,
     may_create_anyway: true,
+    chooses_owner: true,
     pool_owner: true,
     write: |tx, batch, row| write(tx, batch, row).boxed(),
     bin: crate::records::bin::bin_ids::<Customers>,
@@ -137,11 +139,15 @@ async fn cap_of(tx: &mut PgConnection, b: &Batch, owner: i64) -> AppResult<Optio
 /// over it, checked as its edit form would check it. One the importer may not change is a
 /// failed row.
 async fn update(tx: &mut PgConnection, b: &Batch, row: &FormData, id: i64) -> AppResult<Outcome> {
-    sql::check_writable(&b.st.db, &RECORD, &b.scope, id).await?;
-    let Some(cur) = repo::find_visible(&b.st.db, &b.scope, id, false).await? else {
-        return Ok(Outcome::Failed(b.lang.t("import.error.not_allowed").to_string()));
-    };
-    let addresses = repo::addresses(&b.st.db, id).await?;
+    // Read through the batch's transaction: the duplicate may be a row of this very chunk.
+    let not_allowed = || Ok(Outcome::Failed(b.lang.t("import.error.not_allowed").to_string()));
+    if !b.user.can(Module::Customers, Action::Edit) {
+        return not_allowed();
+    }
+    sql::check_writable(&mut *tx, &RECORD, &b.scope, id).await?;
+    repo::lock(tx, id).await?;
+    let Some(cur) = repo::find_visible(&mut *tx, &b.scope, id, false).await? else { return not_allowed() };
+    let addresses = repo::addresses(&mut *tx, id).await?;
     let mut form = cur.to_form(&addresses);
     overlay(&mut form, row);
     let mut errors = FormErrors::new(b.lang);
@@ -156,7 +162,6 @@ async fn update(tx: &mut PgConnection, b: &Batch, row: &FormData, id: i64) -> Ap
     input.status_id = None;
     input.level = cur.level;
     input.owner_id = cur.owner_id;
-    repo::lock(tx, id).await?;
     repo::update(tx, id, &input).await?;
     if row.has("addr_detail") {
         repo::replace_addresses(tx, id, &input.addresses).await?;

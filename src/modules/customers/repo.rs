@@ -25,7 +25,12 @@ pub const FROM: &str = "FROM customers c
 /// A customer the scope may see; `deleted` picks the recycle bin instead of live records.
 /// Customers sitting in a pool (no owner) are also visible to that pool's members and admins
 /// (`RECORD.also_visible`), so they can open them before claiming.
-pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Customer>> {
+pub async fn find_visible<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    scope: &DataScope,
+    id: i64,
+    deleted: bool,
+) -> sqlx::Result<Option<Customer>> {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" ").push(FROM).push(" WHERE c.id = ").push_bind(id);
     q.push(if deleted { " AND c.deleted_at IS NOT NULL AND (" } else { " AND c.deleted_at IS NULL AND (" });
@@ -122,7 +127,7 @@ pub async fn update(tx: &mut PgConnection, id: i64, input: &CustomerInput) -> sq
     Ok(())
 }
 
-pub async fn addresses(db: &PgPool, id: i64) -> sqlx::Result<Vec<Address>> {
+pub async fn addresses<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> sqlx::Result<Vec<Address>> {
     sqlx::query_as(
         "SELECT type_id, region_id, detail, postcode FROM customer_addresses WHERE customer_id = $1 ORDER BY position, id",
     )

@@ -42,6 +42,7 @@ pub static SOURCE: Source = Source {
     dicts: DICTS,
     may_update: true,
     may_create_anyway: true,
+    chooses_owner: false,
     pool_owner: false,
     write: |tx, batch, row| write(tx, batch, row).boxed(),
     bin: crate::records::bin::bin_ids::<Products>,
