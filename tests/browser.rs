@@ -1090,7 +1090,8 @@ async fn importing_customers_in_the_browser() {
     assert!(template.starts_with("200 application/vnd.openxmlformats"), "{template}");
 
     // A sheet with a bad industry, a missing name and a duplicate of a demo customer.
-    let demo_name: String = sqlx::query_scalar("SELECT name FROM customers ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
+    let demo_name: String =
+        sqlx::query_scalar("SELECT name FROM customers ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     let rows: Vec<Vec<String>> = vec![
@@ -1108,12 +1109,19 @@ async fn importing_customers_in_the_browser() {
     }
     let path = std::env::temp_dir().join(format!("crm-import-{}.xlsx", std::process::id()));
     book.save(&path).unwrap();
-    b.client.find(Locator::Css("#import-upload input[type=file]")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+    b.client
+        .find(Locator::Css("#import-upload input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(path.to_str().unwrap())
+        .await
+        .unwrap();
     b.submit_and_wait("#import-upload button[type=submit]", "#mapping-table").await;
     b.screenshot("import-mapping-zh").await;
 
     b.submit_and_wait("#preview-button", "#preview-table").await;
     assert!(b.text("#preview-table").await.contains("火星产业"));
+    b.client.execute("document.querySelector('#preview').scrollIntoView()", vec![]).await.unwrap();
     b.screenshot("import-preview-zh").await;
 
     b.submit_and_wait("#start-button", "#batch-progress").await;
@@ -1153,7 +1161,10 @@ async fn importing_customers_in_the_browser() {
         .unwrap();
     b.submit_and_wait("#undo-batch", ".flash-success").await;
     assert_eq!(b.text("#batch-status").await, "已撤销");
-    assert_eq!(app.count("SELECT count(*) FROM customers WHERE name LIKE '浏览器导入%' AND deleted_at IS NULL").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE name LIKE '浏览器导入%' AND deleted_at IS NULL").await,
+        0
+    );
     b.screenshot("import-undone-zh").await;
 
     // A phone-sized window: the mapping page of a new upload fits.
@@ -1161,7 +1172,13 @@ async fn importing_customers_in_the_browser() {
     b.screenshot("import-batches-zh").await;
     b.resize(390, 844).await;
     b.goto("/customers/import").await;
-    b.client.find(Locator::Css("#import-upload input[type=file]")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+    b.client
+        .find(Locator::Css("#import-upload input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(path.to_str().unwrap())
+        .await
+        .unwrap();
     b.submit_and_wait("#import-upload button[type=submit]", "#mapping-table").await;
     b.assert_no_horizontal_overflow("import mapping, narrow").await;
     b.screenshot("import-mapping-zh-narrow").await;

@@ -7,7 +7,8 @@ use sqlx::PgConnection;
 
 pub async fn seed(tx: &mut PgConnection) -> anyhow::Result<()> {
     let (user, customers): (i64, Vec<(i64, String, Option<String>, Option<String>)>) = {
-        let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = '13800000002'").fetch_one(&mut *tx).await?;
+        let user: i64 =
+            sqlx::query_scalar("SELECT id FROM users WHERE login = '13800000002'").fetch_one(&mut *tx).await?;
         let rows = sqlx::query_as(
             "SELECT c.id, c.name, c.phone, i.label_zh FROM customers c LEFT JOIN dict_items i ON i.id = c.industry_id
               WHERE c.owner_id = $1 ORDER BY c.id LIMIT 3",
@@ -37,14 +38,20 @@ pub async fn seed(tx: &mut PgConnection) -> anyhow::Result<()> {
     for (id, name, phone, industry) in &customers {
         no += 1;
         let cells = vec![name.clone(), phone.clone().unwrap_or_default(), industry.clone().unwrap_or_default()];
-        sqlx::query("INSERT INTO import_rows (batch_id, row_no, cells, outcome, record_id) VALUES ($1, $2, $3, 'created', $4)")
+        sqlx::query(
+            "INSERT INTO import_rows (batch_id, row_no, cells, outcome, record_id) VALUES ($1, $2, $3, 'created', $4)",
+        )
+        .bind(batch)
+        .bind(no)
+        .bind(&cells)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE customers SET import_batch_id = $1 WHERE id = $2")
             .bind(batch)
-            .bind(no)
-            .bind(&cells)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE customers SET import_batch_id = $1 WHERE id = $2").bind(batch).bind(id).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO operation_logs (entity, entity_id, actor_id, action, note, at)
              VALUES ('customer', $1, $2, 'import', $3, now() - interval '6 days')",
@@ -56,7 +63,11 @@ pub async fn seed(tx: &mut PgConnection) -> anyhow::Result<()> {
         .await?;
     }
     for (outcome, cells, message) in [
-        ("skipped", vec![first.1.clone(), String::new(), String::new()], format!("客户名称与「{}」重复，已被 李娜 添加", first.1)),
+        (
+            "skipped",
+            vec![first.1.clone(), String::new(), String::new()],
+            format!("客户名称与「{}」重复，已被 李娜 添加", first.1),
+        ),
         (
             "failed",
             vec!["杭州西溪数字科技有限公司".into(), "0571-88001234".into(), "数字经济".into()],

@@ -248,10 +248,24 @@ async fn duplicates_update_or_create_anyway_as_chosen_and_owners_follow_the_rule
         .unwrap();
 
     // Update: the file's non-empty values replace, empty ones keep what is stored.
-    let file = xlsx(&[("S", vec![row(&["客户名称", "电话", "邮箱"]), row(&["老客户", "021-66668888", ""])])]);
+    // A name twice in the file: the second row updates what the first created.
+    let file = xlsx(&[(
+        "S",
+        vec![
+            row(&["客户名称", "电话", "邮箱"]),
+            row(&["老客户", "021-66668888", ""]),
+            row(&["文件内新客户", "13800000011", ""]),
+            row(&["文件内新客户", "13800000012", "new@x.cn"]),
+        ],
+    )]);
     let map = upload(&mut c, "/customers", "u.xlsx", file).await;
     let batch = start(&mut c, &map, &[("dup", "update")]).await;
-    assert_eq!(finished(&app, batch).await, ("done".into(), 0, 1, 0, 0));
+    assert_eq!(finished(&app, batch).await, ("done".into(), 1, 2, 0, 0));
+    let twice: (String, String) = sqlx::query_as("SELECT phone, email FROM customers WHERE name = '文件内新客户'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(twice, ("13800000012".to_string(), "new@x.cn".to_string()));
     let (phone, email): (String, String) =
         sqlx::query_as("SELECT phone, email FROM customers WHERE id = $1").bind(old).fetch_one(&app.db).await.unwrap();
     assert_eq!((phone.as_str(), email.as_str()), ("021-66668888", "keep@x.cn"));
