@@ -45,6 +45,7 @@ pub fn routes() -> Routes {
         .merge(web::assets::routes())
         .merge(crate::auth::routes())
         .merge(crate::modules::routes())
+        .merge(crate::exports::routes())
 }
 
 /// The route table, for the allow-list test and docs.

@@ -6,6 +6,7 @@
 //! `templates/contacts/_for_customer.html`.
 
 mod actions;
+mod export;
 mod form;
 pub mod list;
 pub mod model;
@@ -61,6 +62,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

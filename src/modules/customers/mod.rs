@@ -4,6 +4,7 @@
 
 pub mod caps;
 pub mod dup;
+pub mod export;
 mod form;
 pub mod list;
 pub mod model;
@@ -62,6 +63,7 @@ fn in_member_pool(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

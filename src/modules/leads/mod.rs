@@ -4,6 +4,7 @@
 //! read-only and linked both ways with their customer.
 
 pub mod convert;
+mod export;
 mod form;
 pub mod list;
 pub mod model;
@@ -48,6 +49,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

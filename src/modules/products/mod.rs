@@ -4,6 +4,7 @@
 //! No data scope: whoever holds the module's permissions sees and changes every product.
 
 mod actions;
+mod export;
 mod form;
 pub mod lines;
 pub mod list;
@@ -55,6 +56,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {
