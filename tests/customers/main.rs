@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod crud;
+mod export;
 mod list;
 mod recycle;
 mod registry;
