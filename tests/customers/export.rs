@@ -2,95 +2,11 @@
 //! fields, typed cells read back from the .xlsx, the CSV's BOM, neutralised formulas, the export
 //! right, the audit row, and a real spreadsheet program reading the file.
 
-use std::io::Cursor;
+use calamine::{Data, DataType};
 
-use axum::body::Body;
-use axum::http::{Request, header};
-use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
-
+use super::common::files::{col, download, export_all as export, list_total};
 use super::common::{Client, TestApp};
 use super::{customer, dict_item};
-
-/// A downloaded file.
-struct File {
-    status: u16,
-    content_type: String,
-    disposition: String,
-    bytes: Vec<u8>,
-}
-
-impl File {
-    fn text(&self) -> String {
-        String::from_utf8(self.bytes.clone()).expect("the CSV is UTF-8")
-    }
-
-    /// CSV data lines (the header and the BOM left out).
-    fn csv_rows(&self) -> Vec<String> {
-        let text = self.text();
-        let text = text.trim_start_matches('\u{feff}');
-        text.split("\r\n").skip(1).filter(|l| !l.is_empty()).map(str::to_string).collect()
-    }
-
-    /// The .xlsx's only sheet, as rows of cells.
-    fn sheet(&self) -> Vec<Vec<Data>> {
-        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(self.bytes.clone())).expect("a readable .xlsx");
-        let name = book.sheet_names()[0].clone();
-        let range = book.worksheet_range(&name).expect("its sheet");
-        range.rows().map(|r| r.to_vec()).collect()
-    }
-}
-
-/// POST a form and keep the body as bytes (the test client reads bodies as text).
-async fn download(app: &TestApp, c: &mut Client, path: &str, form: &[(&str, &str)]) -> File {
-    if c.csrf_token().is_none() {
-        c.get("/").await;
-    }
-    let token = c.csrf_token().expect("a CSRF token");
-    let mut fields = vec![("_csrf", token.as_str())];
-    fields.extend_from_slice(form);
-    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-    let cookie = format!("{}={}", crm::app::SESSION_COOKIE, c.session_id().expect("logged in"));
-    let req = Request::post(path)
-        .header(header::HOST, "localhost")
-        .header(header::ORIGIN, "http://localhost")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookie)
-        .body(Body::from(body))
-        .unwrap();
-    let resp = app.router.clone().oneshot(req).await.unwrap();
-    let h = |name| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    let (status, content_type, disposition) =
-        (resp.status().as_u16(), h(header::CONTENT_TYPE), h(header::CONTENT_DISPOSITION));
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-    File { status, content_type, disposition, bytes }
-}
-
-/// Export every row the list's filter matches: all fields, as CSV.
-async fn export_all(app: &TestApp, c: &mut Client, code: &str, filter: &str) -> File {
-    let f = download(
-        app,
-        c,
-        &format!("/export/{code}"),
-        &[("filter", filter), ("rows", "all"), ("columns", "all"), ("format", "csv")],
-    )
-    .await;
-    assert_eq!(f.status, 200, "export {code}?{filter}: {}", String::from_utf8_lossy(&f.bytes));
-    f
-}
-
-/// The list's total as its bulk bar says it ("all N matching").
-async fn list_total(c: &mut Client, path: &str) -> usize {
-    let r = c.get(path).await;
-    r.assert_status(200);
-    let label = r.text_of(".bulk-bar label.check");
-    label.chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or_else(|_| panic!("{path}: {label}"))
-}
-
-fn col(rows: &[Vec<Data>], header: &str) -> usize {
-    rows[0].iter().position(|h| h.to_string() == header).unwrap_or_else(|| panic!("no column {header}: {:?}", rows[0]))
-}
 
 /// A company: 华东 (manager with two reps) and 华南 (one rep), an admin; reps may export.
 struct Org {
@@ -158,16 +74,16 @@ async fn an_export_has_exactly_the_rows_the_list_shows_each_user() {
         let mut c = app.login(login).await;
         for (code, filter) in [("customers", "scene=all"), ("contacts", "scene=all"), ("leads", "scene=all")] {
             let total = list_total(&mut c, &format!("/{code}?{filter}")).await;
-            let rows = export_all(app, &mut c, code, filter).await.csv_rows().len();
+            let rows = export(app, &mut c, code, filter, "csv").await.csv_rows().len();
             assert_eq!(rows, total, "{login} exports {code}: as many rows as the list has");
             seen.push((login, code, rows));
         }
         // A scene and a filter narrow the export as they narrow the list.
         let total = list_total(&mut c, "/customers?scene=mine").await;
-        assert_eq!(export_all(app, &mut c, "customers", "scene=mine").await.csv_rows().len(), total);
+        assert_eq!(export(app, &mut c, "customers", "scene=mine", "csv").await.csv_rows().len(), total);
         let filtered = "scene=all&q=%E5%AE%A2%E6%88%B7".to_string() + &o.rep3.to_string();
         let total = list_total(&mut c, &format!("/customers?{filtered}")).await;
-        assert_eq!(export_all(app, &mut c, "customers", &filtered).await.csv_rows().len(), total);
+        assert_eq!(export(app, &mut c, "customers", &filtered, "csv").await.csv_rows().len(), total);
     }
     // The scopes differ: a rep sees their own 3, the admin all 11.
     assert!(seen.contains(&("r1", "customers", 3)), "{seen:?}");
@@ -370,7 +286,7 @@ async fn a_csv_starts_with_the_bom_and_reads_as_utf8() {
     let mut c = app.login("admin").await;
     custom_fields(&mut c).await;
     typed_customers(app, o.admin).await;
-    let f = export_all(app, &mut c, "customers", "scene=all").await;
+    let f = export(app, &mut c, "customers", "scene=all", "csv").await;
     assert!(f.content_type.starts_with("text/csv"), "{}", f.content_type);
     assert_eq!(&f.bytes[..3], b"\xEF\xBB\xBF", "UTF-8 byte-order mark");
     let text = f.text();
@@ -390,7 +306,7 @@ async fn every_export_is_in_the_operation_log() {
     let app = &o.app;
     customer(app, "某客户", Some(o.rep1)).await;
     let mut c = app.login("r1").await;
-    export_all(app, &mut c, "customers", "scene=all&level=1").await;
+    export(app, &mut c, "customers", "scene=all&level=1", "csv").await;
     let (entity, entity_id, action, changes): (String, Option<i64>, String, serde_json::Value) = sqlx::query_as(
         "SELECT entity, entity_id, action, changes FROM operation_logs WHERE actor_id = $1 ORDER BY id DESC LIMIT 1",
     )
