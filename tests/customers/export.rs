@@ -348,6 +348,48 @@ async fn the_options_page_counts_rows_and_columns() {
     }
 }
 
+#[tokio::test]
+async fn follow_ups_and_users_export_what_their_pages_list() {
+    let o = org().await;
+    o.seed().await;
+    let app = &o.app;
+    let method = dict_item(app, "followup_method", "电话").await;
+    for (owner, text) in [(o.rep1, "=cmd|' /C calc'!A0"), (o.rep3, "华南的跟进")] {
+        sqlx::query(
+            "INSERT INTO followups (entity, entity_id, customer_id, method_id, content, created_by)
+             SELECT 'customer', id, id, $2, $3, $1 FROM customers WHERE owner_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(owner)
+        .bind(method)
+        .bind(text)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let mut rep = app.login("r1").await;
+    sqlx::query(
+        "INSERT INTO role_permissions (role_id, module, action) SELECT id, 'followups', 'export' FROM roles
+          WHERE code = 'rep' ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let page = rep.get("/followups").await;
+    assert_eq!(page.attr("#export-button", "href").as_deref(), Some("/export/followups"));
+    let f = export(app, &mut rep, "followups", "", "csv").await;
+    let rows = f.csv_rows();
+    assert_eq!(rows.len(), page.count("#followups tbody tr[data-id]"), "{rows:?}");
+    assert_eq!(rows.len(), 1, "only follow-ups on customers the rep sees: {rows:?}");
+    assert!(rows[0].contains("'=cmd|' /C calc'!A0") && rows[0].contains("电话"), "{rows:?}");
+    let mut admin = app.login("admin").await;
+    let users = admin.get("/admin/users?status=active").await;
+    let f = export(app, &mut admin, "users", "status=active", "xlsx").await;
+    let sheet = f.sheet();
+    assert_eq!(sheet.len() - 1, users.count("#users tbody tr[data-user]"));
+    assert_eq!(sheet[0][0].to_string(), "姓名");
+    assert!(sheet.iter().any(|r| r[col(&sheet, "登录名")] == Data::String("r1".into())));
+}
+
 /// LibreOffice (installed by scripts/test: `need_soffice`) converts the .xlsx to CSV: real
 /// spreadsheet software reads the file, phones as text, amounts as numbers, Chinese intact.
 #[tokio::test]
