@@ -182,7 +182,7 @@ pub async fn export(
             csv_body(st.clone(), reader, ids)
         }
         Format::Xlsx => {
-            let body = xlsx_body(&st, reader, ids, &ctx.t(source.title)).await?;
+            let body = xlsx_body(&st, reader, ids, ctx.t(source.title)).await?;
             write_audit(&st, user, &req, entry).await?;
             body
         }
