@@ -45,6 +45,7 @@ pub fn routes() -> Routes {
         .merge(web::assets::routes())
         .merge(crate::auth::routes())
         .merge(crate::modules::routes())
+        .merge(crate::imports::routes())
         .merge(crate::exports::routes())
 }
 

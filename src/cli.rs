@@ -50,6 +50,15 @@ enum Command {
     },
     /// For scripts/bench: time scope resolution (the owner set) for one user, the way every
     /// request resolves it, and print `<scope> <users> <mean ms> <p95 ms>` lines.
+    /// For scripts/bench: write a customer workbook of `rows` rows to import (5% duplicates of
+    /// existing customers, 1% bad rows).
+    #[command(hide = true)]
+    BenchImportFile {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     #[command(hide = true)]
     ScopeTiming {
         #[arg(long)]
@@ -162,6 +171,7 @@ async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Res
             Ok(())
         }
         Command::ScopeTiming { user, runs } => scope_timing(&pool, user, runs).await,
+        Command::BenchImportFile { rows, out } => seed::scale_import::write_file(&pool, rows, &out).await,
         Command::Db { .. } => unreachable!("handled before opening the database"),
     }
 }
@@ -231,6 +241,11 @@ async fn serve(cfg: Config, pool: PgPool, demo: bool) -> anyhow::Result<()> {
     let state = app::AppState::new(pool.clone(), cfg);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let jobs = state.config.jobs.then(|| crate::jobs::spawn(state.db.clone(), state.config.clone(), stopped.clone()));
+    if state.config.jobs {
+        // Import batches a stopped instance left unfinished go on at once, not at the job's
+        // next turn.
+        tokio::spawn(crate::imports::worker::resume_all(state.db.clone(), state.config.clone()));
+    }
     let router = app::router(state);
     let mut until_stop = stopped;
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

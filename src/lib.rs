@@ -13,6 +13,7 @@ pub mod dicts;
 pub mod error;
 pub mod exports;
 pub mod fields;
+pub mod imports;
 pub mod jobs;
 pub mod list;
 pub mod modules;

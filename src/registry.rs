@@ -20,6 +20,7 @@ pub struct Registry {
     jobs: Vec<Job>,
     timeline_sources: Vec<crate::timeline::Source>,
     todo_sources: Vec<crate::todo::Source>,
+    imports: Vec<&'static crate::imports::Source>,
     exports: Vec<crate::exports::Source>,
 }
 
@@ -106,6 +107,17 @@ impl Registry {
 
     pub fn todo_sources(&self) -> &[crate::todo::Source] {
         &self.todo_sources
+    }
+
+    /// A kind of record that can be imported from spreadsheets.
+    pub fn import(&mut self, source: &'static crate::imports::Source) -> &mut Self {
+        assert!(self.imports.iter().all(|s| s.code() != source.code()), "import source {} twice", source.code());
+        self.imports.push(source);
+        self
+    }
+
+    pub fn imports(&self) -> &[&'static crate::imports::Source] {
+        &self.imports
     }
 
     /// A list that can be exported (`crate::exports`): codes are unique.

@@ -1063,6 +1063,112 @@ async fn daily_work_in_the_browser() {
     b.close().await;
 }
 
+/// Importing customers as a manager would: the template, a file with mistakes, the mapping and
+/// its preview, the progress page turning into the result, the error report, undoing the batch.
+#[tokio::test]
+async fn importing_customers_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+
+    b.goto("/customers").await;
+    b.submit_and_wait("#import-link", "#import-upload").await;
+    b.screenshot("import-start-zh").await;
+    let template: String = b
+        .client
+        .execute(
+            "return fetch(document.querySelector('#template-link').href).then(r => r.status + ' ' + r.headers.get('content-type'))",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(template.starts_with("200 application/vnd.openxmlformats"), "{template}");
+
+    // A sheet with a bad industry, a missing name and a duplicate of a demo customer.
+    let demo_name: String = sqlx::query_scalar("SELECT name FROM customers ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows: Vec<Vec<String>> = vec![
+        vec!["客户名称".into(), "手机".into(), "所属行业".into()],
+        vec!["浏览器导入甲公司".into(), "13911112222".into(), "制造业".into()],
+        vec!["浏览器导入乙公司".into(), "".into(), "火星产业".into()],
+        vec!["".into(), "13911113333".into(), "".into()],
+        vec![demo_name, "".into(), "".into()],
+        vec!["浏览器导入丙公司".into(), "".into(), "IT/互联网".into()],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, v).unwrap();
+        }
+    }
+    let path = std::env::temp_dir().join(format!("crm-import-{}.xlsx", std::process::id()));
+    book.save(&path).unwrap();
+    b.client.find(Locator::Css("#import-upload input[type=file]")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+    b.submit_and_wait("#import-upload button[type=submit]", "#mapping-table").await;
+    b.screenshot("import-mapping-zh").await;
+
+    b.submit_and_wait("#preview-button", "#preview-table").await;
+    assert!(b.text("#preview-table").await.contains("火星产业"));
+    b.screenshot("import-preview-zh").await;
+
+    b.submit_and_wait("#start-button", "#batch-progress").await;
+    b.screenshot("import-progress-zh").await;
+    // The page reloads itself while the batch runs.
+    b.client
+        .wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::Css("#batch-progress[data-status=done]"))
+        .await
+        .expect("the batch finished and the page showed it");
+    assert_eq!(b.text("#count-created").await, "2");
+    assert_eq!(b.text("#count-failed").await, "2");
+    assert_eq!(b.text("#count-skipped").await, "1");
+    assert!(b.text("#problem-table").await.contains("所属行业：“火星产业”不是可选的值"));
+    b.screenshot("import-result-zh").await;
+    let report: String = b
+        .client
+        .execute("return fetch(document.querySelector('#error-report').href).then(r => String(r.status))", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(report, "200");
+
+    b.click("#batch-records").await;
+    b.wait_for("#batch-filter").await;
+    assert_eq!(b.client.find_all(Locator::Css("#list-table tbody tr[data-id]")).await.unwrap().len(), 2);
+    b.screenshot("import-batch-as-filter-zh").await;
+
+    b.client.back().await.unwrap();
+    b.wait_for("#undo-batch").await;
+    b.client
+        .execute("document.querySelectorAll('[data-confirm]').forEach(f => f.removeAttribute('data-confirm'))", vec![])
+        .await
+        .unwrap();
+    b.submit_and_wait("#undo-batch", ".flash-success").await;
+    assert_eq!(b.text("#batch-status").await, "已撤销");
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE name LIKE '浏览器导入%' AND deleted_at IS NULL").await, 0);
+    b.screenshot("import-undone-zh").await;
+
+    // A phone-sized window: the mapping page of a new upload fits.
+    b.goto("/imports").await;
+    b.screenshot("import-batches-zh").await;
+    b.resize(390, 844).await;
+    b.goto("/customers/import").await;
+    b.client.find(Locator::Css("#import-upload input[type=file]")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+    b.submit_and_wait("#import-upload button[type=submit]", "#mapping-table").await;
+    b.assert_no_horizontal_overflow("import mapping, narrow").await;
+    b.screenshot("import-mapping-zh-narrow").await;
+    std::fs::remove_file(&path).ok();
+    b.close().await;
+}
+
 /// A manager exports the customer list: the Export button on the list, the options page (rows,
 /// columns, format), and "export selected" in the bulk bar; in both languages.
 #[tokio::test]

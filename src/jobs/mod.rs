@@ -59,6 +59,7 @@ fn kernel_jobs() -> Vec<Job> {
             every: Duration::from_secs(24 * 3600),
             run: |ctx| prune_notifications(ctx).boxed(),
         },
+        crate::imports::resume_job(),
     ]
 }
 

@@ -234,6 +234,26 @@ async fn delete_ids<R: Record>(
     Ok(done.len())
 }
 
+/// Move `ids` to the recycle bin as a list's delete would, in the caller's transaction, without
+/// checking the actor's rights (the caller decided: an import batch's undo): the kind's delete
+/// blockers apply. Returns (binned ids, one sentence per refused record).
+pub fn bin_ids<'a, R: Record>(
+    tx: &'a mut PgConnection,
+    ids: &'a [i64],
+    by: i64,
+    lang: Lang,
+) -> futures_util::future::BoxFuture<'a, AppResult<(Vec<i64>, Vec<String>)>> {
+    let ids = ids.to_vec();
+    Box::pin(async move {
+        let mut blocked = R::delete_blockers(tx, &ids, lang).await?;
+        blocked.extend(child_blockers(tx, R::DEF, &ids, lang).await?);
+        let free: Vec<i64> = ids.iter().copied().filter(|id| !blocked.iter().any(|(b, _)| b == id)).collect();
+        let binned = soft_delete(tx, R::DEF, &free, by, None).await?;
+        R::after_bin(tx, &binned, false).await?;
+        Ok((binned, blocked.into_iter().map(|(_, r)| r).collect()))
+    })
+}
+
 /// How many refusals a delete names one by one.
 const BLOCKERS_SHOWN: usize = 5;
 

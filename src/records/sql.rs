@@ -145,8 +145,14 @@ pub async fn is_visible(db: &PgPool, def: &'static RecordDef, scope: &DataScope,
 
 /// May the scope's user change this live record? `NotFound` when they cannot see it (a record
 /// one cannot see looks like one that does not exist), `Forbidden` without the right, and
-/// `Conflict(reason)` while nobody may change it (frozen, converted).
-pub async fn check_writable(db: &PgPool, def: &'static RecordDef, scope: &DataScope, id: i64) -> AppResult<()> {
+/// `Conflict(reason)` while nobody may change it (frozen, converted). `db`: the pool, or a
+/// transaction that may hold records it created itself (an import's).
+pub async fn check_writable<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    def: &'static RecordDef,
+    scope: &DataScope,
+    id: i64,
+) -> AppResult<()> {
     // coalesce: a record without an owner (a pool customer) makes the owner test NULL.
     let mut q = QueryBuilder::new("SELECT coalesce((");
     push_writable(&mut q, def, scope);

@@ -93,6 +93,7 @@ pub async fn seed(db: &PgPool) -> anyhow::Result<()> {
     super::demo_tasks::seed(&mut tx).await?;
     super::demo_worklogs::seed(&mut tx).await?;
     super::demo_schedule::seed(&mut tx).await?;
+    super::demo_imports::seed(&mut tx).await?;
     sqlx::query("INSERT INTO app_meta (key, value) VALUES ('demo', 'yes') ON CONFLICT (key) DO NOTHING")
         .execute(&mut *tx)
         .await?;

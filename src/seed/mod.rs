@@ -3,11 +3,13 @@
 
 pub mod demo;
 mod demo_contracts;
+mod demo_imports;
 mod demo_pipeline;
 mod demo_schedule;
 mod demo_tasks;
 mod demo_worklogs;
 pub mod scale;
+pub mod scale_import;
 mod scale_schedule;
 mod scale_tasks;
 mod scale_worklogs;

@@ -37,6 +37,11 @@ impl FormErrors {
         self.by_field.is_empty()
     }
 
+    /// (field, message) of every error, by field name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.by_field.iter().map(|(f, t)| (f.as_str(), t.as_str()))
+    }
+
     pub fn require(&mut self, field: &str, value: &str) {
         if value.trim().is_empty() {
             self.add(field, "form.required");
@@ -138,6 +143,11 @@ impl FormData {
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         self.pairs.retain(|(k, _)| k != name);
         self.pairs.push((name.to_string(), value.into()));
+    }
+
+    /// Drop every value of `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.pairs.retain(|(k, _)| k != name);
     }
 
     pub fn push(&mut self, name: &str, value: impl Into<String>) {

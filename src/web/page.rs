@@ -140,6 +140,14 @@ impl PageCtx {
         self.user.as_deref().ok_or(AppError::Unauthenticated)
     }
 
+    /// The import page of a module's records ("customers" → "/customers/import"), when the user
+    /// may import them.
+    pub fn import_href(&self, module: &str) -> Option<String> {
+        let user = self.user.as_deref()?;
+        let source = crate::imports::source_of(module)?;
+        user.can(source.module(), crate::access::Action::Import).then(|| format!("{}/import", source.def.path))
+    }
+
     pub fn user_name(&self) -> &str {
         self.user.as_deref().map(|u| u.name.as_str()).unwrap_or("")
     }

@@ -260,6 +260,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as received (downloads: .xlsx, .csv).
+    pub bytes: Vec<u8>,
 }
 
 impl Client {
@@ -366,7 +368,7 @@ impl Client {
         if let Some(t) = find_csrf(&body) {
             self.csrf = Some(t);
         }
-        Resp { status, headers, body }
+        Resp { status, headers, body, bytes: bytes.to_vec() }
     }
 }
 

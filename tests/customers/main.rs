@@ -5,6 +5,8 @@ mod common;
 
 mod access;
 mod crud;
+mod import;
+mod import_modules;
 mod export;
 mod list;
 mod recycle;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::RECORD;
 use super::model::{self, Contact, ContactInput, DICTS, ENTITY};
@@ -115,7 +115,7 @@ pub async fn new(
     let mut form = FormData::default();
     if let Ok(cid) = q.customer_id.trim().parse::<i64>() {
         // Prefill only a customer the user may add contacts to; anything else starts blank.
-        if let Ok(customer) = customer_for_write(&c, cid).await? {
+        if let Ok(customer) = customer_for_write(&st.db, &c.customer_scope, cid).await? {
             form.set("customer_id", customer.id.to_string());
             form.set("customer_q", customer.name);
         }
@@ -145,12 +145,17 @@ pub async fn writable(st: &AppState, scope: &DataScope, id: i64) -> AppResult<Co
     repo::find_visible(&st.db, scope, id, false).await?.ok_or(AppError::NotFound)
 }
 
-/// Why a customer cannot take a contact from this user, as the form error's i18n key.
-async fn customer_for_write(c: &Ctx<'_>, id: i64) -> AppResult<Result<Customer, &'static str>> {
-    let Some(customer) = customers::find_visible(&c.shared.st.db, &c.customer_scope, id, false).await? else {
-        return Ok(Err("contact.error.customer_unknown"));
+/// The customer `id` if this user may add contacts to it (`customer_scope`: their customers
+/// scope); else why not, as the form error's i18n key.
+async fn customer_for_write(
+    db: &PgPool,
+    customer_scope: &DataScope,
+    id: i64,
+) -> AppResult<Result<Customer, &'static str>> {
+    let Some(customer) = customers::find_visible(db, customer_scope, id, false).await? else {
+        return Ok(Err(CUSTOMER_UNKNOWN));
     };
-    if !sql::may_write(&c.shared.st.db, &customers::RECORD, &c.customer_scope, id, customer.owner_id).await? {
+    if !sql::may_write(db, &customers::RECORD, customer_scope, id, customer.owner_id).await? {
         return Ok(Err("contact.error.customer_readonly"));
     }
     if customer.frozen {
@@ -159,13 +164,25 @@ async fn customer_for_write(c: &Ctx<'_>, id: i64) -> AppResult<Result<Customer, 
     Ok(Ok(customer))
 }
 
-/// The customer the form names (`customers::picked`); it must be one the user may change.
-async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors) -> AppResult<Option<Customer>> {
-    let db = &c.shared.st.db;
-    let checked = match customers::picked(db, &c.customer_scope, form, "contact.error.customer_unknown").await? {
-        Ok(id) => customer_for_write(c, id).await?,
+/// The error key of a customer the form names that the user cannot see.
+pub(super) const CUSTOMER_UNKNOWN: &str = "contact.error.customer_unknown";
+
+/// The customer the form's `customer_q` names (`customers::picked`), if the user may add
+/// contacts to it; else the field's error key. The form and the import check it here.
+pub(super) async fn picked_customer(
+    db: &PgPool,
+    customer_scope: &DataScope,
+    form: &FormData,
+) -> AppResult<Result<Customer, &'static str>> {
+    Ok(match customers::picked(db, customer_scope, form, CUSTOMER_UNKNOWN).await? {
+        Ok(id) => customer_for_write(db, customer_scope, id).await?,
         Err(key) => Err(key),
-    };
+    })
+}
+
+/// The customer the form names; it must be one the user may change.
+async fn resolve_customer(c: &Ctx<'_>, form: &FormData, errors: &mut FormErrors) -> AppResult<Option<Customer>> {
+    let checked = picked_customer(&c.shared.st.db, &c.customer_scope, form).await?;
     Ok(checked.map_err(|key| errors.add("customer_q", key)).ok())
 }
 
@@ -251,17 +268,31 @@ async fn insert(
     owner: Option<i64>,
     req: &RequestCtx,
 ) -> AppResult<i64> {
+    let id = create_contact(tx, input, customer_id, owner, c.shared.user.id).await?;
+    let is_primary: bool =
+        sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
+    after.write_save(tx, (ENTITY, id), None, None, (c.shared.user.id, req.ip.as_deref())).await?;
+    Ok(id)
+}
+
+/// Create a checked contact of `customer_id` owned by `owner` (its customer's owner), primary
+/// if asked or if it is the customer's first; no audit row (the caller writes the one it
+/// wants). The form and the import create contacts here.
+pub(super) async fn create_contact(
+    tx: &mut PgConnection,
+    input: &ContactInput,
+    customer_id: i64,
+    owner: Option<i64>,
+    actor: i64,
+) -> AppResult<i64> {
     repo::lock_customer(tx, customer_id).await?;
-    let id = repo::insert(tx, input, customer_id, owner, c.shared.user.id).await?;
+    let id = repo::insert(tx, input, customer_id, owner, actor).await?;
     if input.make_primary {
         repo::set_primary(tx, id, customer_id).await?;
     } else {
         repo::ensure_primary(tx, &[customer_id]).await?;
     }
-    let is_primary: bool =
-        sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-    let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
-    after.write_save(tx, (ENTITY, id), None, None, (c.shared.user.id, req.ip.as_deref())).await?;
     Ok(id)
 }
 
@@ -274,25 +305,8 @@ async fn update_existing(
     customer_owner: Option<i64>,
     req: &RequestCtx,
 ) -> AppResult<()> {
-    let moved = customer_id != cur.customer_id;
-    // Moved to another customer: it follows the new customer's owner unless transferred on its own.
-    let owner = if moved && !cur.owner_locked { customer_owner } else { cur.owner_id };
-    let mut locked = vec![cur.customer_id, customer_id];
-    locked.sort_unstable();
-    locked.dedup();
-    for cid in &locked {
-        repo::lock_customer(tx, *cid).await?;
-    }
     let before = snapshot(tx, c, &cur.to_input(), cur.customer_id, cur.owner_id, cur.is_primary).await?;
-    repo::update(tx, cur.id, input, customer_id, owner, moved).await?;
-    let mut entries = Vec::new();
-    if input.make_primary && (moved || !cur.is_primary) {
-        if let Some((prev, _)) = repo::set_primary(tx, cur.id, customer_id).await? {
-            entries.push(Entry::new(ENTITY, prev, "update").change("primary", true, false));
-        }
-    }
-    // The old customer may have lost its primary, the new one may have none yet.
-    repo::ensure_primary(tx, &locked).await?;
+    let (owner, entries) = save_contact(tx, cur, input, customer_id, customer_owner).await?;
     let is_primary: bool =
         sqlx::query_scalar("SELECT is_primary FROM contacts WHERE id = $1").bind(cur.id).fetch_one(&mut *tx).await?;
     let after = snapshot(tx, c, input, customer_id, owner, is_primary).await?;
@@ -302,6 +316,38 @@ async fn update_existing(
         e.write(tx, Some(who.0), who.1).await?;
     }
     Ok(())
+}
+
+/// Save a checked edit of `cur` (now of `customer_id`, owned by `customer_owner`), with its
+/// customers locked and their primary contacts kept right. Returns the contact's owner and the
+/// audit rows of the customer's previous primary contact, when this one took its place; the
+/// contact's own audit row is the caller's. The form and the import save edits here.
+pub(super) async fn save_contact(
+    tx: &mut PgConnection,
+    cur: &Contact,
+    input: &ContactInput,
+    customer_id: i64,
+    customer_owner: Option<i64>,
+) -> AppResult<(Option<i64>, Vec<Entry>)> {
+    let moved = customer_id != cur.customer_id;
+    // Moved to another customer: it follows the new customer's owner unless transferred on its own.
+    let owner = if moved && !cur.owner_locked { customer_owner } else { cur.owner_id };
+    let mut locked = vec![cur.customer_id, customer_id];
+    locked.sort_unstable();
+    locked.dedup();
+    for cid in &locked {
+        repo::lock_customer(tx, *cid).await?;
+    }
+    repo::update(tx, cur.id, input, customer_id, owner, moved).await?;
+    let mut entries = Vec::new();
+    if input.make_primary && (moved || !cur.is_primary) {
+        if let Some((prev, _)) = repo::set_primary(tx, cur.id, customer_id).await? {
+            entries.push(Entry::new(ENTITY, prev, "update").change("primary", true, false));
+        }
+    }
+    // The old customer may have lost its primary, the new one may have none yet.
+    repo::ensure_primary(tx, &locked).await?;
+    Ok((owner, entries))
 }
 
 /// The contact's fields as the history keeps them.

@@ -47,6 +47,8 @@ pub struct ContactFilter {
     /// Birthday month, 1–12.
     pub birth_month: String,
     pub salutation: String,
+    /// An import batch: the contacts it created (`import_batch_id`).
+    pub batch: String,
     pub scene: String,
     pub sort: String,
     pub dir: String,
@@ -60,7 +62,7 @@ impl ContactFilter {
     /// Nothing narrows the list beyond its scene: the total can be worked out from the owner
     /// counters (see `repo::unfiltered_total`).
     pub fn is_unfiltered(&self) -> bool {
-        [&self.q, &self.customer, &self.owner, &self.decision, &self.birth_month, &self.salutation]
+        [&self.q, &self.customer, &self.owner, &self.decision, &self.birth_month, &self.salutation, &self.batch]
             .iter()
             .all(|v| v.trim().is_empty())
     }
@@ -105,6 +107,7 @@ impl Narrows for ContactFilter {
             }
         }
         filters::push_id(q, "ct.salutation_id", &f.salutation);
+        filters::push_id(q, "ct.import_batch_id", &f.batch);
         n.push_custom(q, "ct");
     }
 }

@@ -8,6 +8,7 @@
 mod actions;
 mod export;
 mod form;
+mod import;
 pub mod list;
 pub mod model;
 mod repo;
@@ -61,7 +62,7 @@ pub const RECORD: RecordDef = RecordDef {
 };
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD);
+    r.record(&RECORD).import(&import::SOURCE);
     r.export(export::source());
 }
 

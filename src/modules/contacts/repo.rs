@@ -104,8 +104,14 @@ pub async fn unfiltered_total(db: &PgPool, scope: &DataScope) -> sqlx::Result<i6
     Ok(counted - hidden + reached)
 }
 
-/// A contact the scope may see; `deleted` picks the recycle bin instead of live records.
-pub async fn find_visible(db: &PgPool, scope: &DataScope, id: i64, deleted: bool) -> sqlx::Result<Option<Contact>> {
+/// A contact the scope may see; `deleted` picks the recycle bin instead of live records. `db`:
+/// the pool, or a transaction that may hold contacts it created (an import's).
+pub async fn find_visible<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    scope: &DataScope,
+    id: i64,
+    deleted: bool,
+) -> sqlx::Result<Option<Contact>> {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" ").push(FROM).push(" WHERE ct.id = ").push_bind(id);
     if deleted {
@@ -124,6 +130,18 @@ pub async fn for_customer(db: &PgPool, customer_id: i64) -> sqlx::Result<Vec<Con
     q.push(" ").push(FROM).push(" WHERE ct.customer_id = ").push_bind(customer_id);
     q.push(" AND ct.deleted_at IS NULL ORDER BY ct.is_primary DESC, ct.name, ct.id LIMIT 500");
     q.build_query_as().fetch_all(db).await
+}
+
+/// (id, name, mobile) of one customer's live contacts, oldest first (an import's duplicate
+/// check; a customer has few).
+pub async fn names_of_customer(
+    conn: &mut PgConnection,
+    customer_id: i64,
+) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
+    sqlx::query_as("SELECT id, name, mobile FROM contacts WHERE customer_id = $1 AND deleted_at IS NULL ORDER BY id")
+        .bind(customer_id)
+        .fetch_all(conn)
+        .await
 }
 
 /// Lock the customer row while its contacts' primary flag changes (one change at a time).

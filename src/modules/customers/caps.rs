@@ -117,7 +117,18 @@ pub async fn check_owned(conn: &mut PgConnection, user_id: i64, adding: i64) -> 
     if adding <= 0 {
         return Ok(Ok(()));
     }
-    let Some(Cap { max_owned: Some(limit), count_dealt, .. }) = effective(&mut *conn, user_id).await? else {
+    let cap = effective(&mut *conn, user_id).await?;
+    check_owned_under(conn, user_id, adding, cap.as_ref()).await
+}
+
+/// `check_owned` with the user's cap already read (an import reads each owner's once).
+pub async fn check_owned_under(
+    conn: &mut PgConnection,
+    user_id: i64,
+    adding: i64,
+    cap: Option<&Cap>,
+) -> sqlx::Result<Result<(), CapExceeded>> {
+    let Some(&Cap { max_owned: Some(limit), count_dealt, .. }) = cap else {
         return Ok(Ok(()));
     };
     lock_user(&mut *conn, user_id).await?;

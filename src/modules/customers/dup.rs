@@ -312,6 +312,16 @@ async fn compare_dept(conn: &mut PgConnection, owner_id: Option<i64>, viewer: &D
 /// owner is None). `viewer` decides what is revealed.
 pub async fn find(conn: &mut PgConnection, candidate: &Candidate<'_>, viewer: &DataScope) -> sqlx::Result<Vec<DupHit>> {
     let rules = rules(&mut *conn).await?;
+    find_with(conn, &rules, candidate, viewer).await
+}
+
+/// `find` with the rules already read (an import reads them once per batch).
+pub async fn find_with(
+    conn: &mut PgConnection,
+    rules: &[Rule],
+    candidate: &Candidate<'_>,
+    viewer: &DataScope,
+) -> sqlx::Result<Vec<DupHit>> {
     let probes: Vec<Probe> =
         probes(candidate).into_iter().filter(|p| rules.iter().any(|r| r.field == p.field && r.enabled)).collect();
     if probes.is_empty() {

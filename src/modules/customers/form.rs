@@ -363,7 +363,9 @@ pub async fn create_customer(
     let status = dicts.first("customer_status").map(|s| s.id).ok_or(AppError::Conflict("customer.error.no_status"))?;
     let code = crate::numbering::next(tx, "customer", chrono::Utc::now(), tz).await?;
     let id = repo::insert(tx, input, &code, status, input.owner_id.unwrap_or(actor), actor).await?;
-    repo::replace_addresses(tx, id, &input.addresses).await?;
+    if !input.addresses.is_empty() {
+        repo::replace_addresses(tx, id, &input.addresses).await?;
+    }
     Ok(Created { id, code, status })
 }
 

@@ -64,6 +64,8 @@ pub struct CustomerFilter {
     /// has followed up since (the to-do centre's "follow-ups due" lists these).
     pub contact_due: String,
     pub locked: String,
+    /// An import batch: the customers it created (`import_batch_id`).
+    pub batch: String,
     pub scene: String,
     pub sort: String,
     pub dir: String,
@@ -93,6 +95,7 @@ impl CustomerFilter {
             &self.next_to,
             &self.contact_due,
             &self.locked,
+            &self.batch,
         ]
         .iter()
         .all(|v| v.trim().is_empty())
@@ -186,6 +189,7 @@ impl Narrows for CustomerFilter {
             push_contact_due(q, tomorrow);
         }
         filters::push_flag(q, "c.locked", &f.locked);
+        filters::push_id(q, "c.import_batch_id", &f.batch);
         n.push_custom(q, "c");
     }
 }

@@ -6,6 +6,7 @@ pub mod caps;
 pub mod dup;
 pub mod export;
 mod form;
+mod import;
 pub mod list;
 pub mod model;
 mod repo;
@@ -62,7 +63,7 @@ fn in_member_pool(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
 }
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE);
+    r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE).import(&import::SOURCE);
     r.export(export::source());
 }
 

@@ -51,6 +51,8 @@ pub struct LeadFilter {
     pub followup_to: String,
     pub next_from: String,
     pub next_to: String,
+    /// An import batch: the leads it created (`import_batch_id`).
+    pub batch: String,
     pub scene: String,
     pub sort: String,
     pub dir: String,
@@ -74,6 +76,7 @@ impl LeadFilter {
             &self.followup_to,
             &self.next_from,
             &self.next_to,
+            &self.batch,
         ]
         .iter()
         .all(|v| v.trim().is_empty())
@@ -138,6 +141,7 @@ impl Narrows for LeadFilter {
         n.push_days(q, "l.created_at", (&f.created_from, &f.created_to));
         n.push_days(q, "l.last_followup_at", (&f.followup_from, &f.followup_to));
         n.push_days(q, "l.next_contact_at", (&f.next_from, &f.next_to));
+        filters::push_id(q, "l.import_batch_id", &f.batch);
         n.push_custom(q, "l");
     }
 }

@@ -6,6 +6,7 @@
 pub mod convert;
 mod export;
 mod form;
+mod import;
 pub mod list;
 pub mod model;
 mod repo;
@@ -48,7 +49,7 @@ pub const RECORD: RecordDef = RecordDef {
 };
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD);
+    r.record(&RECORD).import(&import::SOURCE);
     r.export(export::source());
 }
 

@@ -68,6 +68,36 @@ pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Lead> {
     q.build_query_as().fetch_one(conn).await
 }
 
+/// A live lead with this name, case aside (open ones first, then converted): (id, its owner's
+/// name). An import's duplicate check, in its transaction; the keyword index finds the
+/// candidates.
+pub async fn same_name(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<(i64, Option<String>)>> {
+    let mut q = QueryBuilder::new(SAME);
+    // One character is too short for the index: such names are compared row by row.
+    if name.chars().count() >= crate::list::keyword::MIN_CHARS {
+        KEYWORD.push(&mut q, name);
+    }
+    q.push(" AND lower(l.name) = lower(").push_bind(name.to_string()).push(")");
+    q.push(SAME_ORDER);
+    q.build_query_as().fetch_optional(conn).await
+}
+
+/// A live lead with this mobile number, digits compared (see `same_name`). The search index
+/// finds the candidates holding the number as written or as bare digits, so one stored in
+/// another layout ("138 0013 8000" when the file says "13800138000") is not found.
+pub async fn same_mobile(conn: &mut PgConnection, mobile: &str) -> sqlx::Result<Option<(i64, Option<String>)>> {
+    let digits: String = mobile.chars().filter(char::is_ascii_digit).collect();
+    let like = |s: &str| format!("%{}%", crate::fields::escape_like(s));
+    let mut q = QueryBuilder::new(SAME);
+    q.push(" AND (l.search LIKE ").push_bind(like(mobile)).push(" OR l.search LIKE ").push_bind(like(&digits));
+    q.push(") AND regexp_replace(l.mobile, '[^0-9]', '', 'g') = ").push_bind(digits);
+    q.push(SAME_ORDER);
+    q.build_query_as().fetch_optional(conn).await
+}
+
+const SAME: &str = "SELECT l.id, o.name FROM leads l LEFT JOIN users o ON o.id = l.owner_id WHERE l.deleted_at IS NULL";
+const SAME_ORDER: &str = " ORDER BY l.converted_at IS NOT NULL, l.id LIMIT 1";
+
 /// Lock the row for a write in this transaction; whether it is converted (None: gone).
 pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<Option<bool>> {
     sqlx::query_scalar("SELECT converted_at IS NOT NULL FROM leads WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")

@@ -63,6 +63,22 @@ pub async fn default_pool(db: &mut PgConnection) -> sqlx::Result<Option<Pool>> {
     sqlx::query_as(&format!("SELECT {POOL_COLUMNS} FROM pools p WHERE p.is_default")).fetch_optional(db).await
 }
 
+/// Put a customer just created into the default pool (an import that gives its customers to
+/// the pool), with `kind` as the reason ("import"). Without a default pool it keeps its owner.
+pub async fn take_in(tx: &mut PgConnection, customer_id: i64, kind: &str) -> sqlx::Result<bool> {
+    let Some(pool) = default_pool(&mut *tx).await? else { return Ok(false) };
+    let reason = serde_json::json!({ "kind": kind });
+    sqlx::query(
+        "UPDATE customers SET owner_id = NULL, pool_id = $2, pool_entered_at = now(), pool_reason = $3 WHERE id = $1",
+    )
+    .bind(customer_id)
+    .bind(pool.id)
+    .bind(sqlx::types::Json(&reason))
+    .execute(tx)
+    .await?;
+    Ok(true)
+}
+
 /// Whether the user sees every pool: super admins and pool-rule admins.
 pub fn sees_all(user: &CurrentUser) -> bool {
     user.is_super || user.can(Module::Pools, Action::Manage)

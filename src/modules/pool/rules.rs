@@ -215,6 +215,7 @@ pub fn reason_text(lang: Lang, reason: &Value) -> String {
         "no_followup" => lang.tf("pool.reason.no_followup", &[("days", &days)]),
         "no_opportunity" => lang.tf("pool.reason.no_opportunity", &[("days", &days)]),
         "no_deal" => lang.tf("pool.reason.no_deal", &[("days", &days)]),
+        "import" => lang.t("pool.reason.import").to_string(),
         _ => String::new(),
     }
 }

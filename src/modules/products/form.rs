@@ -130,10 +130,7 @@ async fn save(
     let mut errors = FormErrors::new(ctx.lang);
     let mut input = model::check(&form, &c.dicts, current.as_ref(), c.cost_visible, &mut errors);
     input.custom = c.shared.parse_custom(&form, current.as_ref().map(|cur| &*cur.custom), &mut errors).await?;
-    // Only holders of the shelf permission put products on or off the shelf.
-    if !user.can(Module::Products, Action::Shelf) {
-        input.on_shelf = current.as_ref().is_none_or(|cur| cur.on_shelf);
-    }
+    keep_shelf(user, current.as_ref(), &mut input);
     let mut tx = st.db.begin().await?;
     let id = current.as_ref().map(|cur| cur.id);
     if let Some(id) = id
@@ -155,6 +152,14 @@ async fn save(
     done(tx, &ctx, ctx.tf1(key, "name", &input.name), &format!("/products/{saved_id}")).await
 }
 
+/// Only holders of the shelf permission put products on or off the shelf: for anyone else a new
+/// product goes on the shelf and an edited one stays as it was.
+pub(super) fn keep_shelf(user: &CurrentUser, current: Option<&Product>, input: &mut ProductInput) {
+    if !user.can(Module::Products, Action::Shelf) {
+        input.on_shelf = current.is_none_or(|cur| cur.on_shelf);
+    }
+}
+
 /// Insert or update, with the price history and the audit row; Err(()) when the code is taken.
 async fn write(
     tx: &mut sqlx::PgConnection,
@@ -165,23 +170,38 @@ async fn write(
 ) -> AppResult<Result<i64, ()>> {
     let (st, user) = (c.shared.st, c.shared.user);
     let who = (user.id, req.ip.as_deref());
+    let Ok((id, code)) = store(tx, current, input, user.id, st.config.timezone).await? else { return Ok(Err(())) };
+    let before = current.map(|cur| snapshot(c, &cur.to_input(), &cur.code));
+    let after = snapshot(c, input, &code);
+    after.write_save(tx, (ENTITY, id), before.as_ref(), None, who).await?;
+    Ok(Ok(id))
+}
+
+/// Insert (`current` None) or update a checked product: its code (typed, else the numbering
+/// rule's next) and a line in the price history when the prices changed; no audit row (the
+/// caller writes the one it wants). (id, code), or Err(()) when the code is taken — the
+/// transaction is then aborted up to its last savepoint. The form and the import save here.
+pub(super) async fn store(
+    tx: &mut sqlx::PgConnection,
+    current: Option<&Product>,
+    input: &ProductInput,
+    actor: i64,
+    tz: chrono::FixedOffset,
+) -> AppResult<Result<(i64, String), ()>> {
     let code = match &input.code {
         Some(code) => code.clone(),
-        None => crate::numbering::next(tx, ENTITY, chrono::Utc::now(), st.config.timezone).await?,
+        None => crate::numbering::next(tx, ENTITY, chrono::Utc::now(), tz).await?,
     };
     let written = match current {
-        None => repo::insert(tx, input, &code, user.id).await,
+        None => repo::insert(tx, input, &code, actor).await,
         Some(cur) => repo::update(tx, cur.id, input, &code).await.map(|_| cur.id),
     };
     let Ok(id) = written.on_constraint("products_code_key", || ())? else { return Ok(Err(())) };
     let price_changed = current.is_none_or(|cur| cur.price != input.price || cur.cost_price != input.cost_price);
     if price_changed {
-        repo::record_price(tx, id, input.price, input.cost_price, user.id).await?;
+        repo::record_price(tx, id, input.price, input.cost_price, actor).await?;
     }
-    let before = current.map(|cur| snapshot(c, &cur.to_input(), &cur.code));
-    let after = snapshot(c, input, &code);
-    after.write_save(tx, (ENTITY, id), before.as_ref(), None, who).await?;
-    Ok(Ok(id))
+    Ok(Ok((id, code)))
 }
 
 /// The product's fields as the history keeps them (no cost price: see the module comment).

@@ -43,6 +43,8 @@ pub struct ProductFilter {
     pub shelf: String,
     pub price_min: String,
     pub price_max: String,
+    /// An import batch: the products it created (`import_batch_id`).
+    pub batch: String,
     pub scene: String,
     pub sort: String,
     pub dir: String,
@@ -82,6 +84,7 @@ impl Narrows for ProductFilter {
         if let Ok(max) = money::amount(&f.price_max) {
             q.push(" AND p.price <= ").push_bind(max);
         }
+        filters::push_id(q, "p.import_batch_id", &f.batch);
         n.push_custom(q, "p");
     }
 }

@@ -6,6 +6,7 @@
 mod actions;
 mod export;
 mod form;
+mod import;
 pub mod lines;
 pub mod list;
 pub mod model;
@@ -55,7 +56,7 @@ pub const RECORD: RecordDef = RecordDef {
 };
 
 pub fn register(r: &mut Registry) {
-    r.record(&RECORD);
+    r.record(&RECORD).import(&import::SOURCE);
     r.export(export::source());
 }
 

@@ -14,10 +14,29 @@ pub const FROM: &str = "FROM products p LEFT JOIN users cb ON cb.id = p.created_
 /// The keyword on name, code and specification; two-character terms on the name's pairs.
 pub const KEYWORD: KeywordSql = KeywordSql { search: "p.search", bigrams: "name_bigrams(p.name)", names: &["p.name"] };
 
-pub async fn find(db: &PgPool, id: i64) -> sqlx::Result<Option<Product>> {
+pub async fn find<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> sqlx::Result<Option<Product>> {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" ").push(FROM).push(" WHERE p.deleted_at IS NULL AND p.id = ").push_bind(id);
     q.build_query_as().fetch_optional(db).await
+}
+
+/// The live product with this code: (id, name). An import's duplicate check.
+pub async fn by_code(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as("SELECT id, name FROM products WHERE code = $1 AND deleted_at IS NULL")
+        .bind(code)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The oldest live product with this name, case aside: (id, code). An import's duplicate check
+/// (the catalogue is small: no index needed).
+pub async fn by_name(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, code FROM products WHERE lower(name) = lower($1) AND deleted_at IS NULL ORDER BY id LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Lock a live product for a change; false when it is gone.

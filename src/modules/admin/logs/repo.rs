@@ -22,8 +22,15 @@ fn push_op_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &OpQuery) {
     if let Some(entity) = &q.entity {
         qb.push(" AND l.entity = ").push_bind(entity.clone());
     }
-    if let Some(action) = &q.action {
-        qb.push(" AND l.action = ").push_bind(action.clone());
+    match &q.action {
+        Some(action) => {
+            qb.push(" AND l.action = ").push_bind(action.clone());
+        }
+        // A batch is one line (import_run); the history entry each imported record got would
+        // bury the log under 100,000 lines, so they show on the records, or when asked for.
+        None => {
+            qb.push(" AND l.action NOT IN ('import', 'import_update')");
+        }
     }
     push_period(qb, "l.at", &q.period);
 }

@@ -1,0 +1,139 @@
+//! Leads from spreadsheets (`crate::imports`): the columns a file may fill and one row's save —
+//! the form's validation (`model::check`, custom fields) and the form's insert and update, so an
+//! import stores nothing the form would refuse.
+//!
+//! Leads have no duplicate rules of their own: a live lead (converted ones too) with the same
+//! company / name or the same mobile number, anyone's, is the duplicate. New leads get the owner
+//! the import's rule deals (never the public pool, which holds customers only).
+
+use futures_util::FutureExt;
+use sqlx::PgConnection;
+
+use super::model::{self, DICTS, ENTITY};
+use super::{Leads, RECORD, repo};
+use crate::access::{Action, Module};
+use crate::error::{AppError, AppResult};
+use crate::fields;
+use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Owner, Row, Source, convert};
+use crate::records::sql;
+use crate::web::i18n::Lang;
+use crate::web::{FormData, FormErrors};
+
+/// The form's level choice, L1–L7.
+const LEVELS: &[(&str, &str)] = &[
+    ("1", "lead.level.1"),
+    ("2", "lead.level.2"),
+    ("3", "lead.level.3"),
+    ("4", "lead.level.4"),
+    ("5", "lead.level.5"),
+    ("6", "lead.level.6"),
+    ("7", "lead.level.7"),
+];
+
+const fn field(key: &'static str, label: &'static str, kind: Kind) -> Field {
+    Field { key, label, required: false, kind }
+}
+
+pub const FIELDS: &[Field] = &[
+    Field { key: "name", label: "lead.name", required: true, kind: Kind::Text },
+    field("contact_name", "lead.contact_name", Kind::Text),
+    field("level", "lead.level", Kind::Choice(LEVELS)),
+    field("source_id", "lead.source", Kind::Dict("lead_source")),
+    field("industry_id", "lead.industry", Kind::Dict("industry")),
+    field("region_id", "lead.region", Kind::Dict("region")),
+    field("phone", "lead.phone", Kind::Phone),
+    field("mobile", "lead.mobile", Kind::Phone),
+    field("email", "lead.email", Kind::Text),
+    field("next_contact_at", "lead.next_contact", Kind::DateTime),
+    field("address", "lead.address", Kind::Text),
+    field("notes", "lead.notes", Kind::Text),
+];
+
+pub static SOURCE: Source = Source {
+    def: &RECORD,
+    fields: FIELDS,
+    dicts: DICTS,
+    may_update: true,
+    may_create_anyway: true,
+    pool_owner: false,
+    write: |tx, batch, row| write(tx, batch, row).boxed(),
+    bin: crate::records::bin::bin_ids::<Leads>,
+};
+
+async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outcome> {
+    let (lang, tz) = (b.lang, b.st.config.timezone);
+    let form = row.form;
+    let mut errors = FormErrors::new(lang);
+    let mut input = model::check(form, &b.dicts, None, tz, &mut errors);
+    input.custom = fields::parse(&b.defs, form.pairs(), None, tz, &b.active_users, &mut errors);
+    if !errors.is_empty() {
+        return Ok(Outcome::Invalid(errors));
+    }
+    let owner = match row.owner {
+        Owner::User(u) => u,
+        Owner::Pool => b.user.id,
+    };
+    input.owner_id = Some(owner);
+    if let Some((id, reason)) = duplicate(tx, &input.name, input.text("mobile"), lang).await? {
+        match b.dup {
+            DupMode::Skip => return Ok(Outcome::Skipped(reason)),
+            DupMode::Update => return update(tx, b, form, id).await,
+            DupMode::Create => {}
+        }
+    }
+    fields::check_unique(tx, ENTITY, &b.defs, &input.custom, None, &mut errors).await?;
+    if !errors.is_empty() {
+        return Ok(Outcome::Invalid(errors));
+    }
+    let id = repo::insert(tx, &input, owner, b.user.id).await?;
+    Ok(Outcome::Created(id))
+}
+
+/// A live lead with the same name or mobile number, read in the batch's transaction (rows
+/// written before in the file count): its id and why it is a duplicate.
+async fn duplicate(
+    tx: &mut PgConnection,
+    name: &str,
+    mobile: Option<&str>,
+    lang: Lang,
+) -> AppResult<Option<(i64, String)>> {
+    let owner = |o: Option<String>| o.unwrap_or_else(|| lang.t("common.none").to_string());
+    if let Some((id, o)) = repo::same_name(tx, name).await? {
+        return Ok(Some((id, lang.tf("lead.import.dup_name", &[("owner", &owner(o))]))));
+    }
+    if let Some(m) = mobile
+        && let Some((id, o)) = repo::same_mobile(tx, m).await?
+    {
+        return Ok(Some((id, lang.tf("lead.import.dup_mobile", &[("owner", &owner(o))]))));
+    }
+    Ok(None)
+}
+
+/// A duplicate in update mode: the stored lead with the file's non-empty values laid over it,
+/// checked and saved as its edit form would; it keeps its owner. One the importer may not
+/// change (out of their scope, converted) is a failed row.
+async fn update(tx: &mut PgConnection, b: &Batch, row: &FormData, id: i64) -> AppResult<Outcome> {
+    if !b.user.can(Module::Leads, Action::Edit) {
+        return Err(AppError::Forbidden);
+    }
+    // In the batch's transaction: the duplicate may be a lead an earlier row created.
+    sql::check_writable(&mut *tx, &RECORD, &b.scope, id).await?;
+    if repo::lock(tx, id).await? != Some(false) {
+        return Err(AppError::Conflict("lead.error.converted"));
+    }
+    let cur = repo::get(tx, id).await?;
+    let tz = b.st.config.timezone;
+    let mut form = cur.to_form(tz);
+    convert::overlay(&mut form, row);
+    let mut errors = FormErrors::new(b.lang);
+    let mut input = model::check(&form, &b.dicts, Some(&cur), tz, &mut errors);
+    input.custom = fields::parse(&b.defs, form.pairs(), Some(&cur.custom), tz, &b.active_users, &mut errors);
+    fields::keep_hidden(&b.defs, &cur.custom, &mut input.custom);
+    input.owner_id = cur.owner_id;
+    fields::check_unique(tx, ENTITY, &b.defs, &input.custom, Some(id), &mut errors).await?;
+    if !errors.is_empty() {
+        return Ok(Outcome::Invalid(errors));
+    }
+    repo::update(tx, id, &input).await?;
+    Ok(Outcome::Updated(id))
+}
