@@ -373,6 +373,67 @@ def import_customers(cluster, session, server, rows):
     return elapsed, int(state[1]), int(state[2]), int(state[3]), peak - before
 
 
+def rss_mb(pid, field="VmRSS"):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def export_filter(cluster, total):
+    """An admin's customer list of about 100,000 rows (the export budget's size): the whole list
+    when it is about that big, else the province (with its cities) whose customers come closest."""
+    if total <= 150_000:
+        return "scene=all"
+    province = cluster.psql("""SELECT coalesce(r.parent_id, r.id) FROM customers c JOIN dict_items r ON r.id = c.region_id
+        WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL
+        GROUP BY 1 ORDER BY abs(count(*) - 100000) LIMIT 1""").strip()
+    return f"scene=all&region={province}"
+
+
+def export_rows(session, pid, flt, only):
+    """Time exporting the customer list `flt` (all fields) as .xlsx and as CSV, one request at a
+    time, reading the whole download, and the server's RSS growth over it: the peak resident size
+    is reset first (/proc/<pid>/clear_refs), so the growth is that export's own. Budget (ARCHITECTURE
+    §5, the import/export issue): 100,000 rows in 10 s, RSS growth at most 100 MB."""
+    _, page = session.get("/export/customers?" + flt)
+    m = re.search(r"(?:全部|All) ([\d,]+) (?:行|rows)", page)
+    count = int(m.group(1).replace(",", "")) if m else 0
+    out = []
+    for fmt in ["xlsx", "csv"]:
+        name = f"export {count:,} customers {fmt}, admin"
+        if only and only not in name:
+            continue
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+        before = rss_mb(pid)
+        body = session.form({"filter": flt, "rows": "all", "columns": "all", "format": fmt})
+        c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=300)
+        started = time.time()
+        c.request("POST", "/export/customers", body=body, headers={
+            "Host": f"127.0.0.1:{PORT}", "Cookie": session.cookie, "Origin": f"http://127.0.0.1:{PORT}",
+            "Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        size = 0
+        while True:
+            chunk = r.read(1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+        seconds = time.time() - started
+        growth = max(0.0, rss_mb(pid, "VmHWM") - before)
+        ok = "ok" if r.status == 200 and seconds <= 10 and growth <= 100 else "OVER" if r.status == 200 else f"HTTP {r.status}"
+        out.append((name, count, seconds, size / 1e6, growth, ok))
+        log(f"  {name:<36} {seconds:6.2f} s  {size / 1e6:7.1f} MB file  RSS +{growth:5.1f} MB  [{ok}]")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scale", type=float, default=0.1)
@@ -572,6 +633,8 @@ def main():
                              f"{created:,} created, {skipped:,} duplicates skipped, {failed:,} rows refused", growth, 20, ok))
                 log(f"  import {n} customers: {secs:.1f} s, {created} created, {skipped} skipped, {failed} failed, RSS +{growth:.0f} MB [{ok}]")
         rss = peak_rss_mb(server.pid)
+        # Exports last: their RSS is measured on its own (the peak above is the pages').
+        exports = export_rows(users["admin"], server.pid, export_filter(cluster, total), a.only)
         scopes = scope_rows(cluster) if not a.only or "scope" in a.only else []
     finally:
         server.send_signal(signal.SIGTERM)
@@ -595,6 +658,12 @@ def main():
                   "| job | seconds | result | RSS growth MB | budget s | |\n|---|---:|---|---:|---:|---|\n")
         for name, secs, result, growth, budget, ok in bulk:
             table += f"| {name} | {secs:.1f} | {result} | {growth:.0f} | {budget} | {ok} |\n"
+    if exports:
+        table += ("\nExports (the admin's customer list, all fields, one request; the whole download read; RSS growth: the "
+                  "server's peak during the export over its size before):\n\n"
+                  "| scenario | rows | seconds | file MB | RSS growth MB | budget | |\n|---|---:|---:|---:|---:|---|---|\n")
+        for name, count, seconds, mb, growth, ok in exports:
+            table += f"| {name} | {count:,} | {seconds:.2f} | {mb:.1f} | {growth:.1f} | 10 s, 100 MB | {ok} |\n"
     if scopes:
         table += ("\nScope resolution (the owner set every request resolves, timed in the app over 500 runs):\n\n"
                   "| scope | users in the set | mean ms | p95 ms | budget ms | |\n|---|---:|---:|---:|---:|---|\n")

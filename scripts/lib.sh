@@ -80,6 +80,18 @@ need_browser() {
   if [ ${#packages[@]} -gt 0 ]; then apt_install "${packages[@]}"; fi
 }
 
+# LibreOffice Calc, headless: a test opens an exported .xlsx with it (`soffice --convert-to csv`)
+# to prove real spreadsheet software reads the file. Debian's libreoffice-calc-nogui is the
+# smallest package with it; older releases only have libreoffice-calc.
+need_soffice() {
+  if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; then return 0; fi
+  if apt_has libreoffice-calc-nogui; then
+    apt_install libreoffice-calc-nogui
+  else
+    apt_install libreoffice-calc
+  fi
+}
+
 need_cargo() {
   if command -v cargo >/dev/null 2>&1; then return 0; fi
   [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"

@@ -46,6 +46,7 @@ pub fn routes() -> Routes {
         .merge(crate::auth::routes())
         .merge(crate::modules::routes())
         .merge(crate::imports::routes())
+        .merge(crate::exports::routes())
 }
 
 /// The route table, for the allow-list test and docs.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod dicts;
 pub mod error;
+pub mod exports;
 pub mod fields;
 pub mod imports;
 pub mod jobs;

@@ -1,6 +1,7 @@
 //! The registry: what the feature modules plug into the kernel — their record kinds, approval
-//! subjects, periodic jobs, timeline sources and to-do sources. `src/app.rs` fills it once at
-//! assembly (`app::install`); the kernel reads it (`registry::get()`) and so never names a module.
+//! subjects, periodic jobs, timeline sources, to-do sources and exportable lists. `src/app.rs`
+//! fills it once at assembly (`app::install`); the kernel reads it (`registry::get()`) and so
+//! never names a module.
 //!
 //! It is process-wide because the approval engine and the jobs run where no `AppState` is at
 //! hand (inside a transaction, in the job loop); it holds code constants only, so every app
@@ -20,6 +21,7 @@ pub struct Registry {
     timeline_sources: Vec<crate::timeline::Source>,
     todo_sources: Vec<crate::todo::Source>,
     imports: Vec<&'static crate::imports::Source>,
+    exports: Vec<crate::exports::Source>,
 }
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -116,5 +118,16 @@ impl Registry {
 
     pub fn imports(&self) -> &[&'static crate::imports::Source] {
         &self.imports
+    }
+
+    /// A list that can be exported (`crate::exports`): codes are unique.
+    pub fn export(&mut self, source: crate::exports::Source) -> &mut Self {
+        assert!(self.exports.iter().all(|s| s.code != source.code), "export source {} twice", source.code);
+        self.exports.push(source);
+        self
+    }
+
+    pub fn exports(&self) -> &[crate::exports::Source] {
+        &self.exports
     }
 }

@@ -1185,3 +1185,42 @@ async fn importing_customers_in_the_browser() {
     std::fs::remove_file(&path).ok();
     b.close().await;
 }
+
+/// A manager exports the customer list: the Export button on the list, the options page (rows,
+/// columns, format), and "export selected" in the bulk bar; in both languages.
+#[tokio::test]
+async fn exporting_a_list_in_the_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000002", crm::seed::demo::SALES_PASSWORD).await;
+
+    b.goto("/customers?scene=all").await;
+    b.wait_for("#export-button").await;
+    b.screenshot("customers-list-export-button-zh").await;
+    b.click("#export-button").await;
+    b.wait_for("#export-options").await;
+    assert_eq!(b.path().await, "/export/customers");
+    assert!(b.text("#export-options").await.contains("符合当前筛选条件的全部"));
+    b.screenshot("export-options-zh").await;
+
+    // Ticked rows: the bulk bar's export opens the options with them chosen.
+    b.goto("/customers?scene=all").await;
+    b.wait_for("#list-table").await;
+    b.click("#list-table tbody tr:first-child input[name=ids]").await;
+    b.click(".bulk-actions button[formaction=\"/export/customers\"]").await;
+    b.wait_for("#export-options input[name=rows][value=selected][checked]").await;
+    assert!(b.text("#export-options").await.contains("勾选的 1 行"));
+    b.screenshot("export-options-selected-zh").await;
+
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = '13800000002'").execute(&app.db).await.unwrap();
+    b.goto("/export/contacts?scene=all").await;
+    b.wait_for("#export-options").await;
+    assert!(b.text("h1").await.contains("Export"));
+    b.screenshot("export-options-en").await;
+    b.resize(390, 844).await;
+    b.assert_no_horizontal_overflow("/export/contacts").await;
+    b.screenshot("export-options-phone").await;
+    b.close().await;
+}

@@ -654,6 +654,7 @@ const KERNEL: &[&str] = &[
     "src/auth",
     "src/db",
     "src/dicts",
+    "src/exports",
     "src/fields",
     "src/jobs",
     "src/list",

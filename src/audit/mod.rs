@@ -19,7 +19,8 @@ pub struct Change {
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub entity: &'static str,
-    pub entity_id: i64,
+    /// The record; None for an action on a whole list (an export).
+    pub entity_id: Option<i64>,
     /// The action code (`audit.action.<code>` names it); shared record behaviour builds some
     /// from the kind's event prefix ("lead_transfer").
     pub action: Cow<'static, str>,
@@ -30,7 +31,12 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(entity: &'static str, entity_id: i64, action: impl Into<Cow<'static, str>>) -> Self {
-        Entry { entity, entity_id, action: action.into(), changes: Vec::new(), note: None }
+        Entry { entity, entity_id: Some(entity_id), action: action.into(), changes: Vec::new(), note: None }
+    }
+
+    /// An action on a kind's records as a whole rather than one of them (an export of a list).
+    pub fn about_all(entity: &'static str, action: impl Into<Cow<'static, str>>) -> Self {
+        Entry { entity, entity_id: None, action: action.into(), changes: Vec::new(), note: None }
     }
 
     /// Record `field` going from `old` to `new`; equal values are skipped.

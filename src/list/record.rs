@@ -113,8 +113,8 @@ impl RecordList<'_> {
     }
 }
 
-/// The bulk actions above a record list: stars for everyone who sees it, the module's own, then
-/// transfer, team, share and delete as the user's permissions and the kind's features allow.
+/// The bulk actions above a record list: stars for everyone who sees it, the module's own, export,
+/// then transfer, team, share and delete as the user's permissions and the kind's features allow.
 fn bulk_actions(def: &'static RecordDef, ctx: &PageCtx, user: &CurrentUser, extra: Vec<BulkAction>) -> Vec<BulkAction> {
     let action = |label: &str, suffix: &str| BulkAction {
         label: ctx.t(label).into(),
@@ -125,6 +125,7 @@ fn bulk_actions(def: &'static RecordDef, ctx: &PageCtx, user: &CurrentUser, extr
     let may = |a| user.can(def.module, a);
     let mut bulk = vec![action("customer.star", "star"), action("customer.unstar", "unstar")];
     bulk.extend(extra);
+    bulk.extend(crate::exports::bulk_action_for(def, ctx, user));
     let f = def.features;
     for (on, label, suffix) in [
         (f.transfer && may(Action::Transfer), "transfer.action", "transfer"),

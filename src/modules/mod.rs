@@ -41,6 +41,7 @@ pub fn register(r: &mut Registry) {
     schedule::register(r);
     worklogs::register(r);
     todo::register(r);
+    admin::register(r);
 }
 
 pub fn routes() -> Routes {

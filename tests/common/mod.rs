@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod files;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

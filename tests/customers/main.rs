@@ -7,6 +7,7 @@ mod access;
 mod crud;
 mod import;
 mod import_modules;
+mod export;
 mod list;
 mod recycle;
 mod registry;

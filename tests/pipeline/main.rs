@@ -5,6 +5,7 @@
 mod common;
 
 mod contracts;
+mod export;
 mod leads;
 mod opportunities;
 mod payments;

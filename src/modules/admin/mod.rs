@@ -16,6 +16,11 @@ pub mod users;
 
 use crate::access::Routes;
 
+/// What the admin areas plug into the kernel: the user list's export.
+pub fn register(r: &mut crate::registry::Registry) {
+    users::register(r);
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .merge(departments::routes())

@@ -6,6 +6,7 @@
 //! `templates/contacts/_for_customer.html`.
 
 mod actions;
+mod export;
 mod form;
 mod import;
 pub mod list;
@@ -62,6 +63,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD).import(&import::SOURCE);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

@@ -9,6 +9,7 @@
 
 mod approval;
 pub mod credit;
+mod export;
 mod form;
 pub mod list;
 pub mod model;
@@ -69,6 +70,7 @@ pub const LINES: LineTable = LineTable { table: "contract_lines", parent: "contr
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
     r.subject(&approval::SUBJECT);
     r.todo_source(pages::TODO_EXPIRING);
 }

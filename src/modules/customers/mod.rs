@@ -4,6 +4,7 @@
 
 pub mod caps;
 pub mod dup;
+pub mod export;
 mod form;
 mod import;
 pub mod list;
@@ -63,6 +64,7 @@ fn in_member_pool(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD).subject(&status::SUBJECT).todo_source(todo::CONTACT_DUE).import(&import::SOURCE);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

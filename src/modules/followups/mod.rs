@@ -1,6 +1,8 @@
 //! Follow-up pages: every follow-up the user may see (回访记录查询), and customers not followed up
 //! for N days, per rep, with "remind the rep" (未回访客户查询).
 
+mod export;
+
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{Html, Response};
@@ -21,6 +23,7 @@ const VIEW: Guard = Guard::Perm(Module::Followups, Action::View);
 
 pub fn register(r: &mut crate::registry::Registry) {
     r.todo_source(STALE);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

@@ -4,6 +4,7 @@
 //! read-only and linked both ways with their customer.
 
 pub mod convert;
+mod export;
 mod form;
 mod import;
 pub mod list;
@@ -49,6 +50,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD).import(&import::SOURCE);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

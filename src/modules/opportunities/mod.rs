@@ -9,6 +9,7 @@
 //! `templates/opportunities/_for_customer.html`), `sold_in` (the product page), `search`.
 
 mod board;
+mod export;
 mod forecast;
 mod form;
 pub mod list;
@@ -69,6 +70,7 @@ pub const LINES: LineTable = LineTable { table: "opportunity_lines", parent: "op
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

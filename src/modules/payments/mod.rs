@@ -9,6 +9,7 @@
 
 mod ageing;
 pub mod approval;
+mod export;
 mod form;
 pub mod list;
 pub mod model;
@@ -78,6 +79,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
     r.subject(&approval::SUBJECT);
     r.todo_source(plans::TODO_DUE);
     r.job(Job {

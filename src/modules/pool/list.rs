@@ -292,8 +292,8 @@ async fn pool_tabs(st: &AppState, pools: &[Pool], current: Option<&Pool>) -> App
         .collect())
 }
 
-/// Claim for those who may open the pool, assign for its admins and managers; and whether the
-/// user is one of the pool's admins.
+/// Claim for those who may open the pool, assign for its admins and managers, export for those
+/// who may; and whether the user is one of the pool's admins.
 async fn bulk_actions(
     st: &AppState,
     ctx: &PageCtx,
@@ -321,6 +321,7 @@ async fn bulk_actions(
             danger: false,
         });
     }
+    bulk.extend(crate::exports::bulk_action(ctx, user, "pool"));
     Ok((bulk, is_admin))
 }
 

@@ -11,6 +11,7 @@
 //! - `upcoming`: the owner's "about to enter the pool" page.
 
 mod actions;
+mod export;
 mod list;
 mod repo;
 pub mod rules;
@@ -39,6 +40,7 @@ pub use repo::{Pool, default_pool, find, push_in_member_pool, take_in};
 
 pub fn register(r: &mut Registry) {
     r.todo_source(todo::POOL_SOON);
+    r.export(export::source());
     r.job(Job { name: "pool_recycle", every: Duration::from_secs(3600), run: |ctx| recycle(ctx).boxed() }).job(Job {
         name: "pool_warnings",
         every: Duration::from_secs(3600),

@@ -4,6 +4,7 @@
 //! No data scope: whoever holds the module's permissions sees and changes every product.
 
 mod actions;
+mod export;
 mod form;
 mod import;
 pub mod lines;
@@ -56,6 +57,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD).import(&import::SOURCE);
+    r.export(export::source());
 }
 
 pub fn routes() -> Routes {

@@ -1,6 +1,7 @@
 //! Users (admin): create, edit, reset password, disable (ending sessions, handing records over)
 //! and enable; the reporting tree. Users are never deleted.
 
+mod export;
 mod handlers;
 pub mod model;
 pub mod repo;
@@ -8,6 +9,10 @@ pub mod repo;
 use crate::access::{Action, Guard, Module, Routes};
 
 const MANAGE: Guard = Guard::Perm(Module::Org, Action::Manage);
+
+pub fn register(r: &mut crate::registry::Registry) {
+    r.export(export::source());
+}
 
 pub fn routes() -> Routes {
     Routes::new()

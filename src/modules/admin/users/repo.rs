@@ -48,6 +48,13 @@ pub async fn count(db: &PgPool, f: &UserFilter) -> sqlx::Result<i64> {
     qb.build_query_scalar().fetch_one(db).await
 }
 
+/// Ids of every user the filter matches (the list's export).
+pub async fn ids(db: &PgPool, f: &UserFilter) -> sqlx::Result<Vec<i64>> {
+    let mut qb = QueryBuilder::new("SELECT u.id FROM users u");
+    push_filter(&mut qb, f);
+    qb.build_query_scalar().fetch_all(db).await
+}
+
 pub async fn list(db: &PgPool, f: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<Vec<UserListRow>> {
     let mut qb = QueryBuilder::new(
         "SELECT u.id, u.login, u.mobile, u.name, d.name AS dept_name, u.position, s.name AS superior_name,
