@@ -5,9 +5,9 @@ mod common;
 
 mod access;
 mod crud;
+mod export;
 mod import;
 mod import_modules;
-mod export;
 mod list;
 mod recycle;
 mod registry;
