@@ -77,6 +77,18 @@ pub struct Field {
     pub kind: Kind,
 }
 
+impl Field {
+    /// An optional column.
+    pub const fn of(key: &'static str, label: &'static str, kind: Kind) -> Field {
+        Field { key, label, required: false, kind }
+    }
+
+    /// A column every row must fill.
+    pub const fn required(key: &'static str, label: &'static str, kind: Kind) -> Field {
+        Field { key, label, required: true, kind }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     Text,

@@ -24,27 +24,23 @@ use crate::web::{FormData, FormErrors};
 const GENDERS: &[(&str, &str)] = &[("male", "user.gender.male"), ("female", "user.gender.female")];
 const YES_NO: &[(&str, &str)] = &[("1", "common.yes"), ("0", "common.no")];
 
-const fn field(key: &'static str, label: &'static str, kind: Kind) -> Field {
-    Field { key, label, required: false, kind }
-}
-
 pub const FIELDS: &[Field] = &[
-    Field { key: "name", label: "contact.name", required: true, kind: Kind::Text },
+    Field::required("name", "contact.name", Kind::Text),
     // The form's customer picker: a customer's name or code.
-    Field { key: "customer_q", label: "contact.customer", required: true, kind: Kind::Text },
-    field("salutation_id", "contact.salutation", Kind::Dict("salutation")),
-    field("gender", "contact.gender", Kind::Choice(GENDERS)),
-    field("position", "contact.position", Kind::Text),
-    field("department", "contact.department", Kind::Text),
-    field("phone", "contact.phone", Kind::Phone),
-    field("mobile", "contact.mobile", Kind::Phone),
-    field("email", "contact.email", Kind::Text),
-    field("wechat", "contact.wechat", Kind::Phone),
-    field("address", "contact.address", Kind::Text),
-    field("birthday", "contact.birthday", Kind::Date),
-    field("decision_maker", "contact.decision_maker", Kind::Choice(YES_NO)),
-    field("make_primary", "contact.make_primary", Kind::Choice(YES_NO)),
-    field("notes", "contact.notes", Kind::Text),
+    Field::required("customer_q", "contact.customer", Kind::Text),
+    Field::of("salutation_id", "contact.salutation", Kind::Dict("salutation")),
+    Field::of("gender", "contact.gender", Kind::Choice(GENDERS)),
+    Field::of("position", "contact.position", Kind::Text),
+    Field::of("department", "contact.department", Kind::Text),
+    Field::of("phone", "contact.phone", Kind::Phone),
+    Field::of("mobile", "contact.mobile", Kind::Phone),
+    Field::of("email", "contact.email", Kind::Text),
+    Field::of("wechat", "contact.wechat", Kind::Phone),
+    Field::of("address", "contact.address", Kind::Text),
+    Field::of("birthday", "contact.birthday", Kind::Date),
+    Field::of("decision_maker", "contact.decision_maker", Kind::Choice(YES_NO)),
+    Field::of("make_primary", "contact.make_primary", Kind::Choice(YES_NO)),
+    Field::of("notes", "contact.notes", Kind::Text),
 ];
 
 pub static SOURCE: Source = Source {

@@ -30,23 +30,19 @@ const LEVELS: &[(&str, &str)] = &[
     ("7", "lead.level.7"),
 ];
 
-const fn field(key: &'static str, label: &'static str, kind: Kind) -> Field {
-    Field { key, label, required: false, kind }
-}
-
 pub const FIELDS: &[Field] = &[
-    Field { key: "name", label: "lead.name", required: true, kind: Kind::Text },
-    field("contact_name", "lead.contact_name", Kind::Text),
-    field("level", "lead.level", Kind::Choice(LEVELS)),
-    field("source_id", "lead.source", Kind::Dict("lead_source")),
-    field("industry_id", "lead.industry", Kind::Dict("industry")),
-    field("region_id", "lead.region", Kind::Dict("region")),
-    field("phone", "lead.phone", Kind::Phone),
-    field("mobile", "lead.mobile", Kind::Phone),
-    field("email", "lead.email", Kind::Text),
-    field("next_contact_at", "lead.next_contact", Kind::DateTime),
-    field("address", "lead.address", Kind::Text),
-    field("notes", "lead.notes", Kind::Text),
+    Field::required("name", "lead.name", Kind::Text),
+    Field::of("contact_name", "lead.contact_name", Kind::Text),
+    Field::of("level", "lead.level", Kind::Choice(LEVELS)),
+    Field::of("source_id", "lead.source", Kind::Dict("lead_source")),
+    Field::of("industry_id", "lead.industry", Kind::Dict("industry")),
+    Field::of("region_id", "lead.region", Kind::Dict("region")),
+    Field::of("phone", "lead.phone", Kind::Phone),
+    Field::of("mobile", "lead.mobile", Kind::Phone),
+    Field::of("email", "lead.email", Kind::Text),
+    Field::of("next_contact_at", "lead.next_contact", Kind::DateTime),
+    Field::of("address", "lead.address", Kind::Text),
+    Field::of("notes", "lead.notes", Kind::Text),
 ];
 
 pub static SOURCE: Source = Source {

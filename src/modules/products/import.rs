@@ -20,20 +20,16 @@ use crate::web::{FormData, FormErrors};
 
 const SHELF: &[(&str, &str)] = &[("1", "product.on_shelf"), ("0", "product.off_shelf")];
 
-const fn field(key: &'static str, label: &'static str, kind: Kind) -> Field {
-    Field { key, label, required: false, kind }
-}
-
 pub const FIELDS: &[Field] = &[
-    Field { key: "name", label: "product.name", required: true, kind: Kind::Text },
-    field("code", "product.code", Kind::Phone),
-    field("category_id", "product.category", Kind::Dict("product_category")),
-    field("unit_id", "product.unit", Kind::Dict("product_unit")),
-    Field { key: "price", label: "product.price", required: true, kind: Kind::Number },
-    field("cost_price", "product.cost_price", Kind::Number),
-    field("spec", "product.spec", Kind::Text),
-    field("on_shelf", "product.shelf", Kind::Choice(SHELF)),
-    field("description", "product.description", Kind::Text),
+    Field::required("name", "product.name", Kind::Text),
+    Field::of("code", "product.code", Kind::Phone),
+    Field::of("category_id", "product.category", Kind::Dict("product_category")),
+    Field::of("unit_id", "product.unit", Kind::Dict("product_unit")),
+    Field::required("price", "product.price", Kind::Number),
+    Field::of("cost_price", "product.cost_price", Kind::Number),
+    Field::of("spec", "product.spec", Kind::Text),
+    Field::of("on_shelf", "product.shelf", Kind::Choice(SHELF)),
+    Field::of("description", "product.description", Kind::Text),
 ];
 
 pub static SOURCE: Source = Source {
