@@ -313,6 +313,7 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
             "purge_sessions",
             "purge_login_locks",
             "prune_notifications",
+            "resume_imports",
             "pool_recycle",
             "pool_warnings",
             "payment_plan_reminders",
