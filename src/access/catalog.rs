@@ -176,10 +176,15 @@ const OPPORTUNITY_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Tran
 const MANAGE: &[Action] = &[Manage];
 const CONTRACT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Void, Approve, Export];
 const PAYMENT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Approve, Export];
-const TASK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer];
+const TASK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Transfer, Export];
 const TASK_DEFAULTS: &[Action] = &[View, Create, Edit, Delete, Transfer];
-const WORK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge];
+const TASK_MANAGER: &[Action] = &[View, Create, Edit, Delete, Transfer, Export];
+/// Work logs: their list exports.
+const WORK_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge, Export];
 const WORK_DEFAULTS: &[Action] = &[View, Create, Edit, Delete];
+const WORK_MANAGER: &[Action] = &[View, Create, Edit, Delete, Export];
+/// Schedule: no export — events have no list of their own (the calendar is their page).
+const EVENT_ACTIONS: &[Action] = &[View, Create, Edit, Delete, Purge];
 
 pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
@@ -312,15 +317,20 @@ pub const MODULES: &[ModuleDef] = &[
         group: Group::Business,
         actions: TASK_ACTIONS,
         scoped: true,
-        defaults: &[("director", TASK_ACTIONS), ("manager", TASK_DEFAULTS), ("rep", TASK_DEFAULTS), ("readonly", VIEW)],
+        defaults: &[("director", TASK_ACTIONS), ("manager", TASK_MANAGER), ("rep", TASK_DEFAULTS), ("readonly", VIEW)],
     },
     ModuleDef {
         module: Module::Schedule,
         code: "schedule",
         group: Group::Business,
-        actions: WORK_ACTIONS,
+        actions: EVENT_ACTIONS,
         scoped: true,
-        defaults: &[("director", WORK_ACTIONS), ("manager", WORK_DEFAULTS), ("rep", WORK_DEFAULTS), ("readonly", VIEW)],
+        defaults: &[
+            ("director", EVENT_ACTIONS),
+            ("manager", WORK_DEFAULTS),
+            ("rep", WORK_DEFAULTS),
+            ("readonly", VIEW),
+        ],
     },
     ModuleDef {
         module: Module::Worklogs,
@@ -328,7 +338,7 @@ pub const MODULES: &[ModuleDef] = &[
         group: Group::Business,
         actions: WORK_ACTIONS,
         scoped: true,
-        defaults: &[("director", WORK_ACTIONS), ("manager", WORK_DEFAULTS), ("rep", WORK_DEFAULTS), ("readonly", VIEW)],
+        defaults: &[("director", WORK_ACTIONS), ("manager", WORK_MANAGER), ("rep", WORK_DEFAULTS), ("readonly", VIEW)],
     },
     ModuleDef { module: Module::Org, code: "org", group: Group::Admin, actions: MANAGE, scoped: false, defaults: &[] },
     ModuleDef {

@@ -70,7 +70,8 @@ pub struct Source {
     /// rows are already chosen).
     pub table: &'static str,
     pub joins: &'static str,
-    /// ORDER BY on alias `t`: the list's default order.
+    /// ORDER BY on alias `t`: the list's default order. Empty: the order the ids come in from
+    /// `rows` (a list whose order depends on its view or on the user: tasks, work logs).
     pub order: &'static str,
     pub columns: &'static [Col],
     /// The entity whose custom fields (in `t.custom`) are columns too.

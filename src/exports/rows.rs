@@ -87,8 +87,18 @@ pub async fn columns(
         .collect())
 }
 
-/// `ids` in the list's order (`source.order`).
+/// `ids` in the list's order (`source.order`; when empty, the order `ids` come in: the list's,
+/// when it depends on the view or on the user).
 pub async fn in_order(db: &PgPool, source: &Source, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    if source.order.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<i64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+        let sql = format!(
+            "SELECT t.id FROM unnest($1::bigint[]) WITH ORDINALITY AS x(id, n) JOIN {} t ON t.id = x.id ORDER BY x.n",
+            source.table
+        );
+        return sqlx::query_scalar(&sql).bind(ids).fetch_all(db).await;
+    }
     sqlx::query_scalar(&format!("SELECT t.id FROM {} t WHERE t.id = ANY($1) ORDER BY {}", source.table, source.order))
         .bind(ids)
         .fetch_all(db)

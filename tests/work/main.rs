@@ -7,6 +7,7 @@ mod common;
 mod attachments;
 mod contacts;
 mod customer_work;
+mod export_daily_work;
 mod followups;
 mod notifications;
 mod schedule;

@@ -337,9 +337,10 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
     assert!(ok && finished >= started, "{started} {finished}");
     assert_eq!((started - now).num_milliseconds().abs(), 0);
     assert!(msg.starts_with("deleted "), "{msg}");
-    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 9);
+    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 10);
 
-    // A minute later only the reminder jobs (30 and 60 seconds) are due; a day later all are.
+    // A minute later only the reminder jobs (30 and 60 seconds) and the import resumer (15) are
+    // due; a day later all are.
     let r = jobs::run_due(ctx(&w.app, now + Duration::minutes(1)), false).await;
     assert!(ran(&r, "deliver_reminders") && !ran(&r, "purge_sessions") && !ran(&r, "prune_notifications"), "{r:?}");
     assert_eq!(message(&r, "purge_sessions"), "not due");

@@ -99,7 +99,7 @@ pub async fn index(
     let user = req.user()?;
     let scope = DataScope::resolve(&st.db, user, Module::Tasks).await?;
     let views = views_for(user, &scope);
-    let view = View::from_code(&q.view).filter(|v| views.contains(v)).unwrap_or(View::Inbox);
+    let view = view_of(&q, user, &scope);
     let now = Utc::now();
     let clock = Clock::at(now, st.config.timezone);
     let (pager, tasks) = repo::view(&st.db, view, user.id, &scope, clock, raw.as_deref()).await?;
@@ -136,10 +136,17 @@ async fn decorate(st: &AppState, user: &CurrentUser, tasks: Vec<Task>) -> AppRes
         .collect())
 }
 
-/// Ids of the tasks the list's view (its query string) holds, for the kernel's bulk actions.
+/// The view the query names when the user is offered it, else the inbox.
+fn view_of(q: &ListQuery, user: &CurrentUser, scope: &DataScope) -> View {
+    View::from_code(&q.view).filter(|v| views_for(user, scope).contains(v)).unwrap_or(View::Inbox)
+}
+
+/// Ids of the tasks the list's view (its query string) holds, in its order, the same view the
+/// page shows (team falls back to the inbox where the page does): the kernel's bulk actions and
+/// the export.
 pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
     let q: ListQuery = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
-    let view = View::from_code(&q.view).unwrap_or(View::Inbox);
+    let view = view_of(&q, user, scope);
     let clock = Clock::at(Utc::now(), st.config.timezone);
     Ok(repo::view_ids(&st.db, view, user.id, scope, clock).await?)
 }

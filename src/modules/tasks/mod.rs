@@ -26,6 +26,7 @@
 //! `due_between` gives a user's tasks due in a range (the calendar and its feed).
 
 mod actions;
+mod export;
 mod form;
 mod list;
 pub mod model;
@@ -83,6 +84,7 @@ pub const RECORD: RecordDef = RecordDef {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
     r.timeline_source(sources::TIMELINE);
     r.todo_source(sources::TODAY);
     r.job(Job { name: "task_reminders", every: Duration::from_secs(60), run: |ctx| sources::remind(ctx).boxed() });

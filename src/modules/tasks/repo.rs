@@ -129,11 +129,12 @@ pub async fn view_page(
     q.build_query_as().fetch_all(db).await
 }
 
-/// The ids a view holds (at most 5,000), for the kernel's bulk actions.
+/// The ids a view holds, all of them (every page) in the list's order: the kernel's bulk actions
+/// and the export.
 pub async fn view_ids(db: &PgPool, view: View, me: i64, scope: &DataScope, clock: Clock) -> sqlx::Result<Vec<i64>> {
     let mut q = QueryBuilder::new("SELECT t.id FROM tasks t WHERE t.deleted_at IS NULL");
     push_view(&mut q, view, me, scope, clock);
-    q.push(" ORDER BY t.id LIMIT 5000");
+    push_order(&mut q, view);
     q.build_query_scalar().fetch_all(db).await
 }
 

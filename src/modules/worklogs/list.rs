@@ -134,11 +134,12 @@ pub async fn index(
     render(page).await
 }
 
-/// Ids of the logs the list's query matches, for the kernel's "every matching row".
+/// Ids of the logs the list's query matches (the rows its pager reaches), in its order: the
+/// kernel's "every matching row" and the export.
 pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
     let filter: Filter = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
     let n = filter.narrow(user, scope);
-    Ok(repo::page(&st.db, &n, 0, repo::COUNT_CAP).await?.into_iter().map(|r| r.id).collect())
+    Ok(repo::ids(&st.db, &n).await?)
 }
 
 #[derive(Deserialize, Default)]

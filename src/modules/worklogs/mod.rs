@@ -10,6 +10,7 @@
 //! comments, read state), `form` (new / edit). `sources` feeds record timelines and the to-do
 //! centre.
 
+mod export;
 mod form;
 mod list;
 pub mod model;
@@ -69,6 +70,7 @@ fn is_recipient(q: &mut QueryBuilder<'_, Postgres>, scope: &DataScope) {
 
 pub fn register(r: &mut Registry) {
     r.record(&RECORD);
+    r.export(export::source());
     r.timeline_source(sources::TIMELINE);
     r.todo_source(sources::TODO);
 }

@@ -247,12 +247,27 @@ pub async fn page(db: &PgPool, n: &Narrow<'_>, offset: i64, limit: i64) -> sqlx:
     q.push_bind(n.me)
         .push(") AS unread, (SELECT count(*) FROM worklog_comments c WHERE c.worklog_id = t.id) AS comments ");
     push_core(&mut q, n);
+    push_order(&mut q, n);
+    q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.build_query_as().fetch_all(db).await
+}
+
+/// The tab's order: "sent to me" unread first, then newest period first.
+fn push_order(q: &mut QueryBuilder<'_, Postgres>, n: &Narrow<'_>) {
     q.push(match n.tab {
         Tab::Received => " ORDER BY (r.read_at IS NULL) DESC, t.period_start DESC, t.id DESC",
         _ => " ORDER BY t.period_start DESC, t.id DESC",
     });
-    q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    q.build_query_as().fetch_all(db).await
+}
+
+/// The ids of the rows the tab can page through (`COUNT_CAP`), in its order: the kernel's bulk
+/// actions and the export.
+pub async fn ids(db: &PgPool, n: &Narrow<'_>) -> sqlx::Result<Vec<i64>> {
+    let mut q = QueryBuilder::new("SELECT t.id ");
+    push_core(&mut q, n);
+    push_order(&mut q, n);
+    q.push(" LIMIT ").push_bind(COUNT_CAP);
+    q.build_query_scalar().fetch_all(db).await
 }
 
 /// Logs sent to the user that they have not opened (the "sent to me" tab's badge, the to-do
