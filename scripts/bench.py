@@ -359,10 +359,15 @@ def import_customers(cluster, session, server, rows):
         time.sleep(0.2)
     elapsed = time.time() - started
     peak = rss_mb(server.pid, "VmHWM")
-    cluster.psql(f"""DELETE FROM operation_logs WHERE entity = 'customer' AND entity_id IN (SELECT id FROM customers WHERE import_batch_id = {batch});
-        DELETE FROM customers WHERE import_batch_id = {batch};
-        DELETE FROM import_uploads WHERE id = (SELECT upload_id FROM import_batches WHERE id = {batch});
-        DELETE FROM import_batches WHERE id = {batch};""")
+    # In slices, each its own transaction: deleting 100,000 customers at once updates their
+    # owner's counter row 100,000 times in one transaction, and each update walks the row's
+    # growing chain of versions.
+    cluster.psql(f"DELETE FROM operation_logs WHERE entity = 'customer' AND action = 'import' AND entity_id IN (SELECT id FROM customers WHERE import_batch_id = {batch})")
+    while cluster.psql(f"""WITH gone AS (DELETE FROM customers WHERE id IN
+            (SELECT id FROM customers WHERE import_batch_id = {batch} LIMIT 2000) RETURNING 1) SELECT count(*) FROM gone""").strip() != "0":
+        pass
+    cluster.psql(f"DELETE FROM import_uploads WHERE id = (SELECT upload_id FROM import_batches WHERE id = {batch})")
+    cluster.psql(f"DELETE FROM import_batches WHERE id = {batch}")
     os.remove(out)
     return elapsed, int(state[1]), int(state[2]), int(state[3]), peak - before
 

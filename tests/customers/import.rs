@@ -507,18 +507,28 @@ async fn a_batch_killed_mid_run_resumes_and_writes_no_row_twice() {
     .await
     .unwrap();
 
+    /// A server process, killed when dropped (also when an assertion fails first).
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_crm"))
-            .arg("serve")
-            .env("DATABASE_URL", &app.db_url)
-            .env("CRM_BIND", "127.0.0.1:0")
-            .env("CRM_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        Server(
+            std::process::Command::new(env!("CARGO_BIN_EXE_crm"))
+                .arg("serve")
+                .env("DATABASE_URL", &app.db_url)
+                .env("CRM_BIND", "127.0.0.1:0")
+                .env("CRM_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
     };
-    let mut first = spawn();
+    let first = spawn();
     // Kill it once it has written some rows but not all.
     let mut done = 0;
     for _ in 0..2400 {
@@ -528,18 +538,16 @@ async fn a_batch_killed_mid_run_resumes_and_writes_no_row_twice() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    first.kill().unwrap();
-    first.wait().unwrap();
+    drop(first);
     assert!(done > 0 && done < 3000, "killed at {done} rows");
     let written = app.count(&format!("SELECT count(*) FROM customers WHERE import_batch_id = {batch}")).await;
     let settled = app.count(&format!("SELECT done::bigint FROM import_batches WHERE id = {batch}")).await;
     let created = app.count(&format!("SELECT created::bigint FROM import_batches WHERE id = {batch}")).await;
     assert_eq!((written, created), (settled, settled), "the rows written are exactly the rows the batch counts");
 
-    let mut second = spawn();
+    let second = spawn();
     let (status, created, ..) = finished(&app, batch).await;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
     assert_eq!((status.as_str(), created), ("done", 3000));
     assert_eq!(app.count("SELECT count(*) FROM customers WHERE name LIKE '续跑客户%'").await, 3000);
     assert_eq!(app.count("SELECT count(DISTINCT name) FROM customers WHERE name LIKE '续跑客户%'").await, 3000);
