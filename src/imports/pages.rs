@@ -278,7 +278,7 @@ pub async fn submit(
     }
     let upload = (id, name.as_str(), bytes.as_slice(), sheet_names.as_slice());
     if form.get("action") == "start" && errors.is_empty() {
-        let batches = start(&st, source, user, (id, &name), &chosen, &options, &header).await?;
+        let batches = start(&st, source, user, (id, &name), (&chosen, &sheet), &options, &header).await?;
         let to = match batches.as_slice() {
             [one] => format!("/imports/{one}"),
             _ => "/imports".to_string(),
@@ -383,7 +383,7 @@ async fn start(
     source: &Source,
     user: &CurrentUser,
     (upload, file_name): (i64, &str),
-    sheets: &[String],
+    (sheets, shown): (&[String], &str),
     options: &Options,
     header: &[String],
 ) -> AppResult<Vec<i64>> {
@@ -397,9 +397,9 @@ async fn start(
     let mut tx = st.db.begin().await?;
     repo::remember_mapping(&mut tx, user.id, source.code(), &by_header).await?;
     let mut ids = Vec::new();
-    for (i, sheet) in sheets.iter().enumerate() {
-        // The mapped sheet keeps its columns; the others are matched by their headers.
-        let opts = if i == 0 || sheet == &sheets[0] {
+    for sheet in sheets {
+        // The sheet mapped on the page keeps its columns; the others are matched by their headers.
+        let opts = if sheet == shown {
             options.clone()
         } else {
             Options { mapping: Vec::new(), by_header: by_header.clone(), ..options.clone() }

@@ -349,7 +349,7 @@ async fn csv_in_gbk_and_utf8_and_a_workbook_of_two_sheets_import() {
     let map = upload(&mut c, "/customers", "utf8.csv", utf8).await;
     assert_eq!(finished(&app, start(&mut c, &map, &[]).await).await.1, 1);
 
-    // Two sheets: one batch each; the second is matched by its own header names.
+    // Two sheets: one batch each.
     let file = xlsx(&[
         ("一月", vec![row(&["客户名称", "电话"]), row(&["一月客户", "13800000001"])]),
         (
@@ -360,7 +360,9 @@ async fn csv_in_gbk_and_utf8_and_a_workbook_of_two_sheets_import() {
     let map = upload(&mut c, "/customers", "two.xlsx", file).await;
     let page = c.get(&map).await;
     assert_eq!(page.count("#sheet-choice input[name=sheets]"), 2);
-    let mut form = mapping_form(&mut c, &map, &[("sheets[]", "二月")]).await;
+    // The second sheet is the one mapped on the page; the first is matched by its headers.
+    let second = format!("{map}?sheet={}", form_urlencoded::byte_serialize("二月".as_bytes()).collect::<String>());
+    let mut form = mapping_form(&mut c, &second, &[("sheets[]", "一月")]).await;
     form.push(("action".into(), "start".into()));
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     c.post(&map, &pairs).await.assert_redirect("/imports");
