@@ -408,10 +408,18 @@ async fn download<R: Record>(
     }
     let (name, data) = content(&st.db, R::DEF.entity, id, aid).await?.ok_or(AppError::NotFound)?;
     let mut resp = (StatusCode::OK, data).into_response();
-    let h = resp.headers_mut();
     // Whatever was stored, the browser gets opaque bytes to save, never a page to render.
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM));
-    let disposition = content_disposition(&name);
+    as_download(&mut resp, &name, OCTET_STREAM);
+    Ok(resp)
+}
+
+/// Make `resp` a file the browser saves and never renders: its type, `attachment` with its
+/// name, not sniffed, not cached, sandboxed. Attachments, exports and import reports are
+/// customer data: every download goes through here.
+pub fn as_download(resp: &mut Response, name: &str, content_type: &'static str) {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = content_disposition(name);
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&disposition).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
@@ -419,7 +427,6 @@ async fn download<R: Record>(
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
-    Ok(resp)
 }
 
 /// `attachment; filename="<ascii fallback>"; filename*=UTF-8''<percent-encoded name>` (RFC 6266).

@@ -13,7 +13,6 @@ use super::repo::{self, BatchRow};
 use super::{Source, sheets, source_of};
 use crate::access::Action;
 use crate::auth::CurrentUser;
-use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::flash::Kind;
@@ -146,13 +145,13 @@ pub async fn undo(
     ctx: PageCtx,
     req: RequestCtx,
     Path(id): Path<i64>,
-    mut tx: Tx,
 ) -> AppResult<Response> {
     let user = req.user()?;
     let (batch, source) = visible(&st, user, id).await?;
     if batch.status != "done" || batch.merged_into.is_some() {
         return Err(AppError::Conflict("import.error.not_undoable"));
     }
+    let mut tx = st.db.begin().await?;
     let ids = repo::live_records(&mut tx, source.def.table, id).await?;
     let (binned, refused) = (source.bin)(&mut tx, &ids, user.id, ctx.lang).await?;
     repo::mark_undone(&mut tx, id, user.id).await?;
@@ -169,13 +168,7 @@ pub async fn undo(
 
 /// POST /imports/merge (`into`, `from`) — two finished batches of one source become one for
 /// reporting: `from`'s records carry `into` and its counts add to it.
-pub async fn merge(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    req: RequestCtx,
-    mut tx: Tx,
-    form: FormData,
-) -> AppResult<Response> {
+pub async fn merge(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
     let user = req.user()?;
     let (Ok(into), Ok(from)) = (form.get("into").parse::<i64>(), form.get("from").parse::<i64>()) else {
         return Err(AppError::BadRequest("import.error.merge_pick"));
@@ -186,6 +179,7 @@ pub async fn merge(
     if into == from || a.source != b.source || !mergeable(&a) || !mergeable(&b) {
         return Err(AppError::BadRequest("import.error.merge_pick"));
     }
+    let mut tx = st.db.begin().await?;
     repo::merge(&mut tx, source.def.table, into, from).await?;
     let note = ctx.tf("import.merged", &[("from", &from.to_string()), ("into", &into.to_string())]);
     crate::audit::Entry::new("import_batch", into, "import_merge")

@@ -66,6 +66,16 @@ impl Source {
     pub fn module(&self) -> Module {
         self.def.module
     }
+
+    /// Every dictionary its rows use: its own list and its dictionary fields'.
+    pub fn dict_codes(&self) -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = self.dicts.to_vec();
+        codes.extend(self.fields.iter().filter_map(|f| match f.kind {
+            Kind::Dict(d) => Some(d),
+            _ => None,
+        }));
+        codes
+    }
 }
 
 /// A column a file may fill. `key` is the form field the module's validation reads.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -72,35 +72,21 @@ async fn new_page(
 pub async fn template(source: &'static Source, st: AppState, ctx: PageCtx) -> AppResult<Response> {
     let defs = crate::fields::defs(&st.db, source.def.entity).await?;
     let targets = convert::targets(source, &defs);
-    let dicts = crate::dicts::Dicts::load(&st.db, &dict_codes(source)).await?;
+    let dicts = crate::dicts::Dicts::load(&st.db, &source.dict_codes()).await?;
     let lang = ctx.lang;
     let name = lang.t(&source.def.label_key());
     let bytes = sheets::template(name, &targets, &dicts, &defs, lang).map_err(|e| AppError::Internal(e.into()))?;
     Ok(xlsx(bytes, &format!("{}.xlsx", lang.tf("import.template.file", &[("what", name)]))))
 }
 
-/// Every dictionary a source's rows use: its own list and its dictionary fields'.
-pub fn dict_codes(source: &Source) -> Vec<&'static str> {
-    let mut codes: Vec<&'static str> = source.dicts.to_vec();
-    codes.extend(source.fields.iter().filter_map(|f| match f.kind {
-        super::Kind::Dict(d) => Some(d),
-        _ => None,
-    }));
-    codes
-}
-
 /// An .xlsx download.
 pub fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
-    let disposition = crate::attachments::content_disposition(file_name);
-    (
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response()
+    let mut resp = bytes.into_response();
+    crate::attachments::as_download(&mut resp, file_name, XLSX_TYPE);
+    resp
 }
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// POST {path}/import (multipart, field "file") → the mapping page of the upload.
 pub async fn upload(
@@ -244,9 +230,11 @@ pub async fn mapping(
     form.set("owner", "me");
     let remembered = repo::mapping(&st.db, user.id, source.code()).await?;
     let errors = FormErrors::new(ctx.lang);
+    let rows = rows_of(&name, &bytes, &sheet)?;
+    let targets = targets_of(&st, source).await?;
+    let upload = (id, name.as_str(), sheet_names.as_slice());
     let page =
-        map_page(source, &st, ctx, user, (id, &name, &bytes, &sheet_names), form, Some(&remembered), errors, None)
-            .await?;
+        map_page(source, &st, ctx, user, upload, (&rows, &targets), form, Some(&remembered), errors, None).await?;
     Ok(render(page).await?.into_response())
 }
 
@@ -267,8 +255,7 @@ pub async fn submit(
     }
     let rows = rows_of(&name, &bytes, &sheet)?;
     let header = rows.first().map(|(_, h)| h.clone()).unwrap_or_default();
-    let defs = crate::fields::defs(&st.db, source.def.entity).await?;
-    let targets = convert::targets(source, &defs);
+    let targets = targets_of(&st, source).await?;
     let mut errors = FormErrors::new(ctx.lang);
     let options = options_of(source, &st, user, &form, &header, &targets, &mut errors, ctx.lang).await?;
     let chosen: Vec<String> =
@@ -276,7 +263,7 @@ pub async fn submit(
     if chosen.is_empty() {
         errors.add("sheets", "import.error.no_sheet_chosen");
     }
-    let upload = (id, name.as_str(), bytes.as_slice(), sheet_names.as_slice());
+    let upload = (id, name.as_str(), sheet_names.as_slice());
     if form.get("action") == "start" && errors.is_empty() {
         let batches = start(&st, source, user, (id, &name), (&chosen, &sheet), &options, &header).await?;
         let to = match batches.as_slice() {
@@ -286,7 +273,7 @@ pub async fn submit(
         return Ok(Redirect::to(&to).into_response());
     }
     let preview = if errors.is_empty() {
-        let data: Vec<(i32, Vec<String>)> = rows.into_iter().skip(1).take(PREVIEW_ROWS).collect();
+        let data: Vec<(i32, Vec<String>)> = rows.iter().skip(1).take(PREVIEW_ROWS).cloned().collect();
         let shown = worker::preview(&st, user, source, &options, &data).await?;
         let headers = options
             .mapping
@@ -300,8 +287,14 @@ pub async fn submit(
         None
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = map_page(source, &st, ctx, user, upload, form, None, errors, preview).await?;
+    let page = map_page(source, &st, ctx, user, upload, (&rows, &targets), form, None, errors, preview).await?;
     Ok((status, render(page).await?).into_response())
+}
+
+/// The fields a file of `source` may fill, its custom fields included.
+async fn targets_of(st: &AppState, source: &Source) -> AppResult<Vec<Target>> {
+    let defs = crate::fields::defs(&st.db, source.def.entity).await?;
+    Ok(convert::targets(source, &defs))
 }
 
 fn rows_of(name: &str, bytes: &[u8], sheet: &str) -> AppResult<read::SheetRows> {
@@ -419,7 +412,8 @@ async fn map_page(
     st: &AppState,
     ctx: PageCtx,
     user: &CurrentUser,
-    (id, name, bytes, sheet_names): (i64, &str, &[u8], &[String]),
+    (id, name, sheet_names): (i64, &str, &[String]),
+    (rows, targets): (&read::SheetRows, &[Target]),
     mut form: FormData,
     remembered: Option<&HashMap<String, String>>,
     errors: FormErrors,
@@ -427,12 +421,9 @@ async fn map_page(
 ) -> AppResult<MapPage> {
     let lang = ctx.lang;
     let sheet = form.get("sheet").to_string();
-    let rows = rows_of(name, bytes, &sheet)?;
     let header = rows.first().map(|(_, h)| h.clone()).unwrap_or_default();
-    let defs = crate::fields::defs(&st.db, source.def.entity).await?;
-    let targets = convert::targets(source, &defs);
     if let Some(remembered) = remembered {
-        for (i, k) in convert::auto_map(&header, &targets, remembered).into_iter().enumerate() {
+        for (i, k) in convert::auto_map(&header, targets, remembered).into_iter().enumerate() {
             form.set(&format!("col_{i}"), k.unwrap_or_default());
         }
     }

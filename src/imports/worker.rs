@@ -164,20 +164,19 @@ async fn context(
         options.mapping.clone()
     };
     let mapping = keys.iter().map(|k| k.as_ref().and_then(|k| targets.iter().position(|t| &t.key == k))).collect();
-    let active_users = sqlx::query_scalar("SELECT id FROM users WHERE status = 'active'").fetch_all(&st.db).await?;
+    let users = active_users_named(&st.db).await?;
     let batch = Batch {
         id,
         st: st.clone(),
-        dicts: crate::dicts::Dicts::load(&st.db, &super::pages::dict_codes(source)).await?,
+        dicts: crate::dicts::Dicts::load(&st.db, &source.dict_codes()).await?,
         user,
         scope,
         lang: Lang::from_code(&options.lang).unwrap_or(Lang::Zh),
         defs,
-        active_users,
+        active_users: users.iter().map(|(id, _, _)| *id).collect(),
         dup: options.dup,
         memo: Default::default(),
     };
-    let users = active_users_named(&st.db).await?;
     Ok(Ctx { source, batch, targets, mapping, owner: options.owner.clone(), owners: options.owners.clone(), users })
 }
 
