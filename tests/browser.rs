@@ -1167,9 +1167,33 @@ async fn importing_customers_in_the_browser() {
     );
     b.screenshot("import-undone-zh").await;
 
-    // A phone-sized window: the mapping page of a new upload fits.
     b.goto("/imports").await;
     b.screenshot("import-batches-zh").await;
+
+    // In English: the batch, the start page and the mapping of a new upload.
+    sqlx::query("UPDATE users SET lang = 'en' WHERE login = '13800000002'").execute(&app.db).await.unwrap();
+    b.goto("/imports").await;
+    b.wait_for("#batch-table").await;
+    assert!(b.text("h1").await.contains("Import batches"));
+    b.screenshot("import-batches-en").await;
+    b.click("#batch-table tbody tr a").await;
+    b.wait_for("#batch-progress").await;
+    b.screenshot("import-result-en").await;
+    b.goto("/customers/import").await;
+    b.client
+        .find(Locator::Css("#import-upload input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(path.to_str().unwrap())
+        .await
+        .unwrap();
+    b.submit_and_wait("#import-upload button[type=submit]", "#mapping-table").await;
+    b.submit_and_wait("#preview-button", "#preview-table").await;
+    assert!(b.text("#preview-table").await.contains("Has errors"));
+    b.client.execute("document.querySelector('#preview').scrollIntoView()", vec![]).await.unwrap();
+    b.screenshot("import-preview-en").await;
+
+    // A phone-sized window: the mapping page of a new upload fits.
     b.resize(390, 844).await;
     b.goto("/customers/import").await;
     b.client
