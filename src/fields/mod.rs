@@ -351,6 +351,11 @@ pub fn keep_hidden(defs: &[FieldDef], stored: &Map<String, Value>, parsed: &mut 
 
 /// Fields marked unique must not repeat a value another (live) record holds. Call it inside the
 /// transaction that writes the record.
+/// Whether `values` fill a unique field (one `check_unique` would look up).
+pub fn has_unique_value(defs: &[FieldDef], values: &Map<String, Value>) -> bool {
+    defs.iter().filter(|d| d.is_unique).any(|d| values.get(&d.key).is_some_and(|v| !matches!(v, Value::Bool(_))))
+}
+
 pub async fn check_unique(
     conn: &mut PgConnection,
     entity: &str,

@@ -255,11 +255,14 @@ pub async fn settle(
     .execute(&mut *tx)
     .await?;
     let created = s.ids("created");
-    sqlx::query(&format!("UPDATE {table} SET import_batch_id = $1 WHERE id = ANY($2)"))
-        .bind(id)
-        .bind(&created)
-        .execute(&mut *tx)
-        .await?;
+    // A kind that writes its chunk set-wise gives its records their batch as it inserts them.
+    sqlx::query(&format!(
+        "UPDATE {table} SET import_batch_id = $1 WHERE id = ANY($2) AND import_batch_id IS DISTINCT FROM $1"
+    ))
+    .bind(id)
+    .bind(&created)
+    .execute(&mut *tx)
+    .await?;
     for (action, ids) in [("import", created), ("import_update", s.ids("updated"))] {
         sqlx::query(
             "INSERT INTO operation_logs (entity, entity_id, actor_id, action, note)

@@ -91,10 +91,10 @@ async fn run(conn: &mut PoolConnection<Postgres>, db: &PgPool, config: Arc<Confi
             return Ok(());
         };
         let mut settled = Settled::default();
-        for (no, cells) in rows {
-            let outcome = write_row(&mut tx, &ctx, &lookup, no, &cells).await?;
+        let outcomes = write_rows(&mut tx, &ctx, &lookup, &rows).await?;
+        for ((no, _), outcome) in rows.iter().zip(outcomes) {
             let message = outcome_message(&outcome, &ctx);
-            settled.push(no, outcome.code(), outcome.record(), message);
+            settled.push(*no, outcome.code(), outcome.record(), message);
         }
         let def = source.def;
         let note = ctx.batch.lang.tf("import.history_note", &[("id", &id.to_string()), ("file", &batch.file_name)]);
@@ -227,7 +227,56 @@ fn owner_of(ctx: &Ctx, no: i32) -> Owner {
     }
 }
 
-/// Turn and write one row inside a savepoint: anything but Created / Updated leaves no trace.
+/// A chunk's rows, in order: set-wise where the source can (`Source::write_chunk`, in a
+/// savepoint), the rows it leaves one by one in file order after it.
+async fn write_rows(
+    tx: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    lookup: &Lookup<'_>,
+    rows: &[(i32, Vec<String>)],
+) -> anyhow::Result<Vec<Outcome>> {
+    let forms: Vec<_> =
+        rows.iter().map(|(_, cells)| convert::to_form(cells, &ctx.mapping, &ctx.targets, lookup)).collect();
+    let mut answers: Vec<Option<Outcome>> =
+        forms.iter().map(|f| f.as_ref().err().map(|messages| Outcome::Failed(messages.join("；")))).collect();
+    if let Some(write_chunk) = ctx.source.write_chunk {
+        let (at, chunk): (Vec<usize>, Vec<super::Row<'_>>) = forms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().ok().map(|form| (i, row(ctx, rows[i].0, form))))
+            .unzip();
+        let mut sp = tx.begin().await?;
+        match write_chunk(&mut sp, &ctx.batch, &chunk).await {
+            Ok(set) if set.len() == chunk.len() => {
+                sp.commit().await?;
+                for (i, answer) in at.into_iter().zip(set) {
+                    answers[i] = answer;
+                }
+            }
+            other => {
+                // Row by row is always right, only slower.
+                sp.rollback().await?;
+                let error = other.err().map(|e| e.to_string()).unwrap_or_else(|| "answers miscounted".into());
+                tracing::warn!(batch = ctx.batch.id, error, "import chunk written row by row");
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for ((answer, form), (no, _)) in answers.into_iter().zip(&forms).zip(rows) {
+        out.push(match (answer, form) {
+            (Some(done), _) => done,
+            (None, Ok(form)) => write_form(tx, ctx, row(ctx, *no, form)).await?,
+            (None, Err(_)) => unreachable!("rows that do not convert are answered above"),
+        });
+    }
+    Ok(out)
+}
+
+fn row<'a>(ctx: &Ctx, no: i32, form: &'a crate::web::FormData) -> super::Row<'a> {
+    super::Row { no, form, owner: owner_of(ctx, no) }
+}
+
+/// Turn and write one row (the preview's).
 async fn write_row(
     tx: &mut sqlx::PgConnection,
     ctx: &Ctx,
@@ -235,12 +284,16 @@ async fn write_row(
     no: i32,
     cells: &[String],
 ) -> anyhow::Result<Outcome> {
-    let form = match convert::to_form(cells, &ctx.mapping, &ctx.targets, lookup) {
-        Ok(f) => f,
-        Err(messages) => return Ok(Outcome::Failed(messages.join("；"))),
-    };
+    match convert::to_form(cells, &ctx.mapping, &ctx.targets, lookup) {
+        Ok(form) => write_form(tx, ctx, row(ctx, no, &form)).await,
+        Err(messages) => Ok(Outcome::Failed(messages.join("；"))),
+    }
+}
+
+/// Write one row inside a savepoint: anything but Created / Updated leaves no trace.
+async fn write_form(tx: &mut sqlx::PgConnection, ctx: &Ctx, row: super::Row<'_>) -> anyhow::Result<Outcome> {
+    let no = row.no;
     let mut sp = tx.begin().await?;
-    let row = super::Row { no, form: &form, owner: owner_of(ctx, no) };
     let result = (ctx.source.write)(&mut sp, &ctx.batch, row).await;
     match result {
         Ok(o @ (Outcome::Created(_) | Outcome::Updated(_))) => {

@@ -331,19 +331,110 @@ pub async fn find_with(
     let dept_id =
         if dept_only.is_empty() { viewer.dept_id } else { compare_dept(conn, candidate.owner_id, viewer).await? };
     let rows = search(conn, &probes, candidate.exclude_id, &dept_only, dept_id, viewer, HITS_PER_FIELD).await?;
-    Ok(rows
+    Ok(rows.into_iter().filter_map(|r| hit(rules, r)).collect())
+}
+
+fn hit(rules: &[Rule], r: HitRow) -> Option<DupHit> {
+    let rule = rules.iter().find(|x| x.field == r.field)?;
+    Some(DupHit {
+        field: rule.field,
+        effect: rule.effect,
+        customer_id: r.id,
+        customer_name: r.visible.then_some(r.name),
+        owner_name: r.owner_name,
+    })
+}
+
+/// The values the enabled rules compare of a candidate, normalised, as (field, value): two
+/// candidates sharing one would be duplicates of each other.
+pub fn keys(rules: &[Rule], candidate: &Candidate<'_>) -> Vec<(&'static str, String)> {
+    probes(candidate)
         .into_iter()
-        .filter_map(|r| {
-            let rule = rules.iter().find(|x| x.field == r.field)?;
-            Some(DupHit {
-                field: rule.field,
-                effect: rule.effect,
-                customer_id: r.id,
-                customer_name: r.visible.then_some(r.name),
-                owner_name: r.owner_name,
-            })
-        })
-        .collect())
+        .filter(|p| rules.iter().any(|r| r.field == p.field && r.enabled))
+        .map(|p| (p.field, p.value))
+        .collect()
+}
+
+/// `find_with` for many candidates at once (an import's chunk): one query per enabled rule for
+/// all of them instead of one per candidate; the hits of `candidates[i]` are at `[i]`, in the
+/// order `find_with` gives them. Candidates are compared with the database only, not with each
+/// other (see `keys`).
+pub async fn find_many(
+    conn: &mut PgConnection,
+    rules: &[Rule],
+    candidates: &[Candidate<'_>],
+    viewer: &DataScope,
+) -> sqlx::Result<Vec<Vec<DupHit>>> {
+    let mut out = vec![Vec::new(); candidates.len()];
+    let enabled: Vec<&Rule> = rules.iter().filter(|r| r.enabled).collect();
+    if enabled.is_empty() || candidates.is_empty() {
+        return Ok(out);
+    }
+    let depts = if enabled.iter().any(|r| r.scope == RuleScope::Dept) {
+        owner_depts(conn, candidates).await?
+    } else {
+        Default::default()
+    };
+    let dept_of = |c: &Candidate<'_>| c.owner_id.and_then(|o| depts.get(&o).copied()).unwrap_or(viewer.dept_id);
+    for rule in enabled {
+        let (mut at, mut values, mut dept_ids, mut excluded) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, c) in candidates.iter().enumerate() {
+            if let Some(p) = probes(c).into_iter().find(|p| p.field == rule.field) {
+                at.push(i as i32);
+                values.push(p.value);
+                dept_ids.push(dept_of(c));
+                excluded.push(c.exclude_id.unwrap_or(0));
+            }
+        }
+        if at.is_empty() {
+            continue;
+        }
+        let probe = Probe { field: rule.field, value: String::new() };
+        let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT p.i, ");
+        qb.push_bind(rule.field).push(
+            "::text AS field, h.id, h.name, h.owner_name, h.visible, h.same_dept
+               FROM unnest(",
+        );
+        qb.push_bind(at).push("::int[], ").push_bind(values).push("::text[], ");
+        qb.push_bind(dept_ids).push("::bigint[], ").push_bind(excluded);
+        qb.push(
+            "::bigint[]) AS p(i, v, dept, x) CROSS JOIN LATERAL (SELECT c.id, c.name, u.name AS owner_name, coalesce(",
+        );
+        viewer.push_visible(&mut qb, "c", "customer");
+        qb.push(", false) AS visible, coalesce(u.dept_id = p.dept, false) AS same_dept")
+            .push(" FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.deleted_at IS NULL AND c.id <> p.x AND ")
+            .push(probe.column())
+            .push("p.v");
+        if rule.scope == RuleScope::Dept {
+            qb.push(" AND u.dept_id = p.dept");
+        }
+        qb.push(" ORDER BY c.id LIMIT ").push_bind(HITS_PER_FIELD).push(") h ORDER BY p.i, h.id");
+        let rows: Vec<(i32, HitRow)> = qb
+            .build()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((sqlx::Row::try_get(row, "i")?, <HitRow as sqlx::FromRow<_>>::from_row(row)?)))
+            .collect::<sqlx::Result<_>>()?;
+        for (i, r) in rows {
+            out[i as usize].extend(hit(rules, r));
+        }
+    }
+    Ok(out)
+}
+
+/// The departments of the candidates' owners (dept-scoped rules compare within them).
+async fn owner_depts(
+    conn: &mut PgConnection,
+    candidates: &[Candidate<'_>],
+) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
+    let owners: Vec<i64> = candidates.iter().filter_map(|c| c.owner_id).collect();
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, dept_id FROM users WHERE id = ANY($1) AND dept_id IS NOT NULL")
+            .bind(owners)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 // ---------- the "check for duplicates" page ----------

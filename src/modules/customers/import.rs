@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use super::model::{self, DICTS, ENTITY};
 use super::{Customers, RECORD, caps, dup, repo};
 use crate::access::{Action, Module};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::fields;
 use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Owner, Row, Source, convert};
 use crate::org::users;
@@ -58,17 +58,18 @@ pub static SOURCE: Source = Source {
     chooses_owner: true,
     pool_owner: true,
     write: |tx, batch, row| write(tx, batch, row).boxed(),
+    write_chunk: Some(|tx, batch, rows| write_chunk(tx, batch, rows).boxed()),
     bin: crate::records::bin::bin_ids::<Customers>,
 };
 
-async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outcome> {
-    let lang = b.lang;
-    let mut errors = FormErrors::new(lang);
+/// The row as its form would check it, as a new customer of the row's owner.
+fn checked(b: &Batch, row: &Row<'_>) -> Result<model::CustomerInput, FormErrors> {
+    let mut errors = FormErrors::new(b.lang);
     let form = row.form;
-    let mut input = model::check(form, &b.dicts, None, lang, &mut errors);
+    let mut input = model::check(form, &b.dicts, None, b.lang, &mut errors);
     input.custom = fields::parse(&b.defs, form.pairs(), None, b.st.config.timezone, &b.active_users, &mut errors);
     if !errors.is_empty() {
-        return Ok(Outcome::Invalid(errors));
+        return Err(errors);
     }
     input.status_id = None;
     input.level = 1;
@@ -77,19 +78,38 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
         Owner::User(u) => Some(u),
         Owner::Pool => None,
     };
-    let candidate = dup::Candidate {
+    Ok(input)
+}
+
+fn candidate(input: &model::CustomerInput) -> dup::Candidate<'_> {
+    dup::Candidate {
         exclude_id: None,
         name: &input.name,
         phone: input.text("phone"),
         mobile: input.text("mobile"),
         email: input.text("email"),
         owner_id: input.owner_id,
-    };
-    let rules = match b.memo::<Vec<dup::Rule>>("dup_rules") {
+    }
+}
+
+/// The duplicate rules, read once per batch.
+async fn rules_of(tx: &mut PgConnection, b: &Batch) -> AppResult<std::sync::Arc<Vec<dup::Rule>>> {
+    Ok(match b.memo::<Vec<dup::Rule>>("dup_rules") {
         Some(r) => r,
         None => b.keep("dup_rules", dup::rules(tx).await?),
+    })
+}
+
+async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outcome> {
+    let lang = b.lang;
+    let form = row.form;
+    let input = match checked(b, &row) {
+        Ok(input) => input,
+        Err(errors) => return Ok(Outcome::Invalid(errors)),
     };
-    let hits = dup::find_with(tx, &rules, &candidate, &b.scope).await?;
+    let mut errors = FormErrors::new(lang);
+    let rules = rules_of(tx, b).await?;
+    let hits = dup::find_with(tx, &rules, &candidate(&input), &b.scope).await?;
     if let Some(first) = hits.first() {
         match b.dup {
             DupMode::Skip => return Ok(Outcome::Skipped(first.message(lang))),
@@ -117,6 +137,114 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
         crate::modules::pool::take_in(tx, made.id, "import").await?;
     }
     Ok(Outcome::Created(made.id))
+}
+
+/// `write` for a chunk, with a statement per step for all its rows: the duplicate probes, each
+/// owner's cap, the numbers, the insert. Rows it cannot settle set-wise are left to `write`: a
+/// duplicate to update, a row sharing a compared value with an earlier row of the chunk (so it
+/// meets that row as a duplicate, as it would one by one), a value for a unique custom field.
+async fn write_chunk(tx: &mut PgConnection, b: &Batch, rows: &[Row<'_>]) -> AppResult<Vec<Option<Outcome>>> {
+    let lang = b.lang;
+    let mut out: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
+    let mut inputs = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        match checked(b, row) {
+            Ok(input) => {
+                out.push(None);
+                inputs.push((i, input));
+            }
+            Err(errors) => out.push(Some(Outcome::Invalid(errors))),
+        }
+    }
+    let rules = rules_of(tx, b).await?;
+    let candidates: Vec<_> = inputs.iter().map(|(_, input)| candidate(input)).collect();
+    let hits = dup::find_many(tx, &rules, &candidates, &b.scope).await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut create: Vec<(usize, &model::CustomerInput)> = Vec::new();
+    for (((i, input), candidate), hits) in inputs.iter().zip(&candidates).zip(hits) {
+        let keys = dup::keys(&rules, candidate);
+        let clashes = keys.iter().any(|k| seen.contains(k));
+        seen.extend(keys);
+        if clashes || fields::has_unique_value(&b.defs, &input.custom) {
+            continue;
+        }
+        if let Some(first) = hits.first() {
+            match b.dup {
+                DupMode::Skip => out[*i] = Some(Outcome::Skipped(first.message(lang))),
+                DupMode::Update => {}
+                DupMode::Create => match hits.iter().find(|h| h.blocks()) {
+                    Some(block) => out[*i] = Some(Outcome::Skipped(block.message(lang))),
+                    None => create.push((*i, input)),
+                },
+            }
+            continue;
+        }
+        create.push((*i, input));
+    }
+    let create = within_caps(tx, b, create, &mut out).await?;
+    let status =
+        b.dicts.first("customer_status").map(|s| s.id).ok_or(AppError::Conflict("customer.error.no_status"))?;
+    let codes =
+        crate::numbering::next_batch(tx, "customer", create.len() as i64, chrono::Utc::now(), b.st.config.timezone)
+            .await?;
+    let rows: Vec<_> = create
+        .iter()
+        .zip(codes)
+        .map(|((_, input), code)| (*input, code, input.owner_id.unwrap_or(b.user.id)))
+        .collect();
+    let ids = repo::insert_many(tx, &rows, status, (b.user.id, b.id)).await?;
+    let addresses: Vec<(i64, &[model::Address])> =
+        ids.iter().zip(&create).map(|(id, (_, input))| (*id, input.addresses.as_slice())).collect();
+    repo::insert_addresses(tx, &addresses).await?;
+    let pooled: Vec<i64> =
+        ids.iter().zip(&create).filter(|(_, (_, input))| input.owner_id.is_none()).map(|(id, _)| *id).collect();
+    if !pooled.is_empty() {
+        crate::modules::pool::take_in_many(tx, &pooled, "import").await?;
+    }
+    for (id, (i, _)) in ids.into_iter().zip(&create) {
+        out[*i] = Some(Outcome::Created(id));
+    }
+    Ok(out)
+}
+
+/// The rows each owner's cap leaves room for, in file order; the rest fail with the cap's
+/// message (as they would one by one: each counts the customers before it).
+async fn within_caps<'i>(
+    tx: &mut PgConnection,
+    b: &Batch,
+    create: Vec<(usize, &'i model::CustomerInput)>,
+    out: &mut [Option<Outcome>],
+) -> AppResult<Vec<(usize, &'i model::CustomerInput)>> {
+    let mut per_owner: std::collections::BTreeMap<i64, i64> = Default::default();
+    for (_, input) in &create {
+        if let Some(owner) = input.owner_id {
+            *per_owner.entry(owner).or_default() += 1;
+        }
+    }
+    // Owner → (room left, the cap's limit): only owners short of room for all their rows.
+    let mut short = std::collections::HashMap::new();
+    for (owner, adding) in per_owner {
+        let cap = cap_of(tx, b, owner).await?;
+        if let Err(over) = caps::check_owned_under(tx, owner, adding, cap.as_ref()).await? {
+            let name = users::name_of(tx, Some(owner)).await?.unwrap_or_default();
+            short.insert(owner, ((over.limit - over.current).max(0), over.limit, name));
+        }
+    }
+    let mut kept = Vec::with_capacity(create.len());
+    for (i, input) in create {
+        match input.owner_id.and_then(|o| short.get_mut(&o)) {
+            Some((room, limit, name)) if *room == 0 => {
+                let over = caps::CapExceeded { limit: *limit, current: *limit };
+                out[i] = Some(Outcome::Failed(over.message(b.lang, name, false)));
+            }
+            Some((room, _, _)) => {
+                *room -= 1;
+                kept.push((i, input));
+            }
+            None => kept.push((i, input)),
+        }
+    }
+    Ok(kept)
 }
 
 /// An owner's cap, read once per batch.

@@ -68,7 +68,10 @@ pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<()> {
 }
 
 fn push_values(q: &mut QueryBuilder<'_, Postgres>, input: &CustomerInput) {
-    let mut s = q.separated(", ");
+    push_values_into(&mut q.separated(", "), input);
+}
+
+fn push_values_into<'q>(s: &mut sqlx::query_builder::Separated<'_, 'q, Postgres, &'static str>, input: &CustomerInput) {
     s.push_bind(input.name.clone());
     s.push_bind(input.name_norm());
     s.push_bind(input.kind.clone());
@@ -113,6 +116,54 @@ pub async fn insert(
     q.push(", ").push_bind(created_by);
     q.push(") RETURNING id");
     q.build_query_scalar().fetch_one(tx).await
+}
+
+/// An import chunk's new customers in one statement: each with its number and owner, all with
+/// the same status, creator and import batch (set here rather than by a later update, which
+/// would write every index of the table a second time). Returns their ids in the order given.
+pub async fn insert_many(
+    tx: &mut PgConnection,
+    rows: &[(&CustomerInput, String, i64)],
+    status_id: i64,
+    (created_by, import_batch): (i64, i64),
+) -> sqlx::Result<Vec<i64>> {
+    let Some((first, _, _)) = rows.first() else { return Ok(Vec::new()) };
+    let cols = columns(first);
+    debug_assert!(rows.iter().all(|(input, _, _)| columns(input) == cols), "every input has the same columns");
+    let mut q = QueryBuilder::new(format!(
+        "INSERT INTO customers ({cols}, code, status_id, owner_id, created_by, import_batch_id) "
+    ));
+    q.push_values(rows, |mut b, (input, code, owner)| {
+        push_values_into(&mut b, input);
+        b.push_bind(code.clone()).push_bind(status_id).push_bind(*owner).push_bind(created_by).push_bind(import_batch);
+    });
+    q.push(" RETURNING id, code");
+    let made: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+    // RETURNING's order is not promised: match by number, which is unique.
+    let by_code: std::collections::HashMap<String, i64> = made.into_iter().map(|(id, code)| (code, id)).collect();
+    Ok(rows.iter().map(|(_, code, _)| by_code[code]).collect())
+}
+
+/// The addresses of many new customers at once: (customer, its addresses).
+pub async fn insert_addresses(tx: &mut PgConnection, rows: &[(i64, &[Address])]) -> sqlx::Result<()> {
+    let all: Vec<(i64, usize, &Address)> =
+        rows.iter().flat_map(|(id, list)| list.iter().enumerate().map(move |(i, a)| (*id, i, a))).collect();
+    if all.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::new(
+        "INSERT INTO customer_addresses (customer_id, type_id, region_id, detail, postcode, position) ",
+    );
+    q.push_values(all, |mut b, (id, i, a)| {
+        b.push_bind(id)
+            .push_bind(a.type_id)
+            .push_bind(a.region_id)
+            .push_bind(a.detail.clone())
+            .push_bind(a.postcode.clone())
+            .push_bind(i as i32);
+    });
+    q.build().execute(tx).await?;
+    Ok(())
 }
 
 pub async fn update(tx: &mut PgConnection, id: i64, input: &CustomerInput) -> sqlx::Result<()> {

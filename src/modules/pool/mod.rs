@@ -36,7 +36,7 @@ const VIEW: Guard = Guard::Perm(Module::Pool, Action::View);
 /// Putting a customer back changes it: the customers "edit" permission, then owner or scope.
 const PUT_BACK: Guard = Guard::Perm(Module::Customers, Action::Edit);
 
-pub use repo::{Pool, default_pool, find, push_in_member_pool, take_in};
+pub use repo::{Pool, default_pool, find, push_in_member_pool, take_in, take_in_many};
 
 pub fn register(r: &mut Registry) {
     r.todo_source(todo::POOL_SOON);

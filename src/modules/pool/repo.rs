@@ -66,12 +66,18 @@ pub async fn default_pool(db: &mut PgConnection) -> sqlx::Result<Option<Pool>> {
 /// Put a customer just created into the default pool (an import that gives its customers to
 /// the pool), with `kind` as the reason ("import"). Without a default pool it keeps its owner.
 pub async fn take_in(tx: &mut PgConnection, customer_id: i64, kind: &str) -> sqlx::Result<bool> {
+    take_in_many(tx, &[customer_id], kind).await
+}
+
+/// `take_in` for many customers at once (an import's chunk).
+pub async fn take_in_many(tx: &mut PgConnection, customer_ids: &[i64], kind: &str) -> sqlx::Result<bool> {
     let Some(pool) = default_pool(&mut *tx).await? else { return Ok(false) };
     let reason = serde_json::json!({ "kind": kind });
     sqlx::query(
-        "UPDATE customers SET owner_id = NULL, pool_id = $2, pool_entered_at = now(), pool_reason = $3 WHERE id = $1",
+        "UPDATE customers SET owner_id = NULL, pool_id = $2, pool_entered_at = now(), pool_reason = $3
+          WHERE id = ANY($1)",
     )
-    .bind(customer_id)
+    .bind(customer_ids)
     .bind(pool.id)
     .bind(sqlx::types::Json(&reason))
     .execute(tx)

@@ -41,6 +41,7 @@ pub static SOURCE: Source = Source {
     chooses_owner: false,
     pool_owner: false,
     write: |tx, batch, row| write(tx, batch, row).boxed(),
+    write_chunk: None,
     bin: crate::records::bin::bin_ids::<Products>,
 };
 
