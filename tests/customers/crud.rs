@@ -599,3 +599,30 @@ async fn several_typed_addresses_round_trip() {
     let details: Vec<String> = stored(&app).await.into_iter().map(|r| r.1).collect();
     assert_eq!(details, ["南山区一号", "宝安区三号"]);
 }
+
+/// Bidirectional controls (U+202E and friends) are dropped from single-line input, whatever
+/// form takes it: a name cannot read backwards. Text with line breaks keeps them.
+#[tokio::test]
+async fn bidi_controls_are_dropped_from_single_line_input() {
+    let (app, mut c) = setup().await;
+    let name = "invoice\u{202E}fdp.exe\u{2066}公司\u{2069}\u{200F}";
+    let description = "第一行\u{202B}\n第二行";
+    c.post(
+        "/customers",
+        &[("name", name), ("short_name", "\u{202D}简称\u{202C}"), ("kind", "enterprise"), ("description", description)],
+    )
+    .await
+    .assert_status(303);
+    let (stored, short, desc): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT name, short_name, description FROM customers").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored, "invoicefdp.exe公司");
+    assert_eq!(short.as_deref(), Some("简称"));
+    assert_eq!(desc.as_deref(), Some(description), "multi-line text is kept as typed");
+    // A typed admin form too (department names).
+    let root = app.root_dept().await.to_string();
+    c.post("/admin/departments", &[("name", "\u{202E}部售销"), ("parent_id", &root)]).await;
+    assert_eq!(app.count("SELECT count(*) FROM departments WHERE name = '部售销'").await, 1);
+    // And filters: the keyword finds the record.
+    let list = c.get("/customers?q=invoice%E2%80%AEfdp").await;
+    assert!(list.text_of("#list-table").contains("invoicefdp.exe公司"), "{}", list.text_of("#list-table"));
+}
