@@ -76,7 +76,7 @@ pub fn layered(app: Router<AppState>, state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         // NUL refused and bidi controls dropped before any extractor reads the input.
         .layer(from_fn(web::input::guard))
-        .layer(from_fn(web::csrf::guard))
+        .layer(from_fn_with_state(state.clone(), web::csrf::guard))
         .layer(from_fn_with_state(state.clone(), web::context::context))
         .layer(
             ServiceBuilder::new()

@@ -416,6 +416,24 @@ async fn a_nul_byte_in_a_lookup_or_a_form_is_refused_with_a_message() {
     c.get("/customers/check?q=abc").await.assert_status(200);
 }
 
+/// The CSRF origin check compares scheme, host and port: the http site at `localhost` takes
+/// writes from `http://localhost` only.
+#[tokio::test]
+async fn a_write_from_another_scheme_or_port_of_the_same_host_is_refused() {
+    let app = app_with_admin().await;
+    let mut c = app.client();
+    c.get("/login").await;
+    let token = c.csrf_token().unwrap();
+    let form = [("_csrf", token.as_str()), ("login", "admin"), ("password", PASSWORD)];
+    for origin in
+        ["https://localhost", "https://localhost:80", "http://localhost:8080", "http://localhost.evil.example", "null"]
+    {
+        c.post_from("/login", &form, origin).await.assert_status(403);
+    }
+    assert_eq!(app.count("SELECT count(*) FROM login_log").await, 0, "refused before any login attempt");
+    c.post_from("/login", &form, "http://localhost:80").await.assert_redirect("/");
+}
+
 #[tokio::test]
 async fn open_redirects_after_login_are_ignored() {
     let app = app_with_admin().await;
