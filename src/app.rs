@@ -74,7 +74,9 @@ pub fn layered(app: Router<AppState>, state: AppState) -> Router {
     app.fallback(not_found)
         // Inside the context middleware, so a panic becomes a 500 page in the layout.
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn(web::csrf::guard))
+        // NUL refused and bidi controls dropped before any extractor reads the input.
+        .layer(from_fn(web::input::guard))
+        .layer(from_fn_with_state(state.clone(), web::csrf::guard))
         .layer(from_fn_with_state(state.clone(), web::context::context))
         .layer(
             ServiceBuilder::new()

@@ -21,6 +21,9 @@ pub enum AppError {
     /// The record changed state under the user (e.g. already claimed); the string is an i18n key.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Input no form may hold (a NUL character); the string is an i18n key.
+    #[error("unprocessable: {0}")]
+    Unprocessable(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -58,6 +61,7 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,7 +71,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = match &self {
-            AppError::BadRequest(k) | AppError::Conflict(k) => Some(*k),
+            AppError::BadRequest(k) | AppError::Conflict(k) | AppError::Unprocessable(k) => Some(*k),
             AppError::CsrfRejected => Some("error.csrf"),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");

@@ -278,6 +278,11 @@ async fn every_guarded_route_sends_anonymous_visitors_to_login() {
 
 /// `/x/{id}/y/{code}` → `/x/1/y/1`: any path parameter gets a plausible value.
 fn fill_params(path: &str) -> String {
+    fill_params_with(path, "1")
+}
+
+/// `/x/{id}/y/{code}` → `/x/<value>/y/<value>`.
+fn fill_params_with(path: &str, value: &str) -> String {
     let mut out = String::new();
     let mut in_param = false;
     for ch in path.chars() {
@@ -285,13 +290,148 @@ fn fill_params(path: &str) -> String {
             '{' => in_param = true,
             '}' => {
                 in_param = false;
-                out.push('1');
+                out.push_str(value);
             }
             _ if !in_param => out.push(ch),
             _ => {}
         }
     }
     out
+}
+
+/// Form and query names the pages read (record forms, filters, admin forms, lookups), and a
+/// custom field's filters: what a NUL byte is sent in.
+const INPUT_NAMES: &[&str] = &[
+    "q",
+    "name",
+    "title",
+    "content",
+    "label",
+    "label_zh",
+    "label_en",
+    "code",
+    "login",
+    "description",
+    "reason",
+    "comment",
+    "body",
+    "notes",
+    "short_name",
+    "contact_name",
+    "company",
+    "phone",
+    "mobile",
+    "email",
+    "website",
+    "position",
+    "keyword",
+    "value",
+    "filter",
+    "scene",
+    "sort",
+    "order",
+    "tag",
+    "text",
+    "done",
+    "options",
+    "key",
+    "cf_note",
+    "cf_note_from",
+    "cf_note_to",
+    "owner",
+    "actor",
+    "status",
+    "from",
+    "to",
+    "date",
+    "kind",
+    "entity",
+    "action",
+];
+
+/// A NUL byte (U+0000), which Postgres refuses in text, through every route of the route table
+/// as an admin: in the query string of every GET and the form of every POST (every name in
+/// `INPUT_NAMES`, custom-field filters included), and in every path parameter. The input layer
+/// refuses it with a 422 that says why; nothing answers 500.
+#[tokio::test]
+async fn no_route_answers_a_nul_byte_with_a_server_error() {
+    let app = app_with_admin().await;
+    for entity in ["lead", "customer", "contact", "opportunity", "contract", "payment", "product"] {
+        sqlx::query(
+            "INSERT INTO field_defs (entity, key, label_zh, label_en, kind) VALUES ($1, 'note', '备注', 'Note', 'text')",
+        )
+        .bind(entity)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let mut c = app.login("admin").await;
+    let query: String = INPUT_NAMES.iter().map(|n| format!("{n}=%00")).collect::<Vec<_>>().join("&");
+    let form: Vec<(&str, &str)> = INPUT_NAMES.iter().map(|n| (*n, "a\0b")).collect();
+    let (mut gets, mut posts, mut requests) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for spec in crm::app::route_specs() {
+        // Logging out would end the walk's session.
+        if spec.path == "/logout" {
+            continue;
+        }
+        let get = spec.method == Method::GET;
+        let path = fill_params(spec.path);
+        let r = if get { c.get(&format!("{path}?{query}")).await } else { c.post(&path, &form).await };
+        requests += 1;
+        if r.status.as_u16() != 422 || !r.body.contains("U+0000") {
+            wrong.push(format!("{} {} with NUL input: {}", spec.method, spec.path, r.status));
+        }
+        if spec.path.contains('{') {
+            let nul_path = fill_params_with(spec.path, "%00");
+            let r = if get { c.get(&nul_path).await } else { c.post(&nul_path, &[]).await };
+            requests += 1;
+            if r.status.is_server_error() {
+                wrong.push(format!("{} {} with NUL in the path: {}", spec.method, spec.path, r.status));
+            }
+        }
+        if get { gets += 1 } else { posts += 1 }
+    }
+    assert!(wrong.is_empty(), "{} of {requests} requests:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(gets > 100 && posts > 100, "the whole route table: {gets} GET, {posts} POST");
+    eprintln!("NUL walk: {gets} GET and {posts} POST routes, {requests} requests");
+    // The session survived the walk: the refusals changed nothing.
+    c.get("/").await.assert_status(200);
+}
+
+/// A NUL in the lookups the probe found answering 500, each refused with the message.
+#[tokio::test]
+async fn a_nul_byte_in_a_lookup_or_a_form_is_refused_with_a_message() {
+    let app = app_with_admin().await;
+    let mut c = app.login("admin").await;
+    for path in ["/customers/check?q=%00", "/users/lookup?q=%00", "/admin/users?q=%00", "/admin/logs?action=a%00"] {
+        let r = c.get(path).await;
+        r.assert_status(422);
+        assert!(r.text_of("main").contains("空字符（U+0000）"), "{path}: {}", r.text_of("main"));
+    }
+    let before = app.count("SELECT count(*) FROM customers").await;
+    c.post("/customers", &[("name", "空字符\0公司"), ("kind", "enterprise")]).await.assert_status(422);
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, before);
+    // Without the NUL it is an ordinary form.
+    c.get("/customers/check?q=abc").await.assert_status(200);
+}
+
+/// The CSRF origin check compares scheme, host and port: the http site at `localhost` takes
+/// writes from `http://localhost` only.
+#[tokio::test]
+async fn a_write_from_another_scheme_or_port_of_the_same_host_is_refused() {
+    let app = app_with_admin().await;
+    let mut c = app.client();
+    c.get("/login").await;
+    let token = c.csrf_token().unwrap();
+    let form = [("_csrf", token.as_str()), ("login", "admin"), ("password", PASSWORD)];
+    for origin in
+        ["https://localhost", "https://localhost:80", "http://localhost:8080", "http://localhost.evil.example", "null"]
+    {
+        c.post_from("/login", &form, origin).await.assert_status(403);
+    }
+    assert_eq!(app.count("SELECT count(*) FROM login_log").await, 0, "refused before any login attempt");
+    c.post_from("/login", &form, "http://localhost:80").await.assert_redirect("/");
 }
 
 #[tokio::test]

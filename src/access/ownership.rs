@@ -123,6 +123,40 @@ pub async fn hand_over(
     Ok(moved)
 }
 
+/// Tell the heir of a handover what they received: one notification with the count of each
+/// record kind (in the registry's order), the team places and the departments they now head, and
+/// a link to their records of the first kind listed. Nothing when nothing moved. In the caller's
+/// transaction, after `hand_over` (its `moved`) and `pass_heads` (`heads`).
+pub async fn tell_heir(
+    tx: &mut PgConnection,
+    from: i64,
+    to: i64,
+    moved: &Holdings,
+    heads: usize,
+    actor: i64,
+) -> sqlx::Result<()> {
+    let records = crate::registry::get().records().filter(|r| r.owned);
+    let kinds: Vec<(&'static crate::records::RecordDef, i64)> = records
+        .filter_map(|def| moved.owned.iter().find(|(e, n)| *e == def.entity && *n > 0).map(|(_, n)| (def, *n)))
+        .collect();
+    let mut items: Vec<serde_json::Value> =
+        kinds.iter().map(|(def, n)| serde_json::json!([def.label_key(), n])).collect();
+    if moved.team_places > 0 {
+        items.push(serde_json::json!(["user.team_places", moved.team_places]));
+    }
+    if heads > 0 {
+        items.push(serde_json::json!(["notify.handover_heads", heads]));
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    let from_name = crate::org::users::name_of(&mut *tx, Some(from)).await?.unwrap_or_default();
+    let actor_name = crate::org::users::name_of(&mut *tx, Some(actor)).await?.unwrap_or_default();
+    let link = kinds.first().map(|(def, _)| format!("{}?scene=mine", def.path));
+    let params = serde_json::json!({ "from": from_name, "actor": actor_name, "items": items });
+    crate::notify::send(tx, to, "handover_received", params, link.as_deref(), Some(actor)).await
+}
+
 /// Remove `user`'s team places on those of `records` (entity, id) they own: an owner needs none.
 async fn drop_redundant_places(tx: &mut PgConnection, user: i64, records: &[(String, i64)]) -> sqlx::Result<()> {
     for (entity, table) in owned() {

@@ -25,6 +25,7 @@ use crate::records::routes::at;
 use crate::records::{Record, RecordDef, sql};
 use crate::state::AppState;
 use crate::web::flash::Kind;
+use crate::web::input::{is_bidi_control, strip_bidi};
 use crate::web::{PageCtx, RequestCtx, done};
 
 /// Stored when the browser names no (valid) type; downloads always use it.
@@ -304,10 +305,11 @@ fn display_name(name: &str) -> String {
 }
 
 /// The file's own name: no path part (browsers may send `C:\fakepath\x.pdf`), no control
-/// characters, at most `NAME_MAX` characters (keeping the extension). Any script is kept.
+/// characters, no bidirectional controls (`invoice\u{202E}fdp.exe` would show as
+/// `invoiceexe.pdf`), at most `NAME_MAX` characters (keeping the extension). Any script is kept.
 pub fn clean_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let name: String = base.chars().filter(|c| !c.is_control()).collect();
+    let name: String = base.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).collect();
     let name = name.trim();
     if name == "." || name == ".." {
         return String::new();
@@ -430,7 +432,9 @@ pub fn as_download(resp: &mut Response, name: &str, content_type: &'static str) 
 }
 
 /// `attachment; filename="<ascii fallback>"; filename*=UTF-8''<percent-encoded name>` (RFC 6266).
+/// Bidirectional controls are left out (names stored before they were cleaned on upload).
 pub fn content_disposition(name: &str) -> String {
+    let name = &*strip_bidi(name);
     format!("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii_fallback(name), percent_encode(name))
 }
 
@@ -532,6 +536,8 @@ mod tests {
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_name(" a\u{0}b.txt "), "ab.txt");
         assert_eq!(clean_name(".."), "");
+        assert_eq!(clean_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(clean_name("\u{2067}a\u{2069}\u{200F}b\u{061C}.pdf"), "ab.pdf");
         let long = format!("{}.docx", "长".repeat(300));
         let cut = clean_name(&long);
         assert_eq!(cut.chars().count(), NAME_MAX);
@@ -558,6 +564,11 @@ mod tests {
             "attachment; filename=\"Q3 _ _final_.xlsx\"; filename*=UTF-8''Q3%20%E6%8A%A5%E4%BB%B7%20%22final%22.xlsx"
         );
         assert_eq!(ascii_fallback("报告"), "attachment");
+        // A stored name with a right-to-left override: the header names the file as stored.
+        assert_eq!(
+            content_disposition("invoice\u{202E}fdp.exe"),
+            "attachment; filename=\"invoicefdp.exe\"; filename*=UTF-8''invoicefdp.exe"
+        );
     }
 
     #[test]

@@ -303,11 +303,10 @@ fn parse_one(kind: Kind, def: &FieldDef, v: &str, tz: FixedOffset, users: &[i64]
             json!(v)
         }
         Kind::Url => {
-            let ok = (v.starts_with("http://") || v.starts_with("https://")) && v.len() > 10 && !v.contains(' ');
-            if !ok {
-                return Err("fields.error.url");
-            }
-            json!(v)
+            // A custom address is typed with its scheme (the input is `type="url"`), http(s) only.
+            let lower = v.to_ascii_lowercase();
+            let typed_scheme = lower.starts_with("http://") || lower.starts_with("https://");
+            json!(crate::web::forms::web_url(v).filter(|_| typed_scheme).ok_or("fields.error.url")?)
         }
         Kind::User => {
             let id: i64 = v.parse().map_err(|_| "form.invalid")?;
@@ -869,6 +868,9 @@ mod tests {
         assert_eq!(parse1("user", "7"), (Some(json!(7)), true));
         assert_eq!(parse1("user", "8").1, false);
         assert_eq!(parse1("url", "ftp://x").1, false);
+        assert_eq!(parse1("url", "javascript:alert(1)//x.cn").1, false);
+        assert_eq!(parse1("url", "https://bank.cn@evil.cn").1, false);
+        assert_eq!(parse1("url", "https://www.example.cn/a"), (Some(json!("https://www.example.cn/a")), true));
         assert_eq!(parse1("email", "a@b.cn"), (Some(json!("a@b.cn")), true));
     }
 

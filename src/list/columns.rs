@@ -84,8 +84,11 @@ impl ColumnChoice {
 pub async fn save(db: &PgPool, user_id: i64, module: &str, available: &[Column], keys: &[String]) -> sqlx::Result<()> {
     let mut keys: Vec<String> = keys.iter().filter(|k| available.iter().any(|c| &c.key == *k)).cloned().collect();
     keys.dedup();
-    if keys.is_empty() {
-        keys.push(available[0].key.clone());
+    // A list offering no columns at all (the calendar's) keeps none.
+    if keys.is_empty()
+        && let Some(first) = available.first()
+    {
+        keys.push(first.key.clone());
     }
     sqlx::query(
         "INSERT INTO list_prefs (user_id, module, columns) VALUES ($1, $2, $3)

@@ -101,12 +101,12 @@ pub async fn deliver_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64
 pub fn render(lang: Lang, kind: &str, params: &Value) -> String {
     let key = format!("notify.{kind}");
     let template = lang.try_t(&key).unwrap_or(key.as_str());
-    fill(template, params)
+    fill(lang, template, params)
 }
 
 /// Replace each `{name}` in `template` with `params[name]`; each placeholder is filled once, so a
 /// value that itself contains braces is shown as written.
-fn fill(template: &str, params: &Value) -> String {
+fn fill(lang: Lang, template: &str, params: &Value) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -115,7 +115,7 @@ fn fill(template: &str, params: &Value) -> String {
         let name_len = after.find('}').filter(|&n| n > 0 && is_name(&after[..n]));
         match name_len.and_then(|n| params.get(&after[..n]).map(|v| (n, v))) {
             Some((n, value)) => {
-                out.push_str(&param_text(value));
+                out.push_str(&param_text(lang, value));
                 rest = &after[n + 1..];
             }
             None => {
@@ -132,10 +132,21 @@ fn is_name(s: &str) -> bool {
     s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
-fn param_text(v: &Value) -> String {
+/// A param as text: strings as they are; a list of `[label key, count]` pairs as counts in the
+/// reader's language ("客户 12、联系人 3" / "Customer: 12, Contact: 3").
+fn param_text(lang: Lang, v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| {
+                let label = lang.t(item.get(0)?.as_str()?);
+                let n = item.get(1)?.to_string();
+                Some(lang.tf("notify.count_item", &[("label", label), ("n", &n)]))
+            })
+            .collect::<Vec<_>>()
+            .join(if lang == Lang::En { ", " } else { "、" }),
         other => other.to_string(),
     }
 }
@@ -149,9 +160,9 @@ mod tests {
     #[test]
     fn fills_known_placeholders_and_keeps_the_rest() {
         let p = json!({ "name": "张三", "n": 3, "x": "{n}" });
-        assert_eq!(fill("{name} has {n} {missing} {x} {} {", &p), "张三 has 3 {missing} {n} {} {");
-        assert_eq!(fill("", &p), "");
-        assert_eq!(fill("plain", &Value::Null), "plain");
+        assert_eq!(fill(Lang::Zh, "{name} has {n} {missing} {x} {} {", &p), "张三 has 3 {missing} {n} {} {");
+        assert_eq!(fill(Lang::Zh, "", &p), "");
+        assert_eq!(fill(Lang::Zh, "plain", &Value::Null), "plain");
     }
 
     #[test]
@@ -160,5 +171,12 @@ mod tests {
         assert_eq!(render(Lang::En, "reminder", &p), "Reminder: call back");
         assert_eq!(render(Lang::Zh, "reminder", &p), "提醒：call back");
         assert_eq!(render(Lang::En, "no such kind", &p), "notify.no such kind");
+    }
+
+    #[test]
+    fn counts_read_in_the_readers_language() {
+        let p = json!({ "items": [["entity.customer", 12], ["entity.contact", 3]] });
+        assert_eq!(fill(Lang::Zh, "{items}", &p), "客户 12、联系人 3");
+        assert_eq!(fill(Lang::En, "{items}", &p), "Customer: 12, Contact: 3");
     }
 }

@@ -46,6 +46,9 @@ pub struct Detail {
     /// The user may change the record: owner in scope or a read-write team place (read-only
     /// records included: they may be unlocked or unfrozen).
     pub can_write: bool,
+    /// The user may give it away: its owner (or its parent's, for a child) is in their scope —
+    /// a read-write team place is not enough (`sql::push_transferable`).
+    pub can_transfer: bool,
     /// Nobody may change it now (frozen, converted).
     pub read_only: bool,
     pub starred: bool,
@@ -77,6 +80,8 @@ impl Detail {
         let tab = tabs.iter().map(|(k, _)| *k).find(|k| *k == q.tab).unwrap_or(tabs[0].0);
         let Row { id, owner, read_only, custom, customer } = row;
         let can_write = sql::may_write(&st.db, def, scope, id, owner).await?;
+        let can_transfer =
+            can_write && def.features.transfer && sql::may_transfer(&st.db, def, scope, id, owner).await?;
         let defs = fields::defs(&st.db, def.entity).await?;
         let user_names = fields::user_names(&st.db, &defs, std::iter::once(custom)).await?;
         let shown = defs
@@ -114,6 +119,7 @@ impl Detail {
         Ok(Detail {
             tab,
             can_write,
+            can_transfer,
             read_only,
             starred: super::stars::is_starred(&st.db, user.id, def.entity, id).await?,
             defs,
@@ -135,8 +141,10 @@ impl Detail {
         tabs.iter().map(|(k, l)| (*k, ctx.t(l), *k == self.tab)).collect()
     }
 
-    /// The user may change it now, with the module's `action` permission.
+    /// The user may change it now, with the module's `action` permission (for `Transfer`, give it
+    /// away: see `can_transfer`).
     pub fn may(&self, user: &CurrentUser, def: &'static RecordDef, action: Action) -> bool {
-        self.can_write && !self.read_only && user.can(def.module, action)
+        let right = if action == Action::Transfer { self.can_transfer } else { self.can_write };
+        right && !self.read_only && user.can(def.module, action)
     }
 }

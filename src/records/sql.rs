@@ -81,6 +81,26 @@ pub fn push_writable(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef
     scope.push_writable(q, "t", def.entity, parent);
 }
 
+/// `(t may be given away by the scope's user)`: its owner is in their scope, or for a child that
+/// follows its parent's scope, its parent's owner is. A team place — even read-write — lets one
+/// edit a record, never give it to someone else.
+pub fn push_transferable(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef, scope: &DataScope) {
+    let Some(owners) = scope.owners.as_ref().filter(|_| def.owned) else {
+        q.push(" TRUE ");
+        return;
+    };
+    q.push(" (t.owner_id = ANY(").push_bind(owners.clone()).push(")");
+    if let Some(p) = def.parent.as_ref().filter(|p| p.follows_scope) {
+        q.push(format_args!(
+            " OR EXISTS (SELECT 1 FROM {} p WHERE p.id = t.{} AND p.owner_id = ANY(",
+            p.table, p.column
+        ))
+        .push_bind(owners.clone())
+        .push("))");
+    }
+    q.push(") ");
+}
+
 /// ` AND NOT (<read-only condition>)` when the kind has one.
 fn push_not_read_only(q: &mut QueryBuilder<'_, Postgres>, def: &'static RecordDef) {
     if let Some(ro) = &def.read_only {
@@ -136,6 +156,54 @@ async fn ids_where(
     }
     q.push(" ORDER BY t.id");
     q.build_query_scalar().fetch_all(db).await
+}
+
+/// Of `ids`, those the scope's user may give away now (visible, owner in their scope — see
+/// `push_transferable` —, not read-only), in id order.
+pub async fn transferable_ids(
+    db: &PgPool,
+    def: &'static RecordDef,
+    scope: &DataScope,
+    ids: &[i64],
+) -> sqlx::Result<Vec<i64>> {
+    let mut q = select_ids(def, scope, ids, Bin::Live);
+    q.push(" AND ");
+    push_transferable(&mut q, def, scope);
+    push_not_read_only(&mut q, def);
+    q.push(" ORDER BY t.id");
+    q.build_query_scalar().fetch_all(db).await
+}
+
+/// May the scope's user give this live record away? As `check_writable` (404 not visible, 403
+/// no right, 409 read-only), and 403 when its owner is outside their scope (a team member).
+pub async fn check_transferable(db: &PgPool, def: &'static RecordDef, scope: &DataScope, id: i64) -> AppResult<()> {
+    check_writable(db, def, scope, id).await?;
+    if transferable_ids(db, def, scope, &[id]).await?.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// May the scope's user give this record away (see `push_transferable`)? The caller has found it
+/// visible; an owner in scope answers without a query.
+pub async fn may_transfer(
+    db: &PgPool,
+    def: &'static RecordDef,
+    scope: &DataScope,
+    id: i64,
+    owner: Option<i64>,
+) -> sqlx::Result<bool> {
+    if !def.owned || scope.owns(owner) {
+        return Ok(true);
+    }
+    if !def.parent.as_ref().is_some_and(|p| p.follows_scope) {
+        return Ok(false);
+    }
+    let mut q = QueryBuilder::new(format!("SELECT EXISTS (SELECT 1 FROM {} t WHERE t.id = ", def.table));
+    q.push_bind(id).push(" AND ");
+    push_transferable(&mut q, def, scope);
+    q.push(")");
+    q.build_query_scalar().fetch_one(db).await
 }
 
 /// Whether the scope sees this live record.

@@ -4,6 +4,10 @@
 //! kind's caps (`Record::check_receiving`), one audit row per record and one notification for
 //! the new owner. The pages and routes here serve every kind with `features.transfer`; the pool
 //! (claim, assign) and lead conversion use `hand` for the owner change itself.
+//!
+//! Giving a record away takes the kind's transfer permission and its owner (for a child that
+//! follows its parent: the parent's owner) within the actor's data scope
+//! (`sql::push_transferable`); a read-write team place lets one edit the record, not give it away.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -14,7 +18,7 @@ use sqlx::PgConnection;
 
 use super::bin::selected;
 use super::def::{Record, RecordDef};
-use super::sql::{self, Bin};
+use super::sql;
 use crate::access::DataScope;
 use crate::audit::{self, Entry};
 use crate::auth::CurrentUser;
@@ -248,7 +252,7 @@ pub async fn page<R: Record>(
 ) -> AppResult<Response> {
     let (user, def) = (req.user()?, R::DEF);
     let scope = DataScope::resolve(&st.db, user, def.module).await?;
-    sql::check_writable(&st.db, def, &scope, id).await?;
+    sql::check_transferable(&st.db, def, &scope, id).await?;
     let one = sql::titles(&mut *st.db.acquire().await?, def, &[id]).await?.pop().map(|(id, name, _)| (id, name));
     transfer_page(&st, ctx, def, one, Selection::default(), 1, blank_form(def), None).await
 }
@@ -263,7 +267,7 @@ pub async fn submit<R: Record>(
 ) -> AppResult<Response> {
     let (user, def) = (req.user()?, R::DEF);
     let scope = DataScope::resolve(&st.db, user, def.module).await?;
-    sql::check_writable(&st.db, def, &scope, id).await?;
+    sql::check_transferable(&st.db, def, &scope, id).await?;
     let mut tx = st.db.begin().await?;
     let rows = sql::lock_live(&mut tx, def, &[id]).await?;
     let Some((_, name, _)) = rows.first().cloned() else {
@@ -306,7 +310,8 @@ pub async fn bulk<R: Record>(
             return transfer_page(&st, ctx, def, None, sel, ids.len(), form, error).await;
         }
     };
-    let writable = sql::writable_ids(&st.db, def, &scope, &ids, Bin::Live).await?;
+    // Only records whose owner is in the actor's scope: a read-write team place is for editing.
+    let writable = sql::transferable_ids(&st.db, def, &scope, &ids).await?;
     let mut tx = st.db.begin().await?;
     let rows = sql::lock_live(&mut tx, def, &writable).await?;
     match apply::<R>(&mut tx, &rows, &plan, user, req.ip.as_deref(), ctx.lang).await? {

@@ -105,6 +105,36 @@ pub fn is_email(v: &str) -> bool {
         && !v.chars().any(char::is_whitespace)
 }
 
+/// A web address as stored: an http(s) URL whose host is a domain name or address (letters,
+/// digits, `-` and `.`, with a dot; an optional port), with `https://` put in front when no scheme
+/// was typed ("www.example.cn" → "https://www.example.cn"). Any other scheme (`javascript:`,
+/// `data:`, `ftp://`), user info (`https://bank@evil.cn`) or space is refused (None).
+pub fn web_url(v: &str) -> Option<String> {
+    let v = v.trim();
+    let lower = v.to_ascii_lowercase();
+    let url = if lower.starts_with("http://") || lower.starts_with("https://") {
+        v.to_string()
+    } else if v.contains("://") {
+        return None;
+    } else {
+        format!("https://{v}")
+    };
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let host_ok = host.contains('.')
+        && !host.starts_with(['.', '-'])
+        && !host.ends_with(['.', '-'])
+        && host.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+    let tail_ok = !tail.chars().any(|c| c.is_whitespace() || c.is_control());
+    (host_ok && port_ok && tail_ok).then(|| format!("{}://{authority}{tail}", scheme.to_ascii_lowercase()))
+}
+
 /// A submitted form as ordered pairs, for forms whose fields are partly dynamic (custom fields,
 /// repeated address rows). Also what a re-rendered form shows: exactly what was typed.
 #[derive(Clone, Debug, Default)]
@@ -167,5 +197,36 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
             .await
             .map_err(|_| crate::error::AppError::BadRequest("error.too_large"))?;
         Ok(FormData::from_bytes(&body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::web_url;
+
+    #[test]
+    fn web_addresses_are_http_or_https_only() {
+        assert_eq!(web_url("www.example.cn").as_deref(), Some("https://www.example.cn"));
+        assert_eq!(web_url(" http://example.cn/a?b=1#c ").as_deref(), Some("http://example.cn/a?b=1#c"));
+        assert_eq!(web_url("HTTPS://Example.cn").as_deref(), Some("https://Example.cn"));
+        assert_eq!(web_url("example.cn:8080/x").as_deref(), Some("https://example.cn:8080/x"));
+        assert_eq!(web_url("星辰科技.中国").as_deref(), Some("https://星辰科技.中国"));
+        for bad in [
+            "javascript:alert(1)//x.cn",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>.cn",
+            "vbscript:x.cn",
+            "ftp://example.cn",
+            "https://bank.cn@evil.cn",
+            "https://",
+            "example",
+            "exa mple.cn",
+            "https://example.cn/a b",
+            "https://.cn",
+            "https://x.cn:80a",
+            "//x.cn",
+        ] {
+            assert_eq!(web_url(bad), None, "{bad}");
+        }
     }
 }

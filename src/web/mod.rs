@@ -8,6 +8,7 @@ pub mod format;
 pub mod forms;
 pub mod headers;
 pub mod i18n;
+pub mod input;
 pub mod nav;
 pub mod page;
 pub mod pager;

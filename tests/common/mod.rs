@@ -282,8 +282,13 @@ impl Client {
 
     /// POST exactly these fields; `same_origin` false sends a foreign Origin.
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)], same_origin: bool) -> Resp {
-        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let origin = if same_origin { "http://localhost" } else { "http://evil.example" };
+        self.post_from(path, fields, origin).await
+    }
+
+    /// POST exactly these fields with this Origin header (the site is `http://localhost`).
+    pub async fn post_from(&mut self, path: &str, fields: &[(&str, &str)], origin: &str) -> Resp {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let req = Request::post(path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ORIGIN, origin);

@@ -599,3 +599,76 @@ async fn several_typed_addresses_round_trip() {
     let details: Vec<String> = stored(&app).await.into_iter().map(|r| r.1).collect();
     assert_eq!(details, ["南山区一号", "宝安区三号"]);
 }
+
+/// The website takes http(s) addresses only (`https://` in front when no scheme is typed) and
+/// shows as a link that gives the other site nothing: no opener, no referrer, no follow.
+#[tokio::test]
+async fn the_website_is_an_http_link_or_refused() {
+    let (app, mut c) = setup().await;
+    for bad in [
+        "javascript:alert(1)//x.cn",
+        "JavaScript:alert(1)//x.cn",
+        "data:text/html,<script>alert(1)</script>//x.cn",
+        "ftp://files.example.cn",
+        "https://bank.example.cn@evil.example",
+    ] {
+        let r = c.post("/customers", &[("name", "网址公司"), ("kind", "enterprise"), ("website", bad)]).await;
+        r.assert_status(422);
+        assert!(r.text_of(".field-error").contains("http://"), "{bad}: {}", r.text_of(".field-error"));
+    }
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 0);
+    c.post("/customers", &[("name", "网址公司"), ("kind", "enterprise"), ("website", "www.example.cn/about")])
+        .await
+        .assert_status(303);
+    let id = id_of(&app, "网址公司").await;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT website FROM customers WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored.as_deref(), Some("https://www.example.cn/about"));
+    let page = c.get(&format!("/customers/{id}")).await;
+    assert_eq!(page.attr("#website a", "href").as_deref(), Some("https://www.example.cn/about"));
+    assert_eq!(page.attr("#website a", "rel").as_deref(), Some("noopener noreferrer nofollow"));
+    // An edit keeps to the same rule.
+    let r = c
+        .post(
+            &format!("/customers/{id}"),
+            &[("name", "网址公司"), ("kind", "enterprise"), ("website", "javascript:alert(1)//x.cn")],
+        )
+        .await;
+    r.assert_status(422);
+    // A value stored before addresses were checked is shown as text, never as a link.
+    sqlx::query("UPDATE customers SET website = 'javascript:alert(1)//x.cn' WHERE id = $1")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = c.get(&format!("/customers/{id}")).await;
+    assert!(!page.has("#website a"));
+    assert_eq!(page.text_of("#website"), "javascript:alert(1)//x.cn");
+}
+
+/// Bidirectional controls (U+202E and friends) are dropped from single-line input, whatever
+/// form takes it: a name cannot read backwards. Text with line breaks keeps them.
+#[tokio::test]
+async fn bidi_controls_are_dropped_from_single_line_input() {
+    let (app, mut c) = setup().await;
+    let name = "invoice\u{202E}fdp.exe\u{2066}公司\u{2069}\u{200F}";
+    let description = "第一行\u{202B}\n第二行";
+    c.post(
+        "/customers",
+        &[("name", name), ("short_name", "\u{202D}简称\u{202C}"), ("kind", "enterprise"), ("description", description)],
+    )
+    .await
+    .assert_status(303);
+    let (stored, short, desc): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT name, short_name, description FROM customers").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored, "invoicefdp.exe公司");
+    assert_eq!(short.as_deref(), Some("简称"));
+    assert_eq!(desc.as_deref(), Some(description), "multi-line text is kept as typed");
+    // A typed admin form too (department names).
+    let root = app.root_dept().await.to_string();
+    c.post("/admin/departments", &[("name", "\u{202E}部售销"), ("parent_id", &root)]).await;
+    assert_eq!(app.count("SELECT count(*) FROM departments WHERE name = '部售销'").await, 1);
+    // And filters: the keyword finds the record.
+    let list = c.get("/customers?q=invoice%E2%80%AEfdp").await;
+    assert!(list.text_of("#list-table").contains("invoicefdp.exe公司"), "{}", list.text_of("#list-table"));
+}

@@ -232,3 +232,73 @@ async fn company_wide(w: &World, def: &crm::records::RecordDef) {
     boss.post(&format!("{}/recycle/restore", def.path), &[("ids", &id.to_string())]).await;
     assert!(live(app, def.table, id).await, "{}: restored", def.entity);
 }
+
+async fn owner(app: &TestApp, table: &str, id: i64) -> i64 {
+    sqlx::query_scalar(&format!("SELECT owner_id FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Every kind that can be transferred, walked from the registry: a read-write team place (on the
+/// record, or on its parent for a child that follows it) lets the rep edit someone else's record
+/// but never give it away — not from its page, not ticked in a bulk transfer, not among "all
+/// matching" — while their own records of the kind still go.
+#[tokio::test]
+async fn a_read_write_team_member_cannot_transfer_what_they_do_not_own() {
+    let w = world().await;
+    let app = &w.app;
+    let registry = crm::app::install();
+    let mut rep = app.login("rep").await;
+    let (me, them) = (w.rep.to_string(), w.other.to_string());
+    let mut checked = Vec::new();
+    for def in registry.records().filter(|d| d.owned && d.features.transfer) {
+        let theirs = fixture(app, def.entity, w.other).await.unwrap();
+        // The team place that lets the rep write: on the record, or on its parent.
+        let place = if def.features.team {
+            Some((def.entity, theirs))
+        } else {
+            match def.parent.as_ref().filter(|p| p.follows_scope) {
+                Some(p) if registry.records().any(|r| r.entity == p.entity && r.features.team) => {
+                    let parent: i64 =
+                        sqlx::query_scalar(&format!("SELECT {} FROM {} WHERE id = $1", p.column, def.table))
+                            .bind(theirs)
+                            .fetch_one(&app.db)
+                            .await
+                            .unwrap();
+                    Some((p.entity, parent))
+                }
+                _ => None,
+            }
+        };
+        let Some((entity, record)) = place else { continue };
+        sqlx::query("INSERT INTO record_members (entity, record_id, user_id, access) VALUES ($1, $2, $3, 'write')")
+            .bind(entity)
+            .bind(record)
+            .bind(w.rep)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        let mine = fixture(app, def.entity, w.rep).await.unwrap();
+        let url = def.url(theirs);
+        // They see it and may edit it, but are offered no transfer.
+        let page = rep.get(&url).await;
+        page.assert_status(200);
+        assert!(!page.body.contains(&format!("{url}/transfer")), "{}: transfer offered", def.entity);
+        assert_eq!(rep.get(&format!("{url}/transfer")).await.status.as_u16(), 403, "{}: transfer page", def.entity);
+        let r = rep.post(&format!("{url}/transfer"), &[("new_owner", &me)]).await;
+        assert_eq!(r.status.as_u16(), 403, "{}: transfer", def.entity);
+        let bulk = format!("{}/bulk/transfer", def.path);
+        rep.post(&bulk, &[("ids", &theirs.to_string()), ("new_owner", &me)]).await;
+        assert_eq!(owner(app, def.table, theirs).await, w.other, "{}: ticked in a bulk transfer", def.entity);
+        // "All matching": their record stays, the rep's own goes.
+        rep.post(&bulk, &[("all", "1"), ("filter", ""), ("new_owner", &them)]).await;
+        assert_eq!(owner(app, def.table, theirs).await, w.other, "{}: among all matching", def.entity);
+        assert_eq!(owner(app, def.table, mine).await, w.other, "{}: the rep's own record goes", def.entity);
+        checked.push(def.entity);
+    }
+    for kind in ["customer", "contact", "opportunity", "contract"] {
+        assert!(checked.contains(&kind), "{kind} checked: {checked:?}");
+    }
+}

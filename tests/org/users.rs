@@ -522,3 +522,98 @@ async fn the_colleague_picker_gives_names_and_departments_not_phone_numbers() {
     assert_eq!(json(admin.get("/users/lookup?q=13933").await)[0]["name"], "张三");
     app.client().get("/users/lookup?q=张").await.assert_redirect("/login?next=%2Fusers%2Flookup%3Fq%3D%E5%BC%A0");
 }
+
+/// The heir of a disabled user hears what they received: one notification counting each record
+/// kind, the team places and the departments they now head, in their own language, with a link
+/// to the records. Nothing is sent when nothing moved or nobody inherits.
+#[tokio::test]
+async fn the_heir_of_a_disabled_user_is_told_what_they_received() {
+    let (app, mut c) = setup().await;
+    let d = app.root_dept().await;
+    let leaver = app.user("leaver", d, None, &["rep"]).await;
+    let heir = app.user("heir", d, None, &["rep"]).await;
+    let empty = app.user("empty", d, None, &["rep"]).await;
+    let status: i64 =
+        sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let mut customers = Vec::new();
+    for name in ["继承客户甲", "继承客户乙"] {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (code, name, name_norm, status_id, owner_id) VALUES ($1, $1, $1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(status)
+        .bind(leaver)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        customers.push(id);
+    }
+    sqlx::query("INSERT INTO contacts (customer_id, name, owner_id) VALUES ($1, '王经理', $2)")
+        .bind(customers[0])
+        .bind(leaver)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO leads (name, owner_id) VALUES ('继承线索', $1)")
+        .bind(leaver)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let other: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (code, name, name_norm, status_id, owner_id) VALUES ('别人的', '别人的', '别人的', $1, $2) RETURNING id",
+    )
+    .bind(status)
+    .bind(empty)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO record_members (entity, record_id, user_id, access) VALUES ('customer', $1, $2, 'write')")
+        .bind(other)
+        .bind(leaver)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+        .bind(leaver)
+        .bind(d)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    c.post(&format!("/admin/users/{leaver}/disable"), &[("hand_to", &heir.to_string())])
+        .await
+        .assert_redirect("/admin/users");
+    let sent: Vec<(String, Option<String>)> = sqlx::query_as("SELECT kind, link FROM notifications WHERE user_id = $1")
+        .bind(heir)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(sent, [("handover_received".to_string(), Some("/customers?scene=mine".to_string()))]);
+    let mut h = app.login("heir").await;
+    let inbox = h.get("/notifications?tab=handover").await;
+    let text = inbox.text_of(".notif-text");
+    assert!(text.contains("用户leaver") && text.contains("admin"), "{text}");
+    assert!(text.contains("客户 2、联系人 1、线索 1、所在团队 1、负责的部门 1"), "{text}");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM notifications WHERE user_id = $1")
+        .bind(heir)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    h.get(&format!("/notifications/{id}")).await.assert_redirect("/customers?scene=mine");
+    let mine = h.get("/customers?scene=mine").await.text_of("#list-table");
+    assert!(mine.contains("继承客户甲") && mine.contains("继承客户乙"), "{mine}");
+    // In the heir's language.
+    sqlx::query("UPDATE users SET lang = 'en' WHERE id = $1").bind(heir).execute(&app.db).await.unwrap();
+    let mut h = app.login("heir").await;
+    let text = h.get("/notifications").await.text_of(".notif-text");
+    assert!(text.contains("Customer: 2, Contact: 1, Lead: 1"), "{text}");
+
+    // Nothing handed over (no heir, or nothing held): no notification.
+    c.post(&format!("/admin/users/{empty}/disable"), &[("hand_to", "")]).await.assert_redirect("/admin/users");
+    let nothing = app.user("nothing", d, None, &["rep"]).await;
+    c.post(&format!("/admin/users/{nothing}/disable"), &[("hand_to", &heir.to_string())]).await;
+    assert_eq!(app.count("SELECT count(*) FROM notifications").await, 1);
+}

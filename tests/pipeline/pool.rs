@@ -328,6 +328,73 @@ async fn claiming_needs_membership_and_keeps_to_the_daily_cap_the_ownership_cap_
     assert_eq!(owner_of(app, a).await, Some(o.rep1));
 }
 
+/// Claiming a customer one cannot see — someone else's outside one's scope, one in the recycle
+/// bin, one in another pool — answers exactly like an id that does not exist: 404, naming neither
+/// the customer nor its owner. Who took a customer is told only to those who may know: a
+/// manager whose scope holds the owner, or a member of the pool it was claimed from just now.
+#[tokio::test]
+async fn claiming_a_customer_out_of_sight_is_a_plain_404_naming_nobody() {
+    let o = org().await;
+    let app = &o.app;
+    let east = east_pool(&o, None, 0).await;
+    let north: i64 = sqlx::query_scalar("INSERT INTO pools (name) VALUES ('华北公海') RETURNING id")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let theirs = customer(app, "北方私有客户", Some(o.north_rep)).await;
+    let binned = customer(app, "回收站客户", Some(o.north_rep)).await;
+    set(app, binned, "deleted_at = now()").await;
+    let binned_pooled = pooled(app, "回收站公海客户", east).await;
+    set(app, binned_pooled, "deleted_at = now()").await;
+    let other_pool = pooled(app, "华北公海客户", north).await;
+    let missing = other_pool + 1000;
+    let mut rep1 = app.login("rep1").await;
+    for (id, name) in [
+        (theirs, "北方私有客户"),
+        (binned, "回收站客户"),
+        (binned_pooled, "回收站公海客户"),
+        (other_pool, "华北公海客户"),
+        (missing, ""),
+    ] {
+        let r = rep1.post(&format!("/pool/customers/{id}/claim"), &[]).await;
+        r.assert_status(404);
+        let flashed = flash(&mut rep1, "error").await;
+        for said in [&r.body, &flashed] {
+            assert!(name.is_empty() || !said.contains(name), "{id}: names the customer");
+            assert!(!said.contains("用户north_rep") && !said.contains("已被"), "{id}: names the owner");
+        }
+    }
+    assert_eq!(owner_of(app, theirs).await, Some(o.north_rep));
+    assert_eq!(owner_of(app, other_pool).await, None);
+    assert_eq!(app.count("SELECT count(*) FROM pool_claims").await, 0);
+
+    // A manager whose scope holds the owner is told who has it.
+    let rep2s = customer(app, "甲已有客户", Some(o.rep2)).await;
+    let mut mgr = app.login("mgr").await;
+    mgr.post(&format!("/pool/customers/{rep2s}/claim"), &[]).await.assert_redirect("/pool");
+    let said = flash(&mut mgr, "error").await;
+    assert!(said.contains("甲已有客户") && said.contains("用户rep2"), "{said}");
+    // A rep outside that scope is not.
+    rep1.post(&format!("/pool/customers/{rep2s}/claim"), &[]).await.assert_status(404);
+
+    // Taken from rep1's pool a moment ago by rep2: rep1 saw it there, and hears who won.
+    let raced = pooled(app, "刚被领走", east).await;
+    let mut rep2 = app.login("rep2").await;
+    rep2.post(&format!("/pool/customers/{raced}/claim"), &[]).await.assert_redirect(&format!("/customers/{raced}"));
+    rep1.post(&format!("/pool/customers/{raced}/claim"), &[]).await.assert_redirect("/pool");
+    let said = flash(&mut rep1, "error").await;
+    assert!(said.contains("刚被领走") && said.contains("用户rep2"), "{said}");
+    // Long after, it is just someone else's customer.
+    sqlx::query("UPDATE pool_claims SET claimed_at = claimed_at - interval '2 days'").execute(&app.db).await.unwrap();
+    let r = rep1.post(&format!("/pool/customers/{raced}/claim"), &[]).await;
+    r.assert_status(404);
+    assert!(!r.body.contains("刚被领走"));
+    // Not a member of that pool: never told.
+    let mut north_rep = app.login("north_rep").await;
+    sqlx::query("UPDATE pool_claims SET claimed_at = now()").execute(&app.db).await.unwrap();
+    north_rep.post(&format!("/pool/customers/{raced}/claim"), &[]).await.assert_status(404);
+}
+
 #[tokio::test]
 async fn assigning_needs_a_pool_admin_or_the_assign_permission_and_tells_the_new_owner() {
     let o = org().await;

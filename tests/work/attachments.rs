@@ -417,3 +417,26 @@ async fn the_tab_shows_the_files_the_upload_form_and_delete_buttons_to_those_all
     assert_eq!(html.select(&sel("#attachments tbody tr")).count(), 1);
     assert_eq!(html.select(&sel("form[action$='/delete']")).count(), 0);
 }
+
+/// A file name with bidirectional controls (`invoice\u{202E}fdp.exe` reads as `invoiceexe.pdf`)
+/// is stored, listed and downloaded without them — `filename*` included, also for a name stored
+/// before names were cleaned.
+#[tokio::test]
+async fn bidi_controls_leave_file_names() {
+    let w = world().await;
+    let mut rep = w.app.login("rep").await;
+    upload(&mut rep, w.customer, &[("invoice\u{202E}fdp.exe", "application/octet-stream", b"MZ".to_vec())]).await;
+    let id = attachment_id(&w.app, "invoicefdp.exe").await;
+    let tab = rep.get(&format!("/customers/{}?tab=attachments", w.customer)).await;
+    assert!(tab.body.contains("invoicefdp.exe") && !tab.body.contains('\u{202E}'));
+    let r = rep.get(&format!("{}/{id}", base(w.customer))).await;
+    assert_forced_download(&r, "invoicefdp.exe", "invoicefdp.exe");
+    // Stored before the upload cleaned names: the header still leaves the control out.
+    sqlx::query("UPDATE attachments SET name = 'report\u{2067}txt.exe\u{2069}' WHERE id = $1")
+        .bind(id)
+        .execute(&w.app.db)
+        .await
+        .unwrap();
+    let r = rep.get(&format!("{}/{id}", base(w.customer))).await;
+    assert_forced_download(&r, "reporttxt.exe", "reporttxt.exe");
+}

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::dicts::Dicts;
 use crate::records::{form, normalize};
 use crate::web::FormErrors;
-use crate::web::forms::FormData;
+use crate::web::forms::{FormData, web_url};
 use crate::web::i18n::Lang;
 
 /// The entity name in audit, team, share and star tables.
@@ -165,6 +165,12 @@ impl Customer {
         }
     }
 
+    /// The website as a link target, when it is an http(s) address (rows saved before addresses
+    /// were checked may hold anything: those are shown as text).
+    pub fn website_link(&self) -> Option<String> {
+        self.website.as_deref().and_then(web_url)
+    }
+
     pub fn is_individual(&self) -> bool {
         self.kind == "individual"
     }
@@ -264,10 +270,14 @@ pub fn check(
     } else {
         None
     };
-    let texts = form::text_values(form, TEXT_FIELDS, errors);
+    let mut texts = form::text_values(form, TEXT_FIELDS, errors);
+    // Only http(s) addresses: the page makes it a link (`https://` added when no scheme is typed).
     let website = form.get("website").trim();
-    if !website.is_empty() && (website.contains(' ') || !website.contains('.')) {
-        errors.add("website", "fields.error.url");
+    if !website.is_empty() {
+        match web_url(website) {
+            Some(url) => texts.iter_mut().filter(|(c, _)| *c == "website").for_each(|(_, v)| *v = Some(url.clone())),
+            None => errors.add("website", "fields.error.url"),
+        }
     }
     let gender = form::gender(form, errors);
     let birth_date = match form.get("birth_date").trim() {

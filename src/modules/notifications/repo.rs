@@ -21,13 +21,14 @@ pub struct Row {
 pub enum Which {
     All,
     Unread,
-    /// Unread notices that a record was handed to me: transferred (every kind's `…transfer_in`)
-    /// or assigned from the pool.
+    /// Unread notices that a record was handed to me: transferred (every kind's `…transfer_in`),
+    /// assigned from the pool, or received from a disabled user (`handover_received`).
     Handover,
 }
 
 /// On alias `n`: an unread notice that a record was handed to me.
-const UNREAD_HANDOVER: &str = "n.read_at IS NULL AND (n.kind = 'pool_assigned' OR n.kind LIKE '%transfer_in')";
+const UNREAD_HANDOVER: &str =
+    "n.read_at IS NULL AND (n.kind IN ('pool_assigned', 'handover_received') OR n.kind LIKE '%transfer_in')";
 
 /// (all, unread, unread handovers) counts of a user's inbox.
 pub async fn counts(db: &PgPool, user_id: i64) -> sqlx::Result<(i64, i64, i64)> {

@@ -286,15 +286,17 @@ pub async fn claim_one(
             .await?
             .flatten();
     let pools = repo::visible(&st.db, user).await?;
+    let pool_ids: Vec<i64> = pools.iter().map(|p| p.id).collect();
     let Some(pool) = pool_id.and_then(|p| pools.into_iter().find(|x| x.id == p)) else {
-        // Taken meanwhile, or a pool the user does not belong to: say who has it if visible.
-        let mut tx = st.db.begin().await?;
-        let c = lock_customer(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        if let (Some(_), Some(owner)) = (c.owner_id, &c.owner_name) {
-            ctx.flash_text(Kind::Error, ctx.lang.tf("pool.error.taken", &[("name", &c.name), ("owner", owner)])).await;
-            return Ok(Redirect::to("/pool").into_response());
-        }
-        return Err(AppError::NotFound);
+        // Not free in one of the user's pools. Who has it is said only to whoever may know: a
+        // customer they see, or one just claimed from a pool of theirs (two claimers racing).
+        // Anything else — another pool, the recycle bin, an id that does not exist — is the
+        // same 404, naming nobody.
+        let Some((name, owner)) = taken_in_sight(&st, user, id, &pool_ids).await? else {
+            return Err(AppError::NotFound);
+        };
+        ctx.flash_text(Kind::Error, ctx.lang.tf("pool.error.taken", &[("name", &name), ("owner", &owner)])).await;
+        return Ok(Redirect::to("/pool").into_response());
     };
     let mut tx = st.db.begin().await?;
     match claim(&mut tx, &pool, id, user, Utc::now(), st.config.timezone, ctx.lang, req.ip.as_deref()).await? {
@@ -305,6 +307,36 @@ pub async fn claim_one(
             Ok(Redirect::to(&format!("/pool?pool={}", pool.id)).into_response())
         }
     }
+}
+
+/// (name, owner's name) of a live customer someone owns, when `user` may know who: it is in their
+/// customer scope, or it was claimed within the last day from one of `pool_ids` (the pools they
+/// belong to) by its owner now — a customer they saw in their pool a moment ago.
+async fn taken_in_sight(
+    st: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    pool_ids: &[i64],
+) -> AppResult<Option<(String, String)>> {
+    let just_claimed: Option<(String, String)> = sqlx::query_as(
+        "SELECT c.name, u.name FROM customers c JOIN users u ON u.id = c.owner_id
+          WHERE c.id = $1 AND c.deleted_at IS NULL
+            AND EXISTS (SELECT 1 FROM (SELECT pc.pool_id, pc.user_id, pc.claimed_at FROM pool_claims pc
+                                        WHERE pc.customer_id = c.id ORDER BY pc.claimed_at DESC, pc.id DESC LIMIT 1) last
+                         WHERE last.user_id = c.owner_id AND last.pool_id = ANY($2)
+                           AND last.claimed_at > now() - interval '1 day')",
+    )
+    .bind(id)
+    .bind(pool_ids)
+    .fetch_optional(&st.db)
+    .await?;
+    if just_claimed.is_some() {
+        return Ok(just_claimed);
+    }
+    let scope = DataScope::resolve(&st.db, user, Module::Customers).await?;
+    Ok(customers::find_visible(&st.db, &scope, id, false)
+        .await?
+        .and_then(|c| c.owner_name.filter(|_| c.owner_id.is_some()).map(|owner| (c.name, owner))))
 }
 
 #[derive(Template)]

@@ -414,12 +414,17 @@ pub async fn disable(
     crate::workflow::release_tasks_of(&mut tx, id, Some(actor.id), req.ip.as_deref()).await?;
     let mut entry = Entry::new("user", id, "disable").change("status", "active", "disabled");
     let mut over_cap = Vec::new();
+    let mut moved = None;
     if let Some(to) = hand_to {
-        ownership::hand_over(&mut tx, id, to, actor.id, req.ip.as_deref()).await?;
+        moved = Some(ownership::hand_over(&mut tx, id, to, actor.id, req.ip.as_deref()).await?);
         entry = entry.note(crate::org::users::name_of(&mut tx, Some(to)).await?.unwrap_or_default());
         over_cap = cap_warnings(&mut tx, &ctx, to).await?;
     }
-    ownership::pass_heads(&mut tx, id, hand_to, actor.id, req.ip.as_deref()).await?;
+    let heads = ownership::pass_heads(&mut tx, id, hand_to, actor.id, req.ip.as_deref()).await?;
+    if let (Some(to), Some(moved)) = (hand_to, moved) {
+        // The heir hears what they received, kind by kind, with a link to the records.
+        ownership::tell_heir(&mut tx, id, to, &moved, heads, actor.id).await?;
+    }
     entry.write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     tx.commit().await?;
     ctx.flash_text(Kind::Success, ctx.tf1("user.disabled_done", "name", &u.name)).await;
