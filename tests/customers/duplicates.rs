@@ -456,3 +456,49 @@ async fn the_rules_page_sets_contact_and_lead_rules_and_audits_them() {
     assert!(r.text_of("table[data-kind=lead] tr[data-field=mobile]").contains("格式不正确"));
     assert_eq!(r.attr("select[name=contact_mobile_effect] option[selected]", "value").as_deref(), Some("block"));
 }
+
+/// The serialisation itself, step by step: a save that checked a name under a blocking rule
+/// holds it until it commits; a second check of the same name (a create, or an edit renaming
+/// another record) waits, then sees the first one's row.
+#[tokio::test]
+async fn a_second_check_of_a_blocked_name_waits_for_the_first_save_to_commit() {
+    let (app, _c) = setup().await;
+    let other = customer(&app, "另一个名字", None).await;
+    let viewer = crm::access::DataScope { user_id: 0, dept_id: 0, owners: None, extras: None };
+    let cand = |exclude_id| dup::Candidate {
+        exclude_id,
+        name: "锁定科技",
+        phone: None,
+        mobile: None,
+        email: None,
+        owner_id: None,
+    };
+    let mut first = app.db.begin().await.unwrap();
+    assert!(dup::find(&mut first, &cand(None), &viewer).await.unwrap().is_empty());
+    let id = customer(&app, "临时", None).await;
+    sqlx::query("UPDATE customers SET name = '锁定科技', name_norm = $2 WHERE id = $1")
+        .bind(id)
+        .bind(normalize::name("锁定科技"))
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    let db = app.db.clone();
+    let second = tokio::spawn(async move {
+        let mut tx = db.begin().await.unwrap();
+        let viewer = crm::access::DataScope { user_id: 0, dept_id: 0, owners: None, extras: None };
+        let cand = dup::Candidate {
+            exclude_id: Some(other),
+            name: "锁定\u{200B}科技",
+            phone: None,
+            mobile: None,
+            email: None,
+            owner_id: None,
+        };
+        dup::find(&mut tx, &cand, &viewer).await.unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second check waits for the first save");
+    first.commit().await.unwrap();
+    let hits = second.await.unwrap();
+    assert_eq!(hits.iter().map(|h| (h.record_id(), h.blocks())).collect::<Vec<_>>(), [(id, true)]);
+}
