@@ -502,3 +502,50 @@ async fn a_second_check_of_a_blocked_name_waits_for_the_first_save_to_commit() {
     let hits = second.await.unwrap();
     assert_eq!(hits.iter().map(|h| (h.record_id(), h.blocks())).collect::<Vec<_>>(), [(id, true)]);
 }
+
+/// Upgrading a populated database: tables at migration 0035 with rows keyed the old way, then
+/// `db::migrate` (0036 and the re-keying) — the customers' keys recomputed, leads keyed, the
+/// contact and lead rules present, and a look-alike of an old row now found.
+#[tokio::test]
+async fn an_upgraded_database_is_rekeyed_by_migrate() {
+    use sqlx::Connection;
+    let app = TestApp::new().await;
+    let name = format!("crm_up_{}_{}", std::process::id(), chrono::Utc::now().timestamp_micros());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&app.db).await.unwrap();
+    let url = format!("{}/{name}", app.db_url.rsplit_once('/').unwrap().0);
+    let db = crm::db::connect(&url, 2).await.unwrap();
+    let old = sqlx::migrate::Migrator {
+        migrations: crm::db::MIGRATOR.migrations.iter().filter(|m| m.version <= 35).cloned().collect(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    old.run(&db).await.unwrap();
+    let status: i64 =
+        sqlx::query_scalar("SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    sqlx::query(
+        "INSERT INTO customers (code, name, name_norm, status_id, updated_at)
+         VALUES ('U1', '客戶管理（有限公司）', '客戶管理（有限公司）', $1, '2020-01-02')",
+    )
+    .bind(status)
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO leads (name, mobile) VALUES ('星辰 科技', '138-0000-0000')").execute(&db).await.unwrap();
+    crm::db::migrate(&db).await.unwrap();
+    let (key, updated): (String, String) =
+        sqlx::query_as("SELECT name_norm, to_char(updated_at, 'YYYY') FROM customers WHERE code = 'U1'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((key, updated.as_str()), (normalize::name("客户管理有限公司"), "2020"));
+    let (lead_key, mobile): (String, String) =
+        sqlx::query_as("SELECT name_norm, mobile_norm FROM leads").fetch_one(&db).await.unwrap();
+    assert_eq!((lead_key, mobile.as_str()), (normalize::name("星辰科技"), "13800000000"));
+    let rules: i64 = sqlx::query_scalar("SELECT count(*) FROM dup_rules").fetch_one(&db).await.unwrap();
+    assert_eq!(rules, 11);
+    db.close().await;
+    let mut admin = sqlx::PgConnection::connect(&app.db_url).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
+}
