@@ -60,6 +60,9 @@ pub async fn lock_tree(tx: &mut sqlx::PgConnection, tree: Tree) -> sqlx::Result<
 /// Schema migrations plus the session store's own table.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await.context("running migrations")?;
+    // Stored name keys computed by another version of the normaliser (migration 0036 marked the
+    // old ones stale): recomputed in Rust, which a migration cannot call.
+    crate::records::normalize::rekey(pool, false).await.context("recomputing the stored name keys")?;
     crate::access::catalog::apply_role_defaults(pool).await?;
     tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
         .migrate()

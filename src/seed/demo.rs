@@ -205,12 +205,12 @@ pub async fn seed_leads(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
     for (i, (name, contact, mobile, source, industry, city, level, owner)) in LEADS.iter().enumerate() {
         sqlx::query(
             "INSERT INTO leads (name, contact_name, mobile, source_id, industry_id, region_id, level, owner_id, created_by,
-                                next_contact_at)
+                                next_contact_at, name_norm)
              SELECT $1, $2, $3,
                     (SELECT id FROM dict_items WHERE dict = 'lead_source' AND code = $4),
                     (SELECT id FROM dict_items WHERE dict = 'industry' AND code = $5),
                     (SELECT id FROM dict_items WHERE dict = 'region' AND label_zh = $6 ORDER BY parent_id NULLS LAST LIMIT 1),
-                    $7, u.id, u.id, now() + make_interval(days => $8)
+                    $7, u.id, u.id, now() + make_interval(days => $8), $10
              FROM users u WHERE u.login = $9",
         )
         .bind(name)
@@ -222,6 +222,7 @@ pub async fn seed_leads(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
         .bind(level)
         .bind(i as i32 + 1)
         .bind(owner)
+        .bind(crate::records::normalize::name(name))
         .execute(&mut *tx)
         .await?;
     }

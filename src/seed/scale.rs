@@ -180,6 +180,8 @@ pub async fn seed(db: &PgPool, scale: f64) -> anyhow::Result<()> {
     }
     conn.commit().await?;
     conn_owned.close().await?;
+    // The generated names carry no (or a provisional) comparison key: only Rust computes them.
+    step("name keys", async { Ok(crate::records::normalize::rekey(db, true).await?) }).await?;
     Ok(())
 }
 

@@ -511,7 +511,7 @@ async fn an_edit_checks_duplicates_only_for_the_fields_it_changes() {
         .execute(&app.db)
         .await
         .unwrap();
-    sqlx::query("UPDATE customer_dup_rules SET enabled = true, effect = 'block' WHERE field IN ('name', 'phone')")
+    sqlx::query("UPDATE dup_rules SET enabled = true, effect = 'block' WHERE entity = 'customer' AND field IN ('name', 'phone')")
         .execute(&app.db)
         .await
         .unwrap();

@@ -478,3 +478,40 @@ async fn products_import_by_code_and_name() {
     assert_eq!(n, counts(1, 0, 1, 0));
     assert_eq!(app.count("SELECT count(*) FROM products WHERE name = '服务器'").await, 2);
 }
+
+/// The contact and lead duplicate rules apply to imports as on the forms (issue 21): a
+/// look-alike lead name or a contact's mobile number already used at another customer.
+#[tokio::test]
+async fn imports_apply_the_contact_and_lead_duplicate_rules() {
+    let w = world().await;
+    let app = &w.app;
+    let mut c = app.login("mgr").await;
+    c.post("/leads", &[("name", "客户科技（上海）有限公司"), ("level", "1")]).await.assert_status(303);
+    sqlx::query("UPDATE dup_rules SET enabled = true, effect = 'block' WHERE (entity, field) IN (('lead', 'name'), ('contact', 'mobile'))")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // Created anyway where allowed — but never past a blocking rule.
+    let file =
+        xlsx(&[LEAD_HEADER, &["客戶科技上海有限公司", "", "", "", "", "", ""], &["别的公司", "", "", "", "", "", ""]]);
+    let (batch, n) = import(app, &mut c, "/leads", file, LEAD_KEYS, "create", &[]).await;
+    assert_eq!(n, counts(1, 0, 1, 0), "{:?}", rows(app, batch).await);
+    let all = rows(app, batch).await;
+    let (o, m) = row(&all, 2);
+    assert!(o == "skipped" && m.contains("客户科技（上海）有限公司"), "{m}");
+
+    let other = customer(app, "另一家客户", Some(w.rep)).await;
+    sqlx::query(
+        "INSERT INTO contacts (customer_id, name, mobile, owner_id) VALUES ($1, '老联系人', '13811112222', $2)",
+    )
+    .bind(other)
+    .bind(w.rep)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let file = xlsx(&[CONTACT_HEADER, &["新联系人", &w.customer_code, "", "138 1111 2222", "", "", "", ""]]);
+    let (batch, n) = import(app, &mut c, "/contacts", file, CONTACT_KEYS, "create", &[]).await;
+    assert_eq!(n, counts(0, 0, 1, 0), "{:?}", rows(app, batch).await);
+    assert!(row(&rows(app, batch).await, 2).1.contains("手机"));
+    assert_eq!(app.count(&format!("SELECT count(*) FROM contacts WHERE customer_id = {}", w.customer)).await, 0);
+}

@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod crud;
+mod duplicates;
 mod export;
 mod import;
 mod import_modules;
@@ -21,13 +22,14 @@ pub async fn customer(app: &TestApp, name: &str, owner: Option<i64>) -> i64 {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     sqlx::query_scalar(
         "INSERT INTO customers (code, name, name_norm, status_id, owner_id)
-         VALUES ($1, $2, lower(replace($2, ' ', '')),
+         VALUES ($1, $2, $4,
                  (SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1), $3)
          RETURNING id",
     )
     .bind(format!("T{n:06}-{}", std::process::id()))
     .bind(name)
     .bind(owner)
+    .bind(crm::records::normalize::name(name))
     .fetch_one(&app.db)
     .await
     .unwrap()

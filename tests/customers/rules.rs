@@ -87,7 +87,7 @@ async fn customer(app: &TestApp, c: New<'_>) -> i64 {
 }
 
 async fn set_rule(app: &TestApp, field: &str, enabled: bool, scope: &str, effect: &str) {
-    sqlx::query("UPDATE customer_dup_rules SET enabled = $2, scope = $3, effect = $4 WHERE field = $1")
+    sqlx::query("UPDATE dup_rules SET enabled = $2, scope = $3, effect = $4 WHERE entity = 'customer' AND field = $1")
         .bind(field)
         .bind(enabled)
         .bind(scope)
@@ -452,7 +452,7 @@ async fn rules_are_saved_and_audited() {
     let (app, mut c) = setup().await;
     let r = c.get("/admin/customer-rules").await;
     r.assert_status(200);
-    assert_eq!(r.count("#dup-rules tbody tr"), 4);
+    assert_eq!(r.count("#dup-rules table[data-kind=customer] tbody tr"), 4);
     assert!(r.has("input[name=name_enabled][checked]") && !r.has("input[name=email_enabled][checked]"));
     assert_eq!(r.attr("select[name=name_effect] option[selected]", "value").as_deref(), Some("block"));
 
@@ -471,7 +471,7 @@ async fn rules_are_saved_and_audited() {
     ];
     c.post("/admin/customer-rules/dup", &form).await.assert_redirect("/admin/customer-rules");
     let rows: Vec<(String, bool, String, String)> =
-        sqlx::query_as("SELECT field, enabled, scope, effect FROM customer_dup_rules ORDER BY field")
+        sqlx::query_as("SELECT field, enabled, scope, effect FROM dup_rules WHERE entity = 'customer' ORDER BY field")
             .fetch_all(&app.db)
             .await
             .unwrap();
@@ -510,7 +510,7 @@ async fn rules_are_saved_and_audited() {
     let r = c.post("/admin/customer-rules/dup", &bad).await;
     r.assert_status(422);
     assert!(r.text_of("#dup-rules tr[data-field=name]").contains("格式不正确"));
-    assert_eq!(app.count("SELECT count(*) FROM customer_dup_rules WHERE scope = 'galaxy'").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM dup_rules WHERE scope = 'galaxy'").await, 0);
 }
 
 #[tokio::test]

@@ -34,6 +34,8 @@ struct FormPage {
     current: Option<Contact>,
     form: FormData,
     errors: FormErrors,
+    /// Possible duplicates under a warning rule, until the user confirms.
+    warnings: Vec<String>,
     salutations: Vec<SelectOpt>,
     custom: Vec<FieldInput>,
 }
@@ -89,12 +91,13 @@ impl<'a> Ctx<'a> {
         current: Option<Contact>,
         form: FormData,
         errors: FormErrors,
+        warnings: Vec<String>,
         submitted: bool,
     ) -> AppResult<FormPage> {
         let stored = current.as_ref().map(|c| &*c.custom);
         let custom = self.shared.custom_inputs(stored, &form, submitted, &errors, ctx.lang).await?;
         let salutations = self.dicts.options("salutation", ctx.lang, current.as_ref().and_then(|c| c.salutation_id));
-        Ok(FormPage { ctx, current, form, errors, salutations, custom })
+        Ok(FormPage { ctx, current, form, errors, warnings, salutations, custom })
     }
 }
 
@@ -121,7 +124,7 @@ pub async fn new(
         }
     }
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, None, form, errors, false).await?).await
+    render(c.page(ctx, None, form, errors, Vec::new(), false).await?).await
 }
 
 pub async fn edit(
@@ -135,7 +138,7 @@ pub async fn edit(
     let contact = writable(&st, &c.shared.scope, id).await?;
     let form = contact.to_form();
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, Some(contact), form, errors, false).await?).await
+    render(c.page(ctx, Some(contact), form, errors, Vec::new(), false).await?).await
 }
 
 /// A live contact the user may change: visible (else 404), owner in scope or a read-write team
@@ -237,10 +240,14 @@ async fn save(
         repo::lock(&mut tx, id).await?;
     }
     fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
-    let Some((customer_id, customer_owner)) = customer.filter(|_| errors.is_empty()) else {
+    // The owner dept-scoped rules compare with: the contact's, else its customer's.
+    let owner = current.as_ref().and_then(|cur| cur.owner_id).or(customer.and_then(|(_, o)| o));
+    let warnings = duplicates(&mut tx, &c, &input, current.as_ref(), owner, &form, &mut errors, ctx.lang).await?;
+    let Some((customer_id, customer_owner)) = customer.filter(|_| errors.is_empty() && warnings.is_empty()) else {
         drop(tx);
-        let page = c.page(ctx, current, form, errors, true).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
+        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let page = c.page(ctx, current, form, errors, warnings, true).await?;
+        return Ok((status, render(page).await?).into_response());
     };
 
     let saved_id = match &current {
@@ -257,6 +264,40 @@ async fn save(
     )
     .await;
     Ok(Redirect::to(&format!("/contacts/{saved_id}")).into_response())
+}
+
+/// The contact duplicate rules (`customers::dup`, kind `DUPLICATES`: phone, mobile, e-mail), in
+/// the saving transaction so a blocking rule holds against concurrent saves: blocking hits
+/// become field errors, warnings are returned unless the user confirmed. On an edit only the
+/// numbers whose normalised value changed are checked.
+#[allow(clippy::too_many_arguments)]
+async fn duplicates(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    input: &ContactInput,
+    current: Option<&Contact>,
+    owner: Option<i64>,
+    form: &FormData,
+    errors: &mut FormErrors,
+    lang: crate::web::i18n::Lang,
+) -> AppResult<Vec<String>> {
+    use crate::modules::customers::dup;
+    use crate::records::normalize;
+    let changed = |col: &str, norm: fn(&str) -> String| -> bool {
+        current.is_none_or(|cur| {
+            input.text(col).map(norm).unwrap_or_default() != cur.text_value(col).map(norm).unwrap_or_default()
+        })
+    };
+    let candidate = dup::Candidate {
+        exclude_id: current.map(|cur| cur.id),
+        name: "",
+        phone: input.text("phone").filter(|_| changed("phone", normalize::phone)),
+        mobile: input.text("mobile").filter(|_| changed("mobile", normalize::phone)),
+        email: input.text("email").filter(|_| changed("email", normalize::email)),
+        owner_id: owner,
+    };
+    let hits = dup::find_of(tx, &super::DUPLICATES, &candidate, &c.shared.scope).await?;
+    Ok(dup::sort_hits(hits, form.has("confirm_dup"), lang, errors))
 }
 
 /// A new contact belongs to its customer's owner; the customer's first contact becomes primary.

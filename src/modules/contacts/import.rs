@@ -3,8 +3,9 @@
 //! one the importer may add contacts to), and the form's create and edit paths, so an import
 //! stores nothing the form would refuse.
 //!
-//! Contacts have no duplicate rules of their own: a contact of the same customer with the same
-//! mobile number (without one, the same name) is the duplicate. New contacts belong to their
+//! Duplicates: a contact of the same customer with the same mobile number (without one, the same
+//! name), then the contact duplicate rules (`customers::dup`, kind `DUPLICATES`) as the form
+//! applies them. New contacts belong to their
 //! customer's owner, as on the form (which offers no owner): the import's owner rule does not
 //! apply to them.
 
@@ -17,6 +18,7 @@ use crate::access::{Action, DataScope, Module};
 use crate::error::{AppError, AppResult};
 use crate::fields;
 use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Row, Source, convert};
+use crate::modules::customers::dup;
 use crate::records::{normalize, sql};
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors};
@@ -82,6 +84,31 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
             DupMode::Skip => return Ok(Outcome::Skipped(reason)),
             DupMode::Update => return update(tx, b, form, id).await,
             DupMode::Create => {}
+        }
+    }
+    // The contact duplicate rules, as the form applies them (read once per batch).
+    let rules = match b.memo::<Vec<dup::Rule>>("dup_rules") {
+        Some(r) => r,
+        None => b.keep("dup_rules", dup::rules_of(tx, &super::DUPLICATES).await?),
+    };
+    let candidate = dup::Candidate {
+        exclude_id: None,
+        name: "",
+        phone: input.text("phone"),
+        mobile: input.text("mobile"),
+        email: input.text("email"),
+        owner_id: customer.owner_id,
+    };
+    let hits = dup::find_with(tx, &rules, &candidate, &b.scope).await?;
+    if let Some(first) = hits.first() {
+        match b.dup {
+            DupMode::Skip => return Ok(Outcome::Skipped(first.message(lang))),
+            DupMode::Update => return update(tx, b, form, first.record_id()).await,
+            DupMode::Create => {
+                if let Some(block) = hits.iter().find(|h| h.blocks()) {
+                    return Ok(Outcome::Skipped(block.message(lang)));
+                }
+            }
         }
     }
     fields::check_unique(tx, ENTITY, &b.defs, &input.custom, None, &mut errors).await?;

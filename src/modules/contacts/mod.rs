@@ -33,6 +33,15 @@ const VIEW: Guard = Guard::Perm(Module::Contacts, Action::View);
 const CREATE: Guard = Guard::Perm(Module::Contacts, Action::Create);
 const EDIT: Guard = Guard::Perm(Module::Contacts, Action::Edit);
 
+/// The duplicate rules of contacts (set on the customer rules page; `customers::dup`).
+pub static DUPLICATES: crate::modules::customers::dup::Kind = crate::modules::customers::dup::Kind {
+    def: &RECORD,
+    fields: &["phone", "mobile", "email"],
+    labels: &["contact.phone", "contact.mobile", "contact.email"],
+    title: "crules.dup.kind.contact",
+    messages: "crules.dup.contact.",
+};
+
 pub const RECORD: RecordDef = RecordDef {
     entity: model::ENTITY,
     table: "contacts",

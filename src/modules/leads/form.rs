@@ -16,6 +16,7 @@ use crate::auth::CurrentUser;
 use crate::dicts::Dicts;
 use crate::error::{AppError, AppResult};
 use crate::fields::{self, FieldInput};
+use crate::modules::customers::dup;
 use crate::org::users;
 use crate::records::form::RecordForm;
 use crate::records::sql;
@@ -30,6 +31,8 @@ struct FormPage {
     current: Option<Lead>,
     form: FormData,
     errors: FormErrors,
+    /// Possible duplicates under a warning rule, until the user confirms.
+    warnings: Vec<String>,
     dicts: Dicts,
     custom: Vec<FieldInput>,
     owner_options: Vec<SelectOpt>,
@@ -76,12 +79,13 @@ impl<'a> Ctx<'a> {
         current: Option<Lead>,
         form: FormData,
         errors: FormErrors,
+        warnings: Vec<String>,
         submitted: bool,
     ) -> AppResult<FormPage> {
         let stored = current.as_ref().map(|c| &*c.custom);
         let custom = self.shared.custom_inputs(stored, &form, submitted, &errors, ctx.lang).await?;
         let owner_options = self.shared.owner_options(current.is_none()).await?;
-        Ok(FormPage { ctx, current, form, errors, dicts: self.dicts, custom, owner_options })
+        Ok(FormPage { ctx, current, form, errors, warnings, dicts: self.dicts, custom, owner_options })
     }
 }
 
@@ -92,7 +96,7 @@ pub async fn new(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) -> A
     form.set("level", "1");
     form.set("owner_id", user.id.to_string());
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, None, form, errors, false).await?).await
+    render(c.page(ctx, None, form, errors, Vec::new(), false).await?).await
 }
 
 pub async fn edit(
@@ -106,7 +110,7 @@ pub async fn edit(
     let lead = writable(&st, &c.shared.scope, id).await?;
     let form = lead.to_form(st.config.timezone);
     let errors = FormErrors::new(ctx.lang);
-    render(c.page(ctx, Some(lead), form, errors, false).await?).await
+    render(c.page(ctx, Some(lead), form, errors, Vec::new(), false).await?).await
 }
 
 pub async fn create(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx, form: FormData) -> AppResult<Response> {
@@ -151,10 +155,12 @@ async fn save(
         return Err(AppError::Conflict("lead.error.converted"));
     }
     fields::check_unique(&mut tx, ENTITY, &c.shared.defs, &input.custom, id, &mut errors).await?;
-    if !errors.is_empty() {
+    let warnings = duplicates(&mut tx, &c, &input, current.as_ref(), &form, &mut errors, ctx.lang).await?;
+    if !errors.is_empty() || !warnings.is_empty() {
         drop(tx);
-        let page = c.page(ctx, current, form, errors, true).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
+        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let page = c.page(ctx, current, form, errors, warnings, true).await?;
+        return Ok((status, render(page).await?).into_response());
     }
     let who = (user.id, req.ip.as_deref());
     let saved_id = match &current {
@@ -176,6 +182,38 @@ async fn save(
     let key = if current.is_none() { "lead.created" } else { "lead.saved" };
     ctx.flash_text(Kind::Success, ctx.tf1(key, "name", &input.name)).await;
     Ok(Redirect::to(&format!("/leads/{saved_id}")).into_response())
+}
+
+/// The lead duplicate rules (`customers::dup`, kind `DUPLICATES`), in the saving transaction so a
+/// blocking rule holds against concurrent saves: blocking hits become field errors, warnings are
+/// returned unless the user confirmed. On an edit only the fields whose normalised value changed
+/// are checked, as for customers.
+async fn duplicates(
+    tx: &mut PgConnection,
+    c: &Ctx<'_>,
+    input: &LeadInput,
+    current: Option<&Lead>,
+    form: &FormData,
+    errors: &mut FormErrors,
+    lang: crate::web::i18n::Lang,
+) -> AppResult<Vec<String>> {
+    use crate::records::normalize;
+    let changed = |col: &str, norm: fn(&str) -> String| -> bool {
+        current.is_none_or(|cur| {
+            input.text(col).map(norm).unwrap_or_default() != cur.text_value(col).map(norm).unwrap_or_default()
+        })
+    };
+    let name_changed = current.is_none_or(|cur| normalize::name(&input.name) != normalize::name(&cur.name));
+    let candidate = dup::Candidate {
+        exclude_id: current.map(|cur| cur.id),
+        name: if name_changed { &input.name } else { "" },
+        phone: input.text("phone").filter(|_| changed("phone", normalize::phone)),
+        mobile: input.text("mobile").filter(|_| changed("mobile", normalize::phone)),
+        email: input.text("email").filter(|_| changed("email", normalize::email)),
+        owner_id: input.owner_id,
+    };
+    let hits = dup::find_of(tx, &super::DUPLICATES, &candidate, &c.shared.scope).await?;
+    Ok(dup::sort_hits(hits, form.has("confirm_dup"), lang, errors))
 }
 
 /// The lead as an input, to compare with an edit.

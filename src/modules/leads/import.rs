@@ -2,8 +2,9 @@
 //! the form's validation (`model::check`, custom fields) and the form's insert and update, so an
 //! import stores nothing the form would refuse.
 //!
-//! Leads have no duplicate rules of their own: a live lead (converted ones too) with the same
-//! company / name or the same mobile number, anyone's, is the duplicate. New leads get the owner
+//! Duplicates: a live lead (converted ones too) with the same company / name or the same mobile
+//! number, anyone's, then the lead duplicate rules (`customers::dup`, kind `DUPLICATES`) as the
+//! form applies them. New leads get the owner
 //! the import's rule deals (never the public pool, which holds customers only).
 
 use futures_util::FutureExt;
@@ -15,6 +16,7 @@ use crate::access::{Action, Module};
 use crate::error::{AppError, AppResult};
 use crate::fields;
 use crate::imports::{Batch, DupMode, Field, Kind, Outcome, Owner, Row, Source, convert};
+use crate::modules::customers::dup;
 use crate::records::sql;
 use crate::web::i18n::Lang;
 use crate::web::{FormData, FormErrors};
@@ -77,6 +79,31 @@ async fn write(tx: &mut PgConnection, b: &Batch, row: Row<'_>) -> AppResult<Outc
             DupMode::Skip => return Ok(Outcome::Skipped(reason)),
             DupMode::Update => return update(tx, b, form, id).await,
             DupMode::Create => {}
+        }
+    }
+    // The lead duplicate rules, as the form applies them (read once per batch).
+    let rules = match b.memo::<Vec<dup::Rule>>("dup_rules") {
+        Some(r) => r,
+        None => b.keep("dup_rules", dup::rules_of(tx, &super::DUPLICATES).await?),
+    };
+    let candidate = dup::Candidate {
+        exclude_id: None,
+        name: &input.name,
+        phone: input.text("phone"),
+        mobile: input.text("mobile"),
+        email: input.text("email"),
+        owner_id: Some(owner),
+    };
+    let hits = dup::find_with(tx, &rules, &candidate, &b.scope).await?;
+    if let Some(first) = hits.first() {
+        match b.dup {
+            DupMode::Skip => return Ok(Outcome::Skipped(first.message(lang))),
+            DupMode::Update => return update(tx, b, form, first.record_id()).await,
+            DupMode::Create => {
+                if let Some(block) = hits.iter().find(|h| h.blocks()) {
+                    return Ok(Outcome::Skipped(block.message(lang)));
+                }
+            }
         }
     }
     fields::check_unique(tx, ENTITY, &b.defs, &input.custom, None, &mut errors).await?;

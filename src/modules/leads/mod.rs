@@ -30,6 +30,15 @@ const VIEW: Guard = Guard::Perm(Module::Leads, Action::View);
 const CREATE: Guard = Guard::Perm(Module::Leads, Action::Create);
 const EDIT: Guard = Guard::Perm(Module::Leads, Action::Edit);
 
+/// The duplicate rules of leads (set on the customer rules page; `customers::dup`).
+pub static DUPLICATES: crate::modules::customers::dup::Kind = crate::modules::customers::dup::Kind {
+    def: &RECORD,
+    fields: &["name", "phone", "mobile", "email"],
+    labels: &["lead.name", "lead.phone", "lead.mobile", "lead.email"],
+    title: "crules.dup.kind.lead",
+    messages: "crules.dup.lead.",
+};
+
 pub const RECORD: RecordDef = RecordDef {
     entity: model::ENTITY,
     table: "leads",

@@ -107,7 +107,7 @@ pub async fn lock(tx: &mut PgConnection, id: i64) -> sqlx::Result<Option<bool>> 
 }
 
 fn columns(input: &LeadInput) -> String {
-    let mut cols = vec!["name", "level"];
+    let mut cols = vec!["name", "name_norm", "level"];
     cols.extend(input.dicts.iter().map(|(c, _)| *c));
     cols.extend(input.texts.iter().map(|(c, _)| *c));
     cols.extend(["next_contact_at", "custom"]);
@@ -117,6 +117,8 @@ fn columns(input: &LeadInput) -> String {
 fn push_values(q: &mut QueryBuilder<'_, Postgres>, input: &LeadInput) {
     let mut s = q.separated(", ");
     s.push_bind(input.name.clone());
+    // The duplicate rules' comparison key, computed in Rust only (`records::normalize`).
+    s.push_bind(crate::records::normalize::name(&input.name));
     s.push_bind(input.level);
     for (_, v) in &input.dicts {
         s.push_bind(*v);

@@ -1,5 +1,6 @@
 //! The customer rules page: the duplicate rules form, the caps table with its add form, and the
-//! cap edit page. Every change is audited ("customer_rule" 1–4 per field, "customer_cap").
+//! cap edit page. Every change is audited ("customer_rule" per kind and field — customers 1–4,
+//! contacts 12–14, leads 21–24 —, "customer_cap").
 
 use askama::Template;
 use axum::Form;
@@ -7,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::model::{self, CapForm, RuleLine, RulesForm, Target};
+use super::model::{self, CapForm, RuleTable, RulesForm, Target};
 use super::repo::{self, CapRow};
 use crate::audit::{self, Entry};
 use crate::db::Tx;
@@ -25,7 +26,7 @@ const HOME: &str = "/admin/customer-rules";
 #[template(path = "admin/customer_rules/index.html")]
 struct IndexPage {
     ctx: PageCtx,
-    rules: Vec<RuleLine>,
+    rule_tables: Vec<RuleTable>,
     scope_options: Vec<SelectOpt>,
     effect_options: Vec<SelectOpt>,
     caps: Vec<CapRow>,
@@ -59,11 +60,15 @@ async fn index_page(
         Some(f) => f,
         None => {
             let mut conn = st.db.acquire().await?;
-            (RulesForm::from_rules(&dup::rules(&mut conn).await?), FormErrors::new(ctx.lang))
+            let mut rules = Vec::new();
+            for kind in model::kinds() {
+                rules.extend(dup::rules_of(&mut conn, kind).await?);
+            }
+            (RulesForm::from_rules(&rules), FormErrors::new(ctx.lang))
         }
     };
     Ok(IndexPage {
-        rules: rules_form.lines(ctx.lang, &rules_errors),
+        rule_tables: rules_form.tables(ctx.lang, &rules_errors),
         scope_options: model::scope_options(ctx.lang),
         effect_options: model::effect_options(ctx.lang),
         caps: repo::all(&st.db).await?,
@@ -97,10 +102,16 @@ pub async fn save_rules(
         return invalid(index_page(&st, ctx, Some((form, errors)), CapForm::blank(), cap_errors).await?).await;
     };
     let mut tx = st.db.begin().await?;
-    sqlx::query("LOCK TABLE customer_dup_rules IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
-    let old = dup::rules(&mut tx).await?;
-    for (o, n) in old.iter().zip(&new) {
+    sqlx::query("LOCK TABLE dup_rules IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+    let mut old = Vec::new();
+    for kind in model::kinds() {
+        old.extend(dup::rules_of(&mut tx, kind).await?);
+    }
+    for n in &new {
+        let Some(o) = old.iter().find(|o| o.kind.entity() == n.kind.entity() && o.field == n.field) else { continue };
         let f = n.field;
+        // Customer rules keep their field names in the history; the others name their kind.
+        let f = if n.kind.entity() == "customer" { f.to_string() } else { format!("{}_{f}", n.kind.entity()) };
         let entry = Entry::new("customer_rule", n.audit_id(), "update")
             .change(&format!("{f}_enabled"), o.enabled, n.enabled)
             .change(&format!("{f}_scope"), o.scope.code(), n.scope.code())

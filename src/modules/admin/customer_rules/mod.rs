@@ -1,5 +1,6 @@
-//! Customer rules (admin): the duplicate-check rule of each field (name, phone, mobile, e-mail:
-//! on/off, whole company or same department, warn or block) and the ownership / lock caps per
+//! Customer rules (admin): the duplicate-check rule of each field of customers (name, phone,
+//! mobile, e-mail), contacts (phone, mobile, e-mail) and leads (company name, phone, mobile,
+//! e-mail): on/off, whole company or same department, warn or block; and the ownership / lock caps per
 //! user or department. The kernels that apply them are `crate::modules::customers::{dup, caps}`.
 
 mod handlers;

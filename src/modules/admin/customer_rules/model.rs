@@ -1,107 +1,125 @@
-//! The rules form (four rows of enabled / scope / effect) and the cap form, with validation.
+//! The rules form (one row of enabled / scope / effect per kind and field) and the cap form,
+//! with validation.
+
+use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::modules::customers::dup::{self, Effect, FIELDS, Rule, RuleScope};
+use crate::modules::customers::dup::{self, Effect, Kind, Rule, RuleScope};
+use crate::modules::{contacts, leads};
 use crate::web::i18n::Lang;
 use crate::web::{FormErrors, SelectOpt};
 
-/// The rules form as posted: `<field>_enabled` (checkbox), `<field>_scope`, `<field>_effect`.
+/// The kinds with duplicate rules, in the page's order.
+pub fn kinds() -> [&'static Kind; 3] {
+    [&dup::CUSTOMERS, &contacts::DUPLICATES, &leads::DUPLICATES]
+}
+
+/// The form name of a rule's part: `<field>_<part>` for customers (as before contacts and
+/// leads had rules), `<entity>_<field>_<part>` for the others.
+fn input_name(kind: &Kind, field: &str, part: &str) -> String {
+    if std::ptr::eq(kind, &dup::CUSTOMERS) {
+        format!("{field}_{part}")
+    } else {
+        format!("{}_{field}_{part}", kind.entity())
+    }
+}
+
+/// The rules form as posted: per kind and field `…_enabled` (checkbox), `…_scope`, `…_effect`.
 #[derive(Deserialize, Default, Clone, Debug)]
+#[serde(transparent)]
 pub struct RulesForm {
-    name_enabled: Option<String>,
-    #[serde(default)]
-    name_scope: String,
-    #[serde(default)]
-    name_effect: String,
-    phone_enabled: Option<String>,
-    #[serde(default)]
-    phone_scope: String,
-    #[serde(default)]
-    phone_effect: String,
-    mobile_enabled: Option<String>,
-    #[serde(default)]
-    mobile_scope: String,
-    #[serde(default)]
-    mobile_effect: String,
-    email_enabled: Option<String>,
-    #[serde(default)]
-    email_scope: String,
-    #[serde(default)]
-    email_effect: String,
+    values: HashMap<String, String>,
 }
 
 impl RulesForm {
-    fn parts(&self, field: &str) -> (bool, &str, &str) {
-        let (enabled, scope, effect) = match field {
-            "name" => (&self.name_enabled, &self.name_scope, &self.name_effect),
-            "phone" => (&self.phone_enabled, &self.phone_scope, &self.phone_effect),
-            "mobile" => (&self.mobile_enabled, &self.mobile_scope, &self.mobile_effect),
-            _ => (&self.email_enabled, &self.email_scope, &self.email_effect),
-        };
-        (enabled.is_some(), scope.trim(), effect.trim())
+    fn parts(&self, kind: &Kind, field: &str) -> (bool, &str, &str) {
+        let get = |part: &str| self.values.get(&input_name(kind, field, part)).map(|v| v.trim());
+        (get("enabled").is_some(), get("scope").unwrap_or_default(), get("effect").unwrap_or_default())
     }
 
-    /// The four rules, or field errors (`<field>_scope`, `<field>_effect`) for unknown codes.
+    /// Whether the form carries a kind's rules at all (a kind left out stays as it is).
+    fn has_kind(&self, kind: &Kind) -> bool {
+        kind.fields
+            .iter()
+            .any(|f| ["scope", "effect"].iter().any(|p| self.values.contains_key(&input_name(kind, f, p))))
+    }
+
+    /// The rules of every kind the form carries, or field errors (`…_scope`, `…_effect`) for
+    /// unknown codes.
     pub fn validate(&self, errors: &mut FormErrors) -> Option<Vec<Rule>> {
         let mut rules = Vec::new();
-        for field in FIELDS {
-            let (enabled, scope, effect) = self.parts(field);
-            let scope = RuleScope::from_code(scope);
-            let effect = Effect::from_code(effect);
-            if scope.is_none() {
-                errors.add(&format!("{field}_scope"), "form.invalid");
-            }
-            if effect.is_none() {
-                errors.add(&format!("{field}_effect"), "form.invalid");
-            }
-            if let (Some(scope), Some(effect)) = (scope, effect) {
-                rules.push(Rule { field, enabled, scope, effect });
+        for kind in kinds().into_iter().filter(|k| self.has_kind(k)) {
+            for &field in kind.fields {
+                let (enabled, scope, effect) = self.parts(kind, field);
+                let scope = RuleScope::from_code(scope);
+                let effect = Effect::from_code(effect);
+                if scope.is_none() {
+                    errors.add(&input_name(kind, field, "scope"), "form.invalid");
+                }
+                if effect.is_none() {
+                    errors.add(&input_name(kind, field, "effect"), "form.invalid");
+                }
+                if let (Some(scope), Some(effect)) = (scope, effect) {
+                    rules.push(Rule { kind, field, enabled, scope, effect });
+                }
             }
         }
         errors.is_empty().then_some(rules)
     }
 
-    /// One row per field for the template, from the form as typed.
-    pub fn lines(&self, lang: Lang, errors: &FormErrors) -> Vec<RuleLine> {
-        FIELDS
-            .iter()
-            .map(|&field| {
-                let (enabled, scope, effect) = self.parts(field);
-                let scope_name = format!("{field}_scope");
-                let effect_name = format!("{field}_effect");
-                RuleLine {
-                    field,
-                    label: lang.t(dup::field_label_key(field)),
-                    enabled,
-                    scope: scope.to_string(),
-                    effect: effect.to_string(),
-                    error: errors.get(&scope_name).or_else(|| errors.get(&effect_name)).map(str::to_string),
-                    enabled_name: format!("{field}_enabled"),
-                    scope_name,
-                    effect_name,
-                }
+    /// One table per kind, one row per field, from the form as typed.
+    pub fn tables(&self, lang: Lang, errors: &FormErrors) -> Vec<RuleTable> {
+        kinds()
+            .into_iter()
+            .map(|kind| RuleTable {
+                entity: kind.entity(),
+                title: lang.t(kind.title),
+                rows: kind
+                    .fields
+                    .iter()
+                    .map(|&field| {
+                        let (enabled, scope, effect) = self.parts(kind, field);
+                        let scope_name = input_name(kind, field, "scope");
+                        let effect_name = input_name(kind, field, "effect");
+                        RuleLine {
+                            field,
+                            label: lang.t(kind.label_key(field)),
+                            enabled,
+                            scope: scope.to_string(),
+                            effect: effect.to_string(),
+                            error: errors.get(&scope_name).or_else(|| errors.get(&effect_name)).map(str::to_string),
+                            enabled_name: input_name(kind, field, "enabled"),
+                            scope_name,
+                            effect_name,
+                        }
+                    })
+                    .collect(),
             })
             .collect()
     }
 
     pub fn from_rules(rules: &[Rule]) -> RulesForm {
-        let mut f = RulesForm::default();
+        let mut values = HashMap::new();
         for r in rules {
-            let on = r.enabled.then(|| "1".to_string());
-            let (scope, effect) = (r.scope.code().to_string(), r.effect.code().to_string());
-            match r.field {
-                "name" => (f.name_enabled, f.name_scope, f.name_effect) = (on, scope, effect),
-                "phone" => (f.phone_enabled, f.phone_scope, f.phone_effect) = (on, scope, effect),
-                "mobile" => (f.mobile_enabled, f.mobile_scope, f.mobile_effect) = (on, scope, effect),
-                _ => (f.email_enabled, f.email_scope, f.email_effect) = (on, scope, effect),
+            if r.enabled {
+                values.insert(input_name(r.kind, r.field, "enabled"), "1".to_string());
             }
+            values.insert(input_name(r.kind, r.field, "scope"), r.scope.code().to_string());
+            values.insert(input_name(r.kind, r.field, "effect"), r.effect.code().to_string());
         }
-        f
+        RulesForm { values }
     }
 }
 
-/// One row of the rules table.
+/// The rules of one kind on the page.
+pub struct RuleTable {
+    pub entity: &'static str,
+    pub title: &'static str,
+    pub rows: Vec<RuleLine>,
+}
+
+/// One row of a rules table.
 pub struct RuleLine {
     pub field: &'static str,
     pub label: &'static str,
