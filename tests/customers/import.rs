@@ -558,3 +558,150 @@ async fn a_batch_killed_mid_run_resumes_and_writes_no_row_twice() {
         3000
     );
 }
+
+/// Rules as the admin page stores them: (field, scope, effect), the rest off.
+async fn customer_rules(app: &TestApp, rules: &[(&str, &str, &str)]) {
+    sqlx::query("UPDATE dup_rules SET enabled = false WHERE entity = 'customer'").execute(&app.db).await.unwrap();
+    for (field, scope, effect) in rules {
+        sqlx::query(
+            "INSERT INTO dup_rules (entity, field, enabled, scope, effect) VALUES ('customer', $1, true, $2, $3)
+             ON CONFLICT (entity, field) DO UPDATE SET enabled = true, scope = $2, effect = $3",
+        )
+        .bind(field)
+        .bind(scope)
+        .bind(effect)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+}
+
+/// A file of several chunks (200 rows each) is written a chunk at a time, set-wise: each row's
+/// outcome is still what the form and the rules would give it one by one — duplicates of the
+/// database and of earlier rows (in the same chunk or an earlier one), warn and block rules
+/// whole-company and per department, an owner's cap reached mid-file, addresses, numbers.
+#[tokio::test]
+async fn a_file_of_several_chunks_gets_row_by_row_outcomes() {
+    let app = TestApp::new().await;
+    let (mgr, mut c) = manager(&app).await;
+    let dept: i64 =
+        sqlx::query_scalar("SELECT dept_id FROM users WHERE id = $1").bind(mgr).fetch_one(&app.db).await.unwrap();
+    let a = app.user("rep_a", dept, Some(mgr), &["rep"]).await;
+    let b = app.user("rep_b", dept, Some(mgr), &["rep"]).await;
+    let far = app.user("far", app.dept("远方部门", None).await, None, &["rep"]).await;
+    sqlx::query("INSERT INTO customer_caps (user_id, max_owned) VALUES ($1, 150)")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    customer_rules(&app, &[("name", "company", "block"), ("mobile", "company", "warn"), ("email", "dept", "block")])
+        .await;
+    crate::customer(&app, "老客户甲", Some(mgr)).await;
+    let warned = crate::customer(&app, "手机相同的老客户", Some(far)).await;
+    let far_mail = crate::customer(&app, "远方邮箱客户", Some(far)).await;
+    let near_mail = crate::customer(&app, "本部门邮箱客户", Some(b)).await;
+    for (id, sql) in [
+        (warned, "UPDATE customers SET mobile = '13700000001' WHERE id = $1"),
+        (far_mail, "UPDATE customers SET email = 'far@x.cn' WHERE id = $1"),
+        (near_mail, "UPDATE customers SET email = 'near@x.cn' WHERE id = $1"),
+    ] {
+        sqlx::query(sql).bind(id).execute(&app.db).await.unwrap();
+    }
+
+    let s = |v: String| C::S(Box::leak(v.into_boxed_str()));
+    let mut rows = vec![row(&["客户名称", "手机", "邮箱", "所属行业", "详细地址"])];
+    for i in 1..=450 {
+        let (mut name, mut mobile, mut email, mut industry, mut address) =
+            (format!("批量客户{i:03}"), format!("1390000{i:04}"), String::new(), String::new(), String::new());
+        match i {
+            10 => name = "老客户甲".into(),
+            20 => mobile = "137-0000-0001".into(),
+            30 => email = "FAR@x.cn".into(),
+            40 => email = "near@x.cn".into(),
+            50 | 60 => name = "文件内重复".into(),
+            199 | 201 => name = "跨块重复".into(),
+            300 => industry = "火星产业".into(),
+            310 => address = "人民路1号".into(),
+            _ => {}
+        }
+        rows.push(vec![s(name), s(mobile), s(email), s(industry), s(address)]);
+    }
+    let map = upload(&mut c, "/customers", "many.xlsx", xlsx(&[("S", rows)])).await;
+    let (sa, sb) = (a.to_string(), b.to_string());
+    let batch =
+        start(&mut c, &map, &[("dup", "create"), ("owner", "round_robin"), ("owners[]", &sa), ("owners[]", &sb)]).await;
+    let (status, created, updated, skipped, failed) = finished(&app, batch).await;
+    assert_eq!(status, "done");
+
+    let outcome = |no: i32| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>)>(
+                "SELECT outcome, message FROM import_rows WHERE batch_id = $1 AND row_no = $2",
+            )
+            .bind(batch)
+            .bind(no)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    // Sheet row = data row + 1 (the header is row 1).
+    let (o, m) = outcome(11).await;
+    assert_eq!(o, "skipped", "a blocked name of the database");
+    assert!(m.unwrap().contains("老客户甲"));
+    assert_eq!(outcome(21).await.0, "created", "a mobile rule that only warns lets the row in");
+    assert_eq!(outcome(31).await.0, "created", "a department rule ignores another department's e-mail");
+    assert_eq!(outcome(41).await.0, "skipped", "the same department's e-mail blocks");
+    assert_eq!(outcome(51).await.0, "created");
+    let (o, m) = outcome(61).await;
+    assert_eq!(o, "skipped", "an earlier row of the same chunk is a duplicate");
+    assert!(m.unwrap().contains("文件内重复"));
+    assert_eq!(outcome(200).await.0, "created");
+    assert_eq!(outcome(202).await.0, "skipped", "an earlier chunk's row is a duplicate");
+    let (o, m) = outcome(301).await;
+    assert_eq!(o, "failed");
+    assert!(m.unwrap().contains("火星产业"));
+
+    // The cap: rep A's first 150 rows are created, every later one of theirs fails with the cap.
+    let a_rows: Vec<(i32, String, Option<String>)> = sqlx::query_as(
+        "SELECT row_no, outcome, message FROM import_rows WHERE batch_id = $1 AND row_no % 2 = 0 ORDER BY row_no",
+    )
+    .bind(batch)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let a_created: Vec<i32> = a_rows.iter().filter(|r| r.1 == "created").map(|r| r.0).collect();
+    let capped: Vec<i32> =
+        a_rows.iter().filter(|r| r.2.as_deref().is_some_and(|m| m.contains("上限"))).map(|r| r.0).collect();
+    assert_eq!(a_created.len(), 150);
+    assert!(!capped.is_empty() && a_created.iter().max() < capped.iter().min(), "{a_created:?} {capped:?}");
+    assert_eq!(
+        app.count(&format!("SELECT count(*) FROM customers WHERE owner_id = {a} AND deleted_at IS NULL")).await,
+        150
+    );
+
+    // Counts agree with the rows and the records; each record has its number, batch and history.
+    assert_eq!(created + updated + skipped + failed, 450);
+    assert_eq!(updated, 0);
+    assert_eq!(
+        app.count(&format!("SELECT count(*) FROM customers WHERE import_batch_id = {batch}")).await,
+        created as i64
+    );
+    assert_eq!(
+        app.count(&format!("SELECT count(DISTINCT code) FROM customers WHERE import_batch_id = {batch}")).await,
+        created as i64
+    );
+    assert_eq!(
+        app.count(&format!("SELECT count(*) FROM operation_logs WHERE action = 'import' AND note LIKE '%#{batch}%'"))
+            .await,
+        created as i64
+    );
+    let address: String = sqlx::query_scalar(
+        "SELECT a.detail FROM customer_addresses a JOIN customers c ON c.id = a.customer_id WHERE c.name = '批量客户310'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(address, "人民路1号");
+}
