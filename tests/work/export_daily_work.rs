@@ -311,3 +311,21 @@ async fn without_the_export_right_there_is_no_button_and_no_export() {
         0
     );
 }
+
+/// The list pages through the first 10,000 logs and says "10,000+"; the export does not stop
+/// there: every matching log is in the file.
+#[tokio::test]
+async fn more_logs_than_the_list_counts_are_all_exported() {
+    let w = world().await;
+    sqlx::query(
+        "INSERT INTO worklogs (kind, period_start, period_end, done, owner_id, created_by)
+         SELECT 'daily', current_date - d, current_date - d, '日报' || d, $1, $1 FROM generate_series(0, 10049) d",
+    )
+    .bind(w.rep)
+    .execute(&w.app.db)
+    .await
+    .unwrap();
+    let mut boss = w.app.login("boss").await;
+    let f = export_all(&w.app, &mut boss, "worklogs", "tab=team", "csv").await;
+    assert_eq!(f.csv_rows().len(), 10_050);
+}

@@ -134,8 +134,8 @@ pub async fn index(
     render(page).await
 }
 
-/// Ids of the logs the list's query matches (the rows its pager reaches), in its order: the
-/// kernel's "every matching row" and the export.
+/// Ids of every log the list's query matches, in its order: the kernel's "every matching row"
+/// and the export.
 pub async fn matching(st: &AppState, user: &CurrentUser, scope: &DataScope, raw: &str) -> AppResult<Vec<i64>> {
     let filter: Filter = serde_html_form::from_str(raw.trim_start_matches('?')).unwrap_or_default();
     let n = filter.narrow(user, scope);

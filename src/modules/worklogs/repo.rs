@@ -260,13 +260,12 @@ fn push_order(q: &mut QueryBuilder<'_, Postgres>, n: &Narrow<'_>) {
     });
 }
 
-/// The ids of the rows the tab can page through (`COUNT_CAP`), in its order: the kernel's bulk
-/// actions and the export.
+/// The ids of every row the tab matches, in its order: the kernel's bulk actions and the
+/// export (which must not stop where the pager's count does, at `COUNT_CAP`).
 pub async fn ids(db: &PgPool, n: &Narrow<'_>) -> sqlx::Result<Vec<i64>> {
     let mut q = QueryBuilder::new("SELECT t.id ");
     push_core(&mut q, n);
     push_order(&mut q, n);
-    q.push(" LIMIT ").push_bind(COUNT_CAP);
     q.build_query_scalar().fetch_all(db).await
 }
 
