@@ -90,12 +90,25 @@ fn numbered(rows: Vec<Vec<String>>) -> SheetRows {
     rows.into_iter()
         .enumerate()
         .filter_map(|(i, mut cells)| {
+            cells.iter_mut().for_each(clean);
             while cells.last().is_some_and(|c| c.trim().is_empty()) {
                 cells.pop();
             }
             (!cells.is_empty()).then_some((i as i32 + 1, cells))
         })
         .collect()
+}
+
+/// What the web's input layer does to typed text, done to a cell: NUL characters (which
+/// Postgres cannot store, and no one types) dropped, and bidi controls dropped from a
+/// single-line value (they can make a name read backwards).
+fn clean(cell: &mut String) {
+    if cell.contains('\0') {
+        cell.retain(|c| c != '\0');
+    }
+    if !cell.contains('\n') && cell.chars().any(crate::web::input::is_bidi_control) {
+        *cell = crate::web::input::strip_bidi(cell).into_owned();
+    }
 }
 
 /// A cell as text.

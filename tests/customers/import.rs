@@ -705,3 +705,16 @@ async fn a_file_of_several_chunks_gets_row_by_row_outcomes() {
     .unwrap();
     assert_eq!(address, "人民路1号");
 }
+
+/// Cells are cleaned as typed text is: a NUL (which Postgres cannot store) and bidi overrides in
+/// a one-line cell are dropped; the row imports.
+#[tokio::test]
+async fn nul_and_bidi_characters_in_cells_are_dropped() {
+    let app = TestApp::new().await;
+    let (_, mut c) = manager(&app).await;
+    let csv = "客户名称,备注说明\r\n星辰\0科技,ok\r\ninvoice\u{202E}fdp.exe 公司,\"两行\r\n备注\"\r\n";
+    let map = upload(&mut c, "/customers", "c.csv", csv.as_bytes().to_vec()).await;
+    let batch = start(&mut c, &map, &[]).await;
+    assert_eq!(finished(&app, batch).await, ("done".into(), 2, 0, 0, 0));
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE name IN ('星辰科技', 'invoicefdp.exe 公司')").await, 2);
+}
