@@ -10,6 +10,7 @@ mod export;
 mod import;
 mod import_modules;
 mod list;
+mod matrix;
 mod recycle;
 mod registry;
 mod rules;
