@@ -14,6 +14,7 @@ mod matrix;
 mod recycle;
 mod registry;
 mod rules;
+mod xss;
 
 use common::TestApp;
 
