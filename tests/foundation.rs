@@ -1,6 +1,12 @@
 //! Foundation: login, sessions, throttling, CSRF, redirects, language, shell, allow-list walk.
 
 mod common;
+#[path = "foundation/csrf.rs"]
+mod csrf;
+#[path = "foundation/fuzz.rs"]
+mod fuzz;
+#[path = "foundation/walk.rs"]
+mod walk;
 
 use axum::http::Method;
 use common::{PASSWORD, TestApp};

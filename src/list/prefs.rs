@@ -11,7 +11,7 @@ use super::columns::{self, Column, ColumnChoice};
 use super::scenes::{self, SavedScene};
 use crate::access::{Action, Guard, Module, Routes};
 use crate::auth::CurrentUser;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::records::Record;
 use crate::state::AppState;
 use crate::web::flash::Kind;
@@ -128,6 +128,7 @@ async fn rename_scene<M: ListModule>(
     Form(f): Form<SceneForm>,
 ) -> AppResult<Response> {
     let user = req.user()?;
+    own_scene::<M>(&st, user.id, id).await?;
     let name = f.name.trim();
     let ok = !name.is_empty() && name.chars().count() <= 30 && scenes::rename(&st.db, user.id, id, name).await?;
     ctx.flash(
@@ -145,6 +146,7 @@ async fn delete_scene<M: ListModule>(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
+    own_scene::<M>(&st, user.id, id).await?;
     scenes::delete(&st.db, user.id, id).await?;
     ctx.flash(Kind::Success, "list.scene_deleted").await;
     Ok(Redirect::to(path::<M>("/scenes")).into_response())
@@ -158,12 +160,16 @@ async fn default_scene<M: ListModule>(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?;
-    let current = scenes::saved(&st.db, user.id, M::perm().code()).await?.into_iter().find(|s| s.id == id);
-    if let Some(s) = current {
-        scenes::set_default(&st.db, user.id, M::perm().code(), (!s.is_default).then_some(id)).await?;
-        ctx.flash(Kind::Success, if s.is_default { "list.default_cleared" } else { "list.default_set" }).await;
-    }
+    let s = own_scene::<M>(&st, user.id, id).await?;
+    scenes::set_default(&st.db, user.id, M::perm().code(), (!s.is_default).then_some(id)).await?;
+    ctx.flash(Kind::Success, if s.is_default { "list.default_cleared" } else { "list.default_set" }).await;
     Ok(Redirect::to(path::<M>("/scenes")).into_response())
+}
+
+/// The user's own scene of this list; another's (or another list's, or none) is a 404.
+async fn own_scene<M: ListModule>(st: &AppState, user: i64, id: i64) -> AppResult<SavedScene> {
+    let saved = scenes::saved(&st.db, user, M::perm().code()).await?;
+    saved.into_iter().find(|s| s.id == id).ok_or(AppError::NotFound)
 }
 
 #[derive(Template)]

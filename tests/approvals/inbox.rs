@@ -48,9 +48,9 @@ async fn only_an_assigned_approver_decides_and_others_do_not_even_see_it() {
     // Another rep: no page, no decision, by URL too.
     let mut rep2 = o.app.login("rep2").await;
     rep2.get(&format!("/approvals/{id}")).await.assert_status(404);
-    rep2.post(&format!("/approvals/{id}/approve"), &[]).await.assert_status(403);
-    rep2.post(&format!("/approvals/{id}/reject"), &[("comment", "no")]).await.assert_status(403);
-    rep2.post(&format!("/approvals/{id}/withdraw"), &[]).await.assert_status(403);
+    rep2.post(&format!("/approvals/{id}/approve"), &[]).await.assert_status(404);
+    rep2.post(&format!("/approvals/{id}/reject"), &[("comment", "no")]).await.assert_status(404);
+    rep2.post(&format!("/approvals/{id}/withdraw"), &[]).await.assert_status(404);
     rep2.get("/approvals/999999").await.assert_status(404);
     // The director is above but not assigned: cannot decide.
     let mut director = o.app.login("director").await;
@@ -182,7 +182,7 @@ async fn whoever_sees_the_customer_follows_its_approval_read_only() {
     let page = north.get(&format!("/approvals/{inst}")).await;
     page.assert_status(404);
     assert!(!page.body.contains("甲公司") && !page.body.contains("用户mgr"));
-    north.post(&format!("/approvals/{inst}/approve"), &[]).await.assert_status(403);
+    north.post(&format!("/approvals/{inst}/approve"), &[]).await.assert_status(404);
 
     // The approver decides; readers then see who decided, when, and why.
     let mut mgr = o.app.login("mgr").await;

@@ -204,6 +204,26 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }
 
+    /// A digest of every table of the public schema (row count and an md5 of its rows), by
+    /// table: what "nothing changed" is checked against. Sessions live in their own schema.
+    pub async fn fingerprint(&self) -> std::collections::BTreeMap<String, String> {
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+                .fetch_all(&self.db)
+                .await
+                .unwrap();
+        let sql = tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "SELECT '{t}'::text, count(*)::text || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') FROM \"{t}\" r"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        sqlx::query_as::<_, (String, String)>(&sql).fetch_all(&self.db).await.unwrap().into_iter().collect()
+    }
+
     /// An open opportunity of `customer` owned by `owner`, at the default group's first stage,
     /// inserted directly (no lines).
     pub async fn opportunity(&self, customer: i64, name: &str, owner: i64) -> i64 {
@@ -324,6 +344,24 @@ impl Client {
             .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
             .header(header::ORIGIN, "http://localhost");
         self.send(req, Body::from(body)).await
+    }
+
+    /// POST a body exactly as given (already url-encoded, so it may hold any escape, `%ff%fe`
+    /// too) with exactly these extra headers: no Origin unless one is given.
+    pub async fn post_encoded(&mut self, path: &str, body: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req, Body::from(body.to_string())).await
+    }
+
+    /// This session's CSRF token (a page is fetched first if none was seen yet).
+    pub async fn token(&mut self) -> String {
+        if self.csrf.is_none() {
+            self.get("/login").await;
+        }
+        self.csrf.clone().unwrap_or_default()
     }
 
     pub async fn login(&mut self, login: &str, password: &str) -> Resp {

@@ -10,9 +10,11 @@ mod export;
 mod import;
 mod import_modules;
 mod list;
+mod matrix;
 mod recycle;
 mod registry;
 mod rules;
+mod xss;
 
 use common::TestApp;
 

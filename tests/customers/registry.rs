@@ -7,7 +7,7 @@ use super::common::{Client, TestApp};
 
 /// A live record of `entity` owned by `owner`, inserted directly; None for a kind nobody wrote
 /// a fixture for yet.
-async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
+pub(super) async fn fixture(app: &TestApp, entity: &str, owner: i64) -> Option<i64> {
     let name = format!("{entity} of {owner}");
     Some(match entity {
         "customer" => super::customer(app, &name, Some(owner)).await,

@@ -418,6 +418,8 @@ pub async fn approve(
 ) -> AppResult<Response> {
     let user = req.user()?.id;
     let comment = comment_of(&form)?;
+    // One it may not see answers as one that does not exist (404), not "not yours" (403).
+    visible(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     let result = workflow::decide(&mut tx, id, user, true, &comment, req.ip.as_deref()).await;
     let done = |o: Outcome| if o == Outcome::Approved { "approval.done.approved" } else { "approval.done.passed_on" };
@@ -433,6 +435,7 @@ pub async fn reject(
 ) -> AppResult<Response> {
     let user = req.user()?.id;
     let comment = comment_of(&form)?;
+    visible(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     let result = if comment.is_empty() && reason_missing(&mut tx, id, user).await? {
         Err(FlowError::Invalid("approval.error.reason_required"))
@@ -460,6 +463,7 @@ pub async fn withdraw(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let user = req.user()?.id;
+    visible(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     let result = workflow::withdraw(&mut tx, id, user, req.ip.as_deref()).await;
     finish(tx, &ctx, id, result, |_| "approval.done.withdrawn").await
@@ -475,6 +479,7 @@ pub async fn resubmit(
     let user = req.user()?.id;
     let picks = workflow::picks_of(&form);
     let picks = (!picks.is_empty()).then_some(&picks);
+    visible(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     let result = workflow::resubmit(&mut tx, id, user, picks, req.ip.as_deref()).await;
     let done = |o: Outcome| if o == Outcome::Approved { "approval.done.approved" } else { "approval.done.resubmitted" };
@@ -492,6 +497,7 @@ pub async fn pick(
 ) -> AppResult<Response> {
     let user = req.user()?.id;
     let picked: Vec<i64> = workflow::picks_of(&form).into_values().flatten().collect();
+    visible(&st, &req, id).await?;
     let mut tx = st.db.begin().await?;
     let result = workflow::pick(&mut tx, id, user, &picked, req.ip.as_deref()).await;
     finish(tx, &ctx, id, result, |_| "approval.done.picked").await
