@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod files;
+pub mod process;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -1,4 +1,5 @@
-//! Admin set-up data every module uses: dictionaries, custom fields, numbering rules.
+//! Admin set-up data every module uses: dictionaries, custom fields, numbering rules; and the
+//! installation's reliability: database restarts, killed processes, two instances, backups.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -6,3 +7,4 @@ mod common;
 mod dicts;
 mod fields;
 mod numbering;
+mod reliability;
