@@ -3,8 +3,9 @@
 //!
 //! The archive is pg_dump's custom format: compressed, restorable table by table, and read by
 //! pg_restore of the same or a newer PostgreSQL. Restoring writes into an empty database only,
-//! unless told to replace what is there (`--force`); it runs in one transaction, so a failed
-//! restore leaves the database as it was.
+//! unless told to replace what is there (`--force`); the archive is checked before anything is
+//! dropped, and pg_restore runs in one transaction, so a restore that fails part-way leaves the
+//! database as it was (with `--force`: empty).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -50,6 +51,11 @@ pub async fn contents(db: &PgPool) -> anyhow::Result<(i64, Vec<String>)> {
 /// `force`: then its schemas are dropped first and replaced by the archive's.
 pub async fn restore(url: &str, db: &PgPool, file: &Path, force: bool) -> anyhow::Result<()> {
     std::fs::File::open(file).with_context(|| format!("cannot read the backup {}", file.display()))?;
+    // Read the archive's table of contents first: a file that is not a backup is refused before
+    // anything is dropped.
+    let mut list = Command::new(local::tool("pg_restore")?);
+    list.arg("--list").arg(file).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    run(list, "pg_restore").with_context(|| format!("{} is not a backup made by `crm backup`", file.display()))?;
     let (n, names) = contents(db).await?;
     if n > 0 {
         if !force {

@@ -184,6 +184,7 @@ pub struct Reply {
     pub status: u16,
     pub location: String,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A browser-like client of a real server: keeps cookies, sends the page's CSRF token and a
@@ -268,6 +269,6 @@ impl Http {
         if let Some(t) = super::find_csrf(&body) {
             self.csrf = Some(t);
         }
-        Ok(Reply { status, location, body })
+        Ok(Reply { status, location, body, bytes: bytes.to_vec() })
     }
 }

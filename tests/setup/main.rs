@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backup;
 mod dicts;
 mod fields;
 mod numbering;
