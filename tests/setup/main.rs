@@ -7,5 +7,6 @@ mod common;
 mod backup;
 mod dicts;
 mod fields;
+mod instances;
 mod numbering;
 mod reliability;
