@@ -228,3 +228,153 @@ async fn two_instances_share_sessions_and_a_claim_race_has_one_winner() {
     assert_eq!(r.status, 303, "the session ended on B is gone on A");
     assert!(r.location.starts_with("/login"));
 }
+
+/// SIGKILL during a long approval chain: 30 contracts through a six-step flow (a different
+/// manager per step), the six approvers deciding at once through HTTP. Every decision is one
+/// transaction: afterwards each request is at a clean stage (its approved tasks, its one pending
+/// task, its current step agree), and only the fully approved ones changed their contract and
+/// what their customer owes. After a restart the chains finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_an_approval_chain_leaves_every_request_at_a_clean_stage() {
+    const STEPS: i64 = 6;
+    const CONTRACTS: i64 = 30;
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    let rep = app.user("rep", root, None, &["rep"]).await;
+    let mut approvers = Vec::new();
+    for i in 1..=STEPS {
+        approvers.push(app.user(&format!("m{i}"), root, None, &["manager"]).await);
+    }
+    sqlx::query("DELETE FROM approval_flows WHERE subject = 'contract'").execute(&app.db).await.unwrap();
+    let flow: i64 = sqlx::query_scalar(
+        "INSERT INTO approval_flows (subject, name, enabled, resubmit_from) VALUES ('contract', '六级审批', true, 'first')
+         RETURNING id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    for (i, m) in approvers.iter().enumerate() {
+        sqlx::query("INSERT INTO approval_steps (flow_id, seq, kind, mode, user_ids, level) VALUES ($1, $2, 'users', 'any', $3, 1)")
+            .bind(flow)
+            .bind(i as i32 + 1)
+            .bind(vec![*m])
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    for i in 0..CONTRACTS {
+        let customer: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (code, name, name_norm, status_id, owner_id)
+             VALUES ('A-' || $1, '审批客户' || $1, '审批客户' || $1,
+                     (SELECT id FROM dict_items WHERE dict = 'customer_status' ORDER BY position LIMIT 1), $2)
+             RETURNING id",
+        )
+        .bind(i)
+        .bind(rep)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        let contract = app.contract(customer, &format!("审批合同{i}"), rep, "pending").await;
+        let mut tx = app.db.begin().await.unwrap();
+        let s = crm::workflow::Submission {
+            subject: crm::modules::contracts::subject(),
+            record_id: contract,
+            submitted_by: rep,
+            owner_id: Some(rep),
+            payload: serde_json::json!({ "amount": "1000.00" }),
+            picks: Default::default(),
+        };
+        crm::workflow::submit(&mut tx, s, None).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    // Each approver decides whatever waits for them, until stopped (or the server dies).
+    let decide_all = |server: &Server| {
+        let base = server.base.clone();
+        let approvers = approvers.clone();
+        let db = app.db.clone();
+        async move {
+            let mut tasks = Vec::new();
+            for (i, m) in approvers.into_iter().enumerate() {
+                let mut http = Http::new(&base);
+                http.login(&format!("m{}", i + 1), PASSWORD).await;
+                let db = db.clone();
+                tasks.push(tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    while started.elapsed() < Duration::from_secs(120) {
+                        let waiting: Vec<i64> = sqlx::query_scalar(
+                            "SELECT instance_id FROM approval_tasks WHERE approver_id = $1 AND status = 'pending' ORDER BY instance_id",
+                        )
+                        .bind(m)
+                        .fetch_all(&db)
+                        .await
+                        .unwrap();
+                        let left: i64 = sqlx::query_scalar(
+                            "SELECT count(*) FROM approval_tasks t JOIN approval_instances i ON i.id = t.instance_id
+                              WHERE t.status = 'approved' AND i.subject = 'contract'",
+                        )
+                        .fetch_one(&db)
+                        .await
+                        .unwrap();
+                        if left == STEPS * CONTRACTS {
+                            return;
+                        }
+                        for id in waiting {
+                            if http.post(&format!("/approvals/{id}/approve"), &[("comment", "同意")]).await.is_err() {
+                                return; // the server is gone
+                            }
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }));
+            }
+            tasks
+        }
+    };
+    let approved_tasks = "SELECT count(*) FROM approval_tasks WHERE status = 'approved'";
+    let server = serve(&app).await;
+    let tasks = decide_all(&server).await;
+    let begun = std::time::Instant::now();
+    while app.count(approved_tasks).await < STEPS * CONTRACTS / 3 {
+        assert!(begun.elapsed() < Duration::from_secs(120), "the approvers never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill9();
+    for t in tasks {
+        t.abort();
+        let _ = t.await;
+    }
+    let clean = || async {
+        app.count(&format!(
+            "SELECT count(*) FROM approval_instances i JOIN contracts k ON k.id = i.record_id JOIN customers c ON c.id = k.customer_id
+              WHERE i.subject = 'contract'
+                AND CASE WHEN i.status = 'approved' THEN
+                      (SELECT count(*) FROM approval_tasks t WHERE t.instance_id = i.id AND t.status = 'approved') = {STEPS}
+                      AND NOT EXISTS (SELECT 1 FROM approval_tasks t WHERE t.instance_id = i.id AND t.status = 'pending')
+                      AND k.status = 'approved' AND k.approved_at IS NOT NULL AND c.receivable = 1000 AND c.deal_status = 'dealt'
+                    WHEN i.status = 'pending' THEN
+                      (SELECT count(*) FROM approval_tasks t WHERE t.instance_id = i.id AND t.status = 'approved') = i.current_step - 1
+                      AND (SELECT array_agg(t.stage) FROM approval_tasks t WHERE t.instance_id = i.id AND t.status = 'pending')
+                          = ARRAY[i.current_step]
+                      AND k.status = 'pending' AND c.receivable = 0
+                    ELSE false END"
+        ))
+        .await
+    };
+    assert_eq!(clean().await, CONTRACTS, "every request at a clean stage after the kill");
+    let (approved, decided) = (
+        app.count("SELECT count(*) FROM approval_instances WHERE subject = 'contract' AND status = 'approved'").await,
+        app.count(approved_tasks).await,
+    );
+    assert!(decided < STEPS * CONTRACTS, "killed mid-chain: {decided} decisions, {approved} requests through");
+    eprintln!("approval chain killed after {decided} of {} decisions ({approved} requests through)", STEPS * CONTRACTS);
+
+    // Restarted, the approvers finish the chains.
+    let server = serve(&app).await;
+    for t in decide_all(&server).await {
+        t.await.unwrap();
+    }
+    assert_eq!(app.count(approved_tasks).await, STEPS * CONTRACTS);
+    assert_eq!(clean().await, CONTRACTS);
+    assert_eq!(app.count("SELECT count(*) FROM contracts WHERE status = 'approved'").await, CONTRACTS);
+}
