@@ -137,7 +137,15 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let q = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&st.db);
     match tokio::time::timeout(Duration::from_secs(2), q).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+        Ok(Err(e)) => {
+            crate::db::health::note(&e);
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => {
+            // Still waiting for a connection: the server is down or every connection is busy.
+            crate::db::health::note(&sqlx::Error::PoolTimedOut);
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
     }
 }
 

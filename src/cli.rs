@@ -1,4 +1,4 @@
-//! The `crm` command line: serve | migrate | seed | user create-admin | db start|stop.
+//! The `crm` command line: serve | migrate | seed | user create-admin | db start|stop | backup | restore.
 
 use std::future::IntoFuture;
 use std::io::{BufRead, IsTerminal, Write};
@@ -47,6 +47,16 @@ enum Command {
     Db {
         #[command(subcommand)]
         command: DbCommand,
+    },
+    /// Write a backup of the database (pg_dump's custom format) to FILE. Attachments are in
+    /// the database, so they are in the backup.
+    Backup { file: std::path::PathBuf },
+    /// Restore a backup made by `crm backup` into an empty database (stop the app first).
+    Restore {
+        file: std::path::PathBuf,
+        /// Drop everything the database holds and replace it with the backup.
+        #[arg(long)]
+        force: bool,
     },
     /// For scripts/bench: time scope resolution (the owner set) for one user, the way every
     /// request resolves it, and print `<scope> <users> <mean ms> <p95 ms>` lines.
@@ -122,8 +132,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.config;
     match cli.command {
         Command::Db { command } => db_command(&cfg, command).await,
+        // Before any migration: a restore wants the database as it is (empty).
+        command @ (Command::Backup { .. } | Command::Restore { .. }) => {
+            let (pool, local, url) = open_database(&cfg).await?;
+            let result = backup_command(&pool, &url, command).await;
+            pool.close().await;
+            if let Some(pg) = local {
+                pg.stop();
+            }
+            result
+        }
         command => {
-            let (pool, local) = open_database(&cfg).await?;
+            let (pool, local, _) = open_database(&cfg).await?;
             let result = run_with_db(cfg, pool, command).await;
             if let Some(pg) = local {
                 pg.stop();
@@ -172,7 +192,9 @@ async fn run_with_db(cfg: Config, pool: PgPool, command: Command) -> anyhow::Res
         }
         Command::ScopeTiming { user, runs } => scope_timing(&pool, user, runs).await,
         Command::BenchImportFile { rows, out } => seed::scale_import::write_file(&pool, rows, &out).await,
-        Command::Db { .. } => unreachable!("handled before opening the database"),
+        Command::Db { .. } | Command::Backup { .. } | Command::Restore { .. } => {
+            unreachable!("handled before migrating")
+        }
     }
 }
 
@@ -199,15 +221,37 @@ async fn scope_timing(pool: &PgPool, user: i64, runs: usize) -> anyhow::Result<(
     Ok(())
 }
 
-/// DATABASE_URL when given; otherwise the private cluster under the data folder.
-async fn open_database(cfg: &Config) -> anyhow::Result<(PgPool, Option<LocalPostgres>)> {
+/// DATABASE_URL when given; otherwise the private cluster under the data folder (started).
+/// Also the URL connected to.
+async fn open_database(cfg: &Config) -> anyhow::Result<(PgPool, Option<LocalPostgres>, String)> {
     if let Some(url) = cfg.database_url.as_deref().filter(|u| !u.is_empty()) {
-        return Ok((db::connect(url, cfg.db_max_connections).await?, None));
+        return Ok((db::connect(url, cfg.db_max_connections).await?, None, url.to_string()));
     }
     let pg = LocalPostgres::prepare(&cfg.data_dir, cfg.pg_port, false)?;
     pg.start().await?;
-    let pool = db::connect(&pg.database_url(), cfg.db_max_connections).await?;
-    Ok((pool, Some(pg)))
+    let url = pg.database_url();
+    let pool = db::connect(&url, cfg.db_max_connections).await?;
+    Ok((pool, Some(pg), url))
+}
+
+async fn backup_command(pool: &PgPool, url: &str, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Backup { file } => {
+            let t = std::time::Instant::now();
+            let url = url.to_string();
+            let to = file.clone();
+            tokio::task::spawn_blocking(move || db::backup::backup(&url, &to)).await??;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!("backup written to {} ({size} bytes, {:.1} s)", file.display(), t.elapsed().as_secs_f64());
+        }
+        Command::Restore { file, force } => {
+            db::backup::restore(url, pool, &file, force).await?;
+            let (n, _) = db::backup::contents(pool).await?;
+            println!("restored {} into {} ({n} tables and other objects)", file.display(), db::redact(url));
+        }
+        _ => unreachable!("only backup and restore"),
+    }
+    Ok(())
 }
 
 async fn db_command(cfg: &Config, command: DbCommand) -> anyhow::Result<()> {

@@ -34,7 +34,10 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => AppError::NotFound,
-            other => AppError::Internal(other.into()),
+            other => {
+                crate::db::health::note(&other);
+                AppError::Internal(other.into())
+            }
         }
     }
 }

@@ -184,7 +184,21 @@ impl LocalPostgres {
 /// Locate initdb/pg_ctl: CRM_PG_BINDIR, then `pg_config --bindir`, then the newest
 /// /usr/lib/postgresql/*/bin, then PATH.
 fn find_bindir() -> Option<PathBuf> {
-    let has_server = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    find_bindir_with(&["initdb", "pg_ctl"])
+}
+
+/// A PostgreSQL client program (pg_dump, pg_restore), found where the server binaries are.
+pub fn tool(program: &str) -> anyhow::Result<PathBuf> {
+    find_bindir_with(&[program]).map(|d| d.join(program)).with_context(|| {
+        format!(
+            "{program} was not found. Install the PostgreSQL client programs (`apt-get install postgresql-client`), \
+             or set CRM_PG_BINDIR to the folder holding {program}."
+        )
+    })
+}
+
+fn find_bindir_with(programs: &[&str]) -> Option<PathBuf> {
+    let has_server = |d: &Path| programs.iter().all(|p| d.join(p).is_file());
     if let Ok(d) = std::env::var("CRM_PG_BINDIR") {
         let d = PathBuf::from(d);
         if has_server(&d) {

@@ -1,5 +1,6 @@
 //! Database pool, migrations and the private local cluster used when no DATABASE_URL is given.
 
+pub mod backup;
 pub mod local;
 mod tx;
 
@@ -14,6 +15,46 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// A pooled connection idle longer than this is pinged before it is handed out.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+/// What the pool remembers of the server's recent failures.
+pub mod health {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// Pooled connections are pinged before use until this time (unix ms).
+    static SUSPECT_UNTIL: AtomicI64 = AtomicI64::new(0);
+    /// How long after the last connection-level failure.
+    const WINDOW_MS: i64 = 60_000;
+
+    fn now_ms() -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
+    /// Whether the server failed a connection lately (restart, crash, network).
+    pub fn suspect() -> bool {
+        SUSPECT_UNTIL.load(Ordering::Relaxed) > now_ms()
+    }
+
+    /// Note an error: one that says the connection or the server went away starts the window.
+    pub fn note(e: &sqlx::Error) {
+        if lost_connection(e) {
+            SUSPECT_UNTIL.store(now_ms() + WINDOW_MS, Ordering::Relaxed);
+        }
+    }
+
+    /// The server is unreachable or ended the session (shutdown, crash, cannot connect now):
+    /// not a fault of the query.
+    pub fn lost_connection(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+            _ => false,
+        }
+    }
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .with_context(|| format!("invalid database URL {}", redact(url)))?
@@ -24,8 +65,18 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         // No ping before every query: a round trip each time, on pages that run a dozen queries.
-        // A connection that died anyway fails one request and is dropped from the pool.
+        // Only a connection that sat idle a while, or any connection while the server was seen
+        // failing lately (a restart kills every pooled connection at once), is pinged first; a
+        // dead one is dropped and another taken, so no request fails once the server is back.
         .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_CHECK || health::suspect() {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))

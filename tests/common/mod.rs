@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod files;
+pub mod process;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -72,7 +73,23 @@ async fn template() -> &'static str {
                 let pool = PgPool::connect(&url_for(&building, server)).await.unwrap();
                 crm::db::migrate(&pool).await.expect("migrating the template database");
                 pool.close().await;
-                sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).await.unwrap();
+                // An autovacuum worker may have just entered the fresh database: ask it to leave.
+                for attempt in 0.. {
+                    let rename = format!("ALTER DATABASE {building} RENAME TO {name}");
+                    match sqlx::query(&rename).execute(&mut admin).await {
+                        Ok(_) => break,
+                        Err(e) if attempt < 50 => {
+                            let _ = e;
+                            sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                                .bind(&building)
+                                .execute(&mut admin)
+                                .await
+                                .unwrap();
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("renaming the template database: {e}"),
+                    }
+                }
             }
             drop_stale_databases(&mut admin).await;
             sqlx::query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).await.unwrap();

@@ -1,8 +1,12 @@
-//! Admin set-up data every module uses: dictionaries, custom fields, numbering rules.
+//! Admin set-up data every module uses: dictionaries, custom fields, numbering rules; and the
+//! installation's reliability: database restarts, killed processes, two instances, backups.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backup;
 mod dicts;
 mod fields;
+mod instances;
 mod numbering;
+mod reliability;
