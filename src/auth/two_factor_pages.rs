@@ -18,6 +18,7 @@ use crate::access::{Guard, Routes};
 use crate::audit;
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::context::SESSION_LANG;
 use crate::web::flash::Kind;
 use crate::web::{FormErrors, PageCtx, RequestCtx, csrf, done, render};
 
@@ -53,8 +54,15 @@ struct Pending {
 }
 
 /// After a right password: a fresh session id holding only what the code step needs.
+/// Nothing else is kept but the language: a session that was signed in as someone else is not
+/// any more.
 pub async fn begin(session: &Session, user_id: i64, epoch: i32, login: &str, next: &str) -> anyhow::Result<()> {
+    let lang: Option<String> = session.get(SESSION_LANG).await?;
     session.cycle_id().await?;
+    session.clear().await;
+    if let Some(lang) = lang {
+        session.insert(SESSION_LANG, lang).await?;
+    }
     let at = chrono::Utc::now().timestamp();
     session.insert(SESSION_PENDING, Pending { user_id, epoch, login: login.into(), next: next.into(), at }).await?;
     csrf::renew(session).await?;

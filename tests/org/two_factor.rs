@@ -297,6 +297,9 @@ async fn a_user_reaches_only_their_own_two_factor() {
     assert_eq!(app.count(&format!("SELECT count(*) FROM user_recovery_codes WHERE user_id = {b_id}")).await, 0);
     // The admin page shows nothing of it to non-admins.
     b.get(&format!("/admin/users/{a_id}/edit")).await.assert_status(403);
+    // A's password typed in B's signed-in browser: B's session ends there, A's waits for a code.
+    b.post("/login", &[("login", "usera"), ("password", PASSWORD)]).await.assert_redirect("/login/two-factor");
+    b.get("/").await.assert_redirect("/login?next=%2F");
 }
 
 #[tokio::test]
