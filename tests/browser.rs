@@ -1248,3 +1248,83 @@ async fn exporting_a_list_in_the_browser() {
     b.screenshot("export-options-phone").await;
     b.close().await;
 }
+
+/// Two-factor sign-in as a user meets it: a role requires it, so the password leads to the
+/// enrolment page (QR code, key, a code to confirm), then the recovery codes; the next sign-in
+/// asks for a code. Both languages; screenshots of each step.
+#[tokio::test]
+async fn two_factor_enrolment_and_the_code_step_in_both_languages() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    let root = app.root_dept().await;
+    app.admin().await;
+    let zhang = app.user("zhang", root, None, &["rep"]).await;
+    let en = app.user("smith", root, None, &["rep"]).await;
+    sqlx::query("UPDATE users SET lang = 'en' WHERE id = $1").bind(en).execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE roles SET totp_required = true WHERE code = 'rep'").execute(&app.db).await.unwrap();
+    let code = |secret: &str, steps: i64| {
+        let bytes = totp_rs::Secret::Encoded(secret.to_string()).to_bytes().unwrap();
+        let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).unwrap();
+        totp.generate((chrono::Utc::now().timestamp() + steps * 30) as u64)
+    };
+    let b = Browser::start(&app).await;
+
+    for (login, lang) in [("zhang", "zh"), ("smith", "en")] {
+        b.client.delete_all_cookies().await.unwrap();
+        b.login(login, PASSWORD).await;
+        assert_eq!(b.path().await, "/account/two-factor", "sent to enrolment after the password");
+        b.wait_for("#must-enrol").await;
+        // The QR code is drawn (an image that loaded, 200 px wide).
+        let width = b.client.execute("return document.getElementById('qr').naturalWidth", vec![]).await.unwrap();
+        assert!(width.as_i64().unwrap_or(0) >= 200, "QR image loaded: {width}");
+        b.screenshot(&format!("two-factor-enrol-{lang}")).await;
+        // Anything else leads back here.
+        b.goto("/customers").await;
+        assert_eq!(b.path().await, "/account/two-factor");
+
+        let secret = b.text("#secret").await.replace(' ', "");
+        b.fill("input[name=code]", "000000").await;
+        b.submit_and_wait("#enrol button[type=submit]", "#enrol .field-error").await;
+        b.screenshot(&format!("two-factor-enrol-wrong-{lang}")).await;
+        let secret_now = b.text("#secret").await.replace(' ', "");
+        assert_eq!(secret, secret_now, "the same key after a wrong code");
+        b.fill("input[name=code]", &code(&secret, 0)).await;
+        b.submit_and_wait("#enrol button[type=submit]", "#new-codes").await;
+        b.screenshot(&format!("two-factor-recovery-codes-{lang}")).await;
+        b.goto("/customers").await;
+        assert_eq!(b.path().await, "/customers", "free to go on once enrolled");
+
+        // The next sign-in: password, then the code step.
+        b.client.delete_all_cookies().await.unwrap();
+        b.goto("/login").await;
+        if lang == "en" {
+            b.submit_and_wait(".auth-langs button[type=submit]:not(.current)", ".auth-card").await;
+        }
+        b.fill("input[name=login]", login).await;
+        b.fill("input[name=password]", PASSWORD).await;
+        b.submit_and_wait("form.form-stack button[type=submit]", "#code-form").await;
+        assert_eq!(b.path().await, "/login/two-factor");
+        b.screenshot(&format!("two-factor-code-{lang}")).await;
+        b.fill("input[name=code]", "123").await;
+        b.submit_and_wait("#code-form button[type=submit]", "#code-error").await;
+        b.screenshot(&format!("two-factor-code-wrong-{lang}")).await;
+        b.fill("input[name=code]", &code(&secret, 1)).await;
+        b.submit_and_wait("#code-form button[type=submit]", "aside.sidebar").await;
+        assert_eq!(b.path().await, "/");
+        b.goto("/account/two-factor").await;
+        b.wait_for("#turn-off").await;
+        b.screenshot(&format!("two-factor-on-{lang}")).await;
+    }
+
+    // Where the admin sets it: the roles page, and a user's page with the reset.
+    b.client.delete_all_cookies().await.unwrap();
+    b.login("admin", PASSWORD).await;
+    b.goto("/admin/roles").await;
+    b.wait_for("#two-factor").await;
+    b.screenshot("two-factor-roles-zh").await;
+    b.goto(&format!("/admin/users/{zhang}/edit")).await;
+    b.wait_for("#two-factor form").await;
+    b.client.execute("document.getElementById('two-factor').scrollIntoView()", vec![]).await.unwrap();
+    b.screenshot("two-factor-admin-reset-zh").await;
+    b.close().await;
+}

@@ -685,10 +685,12 @@ fn the_public_routes_are_exactly_these() {
             "GET /calendar/feed/{file}",
             "GET /healthz",
             "GET /login",
+            "GET /login/two-factor",
             "GET /readyz",
             "GET /static/{name}",
             "POST /lang",
             "POST /login",
+            "POST /login/two-factor",
             "POST /logout"
         ]
     );

@@ -21,6 +21,9 @@ pub enum Guard {
     Public,
     /// Any logged-in user (own account pages, home).
     Login,
+    /// Any logged-in user, also one who must still set up two-factor sign-in (the enrolment page):
+    /// every other guard but `Public` sends such a user there.
+    Enrol,
     /// A logged-in user holding this permission.
     Perm(Module, Action),
     /// Any one of these permissions.
@@ -90,8 +93,11 @@ impl Guard {
             (_, None) => return Err(AppError::Unauthenticated),
             (_, Some(u)) => u,
         };
+        if user.must_enrol && *self != Guard::Enrol {
+            return Err(AppError::Forbidden);
+        }
         let ok = match self {
-            Guard::Public | Guard::Login => true,
+            Guard::Public | Guard::Login | Guard::Enrol => true,
             Guard::Perm(m, a) => user.can(*m, *a),
             Guard::AnyOf(list) => list.iter().any(|(m, a)| user.can(*m, *a)),
         };
@@ -101,6 +107,9 @@ impl Guard {
 
 async fn enforce(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let ctx = req.extensions().get::<RequestCtx>().cloned().unwrap_or_default();
+    if guard != Guard::Public && guard != Guard::Enrol && ctx.user.as_ref().is_some_and(|u| u.must_enrol) {
+        return Redirect::to(crate::auth::two_factor::ENROL_PATH).into_response();
+    }
     match guard.allows(&ctx) {
         Ok(()) => next.run(req).await,
         Err(AppError::Unauthenticated) => login_redirect(&req),

@@ -23,6 +23,11 @@ pub struct CurrentUser {
     pub lang: Option<Lang>,
     pub is_super: bool,
     pub session_epoch: i32,
+    /// Two-factor sign-in is on for this user.
+    pub two_factor: bool,
+    /// A role of theirs requires two-factor sign-in and it is not on yet: they may open the
+    /// enrolment page and nothing else (`access::routes`).
+    pub must_enrol: bool,
     perms: HashSet<(Module, Action)>,
 }
 
@@ -43,6 +48,8 @@ struct UserRow {
     status: String,
     session_epoch: i32,
     is_super: bool,
+    two_factor: bool,
+    two_factor_required: bool,
     perms: Vec<String>,
 }
 
@@ -51,6 +58,9 @@ pub async fn fetch_user(db: &PgPool, id: i64) -> sqlx::Result<Option<(CurrentUse
         "SELECT u.id, u.login, u.name, u.dept_id, u.superior_id, u.lang, u.status, u.session_epoch,
            EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                    WHERE ur.user_id = u.id AND r.is_super) AS is_super,
+           u.totp_enabled_at IS NOT NULL AS two_factor,
+           EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                   WHERE ur.user_id = u.id AND r.totp_required) AS two_factor_required,
            ARRAY(SELECT DISTINCT rp.module || ':' || rp.action FROM user_roles ur
                  JOIN role_permissions rp ON rp.role_id = ur.role_id
                  WHERE ur.user_id = u.id) AS perms
@@ -77,6 +87,8 @@ pub async fn fetch_user(db: &PgPool, id: i64) -> sqlx::Result<Option<(CurrentUse
             lang: r.lang.as_deref().and_then(Lang::from_code),
             is_super: r.is_super,
             session_epoch: r.session_epoch,
+            two_factor: r.two_factor,
+            must_enrol: r.two_factor_required && !r.two_factor,
             perms,
         };
         (user, r.status == "active")

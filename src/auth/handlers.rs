@@ -8,9 +8,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::password;
 use super::throttle::{self, Admission, Key, Lock, LoginKeys, LoginOutcome};
 use super::{CurrentUser, SESSION_EPOCH, SESSION_USER};
+use super::{password, two_factor_pages};
 use crate::access::{Guard, Routes};
 use crate::audit;
 use crate::error::AppResult;
@@ -28,6 +28,7 @@ pub fn routes() -> Routes {
         .post("/lang", Guard::Public, set_lang)
         .get("/account/password", Guard::Login, password_page)
         .post("/account/password", Guard::Login, password_submit)
+        .merge(two_factor_pages::routes())
 }
 
 #[derive(Template)]
@@ -81,12 +82,13 @@ struct Credentials {
     password_hash: String,
     status: String,
     session_epoch: i32,
+    two_factor: bool,
 }
 
 /// The user a typed login names: the username first, else the mobile number.
 async fn find_credentials(db: &sqlx::PgPool, login: &str) -> sqlx::Result<Option<Credentials>> {
     sqlx::query_as(
-        "SELECT id, password_hash, status, session_epoch FROM users
+        "SELECT id, password_hash, status, session_epoch, totp_enabled_at IS NOT NULL AS two_factor FROM users
          WHERE lower(login) = lower($1) OR mobile = $1 ORDER BY (lower(login) = lower($1)) DESC LIMIT 1",
     )
     .bind(login)
@@ -95,7 +97,8 @@ async fn find_credentials(db: &sqlx::PgPool, login: &str) -> sqlx::Result<Option
 }
 
 /// Every attempt is counted (per IP, per typed login, per resolved user) before the password is
-/// checked, so parallel guesses cannot get past the limit; see `throttle`.
+/// checked, so parallel guesses cannot get past the limit; see `throttle`. A user with two-factor
+/// sign-in gets the code step (`two_factor_pages`) instead of a session.
 async fn login_submit(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -118,16 +121,27 @@ async fn login_submit(
     };
     let ok = password::verify(f.password, creds.as_ref().map(|c| c.password_hash.clone())).await?;
     let outcome = match (&creds, ok) {
+        (Some(c), true) if c.status == "active" && c.two_factor => LoginOutcome::CodeRequired,
         (Some(c), true) if c.status == "active" => LoginOutcome::Ok,
         (Some(_), true) => LoginOutcome::Disabled,
         _ => LoginOutcome::BadCredentials,
     };
     log(outcome).await?;
-    if outcome != LoginOutcome::BadCredentials {
+    if outcome == LoginOutcome::CodeRequired {
+        // Not signed in yet: the account's counters stay until the code is right (were a right
+        // password to clear them, guessing codes would never lock); the address gets its try back.
+        throttle::succeeded(&st.db, &[], std::slice::from_ref(&keys.ip)).await?;
+    } else if outcome != LoginOutcome::BadCredentials {
         keys.succeeded(&st.db).await?;
     }
 
     match (outcome, creds, lock_on_failure) {
+        // The right password on the last try leaves no try for the code: say so now.
+        (LoginOutcome::CodeRequired, _, Some(lock)) => locked_page(&st, ctx, login, f.next, lock).await,
+        (LoginOutcome::CodeRequired, Some(c), None) => {
+            two_factor_pages::begin(&session, c.id, c.session_epoch, &login, &f.next).await?;
+            Ok(Redirect::to(two_factor_pages::CODE_PATH).into_response())
+        }
         (LoginOutcome::Ok, Some(c), _) => {
             sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1").bind(c.id).execute(&st.db).await?;
             start_session(&session, c.id, c.session_epoch).await?;
@@ -146,7 +160,13 @@ async fn login_submit(
     }
 }
 
-async fn locked_page(st: &AppState, ctx: PageCtx, login: String, next: String, lock: Lock) -> AppResult<Response> {
+pub(super) async fn locked_page(
+    st: &AppState,
+    ctx: PageCtx,
+    login: String,
+    next: String,
+    lock: Lock,
+) -> AppResult<Response> {
     let key = if lock.kind == LoginOutcome::IpThrottled { "login.ip_locked" } else { "login.locked" };
     let error = lock_text(st, &ctx, key, lock);
     login_failed(ctx, login, next, error, StatusCode::TOO_MANY_REQUESTS).await
@@ -154,13 +174,13 @@ async fn locked_page(st: &AppState, ctx: PageCtx, login: String, next: String, l
 
 /// The lock message `key` with the time the lock ends, rounded up to the minute (a lock ending at
 /// 10:15:20 says 10:16: trying at 10:15 would still fail).
-fn lock_text(st: &AppState, ctx: &PageCtx, key: &str, lock: Lock) -> String {
+pub(super) fn lock_text(st: &AppState, ctx: &PageCtx, key: &str, lock: Lock) -> String {
     let time = format::time_of_day(&format::ceil_minute(&lock.until), st.config.timezone);
     ctx.tf(key, &[("time", &time)])
 }
 
 /// A fresh session id for the logged-in user (no fixation), with a fresh CSRF token.
-async fn start_session(session: &Session, user_id: i64, epoch: i32) -> anyhow::Result<()> {
+pub(super) async fn start_session(session: &Session, user_id: i64, epoch: i32) -> anyhow::Result<()> {
     let lang: Option<String> = session.get(SESSION_LANG).await?;
     session.cycle_id().await?;
     session.clear().await;
@@ -297,7 +317,7 @@ async fn password_submit(
 
 /// Verify the typed current password, counted like a login attempt on its own key, so a left-open
 /// session cannot be used to guess it. The error text, and whether a lock is the reason.
-async fn check_current(
+pub(super) async fn check_current(
     st: &AppState,
     ctx: &PageCtx,
     user_id: i64,

@@ -1,9 +1,12 @@
-//! Login, logout, own password, language choice; the `CurrentUser` loaded on every request.
+//! Login (with two-factor sign-in), logout, own password, language choice; the `CurrentUser` loaded
+//! on every request.
 
 mod current;
 mod handlers;
 pub mod password;
 mod throttle;
+pub mod two_factor;
+mod two_factor_pages;
 
 pub use current::{CurrentUser, SESSION_EPOCH, SESSION_USER, fetch_user, load_current_user};
 pub use handlers::routes;

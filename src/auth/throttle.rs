@@ -16,6 +16,10 @@ use crate::config::Config;
 pub enum LoginOutcome {
     Ok,
     BadCredentials,
+    /// The password was right; the second step (a code) is asked for.
+    CodeRequired,
+    /// A wrong, or already used, two-factor or recovery code.
+    BadCode,
     AccountLocked,
     IpThrottled,
     Disabled,
@@ -26,6 +30,8 @@ impl LoginOutcome {
         match self {
             LoginOutcome::Ok => "ok",
             LoginOutcome::BadCredentials => "bad_credentials",
+            LoginOutcome::CodeRequired => "code_required",
+            LoginOutcome::BadCode => "bad_code",
             LoginOutcome::AccountLocked => "locked",
             LoginOutcome::IpThrottled => "ip_throttled",
             LoginOutcome::Disabled => "disabled",

@@ -8,4 +8,5 @@ mod departments;
 mod logs;
 mod roles;
 mod scopes;
+mod two_factor;
 mod users;

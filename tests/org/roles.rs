@@ -302,7 +302,7 @@ async fn only_role_managers_reach_the_role_pages() {
     let before = perms(&app, manager).await;
 
     let routes: Vec<_> = crm::app::route_specs().into_iter().filter(|r| r.path.starts_with("/admin/roles")).collect();
-    assert_eq!(routes.len(), 7);
+    assert_eq!(routes.len(), 8);
     for login in ["rep1", "boss"] {
         let mut c = app.login(login).await;
         for spec in &routes {
@@ -322,6 +322,7 @@ async fn only_role_managers_reach_the_role_pages() {
     }
     assert_eq!(perms(&app, manager).await, before);
     assert_eq!(app.count("SELECT count(*) FROM roles").await, 5);
+    assert_eq!(app.count("SELECT count(*) FROM roles WHERE totp_required").await, 0, "two-factor settings untouched");
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use crate::web::i18n::Lang;
 
 /// Results a login attempt can have (see `auth::LoginOutcome`), in the order the filter lists them.
-pub const LOGIN_RESULTS: &[&str] = &["ok", "bad_credentials", "locked", "ip_throttled", "disabled"];
+pub const LOGIN_RESULTS: &[&str] =
+    &["ok", "bad_credentials", "code_required", "bad_code", "locked", "ip_throttled", "disabled"];
 
 /// Query string of the operation log.
 #[derive(Deserialize, Default, Clone, Debug)]
@@ -175,7 +176,7 @@ impl LoginRow {
     pub fn result_class(&self) -> &'static str {
         match self.result.as_str() {
             "ok" => "badge-green",
-            "bad_credentials" => "badge-red",
+            "bad_credentials" | "bad_code" => "badge-red",
             "locked" | "ip_throttled" => "badge-amber",
             _ => "",
         }

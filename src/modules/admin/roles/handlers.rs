@@ -195,6 +195,31 @@ pub async fn copy(
     done(tx, &ctx, text, &format!("/admin/roles/{new_id}/edit")).await
 }
 
+/// Which roles require two-factor sign-in: the ticked `required` ids (the super admin role is one
+/// of them like any other). One audit line per role that changed.
+pub async fn two_factor(
+    State(_st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    mut tx: Tx,
+    Form(fields): Form<Fields>,
+) -> AppResult<Response> {
+    let user = req.user()?;
+    let ticked: Vec<i64> = fields.iter().filter(|(k, _)| k == "required").filter_map(|(_, v)| v.parse().ok()).collect();
+    for (id, name, was) in repo::lock_two_factor(&mut tx).await? {
+        let now = ticked.contains(&id);
+        if now != was {
+            repo::set_two_factor(&mut tx, id, now).await?;
+            audit::Entry::new("role", id, "update")
+                .change("two_factor_required", was, now)
+                .note(name)
+                .write(&mut tx, Some(user.id), req.ip.as_deref())
+                .await?;
+        }
+    }
+    done(tx, &ctx, "roles.two_factor.saved", "/admin/roles").await
+}
+
 /// Delete a role nobody holds; a role still assigned stays, with a message saying how many hold it.
 pub async fn delete(
     State(_st): State<AppState>,

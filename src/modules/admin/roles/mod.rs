@@ -1,4 +1,5 @@
-//! Roles (角色权限): roles with their permissions per module and data scopes.
+//! Roles (角色权限): roles with their permissions per module and data scopes, and which roles must
+//! use two-factor sign-in (the super admin role too).
 
 mod handlers;
 mod model;
@@ -13,6 +14,7 @@ pub fn routes() -> Routes {
         .get("/admin/roles", MANAGE, handlers::index)
         .post("/admin/roles", MANAGE, handlers::create)
         .get("/admin/roles/new", MANAGE, handlers::new_form)
+        .post("/admin/roles/two-factor", MANAGE, handlers::two_factor)
         .get("/admin/roles/{id}/edit", MANAGE, handlers::edit_form)
         .post("/admin/roles/{id}", MANAGE, handlers::update)
         .post("/admin/roles/{id}/copy", MANAGE, handlers::copy)

@@ -18,6 +18,8 @@ pub struct RoleRow {
     pub description: String,
     pub is_super: bool,
     pub members: i64,
+    /// Holders must use two-factor sign-in.
+    pub totp_required: bool,
 }
 
 impl RoleRow {

@@ -8,7 +8,7 @@ use crate::access::MODULES;
 /// Every role with its member count: the super admin role first, then seeded ones, then the rest.
 pub async fn list(db: &PgPool) -> sqlx::Result<Vec<RoleRow>> {
     sqlx::query_as(
-        "SELECT r.id, r.code, r.name, r.description, r.is_super,
+        "SELECT r.id, r.code, r.name, r.description, r.is_super, r.totp_required,
                 (SELECT count(*) FROM user_roles ur WHERE ur.role_id = r.id) AS members
            FROM roles r
           ORDER BY r.is_super DESC, (r.code IS NULL), r.id",
@@ -112,6 +112,17 @@ async fn replace_grants(conn: &mut PgConnection, id: i64, input: &RoleInput) -> 
     .bind(&scopes)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Every role's two-factor requirement (id, name, required), locked for the rest of the
+/// transaction.
+pub async fn lock_two_factor(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String, bool)>> {
+    sqlx::query_as("SELECT id, name, totp_required FROM roles ORDER BY id FOR UPDATE").fetch_all(conn).await
+}
+
+pub async fn set_two_factor(conn: &mut PgConnection, id: i64, required: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE roles SET totp_required = $2 WHERE id = $1").bind(id).bind(required).execute(conn).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use super::model::{DisableForm, PasswordReset, UserFilter, UserForm, UserInput};
 use super::repo::{self, TreeRow, UserListRow, UserRow};
 use crate::access::ownership::{self, Holdings};
 use crate::audit::{self, Entry};
-use crate::auth::{CurrentUser, password};
+use crate::auth::{CurrentUser, password, two_factor};
 use crate::error::{AppError, AppResult};
 use crate::org::departments as depts;
 use crate::state::AppState;
@@ -59,11 +59,17 @@ struct FormPage {
     superior_options: Vec<SelectOpt>,
     /// (id, name, is_super, may change) per role.
     roles: Vec<(i64, String, bool, bool)>,
+    /// The user's two-factor sign-in (None when creating).
+    two_factor: Option<two_factor::State>,
 }
 
 crate::page!(FormPage);
 
 impl FormPage {
+    fn two_factor_since(&self) -> String {
+        let at = self.two_factor.as_ref().and_then(|s| s.enabled_at);
+        at.map(|t| self.ctx.datetime(&t)).unwrap_or_default()
+    }
     fn gender_options(&self) -> Vec<SelectOpt> {
         vec![
             SelectOpt::new("male", self.ctx.t("user.gender.male")),
@@ -94,7 +100,21 @@ async fn form_page(
         .into_iter()
         .filter(|o| Some(o.value.as_str()) != id.map(|i| i.to_string()).as_deref())
         .collect();
-    Ok(FormPage { dept_options: depts::options(&st.db).await?, superior_options, roles, ctx, id, status, form, errors })
+    let two_factor = match id {
+        Some(id) => Some(two_factor::state(&st.db, id).await?),
+        None => None,
+    };
+    Ok(FormPage {
+        dept_options: depts::options(&st.db).await?,
+        superior_options,
+        roles,
+        two_factor,
+        ctx,
+        id,
+        status,
+        form,
+        errors,
+    })
 }
 
 pub async fn new(State(st): State<AppState>, ctx: PageCtx) -> AppResult<Html<String>> {
@@ -335,6 +355,28 @@ pub async fn reset_password(
     repo::set_password(&mut tx, id, &hash).await?;
     Entry::new("user", id, "password_reset").write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
     done(tx, &ctx, ctx.tf1("user.password_was_reset", "name", &u.name), &format!("/admin/users/{id}/edit")).await
+}
+
+/// Remove a user's two-factor secret and recovery codes (a lost phone). A user whose role requires
+/// it sets it up again at their next sign-in.
+pub async fn reset_two_factor(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let actor = req.user()?;
+    let mut tx = st.db.begin().await?;
+    let u = repo::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    guard_super_target(&mut tx, actor, &u).await?;
+    let back = format!("/admin/users/{id}/edit");
+    if !two_factor::disable(&mut tx, id).await? {
+        drop(tx);
+        ctx.flash_text(Kind::Error, ctx.tf1("user.two_factor.not_on", "name", &u.name)).await;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    Entry::new("user", id, "two_factor_reset").write(&mut tx, Some(actor.id), req.ip.as_deref()).await?;
+    done(tx, &ctx, ctx.tf1("user.two_factor.was_reset", "name", &u.name), &back).await
 }
 
 #[derive(Template)]

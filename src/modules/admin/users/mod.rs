@@ -1,4 +1,4 @@
-//! Users (admin): create, edit, reset password, disable (ending sessions, handing records over)
+//! Users (admin): create, edit, reset password, reset two-factor sign-in (a lost phone), disable (ending sessions, handing records over)
 //! and enable; the reporting tree. Users are never deleted.
 
 mod export;
@@ -23,6 +23,7 @@ pub fn routes() -> Routes {
         .get("/admin/users/{id}/edit", MANAGE, handlers::edit)
         .post("/admin/users/{id}", MANAGE, handlers::update)
         .post("/admin/users/{id}/password", MANAGE, handlers::reset_password)
+        .post("/admin/users/{id}/two-factor/reset", MANAGE, handlers::reset_two_factor)
         .get("/admin/users/{id}/disable", MANAGE, handlers::disable_page)
         .post("/admin/users/{id}/disable", MANAGE, handlers::disable)
         .post("/admin/users/{id}/enable", MANAGE, handlers::enable)
