@@ -1328,3 +1328,46 @@ async fn two_factor_enrolment_and_the_code_step_in_both_languages() {
     b.screenshot("two-factor-admin-reset-zh").await;
     b.close().await;
 }
+
+/// Hostile text as a rep would type it — markup in a customer's name, a script in its
+/// description, a follow-up with an attribute breaker — is shown inert on every page that shows
+/// it in a real browser: no script of the payload runs (it would set `window.__pwned` or open a
+/// dialog) on the detail page and its tabs, the list, the top-bar search, the bell or history.
+#[tokio::test]
+async fn hostile_text_stays_inert_in_a_real_browser() {
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("13800000003", crm::seed::demo::SALES_PASSWORD).await;
+    let name = "XSS<img src=x onerror=\"window.__pwned='name';alert(1)\">";
+    b.goto("/customers/new").await;
+    b.fill("input[name=name]", name).await;
+    b.fill("textarea[name=description]", "<script>window.__pwned='description';alert(2)</script>{{7*7}}").await;
+    b.fill("input[name=website]", "javascript:alert(3)//x.cn").await;
+    b.submit_and_wait("#customer-form button[type=submit]", ".field-error").await;
+    // The website is refused (http/https only); the rest of what was typed stays.
+    b.fill("input[name=website]", "x.cn").await;
+    b.submit_and_wait("#customer-form button[type=submit]", "#status-badge").await;
+    let detail = b.path().await;
+    let pages = [
+        detail.clone(),
+        format!("{detail}?tab=history"),
+        "/customers?scene=all".to_string(),
+        "/search?q=XSS".to_string(),
+        "/notifications".to_string(),
+    ];
+    for page in &pages {
+        b.goto(page).await;
+        b.wait_for("aside.sidebar").await;
+        let alert = b.client.get_alert_text().await;
+        assert!(alert.is_err(), "{page}: a dialog opened: {alert:?}");
+        let pwned = b.client.execute("return window.__pwned === undefined ? null : window.__pwned", vec![]).await;
+        assert_eq!(pwned.unwrap(), serde_json::Value::Null, "{page}: the payload ran");
+    }
+    b.goto(&detail).await;
+    b.wait_for("#status-badge").await;
+    assert!(b.text("h1").await.contains("XSS<img"), "the name is shown as the text typed");
+    b.screenshot("xss-inert-detail").await;
+    b.close().await;
+}

@@ -555,3 +555,29 @@ async fn an_upgraded_database_is_rekeyed_by_migrate() {
     let mut admin = sqlx::PgConnection::connect(&app.db_url).await.unwrap();
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
 }
+
+/// Migration 0038 cleans names stored before the input layer dropped bidi controls: a name that
+/// reads backwards loses its override, a clean one is left alone (and keeps its updated_at).
+#[tokio::test]
+async fn stored_names_lose_their_bidi_controls() {
+    let (app, _) = setup().await;
+    let dirty = crate::customer(&app, "invoice\u{202E}fdp.exe 公司", None).await;
+    let clean = crate::customer(&app, "干净的名字", None).await;
+    // (The touch trigger would set updated_at to now: it steps aside while re-keying.)
+    sqlx::raw_sql(&format!(
+        "BEGIN; SET LOCAL crm.rekeying = 'on'; UPDATE customers SET updated_at = '2020-01-01' WHERE id = {clean}; COMMIT;"
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/0038_strip_bidi.sql")).execute(&app.db).await.unwrap();
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1").bind(dirty).fetch_one(&app.db).await.unwrap();
+    assert_eq!(name, "invoicefdp.exe 公司");
+    let untouched: bool = sqlx::query_scalar("SELECT updated_at = '2020-01-01' FROM customers WHERE id = $1")
+        .bind(clean)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(untouched, "a clean row is not rewritten");
+}
