@@ -10,3 +10,4 @@ mod fields;
 mod instances;
 mod numbering;
 mod reliability;
+mod upgrade;
