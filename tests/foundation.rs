@@ -894,3 +894,39 @@ fn the_stylesheet_closes_every_block() {
     }
     assert_eq!(depth, 0, "app.css leaves {depth} block(s) open");
 }
+
+/// Pages and static text go out compressed to a browser that takes gzip or brotli, and decode to
+/// the same page; a spreadsheet download is sent as it is (an .xlsx is a zip already).
+#[tokio::test]
+async fn pages_are_compressed_and_downloads_are_not() {
+    use std::io::Read;
+    common::init_logging();
+    let app = TestApp::new().await;
+    crm::seed::demo::seed(&app.db).await.unwrap();
+    let mut c = app.client();
+    let r = c.login(crm::seed::demo::ADMIN.0, crm::seed::demo::ADMIN.1).await;
+    assert_eq!(r.status, 303);
+    let plain = c.get("/customers?scene=all").await;
+    plain.assert_status(200);
+    assert!(plain.headers.get("content-encoding").is_none(), "no Accept-Encoding, no compression");
+
+    c.headers.push(("accept-encoding".into(), "gzip".into()));
+    let zipped = c.get("/customers?scene=all").await;
+    assert_eq!(zipped.headers.get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let mut page = String::new();
+    flate2::read::GzDecoder::new(&zipped.bytes[..]).read_to_string(&mut page).unwrap();
+    assert!(page.contains("id=\"list-table\""), "it decodes to the page");
+    assert!(zipped.bytes.len() * 3 < page.len(), "{} bytes for a {}-byte page", zipped.bytes.len(), page.len());
+    println!("customer list: {} bytes, {} gzip", page.len(), zipped.bytes.len());
+
+    c.headers = vec![("accept-encoding".into(), "br".into())];
+    let css = c.get(&crm::web::assets::url("app.css")).await;
+    assert_eq!(css.headers.get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
+    let brotli = c.get("/customers?scene=all").await;
+    println!("customer list: {} bytes brotli", brotli.bytes.len());
+
+    c.headers = vec![("accept-encoding".into(), "gzip, br".into())];
+    let template = c.get("/customers/import/template.xlsx").await;
+    template.assert_status(200);
+    assert!(template.headers.get("content-encoding").is_none(), "a spreadsheet is sent as it is");
+}
