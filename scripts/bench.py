@@ -367,6 +367,58 @@ def reference_calibration():
     return float(m.group(1).replace(",", "")) if m else None
 
 
+def at_once(n, action):
+    """Run action(i) for i in 0..n on n threads released together; returns [(status, ms)]."""
+    import threading
+    gate = threading.Barrier(n)
+    out = [None] * n
+
+    def run(i):
+        gate.wait()
+        started = time.perf_counter()
+        status = action(i)
+        out[i] = (status, (time.perf_counter() - started) * 1000)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def contention_rows(cluster, rep, customer, method):
+    """Writes that meet on one row: 50 follow-ups on one customer at once (each must land), and
+    20 users claiming one pool customer at once (exactly one may win). Figures and the
+    correctness check in one row each: (name, n, p50, p95, max, verdict)."""
+    rows = []
+    count = f"SELECT count(*) FROM followups WHERE customer_id = {customer}"
+    before = int(cluster.psql(count))
+    answers = at_once(50, lambda i: rep.post(f"/customers/{customer}/followups",
+                                              {"method_id": method, "content": f"contention {i}"})[0].status)
+    landed = int(cluster.psql(count)) - before
+    ms = sorted(t for _, t in answers)
+    good = all(st == 303 for st, _ in answers) and landed == 50
+    rows.append(("50 follow-ups on one customer at once, rep", 50, ms[len(ms) // 2], ms[int(len(ms) * 0.95) - 1], ms[-1],
+                 "ok" if good else f"FAILED ({landed} of 50 stored)"))
+    target = cluster.psql("""SELECT id FROM customers WHERE owner_id IS NULL AND deleted_at IS NULL AND pool_id IS NOT NULL
+        ORDER BY id DESC LIMIT 1""").strip()
+    logins = cluster.psql("""SELECT login FROM users WHERE status = 'active' AND login ~ '^b[0-9]{4}$'
+        ORDER BY id DESC LIMIT 20""").split()
+    if target and len(logins) == 20:
+        claimers = [Session(login, "bench1234") for login in logins]
+        answers = at_once(20, lambda i: claimers[i].post(f"/pool/customers/{target}/claim", {})[0].status)
+        winners = int(cluster.psql(f"SELECT count(*) FROM pool_claims WHERE customer_id = {target}"))
+        owner = cluster.psql(f"SELECT coalesce(u.login, '') FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id = {target}").strip()
+        ms = sorted(t for _, t in answers)
+        good = winners == 1 and owner in logins and all(st < 500 for st, _ in answers)
+        rows.append(("20 users claim one pool customer at once", 20, ms[len(ms) // 2], ms[int(len(ms) * 0.95) - 1], ms[-1],
+                     "ok (one winner)" if good else f"FAILED ({winners} claims recorded)"))
+    for r in rows:
+        log(f"  {r[0]:<44} p50 {r[2]:7.1f}  p95 {r[3]:7.1f}  max {r[4]:7.1f} ms  [{r[5]}]")
+    return rows
+
+
 def scope_rows(cluster):
     """Scope resolution at the top of the tree (budget 2 ms), timed inside the app the way each
     request resolves it (`crm scope-timing`): the CEO's recursive subordinates, and the CEO's
@@ -729,6 +781,9 @@ def main():
                 bulk.append((f"import {n:,} customers (.xlsx), admin", secs,
                              f"{created:,} created, {skipped:,} duplicates skipped, {failed:,} rows refused", growth, 20, ok))
                 log(f"  import {n} customers: {secs:.1f} s, {created} created, {skipped} skipped, {failed} failed, RSS +{growth:.0f} MB [{ok}]")
+        contention = []
+        if not a.only or "contention" in a.only:
+            contention = contention_rows(cluster, users["rep"], rep_customer, method)
         # Exports last: their RSS is measured on its own (the peak above is the pages').
         exports = export_rows(users["admin"], server.pid, export_filter(cluster, total), a.only)
         scopes = scope_rows(cluster) if not a.only or "scope" in a.only else []
@@ -766,6 +821,12 @@ def main():
                   "| job | seconds | result | RSS growth MB | budget s | |\n|---|---:|---|---:|---:|---|\n")
         for name, secs, result, growth, budget, ok in bulk:
             table += f"| {name} | {secs:.1f} | {result} | {growth:.0f} | {budget} | {ok} |\n"
+    if contention:
+        table += ("\nWrites that meet on one row (all requests released at once, so they queue on 2 cores and one row "
+                  "lock: the times are for the record, the verdict is the outcome check):\n\n"
+                  "| scenario | requests | p50 ms | p95 ms | max ms | |\n|---|---:|---:|---:|---:|---|\n")
+        for name, n, p50, p95, top, ok in contention:
+            table += f"| {name} | {n} | {p50:.1f} | {p95:.1f} | {top:.1f} | {ok} |\n"
     if exports:
         table += ("\nExports (the admin's customer list, all fields, one request; the whole download read; RSS growth: the "
                   "server's peak during the export over its size before):\n\n"
@@ -785,6 +846,7 @@ def main():
     print(f"written to {os.path.relpath(path, ROOT)}")
     failures = [r[0] for r in rows if r[9].startswith("FAILED") or r[9] == "NO RESPONSE"]
     failures += [b[0] for b in bulk if b[5] == "FAILED"]
+    failures += [c[0] for c in contention if c[5].startswith("FAILED")]
     if failures:
         sys.exit(f"failed: {', '.join(failures)}")
 
