@@ -419,6 +419,78 @@ def contention_rows(cluster, rep, customer, method):
     return rows
 
 
+def mixed_load(cluster, status, method, users=50, seconds=60):
+    """50 reps at work at once for a minute, each with a pause of 0.5–2 s between actions (a
+    fixed seed, so runs compare): open their list, filter it, open a customer, add a follow-up,
+    search, claim from the pool. Returns rows (action, requests, p50, p95, errors, verdict); every
+    answer but the page's own is an error."""
+    import random
+    import threading
+    logins = cluster.psql(f"""SELECT u.login FROM users u WHERE u.status = 'active' AND u.login ~ '^b[0-9]{{4}}$'
+        AND EXISTS (SELECT 1 FROM customers c WHERE c.owner_id = u.id AND c.deleted_at IS NULL)
+        ORDER BY u.id LIMIT {users} OFFSET 200""").split()
+    pool = cluster.psql(f"""SELECT id FROM customers WHERE owner_id IS NULL AND deleted_at IS NULL AND pool_id IS NOT NULL
+        ORDER BY id LIMIT {users * 20}""").split()
+    sessions = [Session(login, "bench1234") for login in logins]
+    own = {}
+    for login in logins:
+        own[login] = cluster.psql(f"""SELECT c.id FROM customers c JOIN users u ON u.id = c.owner_id
+            WHERE u.login = '{login}' AND c.deleted_at IS NULL ORDER BY c.id LIMIT 50""").split()
+    results = []
+    lock = threading.Lock()
+    deadline = time.time() + seconds
+
+    def work(i):
+        rnd = random.Random(1000 + i)
+        s, mine = sessions[i], own[logins[i]]
+        claims = pool[i::len(sessions)]
+        while time.time() < deadline:
+            action = rnd.choice(["list", "list", "filter", "detail", "detail", "follow-up", "search", "claim"])
+            if action == "list":
+                call, expected = (lambda: s.get("/customers?scene=all")), 200
+            elif action == "filter":
+                call, expected = (lambda: s.get(f"/customers?scene=all&status={status}")), 200
+            elif action == "detail":
+                cid = rnd.choice(mine)
+                call, expected = (lambda: s.get(f"/customers/{cid}")), 200
+            elif action == "follow-up":
+                cid = rnd.choice(mine)
+                call, expected = (lambda: s.post(f"/customers/{cid}/followups",
+                                                 {"method_id": method, "content": "mixed load"})), 303
+            elif action == "search":
+                call, expected = (lambda: s.get("/customers?scene=all&q=" + urllib.parse.quote("科技"))), 200
+            else:
+                if not claims:
+                    continue
+                cid = claims.pop()
+                call, expected = (lambda: s.post(f"/pool/customers/{cid}/claim", {})), 303
+            started = time.perf_counter()
+            try:
+                code = call()[0].status
+            except OSError:
+                code = 0
+            with lock:
+                results.append((action, (time.perf_counter() - started) * 1000, code == expected, code))
+            time.sleep(rnd.uniform(0.5, 2.0))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = []
+    for action in ["list", "filter", "detail", "follow-up", "search", "claim"]:
+        mine = [r for r in results if r[0] == action]
+        if not mine:
+            continue
+        ms = sorted(r[1] for r in mine)
+        errors = [r[3] for r in mine if not r[2]]
+        verdict = "ok" if not errors else f"FAILED ({len(errors)} errors, HTTP {sorted(set(errors))})"
+        rows.append((action, len(mine), ms[len(ms) // 2], ms[max(0, int(len(ms) * 0.95) - 1)], len(errors), verdict))
+        log(f"  mixed {action:<10} {len(mine):5d} requests  p50 {rows[-1][2]:7.1f}  p95 {rows[-1][3]:7.1f} ms  [{verdict}]")
+    return rows
+
+
 def scope_rows(cluster):
     """Scope resolution at the top of the tree (budget 2 ms), timed inside the app the way each
     request resolves it (`crm scope-timing`): the CEO's recursive subordinates, and the CEO's
@@ -781,6 +853,9 @@ def main():
                 bulk.append((f"import {n:,} customers (.xlsx), admin", secs,
                              f"{created:,} created, {skipped:,} duplicates skipped, {failed:,} rows refused", growth, 20, ok))
                 log(f"  import {n} customers: {secs:.1f} s, {created} created, {skipped} skipped, {failed} failed, RSS +{growth:.0f} MB [{ok}]")
+        mixed = []
+        if not a.only or "mixed" in a.only:
+            mixed = mixed_load(cluster, status, method)
         contention = []
         if not a.only or "contention" in a.only:
             contention = contention_rows(cluster, users["rep"], rep_customer, method)
@@ -821,6 +896,12 @@ def main():
                   "| job | seconds | result | RSS growth MB | budget s | |\n|---|---:|---|---:|---:|---|\n")
         for name, secs, result, growth, budget, ok in bulk:
             table += f"| {name} | {secs:.1f} | {result} | {growth:.0f} | {budget} | {ok} |\n"
+    if mixed:
+        table += ("\nMixed load: 50 reps at once for 60 s, each pausing 0.5–2 s between actions (list, filter, open a "
+                  "customer, add a follow-up, search, claim from the pool); p95 per action, every answer checked:\n\n"
+                  "| action | requests | p50 ms | p95 ms | errors | |\n|---|---:|---:|---:|---:|---|\n")
+        for action, n, p50, p95, errors, ok in mixed:
+            table += f"| {action} | {n} | {p50:.1f} | {p95:.1f} | {errors} | {ok} |\n"
     if contention:
         table += ("\nWrites that meet on one row (all requests released at once, so they queue on 2 cores and one row "
                   "lock: the times are for the record, the verdict is the outcome check):\n\n"
@@ -847,6 +928,7 @@ def main():
     failures = [r[0] for r in rows if r[9].startswith("FAILED") or r[9] == "NO RESPONSE"]
     failures += [b[0] for b in bulk if b[5] == "FAILED"]
     failures += [c[0] for c in contention if c[5].startswith("FAILED")]
+    failures += [f"mixed {m[0]}" for m in mixed if m[5].startswith("FAILED")]
     if failures:
         sys.exit(f"failed: {', '.join(failures)}")
 
