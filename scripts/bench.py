@@ -746,6 +746,11 @@ def main():
         # A term a fifth of all companies carry: the count stops at 1,000.
         scenarios.append(("search common term 科技, manager", "search", "manager", "GET",
                           "/customers?scene=all&q=" + urllib.parse.quote("科技"), {}))
+        # A term about 5% of customers carry (50,000 at scale 1) but only a few of a rep's: a
+        # small scope should read the owner's few hundred rows, not the keyword's thousands.
+        for who in ["rep", "manager", "admin"]:
+            scenarios.append((f"search 5% term 汽车配件, {who}", "search", who, "GET",
+                              "/customers?scene=all&q=" + urllib.parse.quote("汽车配件"), {}))
         scenarios += [
             ("customer detail, admin", "detail", "admin", "GET", f"/customers/{some_customer}", {}),
             ("customer timeline, admin", "detail", "admin", "GET", f"/customers/{some_customer}?tab=timeline", {}),
