@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod crypto;
 pub mod outbox;
 pub mod prefs;
+pub mod quota;
 pub mod smtp;
 
 use serde_json::Value;

@@ -179,6 +179,54 @@ pub fn job() -> crate::jobs::Job {
     }
 }
 
+/// Log a mail sent at once, not through the queue (the settings page's test mail): written as
+/// 'sending' under a lease, so no runner takes it while the caller talks to the server.
+pub async fn log_direct(
+    conn: &mut PgConnection,
+    kind: &'static str,
+    created_by: i64,
+    mail: &Outgoing,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO mail_outbox (kind, created_by, to_address, to_name, subject, body_text, link, status, attempts,
+           next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', 1, $8) RETURNING id",
+    )
+    .bind(kind)
+    .bind(created_by)
+    .bind(&mail.to_address)
+    .bind(&mail.to_name)
+    .bind(&mail.subject)
+    .bind(&mail.body_text)
+    .bind(&mail.link)
+    .bind(now + LEASE)
+    .fetch_one(conn)
+    .await
+}
+
+/// Record the outcome of a `log_direct` mail (sent or failed; it is not retried).
+pub async fn settle_direct(db: &PgPool, id: i64, outcome: &Result<String, Failure>, via: &str) -> sqlx::Result<()> {
+    let (status, reply, error) = match outcome {
+        Ok(r) => ("sent", Some(r.as_str()), None),
+        Err(f) => ("failed", None, Some(f.text())),
+    };
+    sqlx::query(
+        "UPDATE mail_outbox SET status = $2, server_reply = $3, last_error = $4,
+           sent_via = CASE WHEN $2 = 'sent' THEN $5 END, sent_at = CASE WHEN $2 = 'sent' THEN now() END,
+           updated_at = now()
+         WHERE id = $1 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(reply)
+    .bind(error)
+    .bind(via)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Put a failed or queued mail back in the queue, due now. False when it is not in such a state.
 pub async fn retry(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(

@@ -466,3 +466,76 @@ async fn the_outbox_page_lists_mails_with_their_reason_and_retries_or_cancels_th
     let mut rep = app.login("rep").await;
     rep.post(&format!("/admin/mail/outbox/{id}/retry"), &[]).await.assert_status(403);
 }
+
+/// `n` mails `user` sent at `at` (as the outbox keeps them).
+async fn sent_mails(app: &TestApp, user: i64, n: i64, at: DateTime<Utc>, kind: &str) {
+    sqlx::query(
+        "INSERT INTO mail_outbox (kind, created_by, to_address, subject, body_text, status, created_at)
+         SELECT $1, $2, 'x@example.com', 's', 'b', 'sent', $3 FROM generate_series(1, $4)",
+    )
+    .bind(kind)
+    .bind(user)
+    .bind(at)
+    .bind(n)
+    .execute(&app.db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_401st_mail_of_the_day_is_refused_with_what_remains() {
+    let app = fresh().await;
+    let admin = app.admin().await;
+    let server = Smtp::start("accept");
+    account(&app, server.port, smtp::PASSWORD).await;
+    let today = crm::mail::quota::day_start(Utc::now(), app.config.timezone);
+    sent_mails(&app, admin, 399, today, "test").await;
+    // Yesterday's (in CRM_TIMEZONE, a second before local midnight) and system mail do not count.
+    sent_mails(&app, admin, 50, today - Duration::seconds(1), "test").await;
+    sent_mails(&app, admin, 30, Utc::now(), "notification").await;
+    let mut c = app.login("admin").await;
+    let page = c.post("/admin/mail/test", &[("to", "boss@example.com")]).await;
+    page.assert_status(200);
+    assert_eq!(page.attr("#mail-test-result", "data-ok").as_deref(), Some("true"), "the 400th");
+    let page = c.post("/admin/mail/test", &[("to", "boss@example.com")]).await;
+    page.assert_status(422);
+    assert_eq!(page.text_of(".field-error"), "超出今日发送配额：今天还可发送 0 封。");
+    assert_eq!(page.attr("input[name=to]", "value").as_deref(), Some("boss@example.com"));
+    assert_eq!(server.wait_for(1).await.len(), 1, "the 401st never went out");
+    assert_eq!(app.count("SELECT count(*) FROM mail_outbox WHERE kind = 'test'").await, 400 + 50);
+
+    // Per user: a limit of its own wins.
+    let page = c.post("/admin/mail/quota/users", &[("user", &admin.to_string()), ("limit", "lots")]).await;
+    page.assert_status(422);
+    assert!(page.text_of(".field-error").contains("0 到 1000000"));
+    assert_eq!(page.attr("input[name=limit]", "value").as_deref(), Some("lots"));
+    c.post("/admin/mail/quota/users", &[("user", &admin.to_string()), ("limit", "401")])
+        .await
+        .assert_redirect("/admin/mail/quota");
+    c.post("/admin/mail/test", &[("to", "boss@example.com")]).await.assert_status(200);
+    let page = c.post("/admin/mail/test", &[("to", "boss@example.com")]).await;
+    page.assert_status(422);
+    // Per role: removing the user's own limit, the role's applies.
+    c.post("/admin/mail/quota/users", &[("user", &admin.to_string()), ("limit", "")]).await;
+    let super_role: i64 =
+        sqlx::query_scalar("SELECT id FROM roles WHERE code = 'super'").fetch_one(&app.db).await.unwrap();
+    c.post("/admin/mail/quota/roles", &[(format!("role_{super_role}").as_str(), "402")])
+        .await
+        .assert_redirect("/admin/mail/quota");
+    c.post("/admin/mail/test", &[("to", "boss@example.com")]).await.assert_status(200);
+    c.post("/admin/mail/test", &[("to", "boss@example.com")]).await.assert_status(422);
+    assert_eq!(server.wait_for(3).await.len(), 3);
+    assert!(app.count("SELECT count(*) FROM operation_logs WHERE changes::text LIKE '%mail_daily_limit%'").await >= 3);
+
+    // Usage per user and department per day.
+    let page = c.get("/admin/mail/quota").await;
+    page.assert_status(200);
+    let users = page.text_of("#mail-usage-users");
+    assert!(users.contains("用户admin402") && users.contains("用户admin50"), "{users}");
+    assert!(page.text_of("#mail-usage-depts").contains("402"), "{}", page.text_of("#mail-usage-depts"));
+    let root = app.root_dept().await;
+    app.user("rep", root, None, &["rep"]).await;
+    let mut rep = app.login("rep").await;
+    rep.get("/admin/mail/quota").await.assert_status(403);
+    rep.post("/admin/mail/quota/users", &[("user", &admin.to_string()), ("limit", "100000")]).await.assert_status(403);
+}

@@ -13,6 +13,7 @@ use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::mail::accounts::{self, Account, Row};
 use crate::mail::smtp::{self, Outgoing};
+use crate::mail::{outbox, quota};
 use crate::state::AppState;
 use crate::web::{FormErrors, PageCtx, RequestCtx, SelectOpt, done, render};
 
@@ -80,7 +81,15 @@ pub async fn index(State(st): State<AppState>, ctx: PageCtx, req: RequestCtx) ->
 }
 
 /// Send a test mail now, with the chosen account alone (no failover), and show the server's answer.
-pub async fn test(State(st): State<AppState>, ctx: PageCtx, Form(form): Form<TestForm>) -> AppResult<Response> {
+/// It is the admin's own mail: it counts against their daily quota and is logged in the outbox
+/// (written as 'sending' before the server is talked to, so no runner takes it, then settled).
+pub async fn test(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    req: RequestCtx,
+    Form(form): Form<TestForm>,
+) -> AppResult<Response> {
+    let user = req.user()?;
     let mut errors = FormErrors::new(ctx.lang);
     if form.to.trim().is_empty() {
         errors.add("to", "form.required");
@@ -94,27 +103,39 @@ pub async fn test(State(st): State<AppState>, ctx: PageCtx, Form(form): Form<Tes
     if account.is_none() {
         errors.add("account", "mail.err.no_account");
     }
-    let (status, result) = match account {
-        Some(account) if errors.is_empty() => {
-            let mail = Outgoing {
-                to_address: form.to.trim().to_string(),
-                to_name: String::new(),
-                subject: ctx.t("mail.test_subject").to_string(),
-                body_text: ctx.tf1("mail.test_body", "account", &account.label()),
-                link: None,
-            };
-            // No database connection is held while the server is talked to.
-            let outcome = smtp::send_with(&account, &mail, &st.config).await;
-            let result = match outcome {
-                Ok(reply) => (true, reply),
-                Err(f) => (false, f.text().to_string()),
-            };
-            (StatusCode::OK, Some(result))
+    let account = match account {
+        Some(a) if errors.is_empty() => a,
+        _ => {
+            let page = index_page(&st, ctx, form, errors, None).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
         }
-        _ => (StatusCode::UNPROCESSABLE_ENTITY, None),
     };
-    let page = index_page(&st, ctx, form, errors, result).await?;
-    Ok((status, render(page).await?).into_response())
+    let mail = Outgoing {
+        to_address: form.to.trim().to_string(),
+        to_name: String::new(),
+        subject: ctx.t("mail.test_subject").to_string(),
+        body_text: ctx.tf1("mail.test_body", "account", &account.label()),
+        link: None,
+    };
+    let now = chrono::Utc::now();
+    let mut tx = st.db.begin().await?;
+    if let Err(remaining) = quota::reserve(&mut tx, user.id, 1, now, st.config.timezone).await? {
+        drop(tx);
+        errors.add_text("to", ctx.tf1("mail.err.quota", "remaining", &remaining.to_string()));
+        let page = index_page(&st, ctx, form, errors, None).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(page).await?).into_response());
+    }
+    let id = outbox::log_direct(&mut tx, "test", user.id, &mail, now).await?;
+    tx.commit().await?;
+    // No database connection is held while the server is talked to.
+    let outcome = smtp::send_with(&account, &mail, &st.config).await;
+    outbox::settle_direct(&st.db, id, &outcome, &account.label()).await?;
+    let result = match outcome {
+        Ok(reply) => (true, reply),
+        Err(f) => (false, f.text().to_string()),
+    };
+    let page = index_page(&st, ctx, form, errors, Some(result)).await?;
+    Ok(render(page).await?.into_response())
 }
 
 #[derive(Template)]

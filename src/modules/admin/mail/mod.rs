@@ -4,6 +4,7 @@
 
 mod handlers;
 mod model;
+mod quota;
 mod repo;
 
 use crate::access::{Action, Guard, Module, Routes};
@@ -24,6 +25,9 @@ pub fn routes() -> Routes {
         .post("/admin/mail/accounts/{id}", MANAGE, handlers::update)
         .post("/admin/mail/accounts/{id}/delete", MANAGE, handlers::delete)
         .post("/admin/mail/accounts/{id}/up", MANAGE, handlers::up)
+        .get("/admin/mail/quota", MANAGE, quota::index)
+        .post("/admin/mail/quota/roles", MANAGE, quota::save_roles)
+        .post("/admin/mail/quota/users", MANAGE, quota::save_user)
         .get("/admin/mail/outbox", MANAGE, handlers::outbox)
         .post("/admin/mail/outbox/{id}/retry", MANAGE, handlers::retry)
         .post("/admin/mail/outbox/{id}/cancel", MANAGE, handlers::cancel)
