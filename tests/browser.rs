@@ -1434,6 +1434,10 @@ async fn mail_settings_an_account_and_a_test_mail_in_both_languages() {
     b.goto("/admin/mail/outbox").await;
     b.wait_for("#mail-outbox tr[data-status=sent]").await;
     b.screenshot("mail-outbox-en").await;
+    b.goto("/admin/mail/quota").await;
+    b.wait_for("#mail-usage-users").await;
+    assert!(b.text("#mail-usage-users").await.contains("用户admin"), "the test mails count");
+    b.screenshot("mail-quota-en").await;
     b.goto("/account/mail").await;
     b.wait_for("#mail-prefs").await;
     b.screenshot("mail-prefs-en").await;
