@@ -92,6 +92,23 @@ need_soffice() {
   fi
 }
 
+# The mail tests' SMTP server: Python 3 with aiosmtpd (from PyPI with pip; Debian's
+# python3-aiosmtpd when pip cannot), and openssl for their throwaway certificates. The tests run
+# `python3` (or CRM_TEST_PYTHON).
+need_smtp_server() {
+  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  command -v python3 >/dev/null 2>&1 || apt_install python3 python3-pip
+  if python3 -c 'import aiosmtpd' >/dev/null 2>&1; then return 0; fi
+  echo "Installing: aiosmtpd (pip)" >&2
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd >/dev/null 2>&1 ||
+    python3 -m pip install --quiet --break-system-packages aiosmtpd >/dev/null 2>&1 ||
+    apt_install python3-aiosmtpd
+  python3 -c 'import aiosmtpd' >/dev/null 2>&1 || {
+    echo "python3 cannot import aiosmtpd: install it (pip install aiosmtpd)." >&2
+    exit 1
+  }
+}
+
 need_cargo() {
   if command -v cargo >/dev/null 2>&1; then return 0; fi
   [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"

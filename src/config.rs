@@ -95,6 +95,25 @@ pub struct Config {
     pub smtp_password: Option<String>,
     #[arg(long, env = "CRM_SMTP_FROM", default_value = "crm@localhost", global = true)]
     pub smtp_from: String,
+    /// Display name of the bootstrap account's sender.
+    #[arg(long, env = "CRM_SMTP_FROM_NAME", default_value = "", global = true)]
+    pub smtp_from_name: String,
+    /// `starttls`, `tls` (implicit, usually port 465) or `none`.
+    #[arg(long, env = "CRM_SMTP_SECURITY", default_value = "starttls", global = true)]
+    pub smtp_security: String,
+    /// A PEM file of extra certificate authorities to trust for SMTP (an in-house CA).
+    #[arg(long, env = "CRM_SMTP_CA_FILE", global = true)]
+    pub smtp_ca_file: Option<PathBuf>,
+
+    /// Secret that encrypts stored SMTP passwords (any long random string). Without it the mail
+    /// settings page refuses to store a password. Changing it makes stored passwords unreadable.
+    #[arg(long, env = "CRM_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// The site's address as users reach it (https://crm.example.com), for links in mails; empty:
+    /// mails give the page's path only.
+    #[arg(long, env = "CRM_PUBLIC_URL", default_value = "", global = true)]
+    pub public_url: String,
 }
 
 impl Config {

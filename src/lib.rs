@@ -16,6 +16,7 @@ pub mod fields;
 pub mod imports;
 pub mod jobs;
 pub mod list;
+pub mod mail;
 pub mod modules;
 pub mod money;
 pub mod notify;

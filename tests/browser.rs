@@ -1371,3 +1371,75 @@ async fn hostile_text_stays_inert_in_a_real_browser() {
     b.screenshot("xss-inert-detail").await;
     b.close().await;
 }
+
+/// Mail settings: an admin adds an SMTP account (a real server with STARTTLS and AUTH), sends a
+/// test mail and reads the server's answer; bad input shows next to its field; the outbox. In
+/// both languages.
+#[tokio::test]
+async fn mail_settings_an_account_and_a_test_mail_in_both_languages() {
+    common::init_logging();
+    let server = common::smtp::Smtp::start("accept");
+    let app = TestApp::with_config(|c| {
+        c.secret_key = Some("browser test key".into());
+        c.smtp_ca_file = Some(common::smtp::certs().0.clone());
+        c.smtp_host = None;
+    })
+    .await;
+    app.admin().await;
+    sqlx::query("UPDATE users SET email = 'admin@example.com' WHERE login = 'admin'").execute(&app.db).await.unwrap();
+    let b = Browser::start(&app).await;
+    b.login("admin", PASSWORD).await;
+    b.goto("/admin/mail").await;
+    b.wait_for("#mail-no-accounts").await;
+    b.screenshot("mail-settings-empty-zh").await;
+
+    b.submit_and_wait("#mail-new-account", "#mail-account-form").await;
+    b.fill("input[name=host]", "localhost").await;
+    b.fill("input[name=port]", "0").await;
+    b.fill("input[name=username]", common::smtp::USER).await;
+    b.fill("input[name=password]", common::smtp::PASSWORD).await;
+    b.fill("input[name=from_address]", "crm@example.com").await;
+    b.fill("input[name=from_name]", "销售部 CRM").await;
+    b.submit_and_wait("#mail-account-save", ".field-error").await;
+    assert!(b.text(".field-error").await.contains("端口"));
+    b.screenshot("mail-account-error-zh").await;
+    b.fill("input[name=port]", &server.port.to_string()).await;
+    b.fill("input[name=password]", common::smtp::PASSWORD).await;
+    b.submit_and_wait("#mail-account-save", "#mail-accounts tr[data-id]").await;
+    assert!(b.text("#mail-accounts").await.contains(&format!("localhost:{}", server.port)));
+
+    b.submit_and_wait("#mail-test-send", "#mail-test-result").await;
+    assert!(b.text("#mail-test-answer").await.starts_with("250"));
+    b.screenshot("mail-test-sent-zh").await;
+    assert_eq!(server.wait_for(1).await.len(), 1);
+    assert_eq!(server.parsed()[0]["headers"]["subject"], "CRM 测试邮件");
+
+    b.goto("/admin/mail").await;
+    b.wait_for("#mail-test").await;
+    b.click("details.user-menu summary").await;
+    b.submit_and_wait("details.user-menu form.menu-form button[type=submit]:not(.current)", "#mail-test").await;
+    b.submit_and_wait("#mail-test-send", "#mail-test-result").await;
+    assert!(b.text("#mail-test-result").await.contains("Accepted by the server"));
+    b.screenshot("mail-test-sent-en").await;
+    assert_eq!(server.wait_for(2).await.len(), 2);
+    assert_eq!(server.parsed()[1]["headers"]["subject"], "CRM test mail");
+    // A notification mail through the outbox: it shows with the server's answer.
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'").fetch_one(&app.db).await.unwrap();
+    let mut tx = app.db.begin().await.unwrap();
+    crm::notify::send(&mut tx, admin, "reminder", json!({ "text": "回访甲公司" }), Some("/customers"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    crm::mail::outbox::run(&app.db, &app.config, chrono::Utc::now()).await.unwrap();
+    b.goto("/admin/mail/outbox").await;
+    b.wait_for("#mail-outbox tr[data-status=sent]").await;
+    b.screenshot("mail-outbox-en").await;
+    b.goto("/admin/mail/quota").await;
+    b.wait_for("#mail-usage-users").await;
+    assert!(b.text("#mail-usage-users").await.contains("用户admin"), "the test mails count");
+    b.screenshot("mail-quota-en").await;
+    b.goto("/account/mail").await;
+    b.wait_for("#mail-prefs").await;
+    b.screenshot("mail-prefs-en").await;
+    b.close().await;
+}

@@ -102,6 +102,8 @@ pub enum Module {
     Flows,
     /// Stage groups of opportunities (admin).
     StageGroups,
+    /// Mail settings (SMTP accounts) and the outbox (admin).
+    Mail,
     /// Contracts (合同) and their approval.
     Contracts,
     /// Payments (回款) and plans; plans are changed with the contract's edit right.
@@ -400,6 +402,14 @@ pub const MODULES: &[ModuleDef] = &[
     ModuleDef {
         module: Module::StageGroups,
         code: "stage_groups",
+        group: Group::Admin,
+        actions: MANAGE,
+        scoped: false,
+        defaults: &[],
+    },
+    ModuleDef {
+        module: Module::Mail,
+        code: "mail",
         group: Group::Admin,
         actions: MANAGE,
         scoped: false,

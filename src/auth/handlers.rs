@@ -29,6 +29,7 @@ pub fn routes() -> Routes {
         .get("/account/password", Guard::Login, password_page)
         .post("/account/password", Guard::Login, password_submit)
         .merge(two_factor_pages::routes())
+        .merge(super::mail_prefs::routes())
 }
 
 #[derive(Template)]

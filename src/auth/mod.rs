@@ -3,6 +3,7 @@
 
 mod current;
 mod handlers;
+mod mail_prefs;
 pub mod password;
 mod throttle;
 pub mod two_factor;

@@ -269,6 +269,7 @@ pub fn resume_job() -> crate::jobs::Job {
     use futures_util::FutureExt;
     crate::jobs::Job {
         name: "resume_imports",
+        concurrent: false,
         every: std::time::Duration::from_secs(15),
         run: |ctx| worker::resume_all(ctx.db, ctx.config).boxed(),
     }

@@ -30,6 +30,10 @@ const REMINDER_BATCH: i64 = 500;
 #[derive(Clone)]
 pub struct Job {
     pub name: &'static str,
+    /// Safe to run in several instances at once (a `FOR UPDATE SKIP LOCKED` queue such as the mail
+    /// outbox): it runs without the advisory lock's transaction, so no connection is held while
+    /// it waits on the network; only its `job_runs` row is written afterwards.
+    pub concurrent: bool,
     pub every: Duration,
     pub run: fn(JobCtx) -> BoxFuture<'static, anyhow::Result<String>>,
 }
@@ -51,11 +55,27 @@ pub fn all() -> Vec<Job> {
 
 fn kernel_jobs() -> Vec<Job> {
     vec![
-        Job { name: "deliver_reminders", every: Duration::from_secs(30), run: |ctx| deliver_reminders(ctx).boxed() },
-        Job { name: "purge_sessions", every: Duration::from_secs(3600), run: |ctx| purge_sessions(ctx).boxed() },
-        Job { name: "purge_login_locks", every: Duration::from_secs(3600), run: |ctx| purge_login_locks(ctx).boxed() },
+        Job {
+            name: "deliver_reminders",
+            concurrent: false,
+            every: Duration::from_secs(30),
+            run: |ctx| deliver_reminders(ctx).boxed(),
+        },
+        Job {
+            name: "purge_sessions",
+            concurrent: false,
+            every: Duration::from_secs(3600),
+            run: |ctx| purge_sessions(ctx).boxed(),
+        },
+        Job {
+            name: "purge_login_locks",
+            concurrent: false,
+            every: Duration::from_secs(3600),
+            run: |ctx| purge_login_locks(ctx).boxed(),
+        },
         Job {
             name: "prune_notifications",
+            concurrent: false,
             every: Duration::from_secs(24 * 3600),
             run: |ctx| prune_notifications(ctx).boxed(),
         },
@@ -103,10 +123,14 @@ pub async fn run_named(ctx: JobCtx, names: &[&str]) -> Vec<(&'static str, bool, 
 
 async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, String)> {
     let mut tx = ctx.db.begin().await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(lock_key(job.name)).fetch_one(&mut *tx).await?;
-    if !locked {
-        return Ok((false, "locked".into()));
+    if !job.concurrent {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(lock_key(job.name))
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            return Ok((false, "locked".into()));
+        }
     }
     let last: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT last_started_at FROM job_runs WHERE name = $1")
         .bind(job.name)
@@ -122,6 +146,13 @@ async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, 
     if !force && !due {
         return Ok((false, "not due".into()));
     }
+    // A concurrent job holds nothing while it runs: its own claims keep instances apart.
+    let held = if job.concurrent {
+        tx.commit().await?;
+        None
+    } else {
+        Some(tx)
+    };
 
     let started = Instant::now();
     let run = AssertUnwindSafe((job.run)(ctx.clone())).catch_unwind();
@@ -132,7 +163,7 @@ async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, 
         Err(_) => (false, format!("error: timed out after {} s", RUN_TIMEOUT.as_secs())),
     };
     let finished = ctx.now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
-    sqlx::query(
+    let record = sqlx::query(
         "INSERT INTO job_runs (name, last_started_at, last_finished_at, last_ok, last_message)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO UPDATE SET last_started_at = EXCLUDED.last_started_at,
@@ -143,10 +174,16 @@ async fn run_one(job: &Job, ctx: &JobCtx, force: bool) -> anyhow::Result<(bool, 
     .bind(ctx.now)
     .bind(finished)
     .bind(ok)
-    .bind(&message)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    .bind(&message);
+    match held {
+        Some(mut tx) => {
+            record.execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        None => {
+            record.execute(&ctx.db).await?;
+        }
+    }
     if ok {
         tracing::debug!(job = job.name, message, "job ran");
     } else {

@@ -29,12 +29,12 @@ pub async fn send(
     sqlx::query("INSERT INTO notifications (user_id, kind, params, link, actor_id) VALUES ($1, $2, $3, $4, $5)")
         .bind(user_id)
         .bind(kind)
-        .bind(Json(params))
+        .bind(Json(&params))
         .bind(link)
         .bind(actor_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    crate::mail::notification(conn, user_id, kind, &params, link).await
 }
 
 /// A reminder that becomes a notification (same kind/params/link) when `due_at` passes; delivered
@@ -72,9 +72,11 @@ pub async fn unread_count(db: &PgPool, user_id: i64) -> sqlx::Result<i64> {
 
 /// Due reminders become notifications, at most `limit` per call, in one statement. Rows locked by
 /// a concurrent runner are skipped and rows already delivered are not selected, so no reminder is
-/// ever delivered twice. Returns how many were delivered.
+/// ever delivered twice. Each notification's mail copy (`mail::notification`) is enqueued in the
+/// same transaction. Returns how many were delivered.
 pub async fn deliver_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let delivered: Vec<(i64, String, Json<Value>, Option<String>)> = sqlx::query_as(
         "WITH due AS (
            SELECT id FROM reminders
            WHERE delivered_at IS NULL AND due_at <= $1
@@ -87,13 +89,18 @@ pub async fn deliver_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64
            RETURNING r.user_id, r.kind, r.params, r.link, r.created_by
          )
          INSERT INTO notifications (user_id, kind, params, link, actor_id)
-         SELECT user_id, kind, params, link, NULLIF(created_by, user_id) FROM delivered",
+         SELECT user_id, kind, params, link, NULLIF(created_by, user_id) FROM delivered
+         RETURNING user_id, kind, params, link",
     )
     .bind(now)
     .bind(limit)
-    .execute(conn)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    for (user_id, kind, params, link) in &delivered {
+        crate::mail::notification(&mut tx, *user_id, kind, params, link.as_deref()).await?;
+    }
+    tx.commit().await?;
+    Ok(delivered.len() as u64)
 }
 
 /// The text of a notification in `lang` (missing params stay as written). An unknown kind shows

@@ -188,6 +188,13 @@ const ADMIN: &[Entry] = &[
         prefixes: &["/admin/flows"],
     },
     Entry {
+        href: "/admin/mail",
+        label_key: "nav.mail",
+        icon: "mail",
+        guard: Guard::Perm(Module::Mail, Action::Manage),
+        prefixes: &["/admin/mail"],
+    },
+    Entry {
         href: "/admin/logs",
         label_key: "nav.logs",
         icon: "log",

@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod files;
 pub mod process;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -46,6 +46,13 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
         sqlx::query_scalar("SELECT id FROM approval_flows ORDER BY id LIMIT 1").fetch_one(&app.db).await.unwrap();
     let any_group: i64 =
         sqlx::query_scalar("SELECT id FROM stage_groups WHERE is_default").fetch_one(&app.db).await.unwrap();
+    let any_account: i64 = sqlx::query_scalar(
+        "INSERT INTO mail_accounts (position, host, port, security, from_address)
+         VALUES (1, 'smtp.example.com', 587, 'starttls', 'crm@example.com') RETURNING id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let admin_routes: Vec<_> = crm::app::route_specs().into_iter().filter(|s| s.path.starts_with("/admin")).collect();
     assert!(admin_routes.len() >= 10, "admin routes are registered");
 
@@ -69,6 +76,8 @@ async fn each_seeded_role_gets_exactly_its_admin_pages() {
                 any_flow
             } else if spec.path.contains("/stages/") {
                 any_group
+            } else if spec.path.contains("/mail/accounts/") {
+                any_account
             } else {
                 any_user
             };

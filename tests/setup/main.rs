@@ -8,6 +8,7 @@ mod backup;
 mod dicts;
 mod fields;
 mod instances;
+mod mail;
 mod numbering;
 mod reliability;
 mod upgrade;

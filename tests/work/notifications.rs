@@ -318,7 +318,8 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
             "pool_warnings",
             "payment_plan_reminders",
             "task_reminders",
-            "event_reminders"
+            "event_reminders",
+            "send_mail"
         ]
     );
     assert!(r.iter().all(|r| r.1), "{r:?}");
@@ -337,7 +338,7 @@ async fn job_runs_are_recorded_and_expired_sessions_purged() {
     assert!(ok && finished >= started, "{started} {finished}");
     assert_eq!((started - now).num_milliseconds().abs(), 0);
     assert!(msg.starts_with("deleted "), "{msg}");
-    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 10);
+    assert_eq!(w.app.count("SELECT count(*) FROM job_runs WHERE last_ok").await, 11);
 
     // A minute later only the reminder jobs (30 and 60 seconds) and the import resumer (15) are
     // due; a day later all are.

@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 
 use super::common::{Client, TestApp};
-use super::customer_work::{Org, customer, org};
+use super::customer_work::{customer, org};
 
 /// POST an event form as `c`; the new event's id.
 async fn create(app: &TestApp, c: &mut Client, fields: &[(&str, &str)]) -> i64 {

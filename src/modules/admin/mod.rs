@@ -8,6 +8,7 @@ pub mod dicts;
 pub mod fields;
 pub mod flows;
 pub mod logs;
+pub mod mail;
 pub mod numbering;
 pub mod pools;
 pub mod roles;
@@ -19,6 +20,7 @@ use crate::access::Routes;
 /// What the admin areas plug into the kernel: the user list's export.
 pub fn register(r: &mut crate::registry::Registry) {
     users::register(r);
+    mail::register(r);
 }
 
 pub fn routes() -> Routes {
@@ -34,4 +36,5 @@ pub fn routes() -> Routes {
         .merge(pools::routes())
         .merge(flows::routes())
         .merge(stages::routes())
+        .merge(mail::routes())
 }

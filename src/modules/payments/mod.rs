@@ -84,6 +84,7 @@ pub fn register(r: &mut Registry) {
     r.todo_source(plans::TODO_DUE);
     r.job(Job {
         name: "payment_plan_reminders",
+        concurrent: false,
         every: Duration::from_secs(3600),
         run: |ctx| plans::remind(ctx).boxed(),
     });

@@ -41,8 +41,15 @@ pub use repo::{Pool, default_pool, find, push_in_member_pool, take_in, take_in_m
 pub fn register(r: &mut Registry) {
     r.todo_source(todo::POOL_SOON);
     r.export(export::source());
-    r.job(Job { name: "pool_recycle", every: Duration::from_secs(3600), run: |ctx| recycle(ctx).boxed() }).job(Job {
+    r.job(Job {
+        name: "pool_recycle",
+        concurrent: false,
+        every: Duration::from_secs(3600),
+        run: |ctx| recycle(ctx).boxed(),
+    })
+    .job(Job {
         name: "pool_warnings",
+        concurrent: false,
         every: Duration::from_secs(3600),
         run: |ctx| warnings(ctx).boxed(),
     });

@@ -85,7 +85,12 @@ pub fn register(r: &mut Registry) {
         applies: |user| user.can(Module::Schedule, Action::View),
         load: |db, user, cx, limit| today(db, user, cx, limit).boxed(),
     });
-    r.job(Job { name: "event_reminders", every: Duration::from_secs(60), run: |ctx| remind::job(ctx).boxed() });
+    r.job(Job {
+        name: "event_reminders",
+        concurrent: false,
+        every: Duration::from_secs(60),
+        run: |ctx| remind::job(ctx).boxed(),
+    });
 }
 
 pub fn routes() -> Routes {

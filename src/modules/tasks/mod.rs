@@ -87,7 +87,12 @@ pub fn register(r: &mut Registry) {
     r.export(export::source());
     r.timeline_source(sources::TIMELINE);
     r.todo_source(sources::TODAY);
-    r.job(Job { name: "task_reminders", every: Duration::from_secs(60), run: |ctx| sources::remind(ctx).boxed() });
+    r.job(Job {
+        name: "task_reminders",
+        concurrent: false,
+        every: Duration::from_secs(60),
+        run: |ctx| sources::remind(ctx).boxed(),
+    });
 }
 
 pub fn routes() -> Routes {
