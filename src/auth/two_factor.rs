@@ -6,8 +6,8 @@
 //!   atomic UPDATE, so two requests with one code cannot both pass).
 //! - Recovery codes are shown once and stored as argon2 hashes (the password hasher); each is
 //!   marked used by the request that takes it.
-//! - The secret is stored as it is: no encryption key is configured for this application (see
-//!   migration 0037).
+//! - The secret is stored as it is (see migration 0037): when it was written the application had
+//!   no encryption key; `CRM_SECRET_KEY` (src/mail/crypto.rs) now exists and could seal it too.
 //! - Who must use it: holders of a role with `totp_required` (the roles page); such a user who has
 //!   not enrolled can open nothing but the enrolment page (`access::routes`).
 
